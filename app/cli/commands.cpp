@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "commands.h"
+
+#include "arguments.h"
+
+#include "io/checkpoint.h"
+#include "io/inspect.h"
+#include "merge/merge_job.h"
+#include "util/error.h"
+#include "util/text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <unistd.h>
+
+namespace mf::cli {
+
+const char *const kInspectUsage =
+    "usage: mergefront-cli inspect CHECKPOINT [--json]\n"
+    "  CHECKPOINT: .safetensors, *.safetensors.index.json, a folder with one of them,\n"
+    "              or a PyTorch state dict (.pt/.pth/.bin from torch.save(model.state_dict()))\n";
+
+const char *const kMergeUsage =
+    "usage: mergefront-cli merge --base B --model M1 [--model M2 ...] --coef c1,c2,... --out OUT\n"
+    "  --method M        task_arithmetic (default), ties, dare, dare_ties\n"
+    "  --density K       TIES: fraction of each task vector kept by magnitude (default 0.2)\n"
+    "  --disjoint-mean   TIES: divide by the number of tasks agreeing on the sign\n"
+    "  --drop P          DARE: probability of dropping an entry (default 0.9)\n"
+    "  --seed S          DARE: seed of the drop mask (default 0)\n"
+    "  --include REGEX   merge only tensors whose name matches\n"
+    "  --exclude REGEX   never merge tensors whose name matches (they are copied from the base)\n"
+    "  --name NAME       a task's name, once per --model (default: from the file name)\n"
+    "  --out OUT         .safetensors, .pt, .pth or .bin; written atomically\n"
+    "  --shard-size SIZE safetensors: split into shards of at most SIZE (e.g. 2GB) + index\n"
+    "  --threads N       worker threads (default: all cores)\n"
+    "  --no-sync         skip fsync before the rename (faster, less durable)\n"
+    "  --dry-run         check the inputs, print the plan and memory estimate, write nothing\n"
+    "  --json            print a JSON report on stdout\n"
+    "  --quiet           no progress on stderr\n";
+
+namespace {
+
+/// Progress on stderr: one updating line on a terminal, a line per quarter otherwise.
+class ProgressPrinter {
+public:
+    explicit ProgressPrinter(bool enabled) : m_enabled(enabled), m_tty(::isatty(2) != 0) {}
+    ~ProgressPrinter()
+    {
+        if (m_open)
+            std::fputc('\n', stderr);
+    }
+    bool operator()(const Progress &p)
+    {
+        if (!m_enabled || p.total == 0)
+            return true;
+        const auto now = std::chrono::steady_clock::now();
+        if (m_stage != p.stage) {
+            m_stage = p.stage;
+            m_start = now;
+            m_lastQuarter = -1;
+        }
+        const double fraction = static_cast<double>(p.done) / static_cast<double>(p.total);
+        const double seconds = std::chrono::duration<double>(now - m_start).count();
+        const double rate = seconds > 0 ? static_cast<double>(p.done) / seconds : 0;
+        const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : 0;
+        char line[160];
+        if (m_stage == "merging")
+            std::snprintf(line, sizeof line, "%s %5.1f%%  %s of %s  %s/s  ETA %.0f s", p.stage,
+                          100 * fraction, formatBytes(p.done).c_str(), formatBytes(p.total).c_str(),
+                          formatBytes(static_cast<std::uint64_t>(rate)).c_str(), eta);
+        else
+            std::snprintf(line, sizeof line, "%s %5.1f%%  ETA %.0f s", p.stage, 100 * fraction, eta);
+        if (m_tty) {
+            std::fprintf(stderr, "\r%-78s", line);
+            m_open = true;
+            if (p.done == p.total) {
+                std::fputc('\n', stderr);
+                m_open = false;
+            }
+        } else {
+            const int quarter = static_cast<int>(fraction * 4);
+            if (quarter != m_lastQuarter) {
+                m_lastQuarter = quarter;
+                std::fprintf(stderr, "%s\n", line);
+            }
+        }
+        return true;
+    }
+
+private:
+    bool m_enabled;
+    bool m_tty;
+    bool m_open = false;
+    int m_lastQuarter = -1;
+    std::string m_stage;
+    std::chrono::steady_clock::time_point m_start;
+};
+
+nlohmann::ordered_json planJson(const MergeReport &report)
+{
+    nlohmann::ordered_json copied = nlohmann::ordered_json::array();
+    for (const LeftOutTensor &tensor : report.copied)
+        copied.push_back({{"name", tensor.name}, {"reason", tensor.reason}});
+    return {{"merged_tensors", report.mergedTensors},
+            {"merged_parameters", report.mergedParameters},
+            {"copied_tensors", report.copiedTensors},
+            {"copied", copied},
+            {"ignored", report.ignored}};
+}
+
+} // namespace
+
+int inspectCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {}, {"json"});
+    if (args.positionals().size() != 1)
+        throw UsageError("inspect takes exactly one checkpoint");
+    const Checkpoint checkpoint = Checkpoint::open(args.positionals().front());
+    std::cout << (args.flag("json") ? describeCheckpointJson(checkpoint)
+                                    : describeCheckpointText(checkpoint));
+    return 0;
+}
+
+int mergeCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens,
+                         {"base", "model", "coef", "name", "method", "density", "drop", "seed",
+                          "include", "exclude", "out", "shard-size", "threads"},
+                         {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
+    if (!args.positionals().empty())
+        throw UsageError("unexpected argument '" + args.positionals().front() + "'");
+    MergeRequest request;
+    request.basePath = args.required("base");
+    request.modelPaths = args.values("model");
+    if (request.modelPaths.empty())
+        throw UsageError("give at least one --model");
+    request.coefficients = parseNumberList(args.required("coef"), "coef");
+    if (request.coefficients.size() != request.modelPaths.size())
+        throw UsageError("--coef has " + std::to_string(request.coefficients.size()) +
+                         " values for " + std::to_string(request.modelPaths.size()) +
+                         " --model; give one coefficient per model");
+    request.taskNames = args.values("name");
+    if (!request.taskNames.empty() && request.taskNames.size() != request.modelPaths.size())
+        throw UsageError("give --name once per --model, or not at all");
+    if (const auto method = args.value("method"))
+        request.options.method = parseMergeMethod(*method);
+    request.options.density = args.number("density", request.options.density);
+    request.options.dropRate = args.number("drop", request.options.dropRate);
+    request.options.seed = args.unsignedNumber("seed", 0);
+    request.options.disjointMean = args.flag("disjoint-mean");
+    request.options.include = args.value("include").value_or("");
+    request.options.exclude = args.value("exclude").value_or("");
+    request.outPath = args.required("out");
+    if (const auto shard = args.value("shard-size"))
+        request.shardSize = parseByteSize(*shard);
+    request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
+    request.sync = !args.flag("no-sync");
+    const bool quiet = args.flag("quiet");
+    auto log = [quiet](const std::string &line) {
+        if (!quiet)
+            std::fprintf(stderr, "%s\n", line.c_str());
+    };
+
+    ProgressPrinter printer(!quiet);
+    ProgressCallback progress = [&printer](const Progress &p) { return printer(p); };
+    if (args.flag("dry-run")) {
+        MergeReport report = planMergeOnly(request, log);
+        if (args.flag("json"))
+            std::cout << nlohmann::ordered_json({{"plan", planJson(report)},
+                                                 {"estimate",
+                                                  {{"input_bytes", report.estimate.inputBytes},
+                                                   {"output_bytes", report.estimate.outputBytes},
+                                                   {"working_bytes", report.estimate.workingBytes}}}})
+                             .dump(2)
+                      << "\n";
+        return 0;
+    }
+    const MergeReport report = runMerge(request, log, progress);
+    const double gbps = report.seconds > 0 ? static_cast<double>(report.bytesTouched) / report.seconds / 1e9 : 0;
+    char summary[200];
+    std::snprintf(summary, sizeof summary, "wrote %s in %.2f s (%.2f GB/s of data touched)",
+                  report.outputs.back().c_str(), report.seconds, gbps);
+    log(summary);
+    if (args.flag("json"))
+        std::cout << nlohmann::ordered_json({{"outputs", report.outputs},
+                                             {"plan", planJson(report)},
+                                             {"seconds", report.seconds},
+                                             {"bytes_touched", report.bytesTouched},
+                                             {"gb_per_s", gbps}})
+                         .dump(2)
+                  << "\n";
+    return 0;
+}
+
+} // namespace mf::cli

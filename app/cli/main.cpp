@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// mergefront-cli: the headless face of Mergefront's core (../shared/docs/CLI.md).
+#include "arguments.h"
+#include "commands.h"
+
+#include "util/error.h"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char *const kUsage =
+    "usage: mergefront-cli COMMAND [options]\n"
+    "commands:\n"
+    "  inspect CHECKPOINT [--json]   list a checkpoint's tensors, dtypes, shapes, metadata\n"
+    "  merge --base B --model M ... --coef c,... --out OUT   merge checkpoints (see merge --help)\n"
+    "  --version                     print the version\n"
+    "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
+
+struct Command {
+    const char *name;
+    int (*run)(const std::vector<std::string> &);
+    const char *usage;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    using namespace mf::cli;
+    const Command commands[] = {{"inspect", inspectCommand, kInspectUsage},
+                                {"merge", mergeCommand, kMergeUsage}};
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+        std::fputs(kUsage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (std::strcmp(argv[1], "--version") == 0) {
+        std::printf("mergefront-cli %s\n", MERGEFRONT_VERSION);
+        return 0;
+    }
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    for (const Command &command : commands) {
+        if (std::strcmp(argv[1], command.name) != 0)
+            continue;
+        for (const std::string &arg : args)
+            if (arg == "--help" || arg == "-h") {
+                std::fputs(command.usage, stdout);
+                return 0;
+            }
+        try {
+            return command.run(args);
+        } catch (const UsageError &e) {
+            std::fprintf(stderr, "mergefront-cli %s: %s\n%s", command.name, e.what(), command.usage);
+            return 2;
+        } catch (const mf::Error &e) {
+            std::fprintf(stderr, "mergefront-cli %s: error: %s\n", command.name, e.what());
+            return 1;
+        } catch (const std::bad_alloc &) {
+            std::fprintf(stderr, "mergefront-cli %s: error: out of memory\n", command.name);
+            return 1;
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "mergefront-cli %s: error: %s\n", command.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "mergefront-cli: unknown command '%s'\n%s", argv[1], kUsage);
+    return 2;
+}

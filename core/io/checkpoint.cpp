@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "io/checkpoint.h"
+
+#include "io/mapped_file.h"
+#include "io/pt_archive.h"
+#include "io/safetensors.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+namespace mf {
+
+namespace fs = std::filesystem;
+
+std::uint64_t elementCount(const Shape &shape)
+{
+    std::uint64_t count = 1;
+    for (std::int64_t dim : shape)
+        count *= static_cast<std::uint64_t>(dim);
+    return count;
+}
+
+Checkpoint::Checkpoint() = default;
+Checkpoint::~Checkpoint() = default;
+Checkpoint::Checkpoint(Checkpoint &&) noexcept = default;
+Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
+
+namespace {
+
+bool endsWith(const std::string &text, const std::string &suffix)
+{
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string resolveFolder(const fs::path &folder)
+{
+    std::vector<fs::path> indexes, singles;
+    std::error_code ec;
+    for (const auto &entry : fs::directory_iterator(folder, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (endsWith(name, ".safetensors.index.json"))
+            indexes.push_back(entry.path());
+        else if (endsWith(name, ".safetensors"))
+            singles.push_back(entry.path());
+    }
+    if (ec)
+        throw Error("cannot list folder " + folder.string() + ": " + ec.message());
+    if (indexes.size() == 1)
+        return indexes.front().string();
+    if (indexes.size() > 1)
+        throw Error("folder " + folder.string() +
+                    " holds several *.safetensors.index.json files; name one of them");
+    if (singles.size() == 1)
+        return singles.front().string();
+    if (singles.empty())
+        throw Error("folder " + folder.string() +
+                    " holds no .safetensors file and no *.safetensors.index.json");
+    throw Error("folder " + folder.string() +
+                " holds several .safetensors files and no index; name one of them");
+}
+
+} // namespace
+
+Checkpoint Checkpoint::open(const std::string &path)
+{
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (ec || !fs::exists(status))
+        throw Error("cannot open " + path + ": no such file or folder");
+    if (fs::is_directory(status))
+        return open(resolveFolder(path));
+    if (endsWith(path, ".index.json"))
+        return openSafetensorsIndex(path);
+
+    // Decide by content, not by extension: a zip is a PyTorch archive.
+    auto file = std::make_shared<MappedFile>(path);
+    if (looksLikePyTorchFile(*file))
+        return openPyTorch(std::move(file));
+    return openSafetensors(std::move(file));
+}
+
+const TensorRef *Checkpoint::find(const std::string &name) const
+{
+    const auto it = m_index.find(name);
+    return it == m_index.end() ? nullptr : &m_tensors[it->second];
+}
+
+std::uint64_t Checkpoint::parameterCount() const
+{
+    std::uint64_t count = 0;
+    for (const auto &tensor : m_tensors)
+        count += tensor.numel();
+    return count;
+}
+
+std::uint64_t Checkpoint::byteSize() const
+{
+    std::uint64_t bytes = 0;
+    for (const auto &tensor : m_tensors)
+        bytes += tensor.byteSize;
+    return bytes;
+}
+
+std::string Checkpoint::fingerprint() const
+{
+    // Table of names, dtypes and shapes, plus up to 4 kB from the start, middle and end of
+    // every tensor: changes when a checkpoint is retrained or replaced, costs microseconds.
+    std::uint64_t h = 0x6d657267;
+    for (const auto &tensor : m_tensors) {
+        h = hashString(tensor.name, h);
+        h = hashString(dtypeName(tensor.dtype), h);
+        h = hashBytes(tensor.shape.data(), tensor.shape.size() * sizeof(std::int64_t), h);
+        const std::uint64_t sample = std::min<std::uint64_t>(tensor.byteSize, 4096);
+        if (sample) {
+            h = hashBytes(tensor.data, sample, h);
+            h = hashBytes(tensor.data + (tensor.byteSize - sample) / 2, sample, h);
+            h = hashBytes(tensor.data + tensor.byteSize - sample, sample, h);
+        }
+    }
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+    return text;
+}
+
+void Checkpoint::setSource(std::string path, std::string format)
+{
+    m_path = std::move(path);
+    m_format = std::move(format);
+}
+
+void Checkpoint::addFile(std::shared_ptr<MappedFile> file)
+{
+    m_files.push_back(file->path());
+    m_mappings.push_back(std::move(file));
+}
+
+void Checkpoint::addTensor(TensorRef tensor)
+{
+    if (!m_index.emplace(tensor.name, m_tensors.size()).second)
+        throw Error("tensor '" + tensor.name + "' appears twice in " + m_path);
+    m_tensors.push_back(std::move(tensor));
+}
+
+void Checkpoint::adopt(Checkpoint &&other)
+{
+    for (auto &file : other.m_files)
+        m_files.push_back(std::move(file));
+    for (auto &mapping : other.m_mappings)
+        m_mappings.push_back(std::move(mapping));
+    for (auto &buffer : other.m_ownedBuffers)
+        m_ownedBuffers.push_back(std::move(buffer));
+    other = Checkpoint();
+}
+
+const std::byte *Checkpoint::ownCopy(std::unique_ptr<std::byte[]> bytes)
+{
+    m_ownedBuffers.push_back(std::move(bytes));
+    return m_ownedBuffers.back().get();
+}
+
+} // namespace mf

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "io/dtype.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace mf {
+
+class MappedFile;
+
+using Shape = std::vector<std::int64_t>;
+using Metadata = std::map<std::string, std::string>;
+
+/// Number of elements of a shape (1 for a 0-d tensor); the shape was validated on load.
+std::uint64_t elementCount(const Shape &shape);
+
+/// One tensor of a loaded checkpoint: contiguous row-major bytes, aligned to the element
+/// size, usually pointing straight into a memory-mapped file (zero copy).
+struct TensorRef {
+    std::string name;
+    DType dtype = DType::F32;
+    Shape shape;
+    const std::byte *data = nullptr; ///< valid while the owning Checkpoint lives
+    std::uint64_t byteSize = 0;      ///< elementCount(shape) * dtypeSize(dtype)
+    std::uint64_t numel() const { return elementCount(shape); }
+};
+
+/// A checkpoint opened from disk in any supported format. Tensors keep the order of the
+/// file(s); the checkpoint owns the mappings their bytes live in. Move-only.
+class Checkpoint {
+public:
+    /// Opens a `.safetensors` file, a `*.safetensors.index.json`, a folder holding exactly one
+    /// index or one `.safetensors` file, or a PyTorch state dict (`.pt`/`.pth`/`.bin`).
+    /// Throws mf::Error with one line naming the file, tensor or key at fault.
+    static Checkpoint open(const std::string &path);
+
+    Checkpoint();
+    ~Checkpoint();
+    Checkpoint(Checkpoint &&) noexcept;
+    Checkpoint &operator=(Checkpoint &&) noexcept;
+
+    const std::string &path() const { return m_path; }
+    const std::string &format() const { return m_format; } ///< "safetensors", "pytorch", ...
+    const std::vector<TensorRef> &tensors() const { return m_tensors; }
+    const Metadata &metadata() const { return m_metadata; }
+    const std::vector<std::string> &files() const { return m_files; }
+    const TensorRef *find(const std::string &name) const;
+    std::uint64_t parameterCount() const;
+    std::uint64_t byteSize() const;
+
+    /// Cheap content fingerprint (hex): the tensor table plus sampled bytes of every tensor.
+    std::string fingerprint() const;
+
+    // Used by the format loaders.
+    void setSource(std::string path, std::string format);
+    void addFile(std::shared_ptr<MappedFile> file);
+    void addTensor(TensorRef tensor);
+    /// Copies bytes that are misaligned or strided in the file into memory owned here.
+    const std::byte *ownCopy(std::unique_ptr<std::byte[]> bytes);
+    Metadata &mutableMetadata() { return m_metadata; }
+    /// Takes over another checkpoint's files and owned bytes (sharded loading).
+    void adopt(Checkpoint &&other);
+
+private:
+    std::string m_path;
+    std::string m_format;
+    std::vector<std::string> m_files;
+    std::vector<std::shared_ptr<MappedFile>> m_mappings;
+    std::vector<std::unique_ptr<std::byte[]>> m_ownedBuffers;
+    std::vector<TensorRef> m_tensors;
+    std::unordered_map<std::string, std::size_t> m_index;
+    Metadata m_metadata;
+};
+
+} // namespace mf

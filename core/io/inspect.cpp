@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "io/inspect.h"
+
+#include "util/text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <sstream>
+
+namespace mf {
+
+std::string describeCheckpointJson(const Checkpoint &checkpoint)
+{
+    nlohmann::ordered_json out;
+    out["format"] = checkpoint.format();
+    nlohmann::ordered_json tensors = nlohmann::ordered_json::array();
+    for (const TensorRef &tensor : checkpoint.tensors())
+        tensors.push_back({{"name", tensor.name}, {"dtype", dtypeName(tensor.dtype)}, {"shape", tensor.shape}});
+    out["tensors"] = std::move(tensors);
+    out["parameters"] = checkpoint.parameterCount();
+    out["bytes"] = checkpoint.byteSize();
+    out["metadata"] = checkpoint.metadata();
+    out["files"] = checkpoint.files();
+    out["fingerprint"] = checkpoint.fingerprint();
+    return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string describeCheckpointText(const Checkpoint &checkpoint)
+{
+    std::ostringstream out;
+    out << checkpoint.path() << "\n";
+    out << "  format:      " << checkpoint.format() << "\n";
+    out << "  tensors:     " << checkpoint.tensors().size() << "\n";
+    out << "  parameters:  " << checkpoint.parameterCount() << "\n";
+    out << "  bytes:       " << checkpoint.byteSize() << " (" << formatBytes(checkpoint.byteSize()) << ")\n";
+    out << "  fingerprint: " << checkpoint.fingerprint() << "\n";
+    std::map<std::string, std::pair<std::size_t, std::uint64_t>> byType;
+    for (const TensorRef &tensor : checkpoint.tensors()) {
+        auto &entry = byType[dtypeName(tensor.dtype)];
+        ++entry.first;
+        entry.second += tensor.numel();
+    }
+    out << "  dtypes:     ";
+    for (const auto &[name, counts] : byType)
+        out << " " << name << " x" << counts.first << " (" << counts.second << " parameters)";
+    out << "\n";
+    if (!checkpoint.metadata().empty()) {
+        out << "  metadata:\n";
+        for (const auto &[key, value] : checkpoint.metadata())
+            out << "    " << key << " = " << value << "\n";
+    }
+    out << "  tensors:\n";
+    for (const TensorRef &tensor : checkpoint.tensors())
+        out << "    " << tensor.name << "  " << dtypeName(tensor.dtype) << "  "
+            << formatShape(tensor.shape) << "\n";
+    return out.str();
+}
+
+} // namespace mf

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "merge/merger.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mf {
+
+/// A whole file-to-file merge, as `mergefront-cli merge` and the GUI's export run it.
+struct MergeRequest {
+    std::string basePath;
+    std::vector<std::string> modelPaths;
+    std::vector<std::string> taskNames; ///< empty: derived from the file names
+    std::vector<double> coefficients;   ///< one per model
+    MergeOptions options;
+    std::string outPath;                ///< .safetensors, .pt, .pth or .bin
+    std::uint64_t shardSize = 0;        ///< safetensors only: bytes per shard (0 = one file)
+    int threads = 0;                    ///< 0 = all cores
+    bool sync = true;                   ///< fsync before the atomic rename
+    Metadata extraMetadata;             ///< added to the output's provenance
+};
+
+/// A tensor left out of the merge (copied from the base), and why.
+struct LeftOutTensor {
+    std::string name;
+    std::string reason;
+};
+
+struct MergeReport {
+    std::uint64_t mergedTensors = 0;
+    std::uint64_t mergedParameters = 0;
+    std::uint64_t copiedTensors = 0;
+    std::vector<LeftOutTensor> copied;    ///< every tensor copied from the base, with the reason
+    std::vector<std::string> ignored;     ///< tensors only in some task, not in the output
+    MemoryEstimate estimate;
+    std::vector<std::string> outputs;     ///< files written (entry point last)
+    std::uint64_t bytesTouched = 0;       ///< inputs read + output written
+    double seconds = 0;                   ///< merge wall time (prepare + stream + commit)
+};
+
+/// Short names for tasks from their paths ("finetuned_a.safetensors" -> "finetuned_a").
+std::vector<std::string> taskNamesFromPaths(const std::vector<std::string> &paths);
+
+/// Opens and checks the inputs, plans, and says the plan and estimate through `log`;
+/// writes nothing (`merge --dry-run`).
+MergeReport planMergeOnly(const MergeRequest &request,
+                          const std::function<void(const std::string &)> &log);
+
+/// Opens the checkpoints, plans, says the plan and the memory estimate through `log`,
+/// merges, and writes the output atomically. Refuses to write over an input. Throws
+/// mf::Error (nothing written) on bad input, mf::Cancelled when `progress` says stop.
+MergeReport runMerge(const MergeRequest &request,
+                     const std::function<void(const std::string &)> &log,
+                     const ProgressCallback &progress = {});
+
+} // namespace mf

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "io/checkpoint.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mf {
+
+enum class MergeMethod { TaskArithmetic, Ties, Dare, DareTies };
+
+const char *methodName(MergeMethod method); ///< "task_arithmetic", "ties", "dare", "dare_ties"
+MergeMethod parseMergeMethod(const std::string &name); ///< throws mf::Error on unknown names
+
+/// How task vectors are preprocessed (METHOD.md section 2). Independent of coefficients.
+struct MergeOptions {
+    MergeMethod method = MergeMethod::TaskArithmetic;
+    double density = 0.2;      ///< TIES: fraction of each task vector kept by magnitude, (0, 1]
+    double dropRate = 0.9;     ///< DARE: probability p of dropping an entry, [0, 1)
+    std::uint64_t seed = 0;    ///< DARE: seeds the mask, mixed with task index and tensor name
+    bool disjointMean = false; ///< TIES: divide by the number of tasks that agree on the sign
+    std::string include;       ///< only tensors whose name matches (ECMAScript regex), if set
+    std::string exclude;       ///< never tensors whose name matches, if set
+};
+
+/// Throws mf::Error when an option is out of range or a regex does not compile.
+void validateMergeOptions(const MergeOptions &options);
+
+/// What happens to one tensor of the base checkpoint.
+struct TensorPlan {
+    const TensorRef *base = nullptr;
+    std::vector<const TensorRef *> tasks; ///< one per task when merged, else empty
+    bool merged = false;
+    std::string reason;                   ///< why the tensor is copied from the base
+};
+
+/// Which tensors merge and which are left out, and why. Output = the base's tensor list.
+struct MergePlan {
+    std::vector<TensorPlan> tensors;        ///< in the base's order
+    std::vector<std::string> ignoredTensors; ///< "name (only in task 'x')": not in the output
+    std::uint64_t mergedTensors = 0;
+    std::uint64_t mergedParameters = 0;
+    std::uint64_t copiedTensors = 0;
+};
+
+/// Matches the base against every task: a floating tensor merges when every task has it
+/// with the same shape and the filters let it through; anything else is copied from the
+/// base, with the reason named. Never throws for mismatches; they are reported.
+MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *> &tasks,
+                    const std::vector<std::string> &taskNames, const MergeOptions &options);
+
+} // namespace mf

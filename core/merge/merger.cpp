@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "merge/merger.h"
+
+#include "util/error.h"
+#include "util/parallel.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+
+namespace mf {
+
+namespace {
+
+constexpr std::uint64_t kCopyChunk = 4u << 20; // bytes per block of a copied tensor
+
+bool needsDouble(const TensorPlan &tensor)
+{
+    if (tensor.base->dtype == DType::F64)
+        return true;
+    for (const TensorRef *task : tensor.tasks)
+        if (task->dtype == DType::F64)
+            return true;
+    return false;
+}
+
+template <typename Real>
+constexpr DType realDType()
+{
+    return sizeof(Real) == 8 ? DType::F64 : DType::F32;
+}
+
+/// Serializes progress reports, throttles them to ~10 per second, and turns "stop" into
+/// mf::Cancelled on every worker.
+class ProgressReporter {
+public:
+    ProgressReporter(const ProgressCallback &callback, std::uint64_t total, const char *stage)
+        : m_callback(callback), m_total(total), m_stage(stage)
+    {
+        report(true);
+    }
+    void add(std::uint64_t units)
+    {
+        m_done.fetch_add(units, std::memory_order_relaxed);
+        if (m_stop.load(std::memory_order_relaxed))
+            throw Cancelled();
+        report(false);
+    }
+    void finish() { report(true); }
+
+private:
+    void report(bool force)
+    {
+        if (!m_callback)
+            return;
+        std::unique_lock<std::mutex> lock(m_mutex, std::defer_lock);
+        if (force)
+            lock.lock();
+        else if (!lock.try_lock())
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (!force && now - m_last < std::chrono::milliseconds(100))
+            return;
+        m_last = now;
+        if (!m_callback({m_done.load(), m_total, m_stage})) {
+            m_stop = true;
+            throw Cancelled();
+        }
+    }
+
+    const ProgressCallback &m_callback;
+    std::uint64_t m_total;
+    const char *m_stage;
+    std::atomic<std::uint64_t> m_done{0};
+    std::atomic<bool> m_stop{false};
+    std::mutex m_mutex;
+    std::chrono::steady_clock::time_point m_last{};
+};
+
+/// Per-thread buffers of the streaming kernel.
+template <typename Real>
+struct Scratch {
+    std::vector<Real> base, inputs, work, out;
+    std::vector<std::byte> bytes;
+    void reserve(std::size_t tasks, std::size_t block)
+    {
+        base.resize(block);
+        inputs.resize(tasks * block);
+        work.resize((tasks + 1) * block);
+        out.resize(block);
+        bytes.resize(block * 8);
+    }
+};
+
+template <typename Real>
+const Real *loadBlock(const TensorRef &tensor, std::uint64_t start, std::size_t count, Real *buffer)
+{
+    const std::byte *source = tensor.data + start * dtypeSize(tensor.dtype);
+    if (tensor.dtype == realDType<Real>())
+        return reinterpret_cast<const Real *>(source);
+    if constexpr (sizeof(Real) == 8)
+        convertToDouble(tensor.dtype, source, buffer, count);
+    else
+        convertToFloat(tensor.dtype, source, buffer, count);
+    return buffer;
+}
+
+/// Merges elements [start, start + count) of one planned tensor; returns a pointer to
+/// `count` elements of type Real (maybe inside the scratch).
+template <typename Real>
+const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transform,
+                       const std::vector<Real> &coefficients, std::uint64_t start,
+                       std::size_t count, Scratch<Real> &scratch)
+{
+    const std::size_t tasks = tensor.tasks.size();
+    const Real *base = loadBlock(*tensor.base, start, count, scratch.base.data());
+    const Real *inputs[64];
+    std::vector<const Real *> manyInputs;
+    const Real **taskPointers = inputs;
+    if (tasks > 64) {
+        manyInputs.resize(tasks);
+        taskPointers = manyInputs.data();
+    }
+    for (std::size_t t = 0; t < tasks; ++t)
+        taskPointers[t] = loadBlock(*tensor.tasks[t], start, count, scratch.inputs.data() + t * count);
+    mergeBlock<Real>(base, taskPointers, coefficients.data(), tasks, count, start, transform,
+                     scratch.work.data(), scratch.out.data());
+    return scratch.out.data();
+}
+
+struct WorkItem {
+    std::size_t tensor;
+    std::uint64_t start; ///< element (merged) or byte (copied) offset
+    std::uint64_t count;
+};
+
+} // namespace
+
+Merger::Merger(const Checkpoint &base, std::vector<const Checkpoint *> tasks,
+               std::vector<std::string> taskNames, MergeOptions options)
+    : m_tasks(std::move(tasks)), m_taskNames(std::move(taskNames)), m_options(std::move(options))
+{
+    if (m_taskNames.size() != m_tasks.size())
+        throw Error("internal: one name per task checkpoint expected");
+    m_plan = planMerge(base, m_tasks, m_taskNames, m_options);
+    m_transforms.resize(m_plan.tensors.size());
+}
+
+void Merger::prepare(int threads, const ProgressCallback &progress)
+{
+    if (m_prepared)
+        return;
+    const bool ties = m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies;
+    // Only TIES does real work here (two passes per task and tensor); say so only then.
+    ProgressReporter reporter(ties ? progress : ProgressCallback(), m_plan.mergedParameters, "preparing");
+    parallelFor(m_plan.tensors.size(), ties ? threads : 1, [&](std::size_t i, int) {
+        const TensorPlan &tensor = m_plan.tensors[i];
+        if (!tensor.merged)
+            return;
+        m_transforms[i] = prepareTransform(tensor, m_options);
+        reporter.add(tensor.base->numel());
+    });
+    reporter.finish();
+    m_prepared = true;
+}
+
+MemoryEstimate Merger::estimate(int threads) const
+{
+    MemoryEstimate estimate;
+    for (const TensorPlan &tensor : m_plan.tensors) {
+        estimate.outputBytes += tensor.base->byteSize;
+        estimate.inputBytes += tensor.base->byteSize;
+        for (const TensorRef *task : tensor.tasks)
+            estimate.inputBytes += task->byteSize;
+    }
+    const std::uint64_t perThread = (3 * m_tasks.size() + 4) * kMergeBlock * sizeof(double);
+    estimate.workingBytes = static_cast<std::uint64_t>(std::max(1, threads)) * perThread;
+    if (m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies)
+        estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * 65536 * 8;
+    return estimate;
+}
+
+std::vector<OutputTensor> Merger::outputTensors() const
+{
+    std::vector<OutputTensor> tensors;
+    for (const TensorPlan &tensor : m_plan.tensors)
+        tensors.push_back({tensor.base->name, tensor.base->dtype, tensor.base->shape});
+    return tensors;
+}
+
+void Merger::checkCoefficients(const std::vector<double> &coefficients) const
+{
+    if (coefficients.size() != m_tasks.size())
+        throw Error("expected " + std::to_string(m_tasks.size()) + " coefficients (one per task), got " +
+                    std::to_string(coefficients.size()));
+    for (std::size_t t = 0; t < coefficients.size(); ++t)
+        if (!std::isfinite(coefficients[t]))
+            throw Error("coefficient of task '" + m_taskNames[t] + "' is not a finite number");
+    if (!m_prepared)
+        throw Error("internal: Merger::prepare() must run before merging");
+}
+
+void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients,
+                       int threads, const ProgressCallback &progress) const
+{
+    checkCoefficients(coefficients);
+    if (writer.tensors().size() != m_plan.tensors.size())
+        throw Error("internal: writer does not hold the merge's tensors");
+
+    std::vector<WorkItem> items;
+    for (std::size_t index : writer.diskOrder()) {
+        const TensorPlan &tensor = m_plan.tensors[index];
+        const std::uint64_t total = tensor.merged ? tensor.base->numel() : tensor.base->byteSize;
+        const std::uint64_t step = tensor.merged ? kMergeBlock : kCopyChunk;
+        for (std::uint64_t start = 0; start < total; start += step)
+            items.push_back({index, start, std::min(step, total - start)});
+    }
+    const std::vector<float> coefficientsF(coefficients.begin(), coefficients.end());
+    const std::vector<double> &coefficientsD = coefficients;
+    const int workers = std::max(1, threads);
+    std::vector<Scratch<float>> floatScratch(static_cast<std::size_t>(workers));
+    std::vector<Scratch<double>> doubleScratch(static_cast<std::size_t>(workers));
+
+    ProgressReporter reporter(progress, writer.tensorBytes(), "merging");
+    parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
+        const WorkItem &item = items[i];
+        const TensorPlan &tensor = m_plan.tensors[item.tensor];
+        const DType outType = tensor.base->dtype;
+        if (!tensor.merged) {
+            writer.write(item.tensor, item.start, tensor.base->data + item.start, item.count);
+            reporter.add(item.count);
+            return;
+        }
+        const auto count = static_cast<std::size_t>(item.count);
+        const std::size_t outSize = count * dtypeSize(outType);
+        const void *bytes = nullptr;
+        if (needsDouble(tensor)) {
+            auto &scratch = doubleScratch[static_cast<std::size_t>(worker)];
+            if (scratch.base.empty())
+                scratch.reserve(m_tasks.size(), kMergeBlock);
+            const double *merged = mergeRange<double>(tensor, m_transforms[item.tensor],
+                                                      coefficientsD, item.start, count, scratch);
+            bytes = merged;
+            if (outType != DType::F64) {
+                convertFromDouble(outType, merged, scratch.bytes.data(), count);
+                bytes = scratch.bytes.data();
+            }
+        } else {
+            auto &scratch = floatScratch[static_cast<std::size_t>(worker)];
+            if (scratch.base.empty())
+                scratch.reserve(m_tasks.size(), kMergeBlock);
+            const float *merged = mergeRange<float>(tensor, m_transforms[item.tensor],
+                                                    coefficientsF, item.start, count, scratch);
+            bytes = merged;
+            if (outType != DType::F32) {
+                convertFromFloat(outType, merged, scratch.bytes.data(), count);
+                bytes = scratch.bytes.data();
+            }
+        }
+        writer.write(item.tensor, item.start * dtypeSize(outType), bytes, outSize);
+        reporter.add(outSize);
+    });
+    reporter.finish();
+}
+
+void Merger::mergeTensor(std::size_t index, const std::vector<double> &coefficients,
+                         float *out) const
+{
+    checkCoefficients(coefficients);
+    const TensorPlan &tensor = m_plan.tensors.at(index);
+    const std::uint64_t n = tensor.base->numel();
+    if (!tensor.merged) {
+        convertToFloat(tensor.base->dtype, tensor.base->data, out, static_cast<std::size_t>(n));
+        return;
+    }
+    const std::vector<float> coefficientsF(coefficients.begin(), coefficients.end());
+    Scratch<float> scratch;
+    scratch.reserve(m_tasks.size(), kMergeBlock);
+    for (std::uint64_t start = 0; start < n; start += kMergeBlock) {
+        const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, n - start));
+        const float *merged = mergeRange<float>(tensor, m_transforms[index], coefficientsF, start, count, scratch);
+        std::copy(merged, merged + count, out + start);
+    }
+}
+
+} // namespace mf

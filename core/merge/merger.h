@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "io/checkpoint.h"
+#include "io/checkpoint_writer.h"
+#include "merge/kernel.h"
+#include "merge/merge_plan.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mf {
+
+struct Progress {
+    std::uint64_t done = 0;  ///< units done (bytes for merging, tensors for preparing)
+    std::uint64_t total = 0;
+    const char *stage = ""; ///< "preparing", "merging"
+};
+
+/// Called now and then from a worker thread (serialized); return false to stop the work,
+/// which then throws mf::Cancelled.
+using ProgressCallback = std::function<bool(const Progress &)>;
+
+/// What a merge will need, said before it starts.
+struct MemoryEstimate {
+    std::uint64_t inputBytes = 0;   ///< read from the memory-mapped inputs (page cache)
+    std::uint64_t outputBytes = 0;  ///< written once, through the page cache
+    std::uint64_t workingBytes = 0; ///< heap: per-thread blocks and selection counts
+};
+
+/// Streams θ₀ + Σ c_t τ̃_t tensor by tensor and block by block from the mapped inputs,
+/// on several threads, never holding more than a few blocks per thread. The checkpoints
+/// must outlive the Merger. prepare() does the c-independent work once; mergeInto() and
+/// mergeTensor() then run at any coefficients.
+class Merger {
+public:
+    Merger(const Checkpoint &base, std::vector<const Checkpoint *> tasks,
+           std::vector<std::string> taskNames, MergeOptions options);
+
+    const MergePlan &plan() const { return m_plan; }
+    const MergeOptions &options() const { return m_options; }
+    std::size_t taskCount() const { return m_tasks.size(); }
+
+    /// TIES thresholds and DARE keys for every merged tensor. Runs once; later calls return.
+    void prepare(int threads, const ProgressCallback &progress = {});
+    bool prepared() const { return m_prepared; }
+
+    MemoryEstimate estimate(int threads) const;
+
+    /// The output's tensor list: the base's tensors, names, shapes and dtypes.
+    std::vector<OutputTensor> outputTensors() const;
+
+    /// Writes every output tensor into `writer` (built from outputTensors()).
+    void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients,
+                   int threads, const ProgressCallback &progress = {}) const;
+
+    /// One tensor of the merge (index into plan().tensors), as float, single-threaded.
+    void mergeTensor(std::size_t index, const std::vector<double> &coefficients,
+                     float *out) const;
+
+private:
+    void checkCoefficients(const std::vector<double> &coefficients) const;
+
+    std::vector<const Checkpoint *> m_tasks;
+    std::vector<std::string> m_taskNames;
+    MergeOptions m_options;
+    MergePlan m_plan;
+    std::vector<TensorTransform> m_transforms; ///< per plan tensor (empty when copied)
+    bool m_prepared = false;
+};
+
+} // namespace mf
