@@ -85,11 +85,11 @@ Checkpoint openPyTorch(std::shared_ptr<MappedFile> file)
             torchScript = true;
         records[record] = &entry;
     }
+    if (torchScript)
+        throw Error(path + " is a TorchScript module, not a state dict (save "
+                           "model.state_dict() with torch.save instead)");
     if (!pickle)
-        throw Error(path + (torchScript ? " is a TorchScript module, not a state dict (save "
-                                          "model.state_dict() with torch.save instead)"
-                                        : " is a zip archive without data.pkl (not a torch.save "
-                                          "file)"));
+        throw Error(path + " is a zip archive without data.pkl (not a torch.save file)");
     if (pickle->method != 0)
         throw Error(path + ": data.pkl is compressed; torch.save never compresses records");
 

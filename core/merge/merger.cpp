@@ -69,7 +69,7 @@ private:
         }
     }
 
-    const ProgressCallback &m_callback;
+    ProgressCallback m_callback;
     std::uint64_t m_total;
     const char *m_stage;
     std::atomic<std::uint64_t> m_done{0};

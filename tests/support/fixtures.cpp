@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "fixtures.h"
+
+#include "util/error.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace mftest {
+
+TempDir::TempDir()
+{
+    std::random_device random;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const fs::path candidate = fs::temp_directory_path() /
+                                   ("mergefront-test-" + std::to_string(random()));
+        std::error_code ec;
+        if (fs::create_directory(candidate, ec)) {
+            m_path = candidate.string();
+            return;
+        }
+    }
+    throw std::runtime_error("cannot create a temporary folder");
+}
+
+TempDir::~TempDir()
+{
+    std::error_code ec;
+    fs::remove_all(m_path, ec);
+}
+
+std::vector<std::string> TempDir::entries() const
+{
+    std::vector<std::string> names;
+    for (const auto &entry : fs::directory_iterator(m_path))
+        names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+void writeFile(const std::string &path, const std::string &bytes)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out)
+        throw std::runtime_error("cannot write " + path);
+}
+
+std::string readFile(const std::string &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+namespace {
+
+std::vector<std::byte> encode(const TestTensor &tensor)
+{
+    const std::size_t n = tensor.values.size();
+    std::vector<std::byte> bytes(n * mf::dtypeSize(tensor.dtype));
+    auto put = [&](std::size_t i, auto value) { std::memcpy(bytes.data() + i * sizeof value, &value, sizeof value); };
+    for (std::size_t i = 0; i < n; ++i) {
+        const double v = tensor.values[i];
+        switch (tensor.dtype) {
+        case mf::DType::F64: put(i, v); break;
+        case mf::DType::F32: put(i, static_cast<float>(v)); break;
+        case mf::DType::F16: put(i, mf::floatToHalf(static_cast<float>(v))); break;
+        case mf::DType::BF16: put(i, mf::floatToBf16(static_cast<float>(v))); break;
+        case mf::DType::I64: put(i, static_cast<std::int64_t>(v)); break;
+        case mf::DType::I32: put(i, static_cast<std::int32_t>(v)); break;
+        case mf::DType::I16: put(i, static_cast<std::int16_t>(v)); break;
+        case mf::DType::I8: put(i, static_cast<std::int8_t>(v)); break;
+        case mf::DType::U8: put(i, static_cast<std::uint8_t>(v)); break;
+        case mf::DType::Bool: put(i, static_cast<std::uint8_t>(v != 0)); break;
+        }
+    }
+    return bytes;
+}
+
+} // namespace
+
+void writeCheckpoint(const std::string &path, const std::vector<TestTensor> &tensors,
+                     const mf::Metadata &metadata, std::uint64_t shardSize)
+{
+    std::vector<mf::OutputTensor> outputs;
+    for (const TestTensor &t : tensors) {
+        if (t.values.size() != mf::elementCount(t.shape))
+            throw std::runtime_error("test tensor " + t.name + " has the wrong number of values");
+        outputs.push_back({t.name, t.dtype, t.shape});
+    }
+    mf::WriterOptions options;
+    options.format = mf::outputFormatForPath(path);
+    options.shardSize = shardSize;
+    options.sync = false;
+    mf::CheckpointWriter writer(path, outputs, metadata, options);
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+        const auto bytes = encode(tensors[i]);
+        writer.write(i, 0, bytes.data(), bytes.size());
+    }
+    writer.commit();
+}
+
+std::vector<double> valuesOf(const mf::TensorRef &tensor)
+{
+    const std::uint64_t n = tensor.numel();
+    std::vector<double> values(n);
+    if (mf::isFloating(tensor.dtype)) {
+        mf::convertToDouble(tensor.dtype, tensor.data, values.data(), n);
+        return values;
+    }
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const std::byte *p = tensor.data + i * mf::dtypeSize(tensor.dtype);
+        auto get = [p](auto sample) { std::memcpy(&sample, p, sizeof sample); return static_cast<double>(sample); };
+        switch (tensor.dtype) {
+        case mf::DType::I64: values[i] = get(std::int64_t{}); break;
+        case mf::DType::I32: values[i] = get(std::int32_t{}); break;
+        case mf::DType::I16: values[i] = get(std::int16_t{}); break;
+        case mf::DType::I8: values[i] = get(std::int8_t{}); break;
+        default: values[i] = get(std::uint8_t{}); break;
+        }
+    }
+    return values;
+}
+
+std::string dataPath(const std::string &name)
+{
+    return std::string(MERGEFRONT_TEST_DATA) + "/" + name;
+}
+
+} // namespace mftest

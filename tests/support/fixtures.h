@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Helpers shared by the core tests: temporary folders, raw files, small checkpoints.
+#pragma once
+
+#include "io/checkpoint.h"
+#include "io/checkpoint_writer.h"
+#include "util/error.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mftest {
+
+/// A fresh folder under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    const std::string &path() const { return m_path; }
+    std::string file(const std::string &name) const { return m_path + "/" + name; }
+    /// Names of the entries in the folder, sorted (to check no temporaries are left).
+    std::vector<std::string> entries() const;
+
+private:
+    std::string m_path;
+};
+
+void writeFile(const std::string &path, const std::string &bytes);
+std::string readFile(const std::string &path);
+
+/// A tensor given as floats, stored in `dtype` (or as raw bytes for integer dtypes).
+struct TestTensor {
+    std::string name;
+    mf::DType dtype = mf::DType::F32;
+    mf::Shape shape;
+    std::vector<double> values; ///< row-major; converted to dtype when written
+};
+
+/// Writes tensors through mf::CheckpointWriter (format from the extension).
+void writeCheckpoint(const std::string &path, const std::vector<TestTensor> &tensors,
+                     const mf::Metadata &metadata = {}, std::uint64_t shardSize = 0);
+
+/// A tensor's values as doubles (any dtype).
+std::vector<double> valuesOf(const mf::TensorRef &tensor);
+
+/// The message of the mf::Error that `action` throws, or "" when it throws none.
+template <typename Action>
+std::string errorOf(Action action)
+{
+    try {
+        action();
+    } catch (const mf::Error &e) {
+        return e.what();
+    }
+    return "";
+}
+
+/// Data folder (tests/data) and the built CLI, from compile definitions.
+std::string dataPath(const std::string &name);
+
+} // namespace mftest
