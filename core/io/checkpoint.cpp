@@ -105,6 +105,12 @@ std::uint64_t Checkpoint::byteSize() const
     return bytes;
 }
 
+void Checkpoint::populate() const
+{
+    for (const auto &mapping : m_mappings)
+        mapping->populate();
+}
+
 std::string Checkpoint::fingerprint() const
 {
     // Table of names, dtypes and shapes, plus up to 4 kB from the start, middle and end of

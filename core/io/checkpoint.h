@@ -54,6 +54,9 @@ public:
     std::uint64_t parameterCount() const;
     std::uint64_t byteSize() const;
 
+    /// Maps all of the checkpoint's pages now (see MappedFile::populate).
+    void populate() const;
+
     /// Cheap content fingerprint (hex): the tensor table plus sampled bytes of every tensor.
     std::string fingerprint() const;
 

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -29,6 +30,7 @@ struct CheckpointWriter::File {
     int fd = -1;
     std::uint64_t size = 0;
     bool renamed = false;
+    std::atomic<std::uint64_t> unflushed{0}; ///< bytes written since writeback was last started
 };
 
 struct CheckpointWriter::ZipState {
@@ -275,7 +277,15 @@ void CheckpointWriter::write(std::size_t index, std::uint64_t offset, const void
     if (offset > tensor.byteSize() || size > tensor.byteSize() - offset)
         throw Error("internal: write past the end of tensor '" + tensor.name + "'");
     const Placement &place = m_placements[index];
-    writeAt(*m_files[place.file], place.offset + offset, bytes, size);
+    File &file = *m_files[place.file];
+    writeAt(file, place.offset + offset, bytes, size);
+    // With sync on, start the disk writeback as data arrives (asynchronously), so the final
+    // fsync waits for the tail only instead of the whole file.
+    constexpr std::uint64_t kWritebackStep = 32u << 20;
+    if (m_options.sync && file.unflushed.fetch_add(size) + size >= kWritebackStep) {
+        file.unflushed = 0;
+        ::sync_file_range(file.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    }
     const std::uint32_t crc = m_zip ? crcOf(bytes, size) : 0;
     std::lock_guard<std::mutex> lock(m_chunkMutex);
     m_chunks[index].push_back({offset, size, crc});

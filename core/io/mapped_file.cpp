@@ -3,7 +3,6 @@
 
 #include "util/error.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -46,14 +45,15 @@ MappedFile::~MappedFile()
         ::munmap(const_cast<std::byte *>(m_data), m_size);
 }
 
-void MappedFile::willNeed(std::uint64_t offset, std::uint64_t size) const
+void MappedFile::populate() const
 {
-    if (!m_data || offset >= m_size)
+    if (!m_data)
         return;
-    const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    const std::uint64_t start = offset / page * page;
-    const std::uint64_t end = std::min(m_size, offset + size);
-    ::madvise(const_cast<std::byte *>(m_data) + start, end - start, MADV_WILLNEED);
+#ifdef MADV_POPULATE_READ
+    if (::madvise(const_cast<std::byte *>(m_data), m_size, MADV_POPULATE_READ) == 0)
+        return;
+#endif
+    ::madvise(const_cast<std::byte *>(m_data), m_size, MADV_WILLNEED);
 }
 
 } // namespace mf

@@ -20,8 +20,9 @@ public:
     const std::byte *data() const { return m_data; }
     std::uint64_t size() const { return m_size; }
 
-    /// Hints the kernel that [offset, offset+size) will be read soon, sequentially.
-    void willNeed(std::uint64_t offset, std::uint64_t size) const;
+    /// Maps every page up front (MADV_POPULATE_READ; a read-ahead hint on kernels before
+    /// 5.14), so a merge pays no page fault per 4 kB. Pages come from the page cache or disk.
+    void populate() const;
 
 private:
     std::string m_path;
