@@ -26,7 +26,8 @@ double seconds(const std::function<void()> &work, int repeat)
     for (int r = 0; r < repeat; ++r) {
         const auto start = std::chrono::steady_clock::now();
         work();
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        best = std::min(
+            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
     return best;
 }
@@ -50,7 +51,8 @@ int main(int argc, char **argv)
     }
     const std::size_t block = mf::kMergeBlock;
     const std::size_t blocks = (n + block - 1) / block;
-    std::vector<std::vector<float>> inputs(static_cast<std::size_t>(tasks) + 1, std::vector<float>(n));
+    std::vector<std::vector<float>> inputs(static_cast<std::size_t>(tasks) + 1,
+                                           std::vector<float>(n));
     std::vector<float> out(n), copy(n);
     // First touch from the worker threads, as the kernel will read it.
     mf::parallelFor(blocks, threads, [&](std::size_t b, int) {
@@ -64,29 +66,34 @@ int main(int argc, char **argv)
 
     std::vector<float> coefficients(static_cast<std::size_t>(tasks), 0.3f);
     mf::TensorTransform transform; // task arithmetic
-    const double kernel = seconds([&] {
-        mf::parallelFor(blocks, threads, [&](std::size_t b, int) {
-            const std::size_t start = b * block, count = std::min(block, n - start);
-            const float *taskPointers[64];
-            for (int t = 0; t < tasks; ++t)
-                taskPointers[t] = inputs[static_cast<std::size_t>(t) + 1].data() + start;
-            mf::mergeBlock<float>(inputs[0].data() + start, taskPointers, coefficients.data(),
-                                  static_cast<std::size_t>(tasks), count, start, transform, nullptr,
-                                  out.data() + start);
-        });
-    }, repeat);
-    const double memcpyTime = seconds([&] {
-        const std::size_t chunk = 1 << 20;
-        mf::parallelFor((n + chunk - 1) / chunk, threads, [&](std::size_t c, int) {
-            const std::size_t start = c * chunk, count = std::min(chunk, n - start);
-            std::memcpy(copy.data() + start, inputs[0].data() + start, count * sizeof(float));
-        });
-    }, repeat);
+    const double kernel = seconds(
+        [&] {
+            mf::parallelFor(blocks, threads, [&](std::size_t b, int) {
+                const std::size_t start = b * block, count = std::min(block, n - start);
+                const float *taskPointers[64];
+                for (int t = 0; t < tasks; ++t)
+                    taskPointers[t] = inputs[static_cast<std::size_t>(t) + 1].data() + start;
+                mf::mergeBlock<float>(inputs[0].data() + start, taskPointers, coefficients.data(),
+                                      static_cast<std::size_t>(tasks), count, start, transform,
+                                      nullptr, out.data() + start);
+            });
+        },
+        repeat);
+    const double memcpyTime = seconds(
+        [&] {
+            const std::size_t chunk = 1 << 20;
+            mf::parallelFor((n + chunk - 1) / chunk, threads, [&](std::size_t c, int) {
+                const std::size_t start = c * chunk, count = std::min(chunk, n - start);
+                std::memcpy(copy.data() + start, inputs[0].data() + start, count * sizeof(float));
+            });
+        },
+        repeat);
 
     const double bytes = static_cast<double>(n) * sizeof(float);
     const double kernelGbps = bytes * (tasks + 2) / kernel / 1e9;
     const double copyGbps = bytes * 2 / memcpyTime / 1e9;
-    std::printf("{\"params\": %zu, \"tasks\": %d, \"threads\": %d, \"kernel_s\": %.4f, \"kernel_gb_per_s\": %.2f, "
+    std::printf("{\"params\": %zu, \"tasks\": %d, \"threads\": %d, \"kernel_s\": %.4f, "
+                "\"kernel_gb_per_s\": %.2f, "
                 "\"memcpy_s\": %.4f, \"memcpy_gb_per_s\": %.2f, \"ratio\": %.3f}\n",
                 n, tasks, threads, kernel, kernelGbps, memcpyTime, copyGbps, kernelGbps / copyGbps);
     return out[n / 2] == 12345.0f; // keep the result alive

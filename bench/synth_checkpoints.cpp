@@ -42,7 +42,8 @@ std::vector<mf::OutputTensor> layout(std::uint64_t params, mf::DType dtype, int 
     tensors.push_back({"embed.weight", dtype, {vocab, d}});
     for (int layer = 0; layer < 12; ++layer) {
         const std::string p = "layers." + std::to_string(layer) + ".";
-        for (const char *name : {"attn.q.weight", "attn.k.weight", "attn.v.weight", "attn.o.weight"})
+        for (const char *name :
+             {"attn.q.weight", "attn.k.weight", "attn.v.weight", "attn.o.weight"})
             tensors.push_back({p + name, dtype, {d, d}});
         tensors.push_back({p + "mlp.up.weight", dtype, {4 * d, d}});
         tensors.push_back({p + "mlp.up.bias", dtype, {4 * d}});
@@ -62,13 +63,14 @@ inline float noise(std::uint64_t key, std::uint64_t index)
     return static_cast<float>(static_cast<double>(bits >> 40) * (2.0 / 16777216.0) - 1.0);
 }
 
-void writeModel(const std::string &path, const std::vector<mf::OutputTensor> &tensors, std::uint64_t seed,
-                int task, const Options &options)
+void writeModel(const std::string &path, const std::vector<mf::OutputTensor> &tensors,
+                std::uint64_t seed, int task, const Options &options)
 {
     mf::WriterOptions writerOptions;
     writerOptions.format = mf::outputFormatForPath(path);
     writerOptions.sync = false;
-    mf::CheckpointWriter writer(path, tensors, {{"format", "pt"}, {"synthetic", "mergefront-synth"}}, writerOptions);
+    mf::CheckpointWriter writer(
+        path, tensors, {{"format", "pt"}, {"synthetic", "mergefront-synth"}}, writerOptions);
     struct Item {
         std::size_t tensor;
         std::uint64_t start, count;
@@ -95,9 +97,12 @@ void writeModel(const std::string &path, const std::vector<mf::OutputTensor> &te
         const float scale = 0.02f;
         for (std::uint64_t i = 0; i < item.count; ++i) {
             const std::uint64_t index = item.start + i;
-            float value = (head ? noise(nameKey + static_cast<std::uint64_t>(task), index) : noise(nameKey, index)) * scale;
+            float value = (head ? noise(nameKey + static_cast<std::uint64_t>(task), index)
+                                : noise(nameKey, index)) *
+                          scale;
             if (task > 0 && !head) // the fine-tune: a small task-specific update
-                value += 0.002f * noise(nameKey ^ mf::mix64(static_cast<std::uint64_t>(task)), index);
+                value +=
+                    0.002f * noise(nameKey ^ mf::mix64(static_cast<std::uint64_t>(task)), index);
             values[i] = value;
         }
         std::vector<std::byte> bytes(item.count * mf::dtypeSize(t.dtype));
@@ -152,7 +157,8 @@ int run(int argc, char **argv)
             std::uint64_t params = 0;
             for (const auto &t : tensors)
                 params += mf::elementCount(t.shape);
-            std::printf("wrote %s (%llu parameters)\n", path.c_str(), static_cast<unsigned long long>(params));
+            std::printf("wrote %s (%llu parameters)\n", path.c_str(),
+                        static_cast<unsigned long long>(params));
         }
     }
     return 0;

@@ -6,7 +6,8 @@
 
 namespace mf::cli {
 
-Arguments::Arguments(const std::vector<std::string> &tokens, const std::set<std::string> &valueOptions,
+Arguments::Arguments(const std::vector<std::string> &tokens,
+                     const std::set<std::string> &valueOptions,
                      const std::set<std::string> &flagOptions)
 {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -102,7 +103,8 @@ std::vector<double> parseNumberList(const std::string &text, const std::string &
             used = 0;
         }
         if (item.empty() || used != item.size() || !std::isfinite(value))
-            throw UsageError("--" + option + " expects numbers separated by commas, got '" + text + "'");
+            throw UsageError("--" + option + " expects numbers separated by commas, got '" + text +
+                             "'");
         numbers.push_back(value);
         if (comma == std::string::npos)
             break;

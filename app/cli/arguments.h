@@ -13,7 +13,10 @@ namespace mf::cli {
 /// Bad command line: exit code 2 with a usage hint.
 class UsageError : public std::runtime_error {
 public:
-    explicit UsageError(const std::string &message) : std::runtime_error(message) {}
+    explicit UsageError(const std::string &message)
+        : std::runtime_error(message)
+    {
+    }
 };
 
 /// Command-line options of one command: `--name value`, `--name=value`, repeatable

@@ -46,7 +46,11 @@ namespace {
 /// Progress on stderr: one updating line on a terminal, a line per quarter otherwise.
 class ProgressPrinter {
 public:
-    explicit ProgressPrinter(bool enabled) : m_enabled(enabled), m_tty(::isatty(2) != 0) {}
+    explicit ProgressPrinter(bool enabled)
+        : m_enabled(enabled)
+        , m_tty(::isatty(2) != 0)
+    {
+    }
     ~ProgressPrinter()
     {
         if (m_open)
@@ -72,7 +76,8 @@ public:
                           100 * fraction, formatBytes(p.done).c_str(), formatBytes(p.total).c_str(),
                           formatBytes(static_cast<std::uint64_t>(rate)).c_str(), eta);
         else
-            std::snprintf(line, sizeof line, "%s %5.1f%%  ETA %.0f s", p.stage, 100 * fraction, eta);
+            std::snprintf(line, sizeof line, "%s %5.1f%%  ETA %.0f s", p.stage, 100 * fraction,
+                          eta);
         if (m_tty) {
             std::fprintf(stderr, "\r%-78s", line);
             m_open = true;
@@ -165,21 +170,25 @@ int mergeCommand(const std::vector<std::string> &tokens)
     };
 
     ProgressPrinter printer(!quiet);
-    ProgressCallback progress = [&printer](const Progress &p) { return printer(p); };
+    ProgressCallback progress = [&printer](const Progress &p) {
+        return printer(p);
+    };
     if (args.flag("dry-run")) {
         MergeReport report = planMergeOnly(request, log);
         if (args.flag("json"))
-            std::cout << nlohmann::ordered_json({{"plan", planJson(report)},
-                                                 {"estimate",
-                                                  {{"input_bytes", report.estimate.inputBytes},
-                                                   {"output_bytes", report.estimate.outputBytes},
-                                                   {"working_bytes", report.estimate.workingBytes}}}})
+            std::cout << nlohmann::ordered_json(
+                             {{"plan", planJson(report)},
+                              {"estimate",
+                               {{"input_bytes", report.estimate.inputBytes},
+                                {"output_bytes", report.estimate.outputBytes},
+                                {"working_bytes", report.estimate.workingBytes}}}})
                              .dump(2)
                       << "\n";
         return 0;
     }
     const MergeReport report = runMerge(request, log, progress);
-    const double gbps = report.seconds > 0 ? static_cast<double>(report.bytesTouched) / report.seconds / 1e9 : 0;
+    const double gbps =
+        report.seconds > 0 ? static_cast<double>(report.bytesTouched) / report.seconds / 1e9 : 0;
     char summary[200];
     std::snprintf(summary, sizeof summary, "wrote %s in %.2f s (%.2f GB/s of data touched)",
                   report.outputs.back().c_str(), report.seconds, gbps);

@@ -54,7 +54,8 @@ int main(int argc, char **argv)
         try {
             return command.run(args);
         } catch (const UsageError &e) {
-            std::fprintf(stderr, "mergefront-cli %s: %s\n%s", command.name, e.what(), command.usage);
+            std::fprintf(stderr, "mergefront-cli %s: %s\n%s", command.name, e.what(),
+                         command.usage);
             return 2;
         } catch (const mf::Error &e) {
             std::fprintf(stderr, "mergefront-cli %s: error: %s\n", command.name, e.what());

@@ -92,7 +92,9 @@ CheckpointFormat outputFormatForPath(const std::string &path)
 
 CheckpointWriter::CheckpointWriter(std::string path, std::vector<OutputTensor> tensors,
                                    Metadata metadata, WriterOptions options)
-    : m_path(std::move(path)), m_tensors(std::move(tensors)), m_options(options)
+    : m_path(std::move(path))
+    , m_tensors(std::move(tensors))
+    , m_options(options)
 {
     m_placements.resize(m_tensors.size());
     m_chunks.resize(m_tensors.size());
@@ -169,7 +171,8 @@ void CheckpointWriter::planSafetensors(const Metadata &metadata)
         }
         std::string prefix(8, '\0');
         for (int i = 0; i < 8; ++i)
-            prefix[static_cast<std::size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+            prefix[static_cast<std::size_t>(i)] =
+                static_cast<char>((header.size() >> (8 * i)) & 0xff);
         File &file = createFile(finalPath, 8 + header.size() + offset);
         const std::size_t fileIndex = m_files.size() - 1;
         writeAt(file, 0, (prefix + header).data(), 8 + header.size());
@@ -329,8 +332,9 @@ std::vector<std::string> CheckpointWriter::commit()
         if (m_zip)
             finishPyTorch();
         if (!m_indexText.empty()) {
-            File &index = createFile(m_path.substr(0, m_path.size() - 12) + ".safetensors.index.json",
-                                     m_indexText.size());
+            File &index =
+                createFile(m_path.substr(0, m_path.size() - 12) + ".safetensors.index.json",
+                           m_indexText.size());
             writeAt(index, 0, m_indexText.data(), m_indexText.size());
         }
         for (auto &file : m_files) {
@@ -345,7 +349,8 @@ std::vector<std::string> CheckpointWriter::commit()
         std::vector<std::string> paths;
         for (auto &file : m_files) {
             if (::rename(file->tempPath.c_str(), file->finalPath.c_str()) != 0)
-                throw Error("cannot rename into " + file->finalPath + ": " + systemErrorText(errno));
+                throw Error("cannot rename into " + file->finalPath + ": " +
+                            systemErrorText(errno));
             file->renamed = true;
             paths.push_back(file->finalPath);
         }

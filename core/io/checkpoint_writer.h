@@ -79,7 +79,7 @@ private:
     std::vector<OutputTensor> m_tensors;
     WriterOptions m_options;
     std::vector<std::unique_ptr<File>> m_files;
-    std::string m_indexText;             ///< sharded safetensors: the index JSON
+    std::string m_indexText; ///< sharded safetensors: the index JSON
     std::vector<Placement> m_placements;
     std::vector<std::size_t> m_diskOrder;
     std::uint64_t m_tensorBytes = 0;

@@ -17,9 +17,9 @@ struct DTypeInfo {
 };
 
 constexpr DTypeInfo kTypes[] = {
-    {DType::F64, "F64", 8, true},  {DType::F32, "F32", 4, true},  {DType::F16, "F16", 2, true},
-    {DType::BF16, "BF16", 2, true}, {DType::I64, "I64", 8, false}, {DType::I32, "I32", 4, false},
-    {DType::I16, "I16", 2, false}, {DType::I8, "I8", 1, false},   {DType::U8, "U8", 1, false},
+    {DType::F64, "F64", 8, true},    {DType::F32, "F32", 4, true},  {DType::F16, "F16", 2, true},
+    {DType::BF16, "BF16", 2, true},  {DType::I64, "I64", 8, false}, {DType::I32, "I32", 4, false},
+    {DType::I16, "I16", 2, false},   {DType::I8, "I8", 1, false},   {DType::U8, "U8", 1, false},
     {DType::Bool, "BOOL", 1, false},
 };
 
@@ -29,14 +29,24 @@ const DTypeInfo &info(DType dtype)
 }
 
 // Names the safetensors format knows but LibTorch 1.13 (and so Mergefront) cannot hold.
-constexpr const char *kUnsupported[] = {"U16", "U32", "U64", "F8_E4M3", "F8_E5M2", "F8_E8M0",
-                                        "F6_E2M3", "F6_E3M2", "F4", "C64", "C128"};
+constexpr const char *kUnsupported[] = {"U16",     "U32",     "U64",     "F8_E4M3",
+                                        "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2",
+                                        "F4",      "C64",     "C128"};
 
 } // namespace
 
-const char *dtypeName(DType dtype) { return info(dtype).name; }
-std::size_t dtypeSize(DType dtype) { return info(dtype).size; }
-bool isFloating(DType dtype) { return info(dtype).floating; }
+const char *dtypeName(DType dtype)
+{
+    return info(dtype).name;
+}
+std::size_t dtypeSize(DType dtype)
+{
+    return info(dtype).size;
+}
+bool isFloating(DType dtype)
+{
+    return info(dtype).floating;
+}
 
 DType parseDTypeName(const std::string &name, const std::string &what)
 {
@@ -100,7 +110,7 @@ std::uint16_t floatToHalf(float value)
 
 namespace {
 
-template <typename Real>
+template<typename Real>
 void toReal(DType dtype, const void *source, Real *target, std::size_t count)
 {
     switch (dtype) {
@@ -134,7 +144,7 @@ void toReal(DType dtype, const void *source, Real *target, std::size_t count)
     }
 }
 
-template <typename Real>
+template<typename Real>
 void fromReal(DType dtype, const Real *source, void *target, std::size_t count)
 {
     switch (dtype) {
@@ -163,8 +173,7 @@ void fromReal(DType dtype, const Real *source, void *target, std::size_t count)
         return;
     }
     default:
-        throw Error(std::string("internal: conversion to non-floating dtype ") +
-                    dtypeName(dtype));
+        throw Error(std::string("internal: conversion to non-floating dtype ") + dtypeName(dtype));
     }
 }
 

@@ -16,7 +16,8 @@ std::string describeCheckpointJson(const Checkpoint &checkpoint)
     out["format"] = checkpoint.format();
     nlohmann::ordered_json tensors = nlohmann::ordered_json::array();
     for (const TensorRef &tensor : checkpoint.tensors())
-        tensors.push_back({{"name", tensor.name}, {"dtype", dtypeName(tensor.dtype)}, {"shape", tensor.shape}});
+        tensors.push_back(
+            {{"name", tensor.name}, {"dtype", dtypeName(tensor.dtype)}, {"shape", tensor.shape}});
     out["tensors"] = std::move(tensors);
     out["parameters"] = checkpoint.parameterCount();
     out["bytes"] = checkpoint.byteSize();
@@ -33,7 +34,8 @@ std::string describeCheckpointText(const Checkpoint &checkpoint)
     out << "  format:      " << checkpoint.format() << "\n";
     out << "  tensors:     " << checkpoint.tensors().size() << "\n";
     out << "  parameters:  " << checkpoint.parameterCount() << "\n";
-    out << "  bytes:       " << checkpoint.byteSize() << " (" << formatBytes(checkpoint.byteSize()) << ")\n";
+    out << "  bytes:       " << checkpoint.byteSize() << " (" << formatBytes(checkpoint.byteSize())
+        << ")\n";
     out << "  fingerprint: " << checkpoint.fingerprint() << "\n";
     std::map<std::string, std::pair<std::size_t, std::uint64_t>> byType;
     for (const TensorRef &tensor : checkpoint.tensors()) {

@@ -11,7 +11,8 @@
 
 namespace mf {
 
-MappedFile::MappedFile(const std::string &path) : m_path(path)
+MappedFile::MappedFile(const std::string &path)
+    : m_path(path)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)

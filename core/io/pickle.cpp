@@ -20,12 +20,15 @@ struct PyObject {
     Kind kind = Kind::None;
     std::int64_t integer = 0;
     double real = 0;
-    std::string text;            ///< Str value; Global "module.name"; Storage key
-    std::vector<PyRef> items;    ///< Tuple/List elements; Dict as key, value, key, value...
-    DType dtype = DType::F32;    ///< Storage dtype
-    PickledTensor tensor;        ///< Tensor description
+    std::string text;         ///< Str value; Global "module.name"; Storage key
+    std::vector<PyRef> items; ///< Tuple/List elements; Dict as key, value, key, value...
+    DType dtype = DType::F32; ///< Storage dtype
+    PickledTensor tensor;     ///< Tensor description
 
-    explicit PyObject(Kind k) : kind(k) {}
+    explicit PyObject(Kind k)
+        : kind(k)
+    {
+    }
     ~PyObject()
     {
         // Iterative teardown: a hostile pickle may nest containers millions deep.
@@ -53,11 +56,11 @@ struct StorageClass {
 };
 
 constexpr StorageClass kStorages[] = {
-    {"torch.FloatStorage", DType::F32},   {"torch.DoubleStorage", DType::F64},
-    {"torch.HalfStorage", DType::F16},    {"torch.BFloat16Storage", DType::BF16},
-    {"torch.LongStorage", DType::I64},    {"torch.IntStorage", DType::I32},
-    {"torch.ShortStorage", DType::I16},   {"torch.CharStorage", DType::I8},
-    {"torch.ByteStorage", DType::U8},     {"torch.BoolStorage", DType::Bool},
+    {"torch.FloatStorage", DType::F32}, {"torch.DoubleStorage", DType::F64},
+    {"torch.HalfStorage", DType::F16},  {"torch.BFloat16Storage", DType::BF16},
+    {"torch.LongStorage", DType::I64},  {"torch.IntStorage", DType::I32},
+    {"torch.ShortStorage", DType::I16}, {"torch.CharStorage", DType::I8},
+    {"torch.ByteStorage", DType::U8},   {"torch.BoolStorage", DType::Bool},
 };
 
 constexpr const char *kCallables[] = {
@@ -83,7 +86,11 @@ bool validUtf8(const std::string &text)
     std::size_t i = 0;
     while (i < text.size()) {
         const auto c = static_cast<unsigned char>(text[i]);
-        const int extra = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+        const int extra = c < 0x80         ? 0
+                          : (c >> 5) == 6  ? 1
+                          : (c >> 4) == 14 ? 2
+                          : (c >> 3) == 30 ? 3
+                                           : -1;
         if (extra < 0 || i + static_cast<std::size_t>(extra) >= text.size())
             return false;
         for (int k = 1; k <= extra; ++k)
@@ -97,7 +104,9 @@ bool validUtf8(const std::string &text)
 class Unpickler {
 public:
     Unpickler(const std::byte *data, std::size_t size, const std::string &file)
-        : m_data(reinterpret_cast<const unsigned char *>(data)), m_size(size), m_file(file)
+        : m_data(reinterpret_cast<const unsigned char *>(data))
+        , m_size(size)
+        , m_file(file)
     {
     }
 
@@ -107,17 +116,38 @@ public:
             const std::size_t at = m_pos;
             const unsigned char op = take(1)[0];
             switch (op) {
-            case 0x80: take(1); break;  // PROTO
-            case 0x95: take(8); break;  // FRAME
-            case '.': return popValue(at);
-            case '(': m_marks.push_back(m_stack.size()); break;
-            case ')': push(make(PyObject::Kind::Tuple)); break;
-            case 't': push(tupleOf(popMark(at))); break;
-            case 0x85: push(tupleOf(popN(1, at))); break;
-            case 0x86: push(tupleOf(popN(2, at))); break;
-            case 0x87: push(tupleOf(popN(3, at))); break;
-            case ']': push(make(PyObject::Kind::List)); break;
-            case '}': push(make(PyObject::Kind::Dict)); break;
+            case 0x80:
+                take(1);
+                break; // PROTO
+            case 0x95:
+                take(8);
+                break; // FRAME
+            case '.':
+                return popValue(at);
+            case '(':
+                m_marks.push_back(m_stack.size());
+                break;
+            case ')':
+                push(make(PyObject::Kind::Tuple));
+                break;
+            case 't':
+                push(tupleOf(popMark(at)));
+                break;
+            case 0x85:
+                push(tupleOf(popN(1, at)));
+                break;
+            case 0x86:
+                push(tupleOf(popN(2, at)));
+                break;
+            case 0x87:
+                push(tupleOf(popN(3, at)));
+                break;
+            case ']':
+                push(make(PyObject::Kind::List));
+                break;
+            case '}':
+                push(make(PyObject::Kind::Dict));
+                break;
             case 'a': {
                 PyRef value = popValue(at);
                 append(top(at), {value}, at);
@@ -138,22 +168,54 @@ public:
                 setItems(top(at), pairs, at);
                 break;
             }
-            case 'q': m_memo[take(1)[0]] = top(at); break;
-            case 'r': m_memo[readLe(take(4), 4)] = top(at); break;
-            case 0x94: m_memo[m_memo.size()] = top(at); break; // MEMOIZE
-            case 'h': push(memo(take(1)[0], at)); break;
-            case 'j': push(memo(readLe(take(4), 4), at)); break;
-            case 'J': push(integer(static_cast<std::int32_t>(readLe(take(4), 4)))); break;
-            case 'K': push(integer(take(1)[0])); break;
-            case 'M': push(integer(static_cast<std::int64_t>(readLe(take(2), 2)))); break;
-            case 0x8a: push(long1(at)); break;
-            case 'G': push(binfloat()); break;
-            case 'N': push(make(PyObject::Kind::None)); break;
-            case 0x88: push(boolean(true)); break;
-            case 0x89: push(boolean(false)); break;
-            case 'X': push(string(readLe(take(4), 4), at)); break;
-            case 0x8c: push(string(take(1)[0], at)); break;
-            case 0x8d: push(string(readLe(take(8), 8), at)); break;
+            case 'q':
+                m_memo[take(1)[0]] = top(at);
+                break;
+            case 'r':
+                m_memo[readLe(take(4), 4)] = top(at);
+                break;
+            case 0x94:
+                m_memo[m_memo.size()] = top(at);
+                break; // MEMOIZE
+            case 'h':
+                push(memo(take(1)[0], at));
+                break;
+            case 'j':
+                push(memo(readLe(take(4), 4), at));
+                break;
+            case 'J':
+                push(integer(static_cast<std::int32_t>(readLe(take(4), 4))));
+                break;
+            case 'K':
+                push(integer(take(1)[0]));
+                break;
+            case 'M':
+                push(integer(static_cast<std::int64_t>(readLe(take(2), 2))));
+                break;
+            case 0x8a:
+                push(long1(at));
+                break;
+            case 'G':
+                push(binfloat());
+                break;
+            case 'N':
+                push(make(PyObject::Kind::None));
+                break;
+            case 0x88:
+                push(boolean(true));
+                break;
+            case 0x89:
+                push(boolean(false));
+                break;
+            case 'X':
+                push(string(readLe(take(4), 4), at));
+                break;
+            case 0x8c:
+                push(string(take(1)[0], at));
+                break;
+            case 0x8d:
+                push(string(readLe(take(8), 8), at));
+                break;
             case 'c': {
                 const std::string module = readLine(at);
                 const std::string name = readLine(at);
@@ -180,7 +242,9 @@ public:
                     fail(at, "BUILD on something that is not a dict or tensor");
                 break;
             }
-            case 'Q': push(persistentLoad(popValue(at), at)); break;
+            case 'Q':
+                push(persistentLoad(popValue(at), at));
+                break;
             default: {
                 char buffer[96];
                 std::snprintf(buffer, sizeof buffer,
@@ -220,17 +284,14 @@ private:
         const void *newline = std::memchr(m_data + m_pos, '\n', m_size - m_pos);
         if (!newline)
             fail(at, "unterminated GLOBAL name");
-        const std::size_t length =
-            static_cast<std::size_t>(static_cast<const unsigned char *>(newline) - (m_data + m_pos));
+        const std::size_t length = static_cast<std::size_t>(
+            static_cast<const unsigned char *>(newline) - (m_data + m_pos));
         std::string line(reinterpret_cast<const char *>(take(length)), length);
         take(1);
         return line;
     }
 
-    void push(PyRef value)
-    {
-        m_stack.push_back(std::move(value));
-    }
+    void push(PyRef value) { m_stack.push_back(std::move(value)); }
 
     PyRef top(std::size_t at) const
     {
@@ -251,7 +312,8 @@ private:
         const std::size_t floor = m_marks.empty() ? 0 : m_marks.back();
         if (m_stack.size() < floor + count)
             fail(at, "stack underflow");
-        std::vector<PyRef> values(m_stack.end() - static_cast<std::ptrdiff_t>(count), m_stack.end());
+        std::vector<PyRef> values(m_stack.end() - static_cast<std::ptrdiff_t>(count),
+                                  m_stack.end());
         m_stack.resize(m_stack.size() - count);
         return values;
     }
@@ -262,7 +324,8 @@ private:
             fail(at, "no MARK on the stack");
         const std::size_t mark = m_marks.back();
         m_marks.pop_back();
-        std::vector<PyRef> values(m_stack.begin() + static_cast<std::ptrdiff_t>(mark), m_stack.end());
+        std::vector<PyRef> values(m_stack.begin() + static_cast<std::ptrdiff_t>(mark),
+                                  m_stack.end());
         m_stack.resize(mark);
         return values;
     }
@@ -556,7 +619,9 @@ std::string writeStateDictPickle(const std::vector<PickledTensor> &tensors)
         putInt(out, static_cast<std::int64_t>(t.offset));
         putIntTuple(out, t.shape);
         putIntTuple(out, t.stride);
-        out += "\x89" "ccollections\nOrderedDict\n)Rt" "R";
+        out += "\x89"
+               "ccollections\nOrderedDict\n)Rt"
+               "R";
     }
     out += "u.";
     return out;

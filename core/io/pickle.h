@@ -13,10 +13,10 @@ namespace mf {
 /// One tensor as a `torch.save` pickle describes it: a view into a storage record.
 struct PickledTensor {
     std::string name;
-    std::string storageKey;          ///< record name under `<archive>/data/`
-    DType dtype = DType::F32;        ///< from the storage class (FloatStorage, ...)
-    std::uint64_t storageNumel = 0;  ///< elements in the storage
-    std::uint64_t offset = 0;        ///< storage offset, in elements
+    std::string storageKey;         ///< record name under `<archive>/data/`
+    DType dtype = DType::F32;       ///< from the storage class (FloatStorage, ...)
+    std::uint64_t storageNumel = 0; ///< elements in the storage
+    std::uint64_t offset = 0;       ///< storage offset, in elements
     Shape shape;
     std::vector<std::int64_t> stride;
 };

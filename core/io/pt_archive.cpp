@@ -100,7 +100,8 @@ Checkpoint openPyTorch(std::shared_ptr<MappedFile> file)
     checkpoint.setSource(path, "pytorch");
     const auto metadataIt = records.find(kPtMetadataRecord);
     if (metadataIt != records.end() && metadataIt->second->method == 0) {
-        const auto *text = reinterpret_cast<const char *>(file->data() + metadataIt->second->dataOffset);
+        const auto *text =
+            reinterpret_cast<const char *>(file->data() + metadataIt->second->dataOffset);
         const auto metadata = nlohmann::json::parse(text, text + metadataIt->second->size, nullptr,
                                                     /*allow_exceptions=*/false);
         if (metadata.is_object())
@@ -122,8 +123,7 @@ Checkpoint openPyTorch(std::shared_ptr<MappedFile> file)
         if (__builtin_mul_overflow(t.storageNumel, elementSize, &storageBytes) ||
             storageBytes > record.size)
             throw Error(what + ": its storage claims " + std::to_string(t.storageNumel) +
-                        " elements but the record holds " + std::to_string(record.size) +
-                        " bytes");
+                        " elements but the record holds " + std::to_string(record.size) + " bytes");
 
         // Every element the view can touch must lie inside the storage.
         std::uint64_t numel = 1, last = t.offset;
@@ -166,4 +166,3 @@ Checkpoint openPyTorch(std::shared_ptr<MappedFile> file)
 }
 
 } // namespace mf
-

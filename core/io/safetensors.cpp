@@ -82,8 +82,8 @@ SafetensorsHeader parseSafetensorsHeader(const std::byte *bytes, std::uint64_t f
     SafetensorsHeader header;
     header.headerSize = readLe64(bytes);
     if (header.headerSize > kSafetensorsMaxHeader)
-        throw Error(fileName + ": safetensors header length " +
-                    std::to_string(header.headerSize) + " exceeds the 100 MB limit (corrupt "
+        throw Error(fileName + ": safetensors header length " + std::to_string(header.headerSize) +
+                    " exceeds the 100 MB limit (corrupt "
                     "file, or not a safetensors file)");
     if (header.headerSize > fileSize - 8)
         throw Error(fileName + ": safetensors header of " + std::to_string(header.headerSize) +
@@ -160,8 +160,8 @@ SafetensorsHeader parseSafetensorsHeader(const std::byte *bytes, std::uint64_t f
             throw Error("tensor '" + entry.name + "' in " + fileName +
                         (entry.begin < expected ? " overlaps the tensor before it"
                                                 : " leaves a gap before it") +
-                        " (data_offsets begin at " + std::to_string(entry.begin) +
-                        ", expected " + std::to_string(expected) + ")");
+                        " (data_offsets begin at " + std::to_string(entry.begin) + ", expected " +
+                        std::to_string(expected) + ")");
         expected = entry.end;
     }
     if (expected != dataSize)
@@ -230,20 +230,20 @@ Checkpoint openSafetensorsIndex(const std::string &indexPath)
 
     const fs::path folder = fs::path(indexPath).parent_path();
     Checkpoint checkpoint;
-    checkpoint.setSource(indexPath, "safetensors (sharded, " + std::to_string(shardOrder.size()) +
-                                        " files)");
+    checkpoint.setSource(indexPath,
+                         "safetensors (sharded, " + std::to_string(shardOrder.size()) + " files)");
     if (index.contains("metadata") && index["metadata"].is_object())
         for (const auto &[key, value] : index["metadata"].items())
             checkpoint.mutableMetadata()["index." + key] =
                 value.is_string() ? value.get<std::string>() : value.dump();
     for (const std::string &shardName : shardOrder) {
-        Checkpoint shard = openSafetensors(
-            std::make_shared<MappedFile>((folder / shardName).string()));
+        Checkpoint shard =
+            openSafetensors(std::make_shared<MappedFile>((folder / shardName).string()));
         const auto &names = expected[shardName];
         for (const auto &tensor : shard.tensors())
             if (!names.count(tensor.name))
-                throw Error("tensor '" + tensor.name + "' is in shard " + shardName +
-                            " but " + indexPath + " maps it elsewhere or not at all");
+                throw Error("tensor '" + tensor.name + "' is in shard " + shardName + " but " +
+                            indexPath + " maps it elsewhere or not at all");
         for (const auto &name : names)
             if (!shard.find(name))
                 throw Error(indexPath + " maps tensor '" + name + "' to " + shardName +

@@ -25,9 +25,9 @@ struct SafetensorsEntry {
 };
 
 struct SafetensorsHeader {
-    std::uint64_t headerSize = 0;           ///< N, the JSON length after the 8-byte prefix
-    std::vector<SafetensorsEntry> tensors;  ///< in data order
-    Metadata metadata;                      ///< the `__metadata__` string map
+    std::uint64_t headerSize = 0;          ///< N, the JSON length after the 8-byte prefix
+    std::vector<SafetensorsEntry> tensors; ///< in data order
+    Metadata metadata;                     ///< the `__metadata__` string map
     std::uint64_t dataStart() const { return 8 + headerSize; }
 };
 

@@ -35,7 +35,9 @@ void putLe(std::string &out, std::uint64_t value, int bytes)
 class Cursor {
 public:
     Cursor(const std::byte *data, std::uint64_t size, const std::string &file)
-        : m_data(data), m_size(size), m_file(file)
+        : m_data(data)
+        , m_size(size)
+        , m_file(file)
     {
     }
     void need(std::uint64_t offset, std::uint64_t length, const char *what) const

@@ -11,11 +11,11 @@ namespace mf {
 /// A member of an uncompressed-or-not zip archive (PyTorch's checkpoint container).
 struct ZipEntry {
     std::string name;
-    std::uint64_t dataOffset = 0;     ///< where the (stored) bytes begin in the archive
+    std::uint64_t dataOffset = 0; ///< where the (stored) bytes begin in the archive
     std::uint64_t compressedSize = 0;
     std::uint64_t size = 0;
     std::uint32_t crc32 = 0;
-    std::uint16_t method = 0;         ///< 0 = stored; anything else is refused by the caller
+    std::uint16_t method = 0; ///< 0 = stored; anything else is refused by the caller
 };
 
 bool hasZipSignature(const std::byte *data, std::uint64_t size);

@@ -16,9 +16,8 @@ std::uint64_t dropThreshold(double p)
 {
     if (p <= 0)
         return 0;
-    return static_cast<std::uint64_t>(std::ldexp(p, 64) >= 18446744073709551615.0
-                                          ? 18446744073709551615.0
-                                          : std::ldexp(p, 64));
+    return static_cast<std::uint64_t>(
+        std::ldexp(p, 64) >= 18446744073709551615.0 ? 18446744073709551615.0 : std::ldexp(p, 64));
 }
 
 std::uint32_t magnitudeBits(float value)
@@ -29,14 +28,15 @@ std::uint32_t magnitudeBits(float value)
 }
 
 /// Streams |τ| of one task over the tensor, block by block, in float (the threshold's type).
-template <typename Visit>
-void forEachMagnitude(const TensorRef &base, const TensorRef &task, bool dare,
-                      std::uint64_t key, std::uint64_t dropBelow, float scale, Visit visit)
+template<typename Visit>
+void forEachMagnitude(const TensorRef &base, const TensorRef &task, bool dare, std::uint64_t key,
+                      std::uint64_t dropBelow, float scale, Visit visit)
 {
     std::array<float, 4096> b{}, t{};
     const std::uint64_t n = base.numel();
     for (std::uint64_t start = 0; start < n; start += b.size()) {
-        const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), n - start));
+        const std::size_t count =
+            static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), n - start));
         convertToFloat(base.dtype, base.data + start * dtypeSize(base.dtype), b.data(), count);
         convertToFloat(task.dtype, task.data + start * dtypeSize(task.dtype), t.data(), count);
         for (std::size_t i = 0; i < count; ++i) {
@@ -52,8 +52,7 @@ void forEachMagnitude(const TensorRef &base, const TensorRef &task, bool dare,
 /// order like their bit patterns. Pass 1 counts the high 16 bits, pass 2 the low 16 bits
 /// of the bucket that holds the k-th largest. Exact, two streaming passes, 512 kB of counts.
 float kthLargestMagnitude(const TensorRef &base, const TensorRef &task, bool dare,
-                          std::uint64_t key, std::uint64_t dropBelow, float scale,
-                          std::uint64_t k)
+                          std::uint64_t key, std::uint64_t dropBelow, float scale, std::uint64_t k)
 {
     std::vector<std::uint64_t> counts(65536, 0);
     forEachMagnitude(base, task, dare, key, dropBelow, scale,
@@ -88,8 +87,10 @@ TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &o
     TensorTransform transform;
     transform.method = options.method;
     transform.disjointMean = options.disjointMean;
-    const bool dare = options.method == MergeMethod::Dare || options.method == MergeMethod::DareTies;
-    const bool ties = options.method == MergeMethod::Ties || options.method == MergeMethod::DareTies;
+    const bool dare =
+        options.method == MergeMethod::Dare || options.method == MergeMethod::DareTies;
+    const bool ties =
+        options.method == MergeMethod::Ties || options.method == MergeMethod::DareTies;
     if (dare) {
         transform.dropRate = options.dropRate;
         for (std::size_t t = 0; t < tensor.tasks.size(); ++t)
@@ -97,7 +98,8 @@ TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &o
     }
     if (ties) {
         const std::uint64_t n = tensor.base->numel();
-        const auto keep = static_cast<std::uint64_t>(std::ceil(options.density * static_cast<double>(n)));
+        const auto keep =
+            static_cast<std::uint64_t>(std::ceil(options.density * static_cast<double>(n)));
         const std::uint64_t dropBelow = dropThreshold(options.dropRate);
         const float scale = static_cast<float>(1.0 / (1.0 - options.dropRate));
         for (std::size_t t = 0; t < tensor.tasks.size(); ++t) {
@@ -113,7 +115,7 @@ TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &o
     return transform;
 }
 
-template <typename Real>
+template<typename Real>
 void mergeBlock(const Real *base, const Real *const *tasks, const Real *coefficients,
                 std::size_t taskCount, std::size_t count, std::uint64_t first,
                 const TensorTransform &transform, Real *scratch, Real *out)
@@ -199,8 +201,8 @@ void mergeBlock(const Real *base, const Real *const *tasks, const Real *coeffici
 template void mergeBlock<float>(const float *, const float *const *, const float *, std::size_t,
                                 std::size_t, std::uint64_t, const TensorTransform &, float *,
                                 float *);
-template void mergeBlock<double>(const double *, const double *const *, const double *,
-                                 std::size_t, std::size_t, std::uint64_t,
-                                 const TensorTransform &, double *, double *);
+template void mergeBlock<double>(const double *, const double *const *, const double *, std::size_t,
+                                 std::size_t, std::uint64_t, const TensorTransform &, double *,
+                                 double *);
 
 } // namespace mf

@@ -15,9 +15,9 @@ namespace mf {
 struct TensorTransform {
     MergeMethod method = MergeMethod::TaskArithmetic;
     bool disjointMean = false;
-    double dropRate = 0;                       ///< DARE p
-    std::vector<std::uint64_t> dareKeys;       ///< per task: seeds the mask of this tensor
-    std::vector<float> trimThresholds;         ///< per task: TIES keeps |τ| >= threshold
+    double dropRate = 0;                 ///< DARE p
+    std::vector<std::uint64_t> dareKeys; ///< per task: seeds the mask of this tensor
+    std::vector<float> trimThresholds;   ///< per task: TIES keeps |τ| >= threshold
 };
 
 /// The DARE key of (seed, task index, tensor name): a mask independent of threads and order.
@@ -34,7 +34,7 @@ TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &o
 /// Merges `count` elements starting at element `first` of the tensor:
 /// out = base + Σ_t c_t τ̃_t. `tasks` holds one pointer per task; `scratch` needs
 /// (tasks + 1) * count elements for TIES, none for task arithmetic.
-template <typename Real>
+template<typename Real>
 void mergeBlock(const Real *base, const Real *const *tasks, const Real *coefficients,
                 std::size_t taskCount, std::size_t count, std::uint64_t first,
                 const TensorTransform &transform, Real *scratch, Real *out);

@@ -48,10 +48,11 @@ void refuseOverwritingInputs(const std::string &out, const std::vector<const Che
         for (const std::string &file : input->files()) {
             const fs::path inPath(file);
             const std::string name = inPath.filename().string();
-            const bool sameFolder = sameFile(inPath.parent_path().empty() ? "." : inPath.parent_path().string(),
-                                             outPath.parent_path().empty() ? "." : outPath.parent_path().string());
-            if (sameFile(out, file) ||
-                (sameFolder && (isShardName(name, stem) || name == stem + ".safetensors.index.json")))
+            const bool sameFolder =
+                sameFile(inPath.parent_path().empty() ? "." : inPath.parent_path().string(),
+                         outPath.parent_path().empty() ? "." : outPath.parent_path().string());
+            if (sameFile(out, file) || (sameFolder && (isShardName(name, stem) ||
+                                                       name == stem + ".safetensors.index.json")))
                 throw Error("refusing to write " + out + ": it would overwrite the input " + file);
         }
 }
@@ -74,9 +75,10 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
     metadata["mergefront.version"] = MERGEFRONT_VERSION;
     metadata["mergefront.method"] = methodName(o.method);
     metadata["mergefront.coefficients"] = nlohmann::json(request.coefficients).dump();
-    metadata["mergefront.base"] = nlohmann::json({{"path", fs::path(request.basePath).filename().string()},
-                                                  {"fingerprint", base.fingerprint()}})
-                                      .dump();
+    metadata["mergefront.base"] =
+        nlohmann::json({{"path", fs::path(request.basePath).filename().string()},
+                        {"fingerprint", base.fingerprint()}})
+            .dump();
     metadata["mergefront.models"] = modelList.dump();
     if (o.method == MergeMethod::Ties || o.method == MergeMethod::DareTies) {
         metadata["mergefront.density"] = nlohmann::json(o.density).dump();
@@ -106,7 +108,8 @@ std::vector<std::string> taskNamesFromPaths(const std::vector<std::string> &path
         while (!p.empty() && p.filename().empty())
             p = p.parent_path(); // trailing slash of a folder
         std::string name = p.filename().string();
-        for (const char *suffix : {".safetensors.index.json", ".safetensors", ".pt", ".pth", ".bin"}) {
+        for (const char *suffix :
+             {".safetensors.index.json", ".safetensors", ".pt", ".pth", ".bin"}) {
             const std::string s = suffix;
             if (name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) {
                 name.resize(name.size() - s.size());
@@ -162,7 +165,8 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     }
     refuseOverwritingInputs(request.outPath, all);
 
-    opened.names = request.taskNames.empty() ? taskNamesFromPaths(request.modelPaths) : request.taskNames;
+    opened.names =
+        request.taskNames.empty() ? taskNamesFromPaths(request.modelPaths) : request.taskNames;
     opened.threads = request.threads > 0 ? request.threads : defaultThreadCount();
     opened.merger = std::make_unique<Merger>(opened.base, tasks, opened.names, request.options);
 
@@ -179,18 +183,17 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     report.bytesTouched = report.estimate.inputBytes + report.estimate.outputBytes;
     log("merge: " + std::string(methodName(request.options.method)) + " of " +
         std::to_string(tasks.size()) + " task(s) into " + opened.base.path() + ": " +
-        std::to_string(plan.mergedTensors) + " tensors (" +
-        std::to_string(plan.mergedParameters) + " parameters) merged, " +
-        std::to_string(plan.copiedTensors) + " copied from the base");
+        std::to_string(plan.mergedTensors) + " tensors (" + std::to_string(plan.mergedParameters) +
+        " parameters) merged, " + std::to_string(plan.copiedTensors) + " copied from the base");
     for (const TensorPlan &tensor : plan.tensors)
         if (!tensor.merged && isFloating(tensor.base->dtype))
             log("  left out (copied from the base): " + tensor.base->name + ": " + tensor.reason);
     for (const std::string &ignored : plan.ignoredTensors)
         log("  not in the output: " + ignored);
-    log("memory: reads " + formatBytes(report.estimate.inputBytes) +
-        " (memory-mapped), writes " + formatBytes(report.estimate.outputBytes) +
-        ", working memory about " + formatBytes(report.estimate.workingBytes) + " on " +
-        std::to_string(opened.threads) + " thread(s)");
+    log("memory: reads " + formatBytes(report.estimate.inputBytes) + " (memory-mapped), writes " +
+        formatBytes(report.estimate.outputBytes) + ", working memory about " +
+        formatBytes(report.estimate.workingBytes) + " on " + std::to_string(opened.threads) +
+        " thread(s)");
     if (plan.mergedTensors == 0)
         log("warning: no tensor is merged; the output equals the base");
 }
@@ -221,7 +224,8 @@ MergeReport runMerge(const MergeRequest &request,
         std::vector<const Checkpoint *> inputs{&opened.base};
         for (const Checkpoint &model : opened.models)
             inputs.push_back(&model);
-        parallelFor(inputs.size(), opened.threads, [&](std::size_t i, int) { inputs[i]->populate(); });
+        parallelFor(inputs.size(), opened.threads,
+                    [&](std::size_t i, int) { inputs[i]->populate(); });
     }
     merger.prepare(opened.threads, progress);
     WriterOptions writerOptions;
@@ -234,7 +238,8 @@ MergeReport runMerge(const MergeRequest &request,
     merger.mergeInto(writer, request.coefficients, opened.threads, progress);
     MergeReport report = std::move(opened.report);
     report.outputs = writer.commit();
-    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    report.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return report;
 }
 

@@ -16,11 +16,11 @@ struct MergeRequest {
     std::vector<std::string> taskNames; ///< empty: derived from the file names
     std::vector<double> coefficients;   ///< one per model
     MergeOptions options;
-    std::string outPath;                ///< .safetensors, .pt, .pth or .bin
-    std::uint64_t shardSize = 0;        ///< safetensors only: bytes per shard (0 = one file)
-    int threads = 0;                    ///< 0 = all cores
-    bool sync = true;                   ///< fsync before the atomic rename
-    Metadata extraMetadata;             ///< added to the output's provenance
+    std::string outPath;         ///< .safetensors, .pt, .pth or .bin
+    std::uint64_t shardSize = 0; ///< safetensors only: bytes per shard (0 = one file)
+    int threads = 0;             ///< 0 = all cores
+    bool sync = true;            ///< fsync before the atomic rename
+    Metadata extraMetadata;      ///< added to the output's provenance
 };
 
 /// A tensor left out of the merge (copied from the base), and why.
@@ -33,12 +33,12 @@ struct MergeReport {
     std::uint64_t mergedTensors = 0;
     std::uint64_t mergedParameters = 0;
     std::uint64_t copiedTensors = 0;
-    std::vector<LeftOutTensor> copied;    ///< every tensor copied from the base, with the reason
-    std::vector<std::string> ignored;     ///< tensors only in some task, not in the output
+    std::vector<LeftOutTensor> copied; ///< every tensor copied from the base, with the reason
+    std::vector<std::string> ignored;  ///< tensors only in some task, not in the output
     MemoryEstimate estimate;
-    std::vector<std::string> outputs;     ///< files written (entry point last)
-    std::uint64_t bytesTouched = 0;       ///< inputs read + output written
-    double seconds = 0;                   ///< merge wall time (prepare + stream + commit)
+    std::vector<std::string> outputs; ///< files written (entry point last)
+    std::uint64_t bytesTouched = 0;   ///< inputs read + output written
+    double seconds = 0;               ///< merge wall time (prepare + stream + commit)
 };
 
 /// Short names for tasks from their paths ("finetuned_a.safetensors" -> "finetuned_a").

@@ -33,12 +33,12 @@ struct TensorPlan {
     const TensorRef *base = nullptr;
     std::vector<const TensorRef *> tasks; ///< one per task when merged, else empty
     bool merged = false;
-    std::string reason;                   ///< why the tensor is copied from the base
+    std::string reason; ///< why the tensor is copied from the base
 };
 
 /// Which tensors merge and which are left out, and why. Output = the base's tensor list.
 struct MergePlan {
-    std::vector<TensorPlan> tensors;        ///< in the base's order
+    std::vector<TensorPlan> tensors;         ///< in the base's order
     std::vector<std::string> ignoredTensors; ///< "name (only in task 'x')": not in the output
     std::uint64_t mergedTensors = 0;
     std::uint64_t mergedParameters = 0;

@@ -25,7 +25,7 @@ bool needsDouble(const TensorPlan &tensor)
     return false;
 }
 
-template <typename Real>
+template<typename Real>
 constexpr DType realDType()
 {
     return sizeof(Real) == 8 ? DType::F64 : DType::F32;
@@ -36,7 +36,9 @@ constexpr DType realDType()
 class ProgressReporter {
 public:
     ProgressReporter(const ProgressCallback &callback, std::uint64_t total, const char *stage)
-        : m_callback(callback), m_total(total), m_stage(stage)
+        : m_callback(callback)
+        , m_total(total)
+        , m_stage(stage)
     {
         report(true);
     }
@@ -79,7 +81,7 @@ private:
 };
 
 /// Per-thread buffers of the streaming kernel.
-template <typename Real>
+template<typename Real>
 struct Scratch {
     std::vector<Real> base, inputs, work, out;
     std::vector<std::byte> bytes;
@@ -93,7 +95,7 @@ struct Scratch {
     }
 };
 
-template <typename Real>
+template<typename Real>
 const Real *loadBlock(const TensorRef &tensor, std::uint64_t start, std::size_t count, Real *buffer)
 {
     const std::byte *source = tensor.data + start * dtypeSize(tensor.dtype);
@@ -108,7 +110,7 @@ const Real *loadBlock(const TensorRef &tensor, std::uint64_t start, std::size_t 
 
 /// Merges elements [start, start + count) of one planned tensor; returns a pointer to
 /// `count` elements of type Real (maybe inside the scratch).
-template <typename Real>
+template<typename Real>
 const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transform,
                        const std::vector<Real> &coefficients, std::uint64_t start,
                        std::size_t count, Scratch<Real> &scratch)
@@ -123,7 +125,8 @@ const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transfor
         taskPointers = manyInputs.data();
     }
     for (std::size_t t = 0; t < tasks; ++t)
-        taskPointers[t] = loadBlock(*tensor.tasks[t], start, count, scratch.inputs.data() + t * count);
+        taskPointers[t] =
+            loadBlock(*tensor.tasks[t], start, count, scratch.inputs.data() + t * count);
     mergeBlock<Real>(base, taskPointers, coefficients.data(), tasks, count, start, transform,
                      scratch.work.data(), scratch.out.data());
     return scratch.out.data();
@@ -139,7 +142,9 @@ struct WorkItem {
 
 Merger::Merger(const Checkpoint &base, std::vector<const Checkpoint *> tasks,
                std::vector<std::string> taskNames, MergeOptions options)
-    : m_tasks(std::move(tasks)), m_taskNames(std::move(taskNames)), m_options(std::move(options))
+    : m_tasks(std::move(tasks))
+    , m_taskNames(std::move(taskNames))
+    , m_options(std::move(options))
 {
     if (m_taskNames.size() != m_tasks.size())
         throw Error("internal: one name per task checkpoint expected");
@@ -151,9 +156,11 @@ void Merger::prepare(int threads, const ProgressCallback &progress)
 {
     if (m_prepared)
         return;
-    const bool ties = m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies;
+    const bool ties =
+        m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies;
     // Only TIES does real work here (two passes per task and tensor); say so only then.
-    ProgressReporter reporter(ties ? progress : ProgressCallback(), m_plan.mergedParameters, "preparing");
+    ProgressReporter reporter(ties ? progress : ProgressCallback(), m_plan.mergedParameters,
+                              "preparing");
     parallelFor(m_plan.tensors.size(), ties ? threads : 1, [&](std::size_t i, int) {
         const TensorPlan &tensor = m_plan.tensors[i];
         if (!tensor.merged)
@@ -192,8 +199,8 @@ std::vector<OutputTensor> Merger::outputTensors() const
 void Merger::checkCoefficients(const std::vector<double> &coefficients) const
 {
     if (coefficients.size() != m_tasks.size())
-        throw Error("expected " + std::to_string(m_tasks.size()) + " coefficients (one per task), got " +
-                    std::to_string(coefficients.size()));
+        throw Error("expected " + std::to_string(m_tasks.size()) +
+                    " coefficients (one per task), got " + std::to_string(coefficients.size()));
     for (std::size_t t = 0; t < coefficients.size(); ++t)
         if (!std::isfinite(coefficients[t]))
             throw Error("coefficient of task '" + m_taskNames[t] + "' is not a finite number");
@@ -278,8 +285,10 @@ void Merger::mergeTensor(std::size_t index, const std::vector<double> &coefficie
     Scratch<float> scratch;
     scratch.reserve(m_tasks.size(), kMergeBlock);
     for (std::uint64_t start = 0; start < n; start += kMergeBlock) {
-        const auto count = static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, n - start));
-        const float *merged = mergeRange<float>(tensor, m_transforms[index], coefficientsF, start, count, scratch);
+        const auto count =
+            static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, n - start));
+        const float *merged =
+            mergeRange<float>(tensor, m_transforms[index], coefficientsF, start, count, scratch);
         std::copy(merged, merged + count, out + start);
     }
 }

@@ -14,7 +14,7 @@
 namespace mf {
 
 struct Progress {
-    std::uint64_t done = 0;  ///< units done (bytes for merging, tensors for preparing)
+    std::uint64_t done = 0; ///< units done (bytes for merging, tensors for preparing)
     std::uint64_t total = 0;
     const char *stage = ""; ///< "preparing", "merging"
 };
@@ -53,12 +53,11 @@ public:
     std::vector<OutputTensor> outputTensors() const;
 
     /// Writes every output tensor into `writer` (built from outputTensors()).
-    void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients,
-                   int threads, const ProgressCallback &progress = {}) const;
+    void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients, int threads,
+                   const ProgressCallback &progress = {}) const;
 
     /// One tensor of the merge (index into plan().tensors), as float, single-threaded.
-    void mergeTensor(std::size_t index, const std::vector<double> &coefficients,
-                     float *out) const;
+    void mergeTensor(std::size_t index, const std::vector<double> &coefficients, float *out) const;
 
 private:
     void checkCoefficients(const std::vector<double> &coefficients) const;

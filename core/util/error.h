@@ -10,13 +10,19 @@ namespace mf {
 /// The message is one line that names the file, tensor or key at fault.
 class Error : public std::runtime_error {
 public:
-    explicit Error(const std::string &message) : std::runtime_error(message) {}
+    explicit Error(const std::string &message)
+        : std::runtime_error(message)
+    {
+    }
 };
 
 /// The operation was stopped by its progress callback.
 class Cancelled : public Error {
 public:
-    Cancelled() : Error("cancelled") {}
+    Cancelled()
+        : Error("cancelled")
+    {
+    }
 };
 
 /// errno as text, for messages about system calls.

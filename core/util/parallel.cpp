@@ -15,8 +15,7 @@ int defaultThreadCount()
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
-void parallelFor(std::size_t count, int threads,
-                 const std::function<void(std::size_t, int)> &work)
+void parallelFor(std::size_t count, int threads, const std::function<void(std::size_t, int)> &work)
 {
     if (count == 0)
         return;

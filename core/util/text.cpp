@@ -72,7 +72,8 @@ std::uint64_t parseByteSize(const std::string &text)
     else if (unit == "GIB")
         scale = 1024.0 * 1024.0 * 1024.0;
     else
-        throw Error("invalid size unit in '" + text + "' (expected B, kB, MB, GB, TB, KiB, MiB, GiB)");
+        throw Error("invalid size unit in '" + text +
+                    "' (expected B, kB, MB, GB, TB, KiB, MiB, GiB)");
     const double bytes = number * scale;
     if (!std::isfinite(bytes) || bytes < 1 || bytes > 1e18)
         throw Error("size '" + text + "' is out of range");

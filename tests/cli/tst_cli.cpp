@@ -103,19 +103,22 @@ void TestCli::mergeWritesTheResult()
 {
     TempDir dir;
     makeModels(dir);
-    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
-                              "--model", dir.file("b.pt"), "--coef", "0.5,0.25", "--out", dir.file("out.pt"), "--json"});
+    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model",
+                              dir.file("a.safetensors"), "--model", dir.file("b.pt"), "--coef",
+                              "0.5,0.25", "--out", dir.file("out.pt"), "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     const auto report = nlohmann::json::parse(run.out);
     QCOMPARE(report["plan"]["merged_tensors"].get<int>(), 1);
     QCOMPARE(report["plan"]["copied"][0]["name"].get<std::string>(), std::string("head"));
     // The plan and the memory estimate are said on stderr before the merge.
-    QVERIFY(run.err.find("left out (copied from the base): head: shape [3] in task 'a'") != std::string::npos);
+    QVERIFY(run.err.find("left out (copied from the base): head: shape [3] in task 'a'") !=
+            std::string::npos);
     QVERIFY(run.err.find("memory: reads") != std::string::npos);
     const auto out = mf::Checkpoint::open(dir.file("out.pt"));
     QCOMPARE(mftest::valuesOf(*out.find("w")), (std::vector<double>{2, 2}));
     QCOMPARE(mftest::valuesOf(*out.find("head")), (std::vector<double>{0, 0}));
-    QCOMPARE(dir.entries(), (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors", "out.pt"}));
+    QCOMPARE(dir.entries(),
+             (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors", "out.pt"}));
 }
 
 void TestCli::mergeShardsAndInspectReadsTheIndex()
@@ -123,14 +126,16 @@ void TestCli::mergeShardsAndInspectReadsTheIndex()
     TempDir dir;
     std::vector<mftest::TestTensor> tensors;
     for (int i = 0; i < 4; ++i)
-        tensors.push_back({"t" + std::to_string(i), mf::DType::F32, {64}, std::vector<double>(64, i)});
+        tensors.push_back(
+            {"t" + std::to_string(i), mf::DType::F32, {64}, std::vector<double>(64, i)});
     mftest::writeCheckpoint(dir.file("base.safetensors"), tensors);
     for (auto &t : tensors)
         for (double &v : t.values)
             v += 2;
     mftest::writeCheckpoint(dir.file("task.safetensors"), tensors);
-    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("task.safetensors"),
-                              "--coef", "0.5", "--out", dir.file("merged.safetensors"), "--shard-size", "600B", "--quiet"});
+    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model",
+                              dir.file("task.safetensors"), "--coef", "0.5", "--out",
+                              dir.file("merged.safetensors"), "--shard-size", "600B", "--quiet"});
     QVERIFY2(run.code == 0, run.err.c_str());
     QVERIFY(run.err.empty());
     const Run inspect = cli(dir, {"inspect", dir.file("merged.safetensors.index.json"), "--json"});
@@ -155,17 +160,17 @@ void TestCli::userErrorsExitOneWithOneLine()
         {{"inspect", dir.file("missing.safetensors")}, "missing.safetensors: no such file"},
         {{"inspect", dir.file("broken.safetensors")}, "broken.safetensors"},
         {{"inspect", mftest::dataPath("malicious.pt")}, "'posix.system'"},
-        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("broken.safetensors"), "--coef", "1",
-          "--out", dir.file("o.safetensors")},
+        {{"merge", "--base", dir.file("base.safetensors"), "--model",
+          dir.file("broken.safetensors"), "--coef", "1", "--out", dir.file("o.safetensors")},
          "broken.safetensors"},
-        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--coef", "1",
-          "--out", dir.file("o.txt")},
+        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+          "--coef", "1", "--out", dir.file("o.txt")},
          "must end in .safetensors, .pt, .pth or .bin"},
-        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--coef", "1",
-          "--method", "slerp", "--out", dir.file("o.safetensors")},
+        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+          "--coef", "1", "--method", "slerp", "--out", dir.file("o.safetensors")},
          "unknown merge method 'slerp'"},
-        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--coef", "1",
-          "--out", dir.file("o.pt"), "--shard-size", "1GB"},
+        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+          "--coef", "1", "--out", dir.file("o.pt"), "--shard-size", "1GB"},
          "--shard-size needs a .safetensors output"},
     };
     for (const Case &c : cases) {
@@ -177,7 +182,8 @@ void TestCli::userErrorsExitOneWithOneLine()
         QVERIFY2(run.err.find("error: ") != std::string::npos, context.c_str());
         QVERIFY2(run.err.find(c.expected) != std::string::npos, context.c_str());
     }
-    QCOMPARE(dir.entries(), (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors", "broken.safetensors"}));
+    QCOMPARE(dir.entries(), (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors",
+                                                      "broken.safetensors"}));
 }
 
 void TestCli::usageErrorsExitTwo()
@@ -190,13 +196,14 @@ void TestCli::usageErrorsExitTwo()
         {"inspect"},
         {"inspect", "a", "b"},
         {"inspect", "x.safetensors", "--colour"},
-        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--out", dir.file("o.pt")},
-        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--coef", "1,2",
+        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
          "--out", dir.file("o.pt")},
-        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--coef", "one",
-         "--out", dir.file("o.pt")},
-        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"), "--coef", "1",
-         "--threads", "-1", "--out", dir.file("o.pt")},
+        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+         "--coef", "1,2", "--out", dir.file("o.pt")},
+        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+         "--coef", "one", "--out", dir.file("o.pt")},
+        {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+         "--coef", "1", "--threads", "-1", "--out", dir.file("o.pt")},
     };
     for (const auto &args : cases) {
         const Run run = cli(dir, args);
@@ -213,8 +220,9 @@ void TestCli::refusesToOverwriteAnInput()
     TempDir dir;
     makeModels(dir);
     const std::string before = mftest::readFile(dir.file("a.safetensors"));
-    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
-                              "--coef", "1", "--out", dir.file("a.safetensors")});
+    const Run run =
+        cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model",
+                  dir.file("a.safetensors"), "--coef", "1", "--out", dir.file("a.safetensors")});
     QCOMPARE(run.code, 1);
     QVERIFY2(run.err.find("would overwrite the input") != std::string::npos, run.err.c_str());
     QVERIFY(mftest::readFile(dir.file("a.safetensors")) == before);
@@ -224,18 +232,20 @@ void TestCli::dryRunWritesNothing()
 {
     TempDir dir;
     makeModels(dir);
-    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
-                              "--model", dir.file("b.pt"), "--coef", "1,1", "--out", dir.file("o.safetensors"),
-                              "--dry-run", "--json"});
+    const Run run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model",
+                              dir.file("a.safetensors"), "--model", dir.file("b.pt"), "--coef",
+                              "1,1", "--out", dir.file("o.safetensors"), "--dry-run", "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     const auto json = nlohmann::json::parse(run.out);
     QCOMPARE(json["estimate"]["output_bytes"].get<int>(), 16);
     QVERIFY(json["estimate"]["working_bytes"].get<std::uint64_t>() > 0);
-    QCOMPARE(dir.entries(), (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors"}));
+    QCOMPARE(dir.entries(),
+             (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors"}));
 }
 
-MF_TEST_MAIN(TestCli, inspectPrintsTheContractJson, mergeWritesTheResult, mergeShardsAndInspectReadsTheIndex,
-             userErrorsExitOneWithOneLine, usageErrorsExitTwo, refusesToOverwriteAnInput, dryRunWritesNothing)
+MF_TEST_MAIN(TestCli, inspectPrintsTheContractJson, mergeWritesTheResult,
+             mergeShardsAndInspectReadsTheIndex, userErrorsExitOneWithOneLine, usageErrorsExitTwo,
+             refusesToOverwriteAnInput, dryRunWritesNothing)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli.moc"
 #endif

@@ -27,9 +27,32 @@ int main(int argc, char **argv)
         seeds.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     std::mt19937_64 random(12345);
-    const char *interesting[] = {"{", "}", "[", "]", "\"", ",", ":", "0", "-1", "1e400", "18446744073709551615",
-                                 "\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"F32\"", "\"__metadata__\"",
-                                 "\x80\x02", "(", "t", "R", "Q", "u", "s", "h\x00", "q\x00", "X\xff\xff\xff\x7f"};
+    const char *interesting[] = {"{",
+                                 "}",
+                                 "[",
+                                 "]",
+                                 "\"",
+                                 ",",
+                                 ":",
+                                 "0",
+                                 "-1",
+                                 "1e400",
+                                 "18446744073709551615",
+                                 "\"dtype\"",
+                                 "\"shape\"",
+                                 "\"data_offsets\"",
+                                 "\"F32\"",
+                                 "\"__metadata__\"",
+                                 "\x80\x02",
+                                 "(",
+                                 "t",
+                                 "R",
+                                 "Q",
+                                 "u",
+                                 "s",
+                                 "h\x00",
+                                 "q\x00",
+                                 "X\xff\xff\xff\x7f"};
     for (long n = 0; n < iterations; ++n) {
         std::string input = seeds[random() % seeds.size()];
         const int edits = 1 + static_cast<int>(random() % 8);
@@ -41,7 +64,8 @@ int main(int argc, char **argv)
                     input[at] = static_cast<char>(random());
                 break;
             case 1:
-                input.insert(at, interesting[random() % (sizeof interesting / sizeof *interesting)]);
+                input.insert(at,
+                             interesting[random() % (sizeof interesting / sizeof *interesting)]);
                 break;
             case 2:
                 input.erase(at, random() % 16);
@@ -52,7 +76,8 @@ int main(int argc, char **argv)
             case 4: { // overwrite the 8-byte length prefix
                 if (input.size() >= 8)
                     for (int i = 0; i < 8; ++i)
-                        input[static_cast<std::size_t>(i)] = static_cast<char>(random() % 4 == 0 ? random() : (i == 0 ? random() : 0));
+                        input[static_cast<std::size_t>(i)] = static_cast<char>(
+                            random() % 4 == 0 ? random() : (i == 0 ? random() : 0));
                 break;
             }
             default: { // splice a piece of another seed

@@ -20,8 +20,9 @@ void TestPythonInterop::pythonReadsOurMerges()
         QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
     mftest::TempDir dir;
     const std::string log = dir.file("log.txt");
-    const std::string command = python + " '" MERGEFRONT_SOURCE_DIR "/tests/interop/check_merge.py' '" +
-                                std::string(MERGEFRONT_CLI) + "' '" + dir.file("work") + "' >'" + log + "' 2>&1";
+    const std::string command =
+        python + " '" MERGEFRONT_SOURCE_DIR "/tests/interop/check_merge.py' '" +
+        std::string(MERGEFRONT_CLI) + "' '" + dir.file("work") + "' >'" + log + "' 2>&1";
     const int status = std::system(command.c_str());
     const std::string output = mftest::readFile(log);
     QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, output.c_str());

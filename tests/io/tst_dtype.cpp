@@ -100,7 +100,8 @@ void TestDType::halfRoundsToNearestEven()
     // 1 + 3 * 2^-11 lies halfway between 0x3c01 and 0x3c02: ties to even (0x3c02).
     QCOMPARE(mf::floatToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), std::uint16_t(0x3c02));
     // Just above halfway rounds up.
-    QCOMPARE(mf::floatToHalf(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)), std::uint16_t(0x3c01));
+    QCOMPARE(mf::floatToHalf(std::nextafter(1.0f + std::ldexp(1.0f, -11), 2.0f)),
+             std::uint16_t(0x3c01));
     // Subnormal halfway case: 1.5 * 2^-24 rounds to 2 * 2^-24 (even).
     QCOMPARE(mf::floatToHalf(1.5f * std::ldexp(1.0f, -24)), std::uint16_t(0x0002));
 }

@@ -29,7 +29,8 @@ std::string le64(std::uint64_t value)
 std::string safetensorsBytes(const std::string &header, const std::string &data,
                              std::int64_t lengthOverride = -1)
 {
-    const std::uint64_t length = lengthOverride >= 0 ? static_cast<std::uint64_t>(lengthOverride) : header.size();
+    const std::uint64_t length =
+        lengthOverride >= 0 ? static_cast<std::uint64_t>(lengthOverride) : header.size();
     return le64(length) + header + data;
 }
 
@@ -80,14 +81,17 @@ void TestHostile::refusesMalformedSafetensors()
     };
     const std::vector<Case> cases = {
         {"empty file", "", "shorter than the 8-byte header length"},
-        {"header longer than the file", safetensorsBytes("{}", "", 4000), "extends past the end of the file"},
+        {"header longer than the file", safetensorsBytes("{}", "", 4000),
+         "extends past the end of the file"},
         {"absurd header length", safetensorsBytes("{}", "", 1LL << 60), "exceeds the 100 MB limit"},
         {"invalid JSON", safetensorsBytes(R"({"w": {)", ""), "invalid JSON"},
         {"not an object", safetensorsBytes(R"([1,2])", ""), "does not start with '{'"},
-        {"offsets past the data", safetensorsBytes("{\"w\":{" + f32x2 + R"(,"data_offsets":[0,8]}})", "1234"),
+        {"offsets past the data",
+         safetensorsBytes("{\"w\":{" + f32x2 + R"(,"data_offsets":[0,8]}})", "1234"),
          "past the end of the data"},
         {"overlapping tensors",
-         safetensorsBytes("{\"a\":{" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 + R"(,"data_offsets":[4,12]}})",
+         safetensorsBytes("{\"a\":{" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 +
+                              R"(,"data_offsets":[4,12]}})",
                           eight + "1234"),
          "overlaps the tensor before it"},
         {"gap between tensors",
@@ -100,25 +104,34 @@ void TestHostile::refusesMalformedSafetensors()
          safetensorsBytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight),
          "holds 8 bytes but its dtype and shape need 12"},
         {"shape product overflows",
-         safetensorsBytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", eight),
+         safetensorsBytes(
+             R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})",
+             eight),
          "shape whose size overflows"},
         {"negative dimension",
          safetensorsBytes(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight),
          "not a non-negative integer"},
-        {"unknown dtype", safetensorsBytes(R"({"w":{"dtype":"F12","shape":[2],"data_offsets":[0,8]}})", eight),
+        {"unknown dtype",
+         safetensorsBytes(R"({"w":{"dtype":"F12","shape":[2],"data_offsets":[0,8]}})", eight),
          "unknown dtype 'F12' of tensor 'w'"},
-        {"fp8 dtype", safetensorsBytes(R"({"w":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})", eight),
+        {"fp8 dtype",
+         safetensorsBytes(R"({"w":{"dtype":"F8_E4M3","shape":[8],"data_offsets":[0,8]}})", eight),
          "dtype F8_E4M3 of tensor 'w'"},
         {"duplicate names",
-         safetensorsBytes("{\"w\":{" + f32x2 + R"(,"data_offsets":[0,8]},"w":{)" + f32x2 + R"(,"data_offsets":[8,16]}})",
+         safetensorsBytes("{\"w\":{" + f32x2 + R"(,"data_offsets":[0,8]},"w":{)" + f32x2 +
+                              R"(,"data_offsets":[8,16]}})",
                           eight + eight),
          "duplicate key 'w'"},
-        {"metadata not strings", safetensorsBytes(R"({"__metadata__":{"a":1}})", ""), "__metadata__ key 'a'"},
+        {"metadata not strings", safetensorsBytes(R"({"__metadata__":{"a":1}})", ""),
+         "__metadata__ key 'a'"},
         {"offsets not integers",
          safetensorsBytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0.5,8]}})", eight),
          "data_offsets of tensor 'w'"},
-        {"missing dtype", safetensorsBytes(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", eight), "has no dtype"},
-        {"deep nesting", safetensorsBytes("{\"w\":" + std::string(100000, '[') + std::string(100000, ']') + "}", ""),
+        {"missing dtype", safetensorsBytes(R"({"w":{"shape":[2],"data_offsets":[0,8]}})", eight),
+         "has no dtype"},
+        {"deep nesting",
+         safetensorsBytes("{\"w\":" + std::string(100000, '[') + std::string(100000, ']') + "}",
+                          ""),
          "is not described by a JSON object"},
     };
     for (const Case &c : cases) {
@@ -132,10 +145,12 @@ void TestHostile::refusesMalformedSafetensors()
 void TestHostile::refusesEveryTruncation()
 {
     TempDir dir;
-    mftest::writeCheckpoint(dir.file("good.safetensors"), {{"w", mf::DType::F32, {3, 3}, std::vector<double>(9, 1.5)},
-                                                           {"b", mf::DType::F16, {3}, {1, 2, 3}}});
+    mftest::writeCheckpoint(dir.file("good.safetensors"),
+                            {{"w", mf::DType::F32, {3, 3}, std::vector<double>(9, 1.5)},
+                             {"b", mf::DType::F16, {3}, {1, 2, 3}}});
     for (const char *source : {"good.safetensors", "state_dict.pt"}) {
-        const std::string path = std::string(source) == "state_dict.pt" ? mftest::dataPath(source) : dir.file(source);
+        const std::string path =
+            std::string(source) == "state_dict.pt" ? mftest::dataPath(source) : dir.file(source);
         const std::string bytes = mftest::readFile(path);
         QVERIFY(mf::Checkpoint::open(path).tensors().size() > 0);
         for (std::size_t length = 0; length < bytes.size(); ++length) {
@@ -155,7 +170,8 @@ void TestHostile::survivesByteFlips()
     int refused = 0;
     for (const char *source : {"state_dict.pt", "python_written.safetensors", "views.pt"}) {
         const std::string original = mftest::readFile(mftest::dataPath(source));
-        const std::string suffix = std::string(source).find(".pt") != std::string::npos ? ".pt" : ".safetensors";
+        const std::string suffix =
+            std::string(source).find(".pt") != std::string::npos ? ".pt" : ".safetensors";
         for (int round = 0; round < 400; ++round) {
             std::string bytes = original;
             const int flips = 1 + static_cast<int>(random() % 4);
@@ -177,13 +193,15 @@ void TestHostile::refusesMalformedStateDicts()
     tensor.shape = {4};
     tensor.stride = {1};
     std::string message = openError(dir, "big.pt", ptBytes(mf::writeStateDictPickle({tensor}), 16));
-    QVERIFY2(message.find("tensor 'w' in") != std::string::npos && message.find("claims 100 elements") != std::string::npos,
+    QVERIFY2(message.find("tensor 'w' in") != std::string::npos &&
+                 message.find("claims 100 elements") != std::string::npos,
              message.c_str());
 
     tensor.storageNumel = 4;
     tensor.offset = 2; // elements 2..5 of a 4-element storage
     message = openError(dir, "view.pt", ptBytes(mf::writeStateDictPickle({tensor}), 16));
-    QVERIFY2(message.find("reaches element 5 of a storage of 4") != std::string::npos, message.c_str());
+    QVERIFY2(message.find("reaches element 5 of a storage of 4") != std::string::npos,
+             message.c_str());
 
     tensor.offset = 0;
     tensor.storageKey = "7";
@@ -209,13 +227,24 @@ void TestHostile::refusesMalformedPickles()
         const char *expected;
     };
     const std::vector<Case> cases = {
-        {"builtins.eval", "\x80\x02" "cbuiltins\neval\n.", "'builtins.eval'"},
+        {"builtins.eval",
+         "\x80\x02"
+         "cbuiltins\neval\n.",
+         "'builtins.eval'"},
         {"stack underflow", "\x80\x02R.", "stack underflow"},
         {"unknown opcode", "\x80\x02\xff.", "opcode 0xff is not allowed"},
         {"memo before set", "\x80\x02h\x05.", "memo key 5 used before it was set"},
-        {"runs off the end", std::string("\x80\x02X\xff\xff\x00\x00" "ab", 9), "string longer than the pickle"},
+        {"runs off the end",
+         std::string("\x80\x02X\xff\xff\x00\x00"
+                     "ab",
+                     9),
+         "string longer than the pickle"},
         {"not a dict", "\x80\x02K\x01.", "does not hold a dict of tensors"},
-        {"value not a tensor", std::string("\x80\x02}X\x01\x00\x00\x00" "aK\x01s.", 13), "entry 'a' is not a tensor"},
+        {"value not a tensor",
+         std::string("\x80\x02}X\x01\x00\x00\x00"
+                     "aK\x01s.",
+                     13),
+         "entry 'a' is not a tensor"},
         {"huge list", "\x80\x02(" + std::string(200000, 'N') + "l.", "opcode 0x6c is not allowed"},
         {"deep nesting", "\x80\x02" + std::string(300000, ']') + std::string(299999, 'a') + ".",
          "does not hold a dict of tensors"},

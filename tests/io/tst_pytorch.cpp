@@ -30,7 +30,8 @@ private Q_SLOTS:
 
 void TestPyTorch::readsFilesWrittenByTorchSave()
 {
-    const auto expected = nlohmann::json::parse(mftest::readFile(mftest::dataPath("expected.json")));
+    const auto expected =
+        nlohmann::json::parse(mftest::readFile(mftest::dataPath("expected.json")));
     for (const char *file : {"state_dict.pt", "one_entry.pt", "views.pt", "parameters.pt",
                              "wrapped.pt", "dtypes.pt"}) {
         const auto checkpoint = mf::Checkpoint::open(mftest::dataPath(file));
@@ -41,9 +42,11 @@ void TestPyTorch::readsFilesWrittenByTorchSave()
             const mf::TensorRef *tensor = checkpoint.find(name);
             const std::string what = std::string(file) + ": " + name;
             QVERIFY2(tensor, what.c_str());
-            QVERIFY2(mf::dtypeName(tensor->dtype) == want.at("dtype").get<std::string>(), what.c_str());
+            QVERIFY2(mf::dtypeName(tensor->dtype) == want.at("dtype").get<std::string>(),
+                     what.c_str());
             QVERIFY2(tensor->shape == want.at("shape").get<mf::Shape>(), what.c_str());
-            QVERIFY2(mftest::valuesOf(*tensor) == want.at("values").get<std::vector<double>>(), what.c_str());
+            QVERIFY2(mftest::valuesOf(*tensor) == want.at("values").get<std::vector<double>>(),
+                     what.c_str());
         }
     }
 }
@@ -60,7 +63,8 @@ void TestPyTorch::refusesWhatIsNotAStateDict()
         {"torchscript.pt", "is a TorchScript module"},
     };
     for (const Case &c : cases) {
-        const std::string message = mftest::errorOf([&] { mf::Checkpoint::open(mftest::dataPath(c.file)); });
+        const std::string message =
+            mftest::errorOf([&] { mf::Checkpoint::open(mftest::dataPath(c.file)); });
         QVERIFY2(message.find(c.expected) != std::string::npos, message.c_str());
         QVERIFY2(message.find(c.file) != std::string::npos, message.c_str());
     }
@@ -120,13 +124,16 @@ void TestPyTorch::readsAndWritesZip64()
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     QVERIFY(fd >= 0);
     const std::string directory = layout.centralDirectory();
-    QVERIFY(::ftruncate(fd, static_cast<off_t>(layout.centralDirectoryOffset() + directory.size())) == 0);
+    QVERIFY(::ftruncate(
+                fd, static_cast<off_t>(layout.centralDirectoryOffset() + directory.size())) == 0);
     for (std::size_t i = 0; i < layout.members().size(); ++i) {
         const std::string local = layout.localHeader(i);
-        QVERIFY(::pwrite(fd, local.data(), local.size(), static_cast<off_t>(layout.members()[i].headerOffset)) ==
+        QVERIFY(::pwrite(fd, local.data(), local.size(),
+                         static_cast<off_t>(layout.members()[i].headerOffset)) ==
                 static_cast<ssize_t>(local.size()));
     }
-    QVERIFY(::pwrite(fd, directory.data(), directory.size(), static_cast<off_t>(layout.centralDirectoryOffset())) ==
+    QVERIFY(::pwrite(fd, directory.data(), directory.size(),
+                     static_cast<off_t>(layout.centralDirectoryOffset())) ==
             static_cast<ssize_t>(directory.size()));
     ::close(fd);
 

@@ -91,23 +91,24 @@ void TestSafetensors::writesTheReferenceLayout()
     const std::size_t close = header.find_last_of('}');
     QVERIFY(header.find_first_not_of(' ', close + 1) == std::string::npos); // padded with spaces
 
-    const auto parsed = mf::parseSafetensorsHeader(reinterpret_cast<const std::byte *>(bytes.data()),
-                                                   bytes.size(), "m.safetensors");
+    const auto parsed = mf::parseSafetensorsHeader(
+        reinterpret_cast<const std::byte *>(bytes.data()), bytes.size(), "m.safetensors");
     // Larger elements first, then by name; each tensor aligned to its element size.
     std::vector<std::string> order;
     for (const auto &entry : parsed.tensors) {
         order.push_back(entry.name);
         QCOMPARE(entry.begin % mf::dtypeSize(entry.dtype), std::uint64_t(0));
     }
-    const std::vector<std::string> expected = {"ids", "precise", "empty", "layer.weight", "scalar",
-                                               "layer.bias", "norm", "bytes", "mask"};
+    const std::vector<std::string> expected = {
+        "ids", "precise", "empty", "layer.weight", "scalar", "layer.bias", "norm", "bytes", "mask"};
     QCOMPARE(order, expected);
     QCOMPARE(parsed.tensors.back().end + 8 + n, std::uint64_t(bytes.size()));
 }
 
 void TestSafetensors::readsAFileWrittenByAnotherImplementation()
 {
-    const auto expected = nlohmann::json::parse(mftest::readFile(mftest::dataPath("expected.json")));
+    const auto expected =
+        nlohmann::json::parse(mftest::readFile(mftest::dataPath("expected.json")));
     const auto &tensors = expected.at("python_written.safetensors");
     const auto checkpoint = mf::Checkpoint::open(mftest::dataPath("python_written.safetensors"));
     QCOMPARE(checkpoint.tensors().size(), tensors.size());
@@ -126,14 +127,17 @@ void TestSafetensors::writesAndReadsShards()
     TempDir dir;
     std::vector<TestTensor> tensors;
     for (int i = 0; i < 5; ++i)
-        tensors.push_back({"block" + std::to_string(i) + ".weight", mf::DType::F32, {10, 10},
+        tensors.push_back({"block" + std::to_string(i) + ".weight",
+                           mf::DType::F32,
+                           {10, 10},
                            std::vector<double>(100, i + 0.5)});
     mftest::writeCheckpoint(dir.file("model.safetensors"), tensors, {{"format", "pt"}}, 900);
     const std::vector<std::string> files = {
         "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
         "model-00003-of-00003.safetensors", "model.safetensors.index.json"};
     QCOMPARE(dir.entries(), files);
-    const auto index = nlohmann::json::parse(mftest::readFile(dir.file("model.safetensors.index.json")));
+    const auto index =
+        nlohmann::json::parse(mftest::readFile(dir.file("model.safetensors.index.json")));
     QCOMPARE(index.at("metadata").at("total_size").get<std::uint64_t>(), std::uint64_t(2000));
     QCOMPARE(index.at("weight_map").at("block4.weight").get<std::string>(),
              std::string("model-00003-of-00003.safetensors"));
@@ -161,15 +165,16 @@ void TestSafetensors::leavesNoTemporaries()
 {
     TempDir dir;
     {
-        mf::CheckpointWriter writer(dir.file("never.safetensors"),
-                                    {{"w", mf::DType::F32, {4}}}, {}, {});
+        mf::CheckpointWriter writer(dir.file("never.safetensors"), {{"w", mf::DType::F32, {4}}}, {},
+                                    {});
         const float half[2] = {1, 2};
-        writer.write(0, 0, half, sizeof half); // half written, then abandoned
+        writer.write(0, 0, half, sizeof half);          // half written, then abandoned
         QCOMPARE(dir.entries().size(), std::size_t(1)); // the temporary, hidden
     }
     QVERIFY(dir.entries().empty());
 
-    mf::CheckpointWriter incomplete(dir.file("short.safetensors"), {{"w", mf::DType::F32, {4}}}, {}, {});
+    mf::CheckpointWriter incomplete(dir.file("short.safetensors"), {{"w", mf::DType::F32, {4}}}, {},
+                                    {});
     const float one = 1;
     incomplete.write(0, 0, &one, sizeof one);
     const std::string message = mftest::errorOf([&] { incomplete.commit(); });
@@ -186,9 +191,11 @@ void TestSafetensors::refusesABadIndex()
     mftest::writeCheckpoint(dir.file("a.safetensors"), {{"x", mf::DType::F32, {1}, {1}}});
     mftest::writeFile(dir.file("m.safetensors.index.json"),
                       R"({"weight_map": {"x": "a.safetensors", "y": "a.safetensors"}})");
-    std::string message = mftest::errorOf([&] { mf::Checkpoint::open(dir.file("m.safetensors.index.json")); });
+    std::string message =
+        mftest::errorOf([&] { mf::Checkpoint::open(dir.file("m.safetensors.index.json")); });
     QVERIFY2(message.find("'y'") != std::string::npos, message.c_str());
-    mftest::writeFile(dir.file("m.safetensors.index.json"), R"({"weight_map": {"x": "../a.safetensors"}})");
+    mftest::writeFile(dir.file("m.safetensors.index.json"),
+                      R"({"weight_map": {"x": "../a.safetensors"}})");
     message = mftest::errorOf([&] { mf::Checkpoint::open(dir.file("m.safetensors.index.json")); });
     QVERIFY2(message.find("not a plain file name") != std::string::npos, message.c_str());
     mftest::writeFile(dir.file("m.safetensors.index.json"), R"({"metadata": {}})");

@@ -25,7 +25,8 @@ struct MergeCase {
     TempDir dir;
     std::vector<std::string> models;
 
-    MergeCase(const std::vector<TestTensor> &base, const std::vector<std::vector<TestTensor>> &tasks)
+    MergeCase(const std::vector<TestTensor> &base,
+              const std::vector<std::vector<TestTensor>> &tasks)
     {
         mftest::writeCheckpoint(dir.file("base.safetensors"), base);
         for (std::size_t t = 0; t < tasks.size(); ++t) {
@@ -66,7 +67,8 @@ std::vector<double> randomValues(std::size_t n, std::mt19937 &random, double sca
 
 /// An independent TIES (+ optional DARE) on float vectors, written from METHOD.md section 2
 /// with std::nth_element: the reference the streaming kernel must match.
-std::vector<float> referenceTies(const std::vector<double> &base, const std::vector<std::vector<double>> &tasks,
+std::vector<float> referenceTies(const std::vector<double> &base,
+                                 const std::vector<std::vector<double>> &tasks,
                                  const std::vector<double> &c, double density, bool disjoint,
                                  const std::vector<std::uint64_t> &dareKeys = {}, double drop = 0)
 {
@@ -78,14 +80,18 @@ std::vector<float> referenceTies(const std::vector<double> &base, const std::vec
         for (std::size_t i = 0; i < n; ++i) {
             tau[i] = static_cast<float>(tasks[t][i]) - static_cast<float>(base[i]);
             if (!dareKeys.empty())
-                tau[i] = mf::dareKeeps(dareKeys[t], i, dropBelow) ? tau[i] * static_cast<float>(1.0 / (1.0 - drop)) : 0.0f;
+                tau[i] = mf::dareKeeps(dareKeys[t], i, dropBelow)
+                             ? tau[i] * static_cast<float>(1.0 / (1.0 - drop))
+                             : 0.0f;
         }
         std::vector<float> magnitudes(n);
         for (std::size_t i = 0; i < n; ++i)
             magnitudes[i] = std::fabs(tau[i]);
         const auto keep = static_cast<std::size_t>(std::ceil(density * static_cast<double>(n)));
         if (keep < n) {
-            std::nth_element(magnitudes.begin(), magnitudes.begin() + static_cast<std::ptrdiff_t>(n - keep), magnitudes.end());
+            std::nth_element(magnitudes.begin(),
+                             magnitudes.begin() + static_cast<std::ptrdiff_t>(n - keep),
+                             magnitudes.end());
             const float threshold = magnitudes[n - keep];
             if (threshold > 0)
                 for (float &v : tau)
@@ -148,11 +154,12 @@ void TestMerge::taskArithmeticByHand()
 
 void TestMerge::tiesByHand()
 {
-    // τ1 = [3,-1,.5,-4,.25], τ2 = [-2,5,.125,1,-.375], τ3 = [1,2,-6,.5,.5]; density 0.4 keeps 2 each:
-    // τ̂1 = [3,0,0,-4,0], τ̂2 = [-2,5,0,0,0], τ̂3 = [0,2,-6,0,0]; elected sign [+,+,-,-,0].
-    // c = (1, .5, 2): base + [3, .5*5 + 2*2, 2*-6, -4, 0].
-    MergeCase m({w({10, 10, 10, 10, 10})},
-                {{w({13, 9, 10.5, 6, 10.25})}, {w({8, 15, 10.125, 11, 9.625})}, {w({11, 12, 4, 10.5, 10.5})}});
+    // τ1 = [3,-1,.5,-4,.25], τ2 = [-2,5,.125,1,-.375], τ3 = [1,2,-6,.5,.5]; density 0.4 keeps 2
+    // each: τ̂1 = [3,0,0,-4,0], τ̂2 = [-2,5,0,0,0], τ̂3 = [0,2,-6,0,0]; elected sign [+,+,-,-,0]. c =
+    // (1, .5, 2): base + [3, .5*5 + 2*2, 2*-6, -4, 0].
+    MergeCase m({w({10, 10, 10, 10, 10})}, {{w({13, 9, 10.5, 6, 10.25})},
+                                            {w({8, 15, 10.125, 11, 9.625})},
+                                            {w({11, 12, 4, 10.5, 10.5})}});
     mf::MergeOptions options;
     options.method = mf::MergeMethod::Ties;
     options.density = 0.4;
@@ -163,8 +170,9 @@ void TestMerge::tiesByHand()
 
 void TestMerge::tiesDisjointMeanByHand()
 {
-    MergeCase m({w({10, 10, 10, 10, 10})},
-                {{w({13, 9, 10.5, 6, 10.25})}, {w({8, 15, 10.125, 11, 9.625})}, {w({11, 12, 4, 10.5, 10.5})}});
+    MergeCase m({w({10, 10, 10, 10, 10})}, {{w({13, 9, 10.5, 6, 10.25})},
+                                            {w({8, 15, 10.125, 11, 9.625})},
+                                            {w({11, 12, 4, 10.5, 10.5})}});
     mf::MergeOptions options;
     options.method = mf::MergeMethod::Ties;
     options.density = 0.4;
@@ -196,7 +204,8 @@ void TestMerge::tiesMatchesAnIndependentImplementation()
         const std::vector<double> c = {0.7, 1.1, 0.4};
         const auto out = m.merge(c, options);
         const auto expected = referenceTies(base, tasks, c, density, false);
-        QVERIFY2(mftest::valuesOf(*out.find("w")) == std::vector<double>(expected.begin(), expected.end()),
+        QVERIFY2(mftest::valuesOf(*out.find("w")) ==
+                     std::vector<double>(expected.begin(), expected.end()),
                  std::to_string(density).c_str());
     }
 }
@@ -223,7 +232,8 @@ void TestMerge::dareKeepsAndRescales()
         const float tau = static_cast<float>(task[i]) - static_cast<float>(base[i]);
         const bool keep = mf::dareKeeps(key, i, dropBelow);
         kept += keep;
-        const float expected = static_cast<float>(base[i]) + (keep ? 1.0f * (tau * static_cast<float>(1 / 0.7)) : 0.0f);
+        const float expected = static_cast<float>(base[i]) +
+                               (keep ? 1.0f * (tau * static_cast<float>(1 / 0.7)) : 0.0f);
         QVERIFY2(values[i] == static_cast<double>(expected), std::to_string(i).c_str());
     }
     const double fraction = static_cast<double>(kept) / n;
@@ -242,7 +252,8 @@ void TestMerge::dareIsSeededPerTaskAndTensor()
     auto task = base;
     for (double &v : task)
         v = static_cast<float>(v + 1);
-    MergeCase m({w(base), {"other", mf::DType::F32, {40000}, base}}, {{w(task), {"other", mf::DType::F32, {40000}, task}}});
+    MergeCase m({w(base), {"other", mf::DType::F32, {40000}, base}},
+                {{w(task), {"other", mf::DType::F32, {40000}, task}}});
     mf::MergeOptions options;
     options.method = mf::MergeMethod::Dare;
     options.dropRate = 0.5;
@@ -281,13 +292,15 @@ void TestMerge::dareTiesComposes()
     const auto out = m.merge(c, options);
     const auto expected = referenceTies(base, tasks, c, 0.3, false,
                                         {mf::dareKey(4, 0, "w"), mf::dareKey(4, 1, "w")}, 0.5);
-    QVERIFY(mftest::valuesOf(*out.find("w")) == std::vector<double>(expected.begin(), expected.end()));
+    QVERIFY(mftest::valuesOf(*out.find("w")) ==
+            std::vector<double>(expected.begin(), expected.end()));
 }
 
 void TestMerge::halfPrecisionAccumulatesInFloat()
 {
     // 2048 + 1 + 1 in F16 steps would round to 2048 twice; in float it is 2050 (exact in F16).
-    MergeCase m({w({2048}, mf::DType::F16)}, {{w({2049}, mf::DType::F32)}, {w({2049}, mf::DType::F32)}});
+    MergeCase m({w({2048}, mf::DType::F16)},
+                {{w({2049}, mf::DType::F32)}, {w({2049}, mf::DType::F32)}});
     const auto out = m.merge({1, 1}, {});
     QVERIFY(out.find("w")->dtype == mf::DType::F16); // output dtype = base dtype
     QCOMPARE(mftest::valuesOf(*out.find("w")), std::vector<double>{2050});
@@ -339,11 +352,18 @@ void TestMerge::mergeTensorMatchesTheFile()
 
 void TestMerge::reportsMismatchesByName()
 {
-    MergeCase m({w({1, 2}), {"head", mf::DType::F32, {2}, {1, 1}}, {"vocab", mf::DType::F32, {3}, {0, 0, 0}},
+    MergeCase m({w({1, 2}),
+                 {"head", mf::DType::F32, {2}, {1, 1}},
+                 {"vocab", mf::DType::F32, {3}, {0, 0, 0}},
                  {"steps", mf::DType::I64, {1}, {7}}},
-                {{w({2, 2}), {"head", mf::DType::F32, {2}, {5, 5}}, {"vocab", mf::DType::F32, {4}, {1, 1, 1, 1}},
-                  {"steps", mf::DType::I64, {1}, {9}}, {"extra", mf::DType::F32, {1}, {1}}},
-                 {w({1, 4}), {"vocab", mf::DType::F32, {3}, {1, 1, 1}}, {"steps", mf::DType::I64, {1}, {9}}}});
+                {{w({2, 2}),
+                  {"head", mf::DType::F32, {2}, {5, 5}},
+                  {"vocab", mf::DType::F32, {4}, {1, 1, 1, 1}},
+                  {"steps", mf::DType::I64, {1}, {9}},
+                  {"extra", mf::DType::F32, {1}, {1}}},
+                 {w({1, 4}),
+                  {"vocab", mf::DType::F32, {3}, {1, 1, 1}},
+                  {"steps", mf::DType::I64, {1}, {9}}}});
     const auto base = mf::Checkpoint::open(m.dir.file("base.safetensors"));
     const auto a = mf::Checkpoint::open(m.models[0]);
     const auto b = mf::Checkpoint::open(m.models[1]);
@@ -360,11 +380,12 @@ void TestMerge::reportsMismatchesByName()
     QCOMPARE(reason("head"), std::string("missing in task 'b'"));
     QCOMPARE(reason("vocab"), std::string("shape [4] in task 'a' but [3] in the base"));
     QCOMPARE(reason("steps"), std::string("not floating point (I64)"));
-    QCOMPARE(plan.ignoredTensors, std::vector<std::string>{"extra (only in task 'a', not in the base)"});
+    QCOMPARE(plan.ignoredTensors,
+             std::vector<std::string>{"extra (only in task 'a', not in the base)"});
 
     const auto out = m.merge({1, 1}, {});
     QCOMPARE(mftest::valuesOf(*out.find("w")), (std::vector<double>{2, 4}));
-    QCOMPARE(mftest::valuesOf(*out.find("head")), (std::vector<double>{1, 1}));    // from the base
+    QCOMPARE(mftest::valuesOf(*out.find("head")), (std::vector<double>{1, 1}));     // from the base
     QCOMPARE(mftest::valuesOf(*out.find("vocab")), (std::vector<double>{0, 0, 0})); // from the base
     QCOMPARE(mftest::valuesOf(*out.find("steps")), std::vector<double>{7});
     QVERIFY(out.find("extra") == nullptr);
@@ -372,8 +393,12 @@ void TestMerge::reportsMismatchesByName()
 
 void TestMerge::filtersByRegex()
 {
-    MergeCase m({{"enc.w", mf::DType::F32, {1}, {0}}, {"dec.w", mf::DType::F32, {1}, {0}}, {"dec.b", mf::DType::F32, {1}, {0}}},
-                {{{"enc.w", mf::DType::F32, {1}, {1}}, {"dec.w", mf::DType::F32, {1}, {1}}, {"dec.b", mf::DType::F32, {1}, {1}}}});
+    MergeCase m({{"enc.w", mf::DType::F32, {1}, {0}},
+                 {"dec.w", mf::DType::F32, {1}, {0}},
+                 {"dec.b", mf::DType::F32, {1}, {0}}},
+                {{{"enc.w", mf::DType::F32, {1}, {1}},
+                  {"dec.w", mf::DType::F32, {1}, {1}},
+                  {"dec.b", mf::DType::F32, {1}, {1}}}});
     mf::MergeOptions options;
     options.include = "^dec\\.";
     options.exclude = "\\.b$";
@@ -394,8 +419,9 @@ void TestMerge::rejectsBadOptions()
     density.density = 0;
     drop.dropRate = 1;
     regex.include = "([";
-    for (const Case &c : {Case{density, "density must be in (0, 1]"}, Case{drop, "drop rate must be in [0, 1)"},
-                          Case{regex, "invalid --include regex '(['"}}) {
+    for (const Case &c :
+         {Case{density, "density must be in (0, 1]"}, Case{drop, "drop rate must be in [0, 1)"},
+          Case{regex, "invalid --include regex '(['"}}) {
         const std::string message = mftest::errorOf([&] { m.merge({1}, c.options); });
         QVERIFY2(message.find(c.expected) != std::string::npos, message.c_str());
     }
@@ -405,9 +431,10 @@ void TestMerge::rejectsBadOptions()
 }
 
 MF_TEST_MAIN(TestMerge, taskArithmeticByHand, tiesByHand, tiesDisjointMeanByHand,
-             tiesMatchesAnIndependentImplementation, dareKeepsAndRescales, dareIsSeededPerTaskAndTensor,
-             dareTiesComposes, halfPrecisionAccumulatesInFloat, streamingIgnoresThreadsAndBlocks,
-             mergeTensorMatchesTheFile, reportsMismatchesByName, filtersByRegex, rejectsBadOptions)
+             tiesMatchesAnIndependentImplementation, dareKeepsAndRescales,
+             dareIsSeededPerTaskAndTensor, dareTiesComposes, halfPrecisionAccumulatesInFloat,
+             streamingIgnoresThreadsAndBlocks, mergeTensorMatchesTheFile, reportsMismatchesByName,
+             filtersByRegex, rejectsBadOptions)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_merge.moc"
 #endif

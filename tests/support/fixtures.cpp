@@ -20,8 +20,8 @@ TempDir::TempDir()
 {
     std::random_device random;
     for (int attempt = 0; attempt < 100; ++attempt) {
-        const fs::path candidate = fs::temp_directory_path() /
-                                   ("mergefront-test-" + std::to_string(random()));
+        const fs::path candidate =
+            fs::temp_directory_path() / ("mergefront-test-" + std::to_string(random()));
         std::error_code ec;
         if (fs::create_directory(candidate, ec)) {
             m_path = candidate.string();
@@ -68,20 +68,42 @@ std::vector<std::byte> encode(const TestTensor &tensor)
 {
     const std::size_t n = tensor.values.size();
     std::vector<std::byte> bytes(n * mf::dtypeSize(tensor.dtype));
-    auto put = [&](std::size_t i, auto value) { std::memcpy(bytes.data() + i * sizeof value, &value, sizeof value); };
+    auto put = [&](std::size_t i, auto value) {
+        std::memcpy(bytes.data() + i * sizeof value, &value, sizeof value);
+    };
     for (std::size_t i = 0; i < n; ++i) {
         const double v = tensor.values[i];
         switch (tensor.dtype) {
-        case mf::DType::F64: put(i, v); break;
-        case mf::DType::F32: put(i, static_cast<float>(v)); break;
-        case mf::DType::F16: put(i, mf::floatToHalf(static_cast<float>(v))); break;
-        case mf::DType::BF16: put(i, mf::floatToBf16(static_cast<float>(v))); break;
-        case mf::DType::I64: put(i, static_cast<std::int64_t>(v)); break;
-        case mf::DType::I32: put(i, static_cast<std::int32_t>(v)); break;
-        case mf::DType::I16: put(i, static_cast<std::int16_t>(v)); break;
-        case mf::DType::I8: put(i, static_cast<std::int8_t>(v)); break;
-        case mf::DType::U8: put(i, static_cast<std::uint8_t>(v)); break;
-        case mf::DType::Bool: put(i, static_cast<std::uint8_t>(v != 0)); break;
+        case mf::DType::F64:
+            put(i, v);
+            break;
+        case mf::DType::F32:
+            put(i, static_cast<float>(v));
+            break;
+        case mf::DType::F16:
+            put(i, mf::floatToHalf(static_cast<float>(v)));
+            break;
+        case mf::DType::BF16:
+            put(i, mf::floatToBf16(static_cast<float>(v)));
+            break;
+        case mf::DType::I64:
+            put(i, static_cast<std::int64_t>(v));
+            break;
+        case mf::DType::I32:
+            put(i, static_cast<std::int32_t>(v));
+            break;
+        case mf::DType::I16:
+            put(i, static_cast<std::int16_t>(v));
+            break;
+        case mf::DType::I8:
+            put(i, static_cast<std::int8_t>(v));
+            break;
+        case mf::DType::U8:
+            put(i, static_cast<std::uint8_t>(v));
+            break;
+        case mf::DType::Bool:
+            put(i, static_cast<std::uint8_t>(v != 0));
+            break;
         }
     }
     return bytes;
@@ -120,13 +142,26 @@ std::vector<double> valuesOf(const mf::TensorRef &tensor)
     }
     for (std::uint64_t i = 0; i < n; ++i) {
         const std::byte *p = tensor.data + i * mf::dtypeSize(tensor.dtype);
-        auto get = [p](auto sample) { std::memcpy(&sample, p, sizeof sample); return static_cast<double>(sample); };
+        auto get = [p](auto sample) {
+            std::memcpy(&sample, p, sizeof sample);
+            return static_cast<double>(sample);
+        };
         switch (tensor.dtype) {
-        case mf::DType::I64: values[i] = get(std::int64_t{}); break;
-        case mf::DType::I32: values[i] = get(std::int32_t{}); break;
-        case mf::DType::I16: values[i] = get(std::int16_t{}); break;
-        case mf::DType::I8: values[i] = get(std::int8_t{}); break;
-        default: values[i] = get(std::uint8_t{}); break;
+        case mf::DType::I64:
+            values[i] = get(std::int64_t{});
+            break;
+        case mf::DType::I32:
+            values[i] = get(std::int32_t{});
+            break;
+        case mf::DType::I16:
+            values[i] = get(std::int16_t{});
+            break;
+        case mf::DType::I8:
+            values[i] = get(std::int8_t{});
+            break;
+        default:
+            values[i] = get(std::uint8_t{});
+            break;
         }
     }
     return values;

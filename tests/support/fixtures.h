@@ -47,7 +47,7 @@ void writeCheckpoint(const std::string &path, const std::vector<TestTensor> &ten
 std::vector<double> valuesOf(const mf::TensorRef &tensor);
 
 /// The message of the mf::Error that `action` throws, or "" when it throws none.
-template <typename Action>
+template<typename Action>
 std::string errorOf(Action action)
 {
     try {

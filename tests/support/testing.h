@@ -18,13 +18,15 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <utility>
 
 class QObject {
 public:
     virtual ~QObject() = default;
 };
 #define Q_OBJECT
-#define Q_SLOTS
+#define Q_SLOTS : public // "private Q_SLOTS:" becomes "private: public:"
 
 namespace mftest {
 
@@ -44,59 +46,77 @@ inline void report(const char *kind, const std::string &what, const char *file, 
     std::printf("%s: %s\n   Loc: [%s(%d)]\n", kind, what.c_str(), file, line);
 }
 
-template <typename T>
+template<typename T, typename = void>
+struct Streamable : std::false_type {
+};
+template<typename T>
+struct Streamable<T, std::void_t<decltype(std::declval<std::ostream &>() << std::declval<T>())>>
+    : std::true_type {
+};
+
+/// The value as text for a failure message; containers print element by element.
+template<typename T>
 std::string show(const T &value)
 {
     std::ostringstream out;
-    if constexpr (std::is_same_v<T, bool>)
+    if constexpr (std::is_same_v<T, bool>) {
         out << (value ? "true" : "false");
-    else
+    } else if constexpr (Streamable<T>::value) {
         out << value;
+    } else {
+        out << "{";
+        bool first = true;
+        for (const auto &item : value) {
+            out << (first ? "" : ", ") << show(item);
+            first = false;
+        }
+        out << "}";
+    }
     return out.str();
 }
 
-inline int run(const char *testClass, const std::function<void(const std::string &)> &runAll);
-
 } // namespace mftest
 
-#define QVERIFY2(condition, message)                                                        \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            mftest::outcome().failed = true;                                                \
-            mftest::report("FAIL!  ", std::string("'" #condition "' returned FALSE. (") +   \
-                                          std::string(message) + ")",                      \
-                           __FILE__, __LINE__);                                             \
-            return;                                                                         \
-        }                                                                                   \
+#define QVERIFY2(condition, message)                                                               \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
+            mftest::outcome().failed = true;                                                       \
+            mftest::report("FAIL!  ",                                                              \
+                           std::string("'" #condition "' returned FALSE. (") +                     \
+                               std::string(message) + ")",                                         \
+                           __FILE__, __LINE__);                                                    \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 #define QVERIFY(condition) QVERIFY2(condition, "")
-#define QCOMPARE(actual, expected)                                                          \
-    do {                                                                                    \
-        const auto &mfActual = (actual);                                                    \
-        const auto &mfExpected = (expected);                                                \
-        if (!(mfActual == mfExpected)) {                                                    \
-            mftest::outcome().failed = true;                                                \
-            mftest::report("FAIL!  ", "Compared values are not the same\n   Actual   (" #actual \
-                                      "): " + mftest::show(mfActual) +                      \
-                                          "\n   Expected (" #expected "): " +               \
-                                          mftest::show(mfExpected),                         \
-                           __FILE__, __LINE__);                                             \
-            return;                                                                         \
-        }                                                                                   \
+#define QCOMPARE(actual, expected)                                                                 \
+    do {                                                                                           \
+        const auto &mfActual = (actual);                                                           \
+        const auto &mfExpected = (expected);                                                       \
+        if (!(mfActual == mfExpected)) {                                                           \
+            mftest::outcome().failed = true;                                                       \
+            mftest::report("FAIL!  ",                                                              \
+                           "Compared values are not the same\n   Actual   (" #actual "): " +       \
+                               mftest::show(mfActual) +                                            \
+                               "\n   Expected (" #expected "): " + mftest::show(mfExpected),       \
+                           __FILE__, __LINE__);                                                    \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
-#define QFAIL(message)                                                                      \
-    do {                                                                                    \
-        mftest::outcome().failed = true;                                                    \
-        mftest::report("FAIL!  ", message, __FILE__, __LINE__);                             \
-        return;                                                                             \
+#define QFAIL(message)                                                                             \
+    do {                                                                                           \
+        mftest::outcome().failed = true;                                                           \
+        mftest::report("FAIL!  ", message, __FILE__, __LINE__);                                    \
+        return;                                                                                    \
     } while (0)
-#define QSKIP(message)                                                                      \
-    do {                                                                                    \
-        mftest::outcome().skipped = true;                                                   \
-        mftest::report("SKIP   ", message, __FILE__, __LINE__);                             \
-        return;                                                                             \
+#define QSKIP(message)                                                                             \
+    do {                                                                                           \
+        mftest::outcome().skipped = true;                                                          \
+        mftest::report("SKIP   ", message, __FILE__, __LINE__);                                    \
+        return;                                                                                    \
     } while (0)
 
+// clang-format off
 #define MF_TEST_EXPAND(x) x
 #define MF_TEST_CALL(fn)                                                                    \
     if (only.empty() || only == #fn) {                                                      \
@@ -136,22 +156,24 @@ inline int run(const char *testClass, const std::function<void(const std::string
                                 MF_TEST_EACH_12, MF_TEST_EACH_11, MF_TEST_EACH_10,          \
                                 MF_TEST_EACH_9, MF_TEST_EACH_8, MF_TEST_EACH_7,             \
                                 MF_TEST_EACH_6, MF_TEST_EACH_5, MF_TEST_EACH_4,             \
-                                MF_TEST_EACH_3, MF_TEST_EACH_2, MF_TEST_EACH_1)(__VA_ARGS__))
+                                MF_TEST_EACH_3, MF_TEST_EACH_2, MF_TEST_EACH_1, unused)(__VA_ARGS__))
+
+// clang-format on
 
 /// Runs the listed test functions in order (all, or the one named on the command line)
 /// and ends with Qt Test's totals line.
-#define MF_TEST_MAIN(Class, ...)                                                            \
-    int main(int argc, char **argv)                                                         \
-    {                                                                                       \
-        const std::string only = argc > 1 ? argv[1] : "";                                   \
-        const char *className = #Class;                                                     \
-        int counts[3] = {0, 0, 0};                                                          \
-        std::printf("********* Start testing of %s *********\n", className);               \
-        Class test;                                                                         \
-        MF_TEST_EACH(__VA_ARGS__)                                                           \
-        std::printf("Totals: %d passed, %d failed, %d skipped\n", counts[0], counts[1],     \
-                    counts[2]);                                                             \
-        return counts[1] ? 1 : 0;                                                           \
+#define MF_TEST_MAIN(Class, ...)                                                                   \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        const std::string only = argc > 1 ? argv[1] : "";                                          \
+        const char *className = #Class;                                                            \
+        int counts[3] = {0, 0, 0};                                                                 \
+        std::printf("********* Start testing of %s *********\n", className);                       \
+        Class test;                                                                                \
+        MF_TEST_EACH(__VA_ARGS__)                                                                  \
+        std::printf("Totals: %d passed, %d failed, %d skipped\n", counts[0], counts[1],            \
+                    counts[2]);                                                                    \
+        return counts[1] ? 1 : 0;                                                                  \
     }
 
 #endif
