@@ -52,7 +52,7 @@ demo() {
     local example=${MERGEFRONT_EXAMPLE_DIR:-$BUILD_DIR/example}
     if [ ! -f "$example/task3.safetensors" ]; then
         echo "== generating the example checkpoints (base + 3 task fine-tunes, ~5M parameters)"
-        "$BUILD_DIR/bench/mergefront-synth" --out "$example" --params 5e6 --tasks 3 --format both
+        "$BUILD_DIR/bench/mergefront-synth" --out "$example" --params 6e6 --tasks 3 --format both
     fi
     echo
     echo "== inspect the base checkpoint (first lines)"

@@ -42,7 +42,7 @@ std::string resolveFolder(const fs::path &folder)
     std::error_code ec;
     for (const auto &entry : fs::directory_iterator(folder, ec)) {
         const std::string name = entry.path().filename().string();
-        if (endsWith(name, ".safetensors.index.json"))
+        if (endsWith(name, ".safetensors.index.json") || endsWith(name, ".bin.index.json"))
             indexes.push_back(entry.path());
         else if (endsWith(name, ".safetensors"))
             singles.push_back(entry.path());
@@ -53,7 +53,7 @@ std::string resolveFolder(const fs::path &folder)
         return indexes.front().string();
     if (indexes.size() > 1)
         throw Error("folder " + folder.string() +
-                    " holds several *.safetensors.index.json files; name one of them");
+                    " holds several shard index files (*.index.json); name one of them");
     if (singles.size() == 1)
         return singles.front().string();
     if (singles.empty())
@@ -74,7 +74,7 @@ Checkpoint Checkpoint::open(const std::string &path)
     if (fs::is_directory(status))
         return open(resolveFolder(path));
     if (endsWith(path, ".index.json"))
-        return openSafetensorsIndex(path);
+        return openShardIndex(path);
 
     // Decide by content, not by extension: a zip is a PyTorch archive.
     auto file = std::make_shared<MappedFile>(path);

@@ -2,6 +2,7 @@
 #include "io/safetensors.h"
 
 #include "io/mapped_file.h"
+#include "io/pt_archive.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>
@@ -199,7 +200,7 @@ Checkpoint openSafetensors(std::shared_ptr<MappedFile> file)
     return checkpoint;
 }
 
-Checkpoint openSafetensorsIndex(const std::string &indexPath)
+Checkpoint openShardIndex(const std::string &indexPath)
 {
     namespace fs = std::filesystem;
     std::ifstream stream(indexPath, std::ios::binary);
@@ -230,15 +231,18 @@ Checkpoint openSafetensorsIndex(const std::string &indexPath)
 
     const fs::path folder = fs::path(indexPath).parent_path();
     Checkpoint checkpoint;
-    checkpoint.setSource(indexPath,
-                         "safetensors (sharded, " + std::to_string(shardOrder.size()) + " files)");
+    checkpoint.setSource(indexPath, "sharded"); // the format is known once a shard is open
+    std::string format;
     if (index.contains("metadata") && index["metadata"].is_object())
         for (const auto &[key, value] : index["metadata"].items())
             checkpoint.mutableMetadata()["index." + key] =
                 value.is_string() ? value.get<std::string>() : value.dump();
     for (const std::string &shardName : shardOrder) {
-        Checkpoint shard =
-            openSafetensors(std::make_shared<MappedFile>((folder / shardName).string()));
+        auto file = std::make_shared<MappedFile>((folder / shardName).string());
+        Checkpoint shard = looksLikePyTorchFile(*file) ? openPyTorch(std::move(file))
+                                                       : openSafetensors(std::move(file));
+        if (format.empty())
+            format = shard.format();
         const auto &names = expected[shardName];
         for (const auto &tensor : shard.tensors())
             if (!names.count(tensor.name))
@@ -255,6 +259,9 @@ Checkpoint openSafetensorsIndex(const std::string &indexPath)
         // The shard's mappings and owned copies move into the combined checkpoint.
         checkpoint.adopt(std::move(shard));
     }
+    checkpoint.setSource(indexPath, (format.empty() ? std::string("safetensors") : format) +
+                                        " (sharded, " + std::to_string(shardOrder.size()) +
+                                        " files)");
     return checkpoint;
 }
 

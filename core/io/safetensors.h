@@ -40,7 +40,11 @@ SafetensorsHeader parseSafetensorsHeader(const std::byte *bytes, std::uint64_t f
                                          const std::string &fileName);
 
 Checkpoint openSafetensors(std::shared_ptr<MappedFile> file);
-Checkpoint openSafetensorsIndex(const std::string &indexPath);
+
+/// A sharded checkpoint from its index (`model.safetensors.index.json`, or Hugging Face's
+/// `pytorch_model.bin.index.json` whose shards are torch.save files): {"weight_map": {tensor:
+/// shard file beside the index}, "metadata": {...}}. Every shard's tensors must match the map.
+Checkpoint openShardIndex(const std::string &indexPath);
 
 /// The JSON header text for `tensors` (already in data order with offsets), with
 /// `__metadata__`, padded with spaces so that 8 + its length is a multiple of 8.

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void opensAFolder();
     void leavesNoTemporaries();
     void refusesABadIndex();
+    void readsShardedStateDicts();
 };
 
 void TestSafetensors::roundTripsEveryDType()
@@ -203,9 +204,30 @@ void TestSafetensors::refusesABadIndex()
     QVERIFY2(message.find("weight_map") != std::string::npos, message.c_str());
 }
 
+void TestSafetensors::readsShardedStateDicts()
+{
+    // Hugging Face's pytorch_model.bin.index.json: torch.save shards behind a weight map.
+    TempDir dir;
+    mftest::writeCheckpoint(dir.file("pytorch_model-00001-of-00002.bin"),
+                            {{"a", mf::DType::F32, {2}, {1, 2}}, {"b", mf::DType::F16, {1}, {3}}});
+    mftest::writeCheckpoint(dir.file("pytorch_model-00002-of-00002.bin"),
+                            {{"c", mf::DType::I64, {1}, {4}}});
+    mftest::writeFile(dir.file("pytorch_model.bin.index.json"),
+                      R"({"metadata": {"total_size": 18}, "weight_map": {
+                          "a": "pytorch_model-00001-of-00002.bin",
+                          "b": "pytorch_model-00001-of-00002.bin",
+                          "c": "pytorch_model-00002-of-00002.bin"}})");
+    const auto checkpoint = mf::Checkpoint::open(dir.path()); // the folder finds the index
+    QCOMPARE(checkpoint.format(), std::string("pytorch (sharded, 2 files)"));
+    QCOMPARE(mftest::valuesOf(*checkpoint.find("a")), (std::vector<double>{1, 2}));
+    QCOMPARE(mftest::valuesOf(*checkpoint.find("b")), std::vector<double>{3});
+    QCOMPARE(mftest::valuesOf(*checkpoint.find("c")), std::vector<double>{4});
+    QCOMPARE(checkpoint.metadata().at("index.total_size"), std::string("18"));
+}
+
 MF_TEST_MAIN(TestSafetensors, roundTripsEveryDType, writesTheReferenceLayout,
              readsAFileWrittenByAnotherImplementation, writesAndReadsShards, opensAFolder,
-             leavesNoTemporaries, refusesABadIndex)
+             leavesNoTemporaries, refusesABadIndex, readsShardedStateDicts)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_safetensors.moc"
 #endif
