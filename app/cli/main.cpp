@@ -57,6 +57,10 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "mergefront-cli %s: %s\n%s", command.name, e.what(),
                          command.usage);
             return 2;
+        } catch (const mf::Cancelled &) {
+            std::fprintf(stderr, "mergefront-cli %s: interrupted; nothing was written\n",
+                         command.name);
+            return 130;
         } catch (const mf::Error &e) {
             std::fprintf(stderr, "mergefront-cli %s: error: %s\n", command.name, e.what());
             return 1;

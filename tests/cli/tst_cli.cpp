@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <sys/wait.h>
+#include <unistd.h>
 
 using mftest::TempDir;
 
@@ -76,6 +78,7 @@ private Q_SLOTS:
     void usageErrorsExitTwo();
     void refusesToOverwriteAnInput();
     void dryRunWritesNothing();
+    void interruptLeavesNothingBehind();
 };
 
 void TestCli::inspectPrintsTheContractJson()
@@ -243,9 +246,61 @@ void TestCli::dryRunWritesNothing()
              (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors"}));
 }
 
+void TestCli::interruptLeavesNothingBehind()
+{
+    // A merge long enough to be interrupted (TIES over 3 x 12M parameters on one thread).
+    TempDir dir;
+    const std::size_t n = 12'000'000;
+    std::vector<double> values(n);
+    for (std::size_t i = 0; i < n; ++i)
+        values[i] = static_cast<double>(static_cast<float>((i * 2654435761u) % 1000) * 1e-3f);
+    mftest::writeCheckpoint(dir.file("base.safetensors"),
+                            {{"w", mf::DType::F32, {static_cast<std::int64_t>(n)}, values}});
+    for (double &v : values)
+        v = static_cast<float>(v * 1.5);
+    mftest::writeCheckpoint(dir.file("a.safetensors"),
+                            {{"w", mf::DType::F32, {static_cast<std::int64_t>(n)}, values}});
+    mftest::writeCheckpoint(dir.file("b.safetensors"),
+                            {{"w", mf::DType::F32, {static_cast<std::int64_t>(n)}, values}});
+
+    const std::string errFile = dir.path() + "/.stderr";
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        std::freopen(errFile.c_str(), "w", stderr);
+        std::freopen("/dev/null", "w", stdout);
+        ::execl(MERGEFRONT_CLI, MERGEFRONT_CLI, "merge", "--base",
+                dir.file("base.safetensors").c_str(), "--model", dir.file("a.safetensors").c_str(),
+                "--model", dir.file("b.safetensors").c_str(), "--coef", "0.5,0.5", "--method",
+                "ties", "--threads", "1", "--out", dir.file("out.safetensors").c_str(),
+                static_cast<char *>(nullptr));
+        std::_Exit(127);
+    }
+    QVERIFY(pid > 0);
+    // Interrupt once the plan is printed, i.e. while preparing or merging.
+    for (int i = 0; i < 3000 && mftest::readFile(errFile).find("memory:") == std::string::npos; ++i)
+        ::usleep(10000);
+    ::kill(pid, SIGINT);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    QVERIFY(WIFEXITED(status));
+    const int code = WEXITSTATUS(status);
+    std::remove(errFile.c_str());
+    if (code == 130) {
+        QCOMPARE(dir.entries(),
+                 (std::vector<std::string>{"a.safetensors", "b.safetensors", "base.safetensors"}));
+    } else {
+        // The merge won the race: then it must be complete.
+        QCOMPARE(code, 0);
+        QCOMPARE(mf::Checkpoint::open(dir.file("out.safetensors")).tensors().size(),
+                 std::size_t(1));
+        QCOMPARE(dir.entries().size(), std::size_t(4));
+        QSKIP("the merge finished before the interrupt arrived");
+    }
+}
+
 MF_TEST_MAIN(TestCli, inspectPrintsTheContractJson, mergeWritesTheResult,
              mergeShardsAndInspectReadsTheIndex, userErrorsExitOneWithOneLine, usageErrorsExitTwo,
-             refusesToOverwriteAnInput, dryRunWritesNothing)
+             refusesToOverwriteAnInput, dryRunWritesNothing, interruptLeavesNothingBehind)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli.moc"
 #endif
