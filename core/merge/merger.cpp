@@ -132,6 +132,25 @@ const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transfor
     return scratch.out.data();
 }
 
+/// mergeRange, then converted to the base's dtype: the bytes of the output block.
+template<typename Real>
+const void *mergeToBytes(const TensorPlan &tensor, const TensorTransform &transform,
+                         const std::vector<Real> &coefficients, std::uint64_t start,
+                         std::size_t count, Scratch<Real> &scratch)
+{
+    if (scratch.base.empty())
+        scratch.reserve(tensor.tasks.size(), kMergeBlock);
+    const Real *merged = mergeRange<Real>(tensor, transform, coefficients, start, count, scratch);
+    const DType outType = tensor.base->dtype;
+    if (outType == realDType<Real>())
+        return merged;
+    if constexpr (sizeof(Real) == 8)
+        convertFromDouble(outType, merged, scratch.bytes.data(), count);
+    else
+        convertFromFloat(outType, merged, scratch.bytes.data(), count);
+    return scratch.bytes.data();
+}
+
 struct WorkItem {
     std::size_t tensor;
     std::uint64_t start; ///< element (merged) or byte (copied) offset
@@ -241,30 +260,13 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
         }
         const auto count = static_cast<std::size_t>(item.count);
         const std::size_t outSize = count * dtypeSize(outType);
-        const void *bytes = nullptr;
-        if (needsDouble(tensor)) {
-            auto &scratch = doubleScratch[static_cast<std::size_t>(worker)];
-            if (scratch.base.empty())
-                scratch.reserve(m_tasks.size(), kMergeBlock);
-            const double *merged = mergeRange<double>(tensor, m_transforms[item.tensor],
-                                                      coefficientsD, item.start, count, scratch);
-            bytes = merged;
-            if (outType != DType::F64) {
-                convertFromDouble(outType, merged, scratch.bytes.data(), count);
-                bytes = scratch.bytes.data();
-            }
-        } else {
-            auto &scratch = floatScratch[static_cast<std::size_t>(worker)];
-            if (scratch.base.empty())
-                scratch.reserve(m_tasks.size(), kMergeBlock);
-            const float *merged = mergeRange<float>(tensor, m_transforms[item.tensor],
-                                                    coefficientsF, item.start, count, scratch);
-            bytes = merged;
-            if (outType != DType::F32) {
-                convertFromFloat(outType, merged, scratch.bytes.data(), count);
-                bytes = scratch.bytes.data();
-            }
-        }
+        const std::size_t workerIndex = static_cast<std::size_t>(worker);
+        const void *bytes =
+            needsDouble(tensor)
+                ? mergeToBytes<double>(tensor, m_transforms[item.tensor], coefficientsD, item.start,
+                                       count, doubleScratch[workerIndex])
+                : mergeToBytes<float>(tensor, m_transforms[item.tensor], coefficientsF, item.start,
+                                      count, floatScratch[workerIndex]);
         writer.write(item.tensor, item.start * dtypeSize(outType), bytes, outSize);
         reporter.add(outSize);
     });

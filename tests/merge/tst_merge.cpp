@@ -128,7 +128,6 @@ class TestMerge : public QObject {
 private Q_SLOTS:
     void taskArithmeticByHand();
     void tiesByHand();
-    void tiesDisjointMeanByHand();
     void tiesMatchesAnIndependentImplementation();
     void dareKeepsAndRescales();
     void dareIsSeededPerTaskAndTensor();
@@ -155,31 +154,24 @@ void TestMerge::taskArithmeticByHand()
 void TestMerge::tiesByHand()
 {
     // τ1 = [3,-1,.5,-4,.25], τ2 = [-2,5,.125,1,-.375], τ3 = [1,2,-6,.5,.5]; density 0.4 keeps 2
-    // each: τ̂1 = [3,0,0,-4,0], τ̂2 = [-2,5,0,0,0], τ̂3 = [0,2,-6,0,0]; elected sign [+,+,-,-,0]. c =
-    // (1, .5, 2): base + [3, .5*5 + 2*2, 2*-6, -4, 0].
+    // each: τ̂1 = [3,0,0,-4,0], τ̂2 = [-2,5,0,0,0], τ̂3 = [0,2,-6,0,0]; elected sign [+,+,-,-,0].
+    // c = (1, .5, 2): base + [3, .5*5 + 2*2, 2*-6, -4, 0]. With the disjoint mean, element 1
+    // has two agreeing tasks: (2.5 + 4) / 2.
     MergeCase m({w({10, 10, 10, 10, 10})}, {{w({13, 9, 10.5, 6, 10.25})},
                                             {w({8, 15, 10.125, 11, 9.625})},
                                             {w({11, 12, 4, 10.5, 10.5})}});
     mf::MergeOptions options;
     options.method = mf::MergeMethod::Ties;
     options.density = 0.4;
-    const auto out = m.merge({1, 0.5, 2}, options);
+    const auto out = m.merge({1, 0.5, 2}, options, 2, "ties.safetensors");
     QCOMPARE(mftest::valuesOf(*out.find("w")), (std::vector<double>{13, 16.5, -2, 6, 10}));
     QCOMPARE(out.metadata().at("mergefront.density"), std::string("0.4"));
-}
+    QCOMPARE(out.metadata().at("mergefront.disjoint_mean"), std::string("false"));
 
-void TestMerge::tiesDisjointMeanByHand()
-{
-    MergeCase m({w({10, 10, 10, 10, 10})}, {{w({13, 9, 10.5, 6, 10.25})},
-                                            {w({8, 15, 10.125, 11, 9.625})},
-                                            {w({11, 12, 4, 10.5, 10.5})}});
-    mf::MergeOptions options;
-    options.method = mf::MergeMethod::Ties;
-    options.density = 0.4;
     options.disjointMean = true;
-    const auto out = m.merge({1, 0.5, 2}, options);
-    // Element 1: two tasks agree, (2.5 + 4) / 2.
-    QCOMPARE(mftest::valuesOf(*out.find("w")), (std::vector<double>{13, 13.25, -2, 6, 10}));
+    const auto mean = m.merge({1, 0.5, 2}, options, 2, "ties_mean.safetensors");
+    QCOMPARE(mftest::valuesOf(*mean.find("w")), (std::vector<double>{13, 13.25, -2, 6, 10}));
+    QCOMPARE(mean.metadata().at("mergefront.disjoint_mean"), std::string("true"));
 }
 
 void TestMerge::tiesMatchesAnIndependentImplementation()
@@ -430,11 +422,10 @@ void TestMerge::rejectsBadOptions()
     QCOMPARE(m.dir.entries().size(), std::size_t(2)); // base + task: nothing written
 }
 
-MF_TEST_MAIN(TestMerge, taskArithmeticByHand, tiesByHand, tiesDisjointMeanByHand,
-             tiesMatchesAnIndependentImplementation, dareKeepsAndRescales,
-             dareIsSeededPerTaskAndTensor, dareTiesComposes, halfPrecisionAccumulatesInFloat,
-             streamingIgnoresThreadsAndBlocks, mergeTensorMatchesTheFile, reportsMismatchesByName,
-             filtersByRegex, rejectsBadOptions)
+MF_TEST_MAIN(TestMerge, taskArithmeticByHand, tiesByHand, tiesMatchesAnIndependentImplementation,
+             dareKeepsAndRescales, dareIsSeededPerTaskAndTensor, dareTiesComposes,
+             halfPrecisionAccumulatesInFloat, streamingIgnoresThreadsAndBlocks,
+             mergeTensorMatchesTheFile, reportsMismatchesByName, filtersByRegex, rejectsBadOptions)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_merge.moc"
 #endif
