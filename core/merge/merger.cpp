@@ -166,7 +166,8 @@ Merger::Merger(const Checkpoint &base, std::vector<const Checkpoint *> tasks,
     , m_options(std::move(options))
 {
     if (m_taskNames.size() != m_tasks.size())
-        throw Error("internal: one name per task checkpoint expected");
+        throw Error("give one task name per model (" + std::to_string(m_tasks.size()) +
+                    " models, " + std::to_string(m_taskNames.size()) + " names)");
     m_plan = planMerge(base, m_tasks, m_taskNames, m_options);
     m_transforms.resize(m_plan.tensors.size());
 }
