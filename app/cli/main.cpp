@@ -18,6 +18,8 @@ const char *const kUsage =
     "commands:\n"
     "  inspect CHECKPOINT [--json]   list a checkpoint's tensors, dtypes, shapes, metadata\n"
     "  merge --base B --model M ... --coef c,... --out OUT   merge checkpoints (see merge --help)\n"
+    "  fit --samples S.csv [--json]  quadratic surrogates per metric and their Pareto front\n"
+    "  quality --front F.csv --truth T.csv [--json]   GD, IGD, IGD+, hypervolume of a front\n"
     "  --version                     print the version\n"
     "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
 
@@ -33,7 +35,9 @@ int main(int argc, char **argv)
 {
     using namespace mf::cli;
     const Command commands[] = {{"inspect", inspectCommand, kInspectUsage},
-                                {"merge", mergeCommand, kMergeUsage}};
+                                {"merge", mergeCommand, kMergeUsage},
+                                {"fit", fitCommand, kFitUsage},
+                                {"quality", qualityCommand, kQualityUsage}};
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

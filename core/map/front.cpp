@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "map/front.h"
+
+#include "map/design.h"
+#include "util/error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+namespace mf::map {
+
+namespace {
+
+bool dominates(const Eigen::MatrixXd &o, Eigen::Index a, Eigen::Index b)
+{
+    bool strictly = false;
+    for (Eigen::Index m = 0; m < o.cols(); ++m) {
+        if (o(a, m) < o(b, m))
+            return false;
+        strictly = strictly || o(a, m) > o(b, m);
+    }
+    return strictly;
+}
+
+/// Evenly spread unit-simplex directions: a lattice for M <= 3, seeded random otherwise.
+std::vector<Eigen::VectorXd> directions(int m, int count, std::uint64_t seed)
+{
+    std::vector<Eigen::VectorXd> out;
+    if (m == 1) {
+        out.push_back(Eigen::VectorXd::Ones(1));
+    } else if (m == 2) {
+        for (int k = 0; k < count; ++k) {
+            const double t = (k + 0.5) / count;
+            out.push_back((Eigen::VectorXd(2) << t, 1 - t).finished());
+        }
+    } else if (m == 3) {
+        int h = 1;
+        while ((h + 2) * (h + 1) / 2 < count)
+            ++h;
+        for (int i = 0; i <= h; ++i)
+            for (int j = 0; i + j <= h; ++j)
+                out.push_back((Eigen::VectorXd(3) << i + 0.1, j + 0.1, h - i - j + 0.1).finished() /
+                              (h + 0.3));
+    } else {
+        std::mt19937_64 random(seed);
+        std::exponential_distribution<double> exponential(1.0);
+        for (int k = 0; k < count; ++k) {
+            Eigen::VectorXd w(m);
+            for (int i = 0; i < m; ++i)
+                w[i] = exponential(random);
+            out.push_back(w / w.sum());
+        }
+        for (int i = 0; i < m; ++i) // the axis directions too (each metric's own best)
+            out.push_back(Eigen::VectorXd::Unit(m, i) * 0.97 +
+                          Eigen::VectorXd::Constant(m, 0.03 / m));
+    }
+    return out;
+}
+
+/// Achievement scalarizing function to minimize: max_m w_m (ideal_m - o_m) / range_m.
+double asf(const Eigen::VectorXd &objectives, const Eigen::VectorXd &ideal,
+           const Eigen::VectorXd &range, const Eigen::VectorXd &w)
+{
+    double worst = -std::numeric_limits<double>::infinity(), sum = 0;
+    for (Eigen::Index m = 0; m < objectives.size(); ++m) {
+        const double term = w[m] * (ideal[m] - objectives[m]) / range[m];
+        worst = std::max(worst, term);
+        sum += term;
+    }
+    return worst + 1e-4 * sum; // augmented: no weakly dominated optima
+}
+
+/// Gradients of the objectives (maximized, divided by their range) at x, one per row;
+/// components that would leave the box at an active bound are zeroed.
+Eigen::MatrixXd objectiveGradients(const Problem &problem,
+                                   const std::vector<QuadraticSurrogate> &surrogates,
+                                   const Eigen::VectorXd &x, const Eigen::VectorXd &range,
+                                   const Problem &region)
+{
+    const int m = problem.metricCount(), n = problem.dimension();
+    Eigen::MatrixXd g(m, n);
+    Eigen::VectorXd gradient;
+    for (int k = 0; k < m; ++k) {
+        surrogates[static_cast<std::size_t>(k)].predict(x, gradient);
+        const double sign =
+            problem.metrics[static_cast<std::size_t>(k)].direction == Direction::Minimize ? -1 : 1;
+        g.row(k) = (sign / range[k]) * gradient.transpose();
+    }
+    for (int j = 0; j < n; ++j)
+        for (int k = 0; k < m; ++k)
+            if ((x[j] <= region.lower[j] && g(k, j) < 0) ||
+                (x[j] >= region.upper[j] && g(k, j) > 0))
+                g(k, j) = 0;
+    return g;
+}
+
+/// The min-norm point of the convex hull of the rows of g (Frank-Wolfe): a direction that
+/// improves every objective, or about zero at a Pareto-stationary point.
+Eigen::VectorXd commonAscent(const Eigen::MatrixXd &g)
+{
+    const Eigen::Index m = g.rows();
+    Eigen::VectorXd alpha = Eigen::VectorXd::Constant(m, 1.0 / static_cast<double>(m));
+    const Eigen::MatrixXd gram = g * g.transpose();
+    for (int iteration = 0; iteration < 50; ++iteration) {
+        const Eigen::VectorXd gradient = gram * alpha;
+        Eigen::Index t = 0;
+        gradient.minCoeff(&t);
+        const Eigen::VectorXd direction = Eigen::VectorXd::Unit(m, t) - alpha;
+        const double curvature = direction.dot(gram * direction);
+        if (curvature <= 1e-18)
+            break;
+        const double step = std::clamp(-direction.dot(gradient) / curvature, 0.0, 1.0);
+        if (step <= 1e-12)
+            break;
+        alpha += step * direction;
+    }
+    return g.transpose() * alpha;
+}
+
+} // namespace
+
+std::vector<int> nonDominated(const Eigen::MatrixXd &objectives)
+{
+    const Eigen::Index n = objectives.rows();
+    // A point can only be dominated by one with a larger sum: visit in decreasing sum and
+    // compare with the kept points only.
+    std::vector<int> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    const Eigen::VectorXd sums = objectives.rowwise().sum();
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sums[a] > sums[b]; });
+    std::vector<int> kept;
+    for (int i : order) {
+        if (!objectives.row(i).allFinite())
+            continue;
+        bool dominated = false;
+        for (int k : kept)
+            if (dominates(objectives, k, i) || objectives.row(k) == objectives.row(i)) {
+                dominated = true;
+                break;
+            }
+        if (!dominated)
+            kept.push_back(i);
+    }
+    std::stable_sort(kept.begin(), kept.end(), [&](int a, int b) {
+        return objectives(a, 0) != objectives(b, 0) ? objectives(a, 0) > objectives(b, 0) : a < b;
+    });
+    return kept;
+}
+
+Eigen::MatrixXd predictMetrics(const std::vector<QuadraticSurrogate> &surrogates,
+                               const Eigen::MatrixXd &coefficients)
+{
+    Eigen::MatrixXd out(coefficients.rows(), static_cast<Eigen::Index>(surrogates.size()));
+    bool shared = !surrogates.empty();
+    for (const auto &s : surrogates)
+        shared = shared && s.sharesFeaturesWith(surrogates.front());
+    if (!shared) {
+        for (std::size_t m = 0; m < surrogates.size(); ++m)
+            out.col(static_cast<Eigen::Index>(m)) = surrogates[m].predictRows(coefficients);
+        return out;
+    }
+    // One feature matrix for every metric, one matrix product for all of them.
+    const Eigen::MatrixXd phi = surrogates.front().featureRows(coefficients);
+    Eigen::MatrixXd weights(phi.cols(), static_cast<Eigen::Index>(surrogates.size()));
+    for (std::size_t m = 0; m < surrogates.size(); ++m)
+        weights.col(static_cast<Eigen::Index>(m)) = surrogates[m].weights();
+    out.noalias() = phi * weights;
+    for (std::size_t m = 0; m < surrogates.size(); ++m)
+        for (Eigen::Index i = 0; i < out.rows(); ++i)
+            out(i, static_cast<Eigen::Index>(m)) =
+                surrogates[m].inverseLink(out(i, static_cast<Eigen::Index>(m)));
+    return out;
+}
+
+double spacing(const Eigen::MatrixXd &objectives)
+{
+    const Eigen::Index k = objectives.rows();
+    if (k < 2)
+        return 0;
+    const Eigen::VectorXd lo = objectives.colwise().minCoeff(),
+                          hi = objectives.colwise().maxCoeff();
+    const Eigen::VectorXd range = (hi - lo).unaryExpr([](double r) { return r > 0 ? r : 1.0; });
+    Eigen::MatrixXd unit = objectives;
+    for (Eigen::Index i = 0; i < k; ++i)
+        unit.row(i) = (objectives.row(i) - lo.transpose()).cwiseQuotient(range.transpose());
+    Eigen::VectorXd nearest(k);
+    for (Eigen::Index i = 0; i < k; ++i) {
+        double best = std::numeric_limits<double>::infinity();
+        for (Eigen::Index j = 0; j < k; ++j)
+            if (j != i)
+                best = std::min(best, (unit.row(i) - unit.row(j)).cwiseAbs().sum());
+        nearest[i] = best;
+    }
+    const double mean = nearest.mean();
+    return std::sqrt((nearest.array() - mean).square().sum() / static_cast<double>(k - 1));
+}
+
+Front computeFront(const Problem &problem, const std::vector<QuadraticSurrogate> &surrogates,
+                   const FrontOptions &options)
+{
+    const int n = problem.dimension(), m = problem.metricCount();
+    if (static_cast<int>(surrogates.size()) != m)
+        throw Error("one surrogate per metric expected");
+    Problem region = problem;
+    if (options.lower.size() == n && options.upper.size() == n) {
+        region.lower = options.lower;
+        region.upper = options.upper;
+    }
+    region.validate();
+
+    // Candidates: a Latin hypercube, the corners (up to 2^10 of them), the one-hots.
+    const int candidates = options.candidates > 0 ? options.candidates : (m <= 3 ? 3000 : 1500);
+    Eigen::MatrixXd c =
+        stackRows(latinHypercube(region, candidates, options.seed), oneHotDesign(region));
+    if (n <= 10) {
+        Problem corners = region;
+        c = stackRows(c, gridDesign(corners, 2));
+    }
+    Eigen::MatrixXd metrics = predictMetrics(surrogates, c);
+    Front front;
+    front.evaluated = static_cast<int>(c.rows());
+
+    // Local refinement of ASF problems, from the best candidate of each direction.
+    Eigen::MatrixXd objectives = toObjectives(problem, metrics);
+    const Eigen::VectorXd ideal = objectives.colwise().maxCoeff();
+    const Eigen::VectorXd nadir = objectives.colwise().minCoeff();
+    const Eigen::VectorXd range =
+        (ideal - nadir).unaryExpr([](double r) { return r > 1e-12 ? r : 1.0; });
+    const int starts = options.refineStarts > 0 ? options.refineStarts : (m <= 2 ? 60 : 80);
+    const auto dirs = directions(m, starts, options.seed + 17);
+    Eigen::MatrixXd refined(static_cast<Eigen::Index>(dirs.size()), n);
+    const Eigen::VectorXd width = region.upper - region.lower;
+    // Normalized gaps to the ideal point: the ASF of candidate i is max_m w_m gaps(i, m).
+    Eigen::MatrixXd gaps = (-objectives).rowwise() + ideal.transpose();
+    gaps = gaps * range.cwiseInverse().asDiagonal();
+    for (std::size_t d = 0; d < dirs.size(); ++d) {
+        const Eigen::VectorXd &w = dirs[d];
+        Eigen::Index best = 0;
+        const Eigen::VectorXd values =
+            (gaps * w.asDiagonal()).rowwise().maxCoeff() + 1e-4 * (gaps * w);
+        double bestValue = values.minCoeff(&best);
+        // Pattern search: all 2N neighbours at once, move to the best improving one, halve
+        // the step when none improves.
+        Eigen::VectorXd x = c.row(best).transpose();
+        Eigen::MatrixXd trials(2 * n, n);
+        for (double step = 0.05; step > 2e-4;) {
+            for (int j = 0; j < n; ++j)
+                for (int side = 0; side < 2; ++side) {
+                    Eigen::VectorXd trial = x;
+                    trial[j] = std::clamp(trial[j] + (side ? -step : step) * width[j],
+                                          region.lower[j], region.upper[j]);
+                    trials.row(2 * j + side) = trial.transpose();
+                }
+            const Eigen::MatrixXd trialObjectives =
+                toObjectives(problem, predictMetrics(surrogates, trials));
+            front.evaluated += static_cast<int>(trials.rows());
+            Eigen::Index winner = -1;
+            for (Eigen::Index t = 0; t < trials.rows(); ++t) {
+                const double value = asf(trialObjectives.row(t).transpose(), ideal, range, w);
+                if (value < bestValue) {
+                    bestValue = value;
+                    winner = t;
+                }
+            }
+            if (winner >= 0)
+                x = trials.row(winner).transpose();
+            else
+                step /= 2;
+        }
+        refined.row(static_cast<Eigen::Index>(d)) = x.transpose();
+    }
+    c = stackRows(c, refined);
+    metrics = stackRows(metrics, predictMetrics(surrogates, refined));
+    objectives = toObjectives(problem, metrics);
+
+    // Polish: a candidate can be non-dominated within the finite set yet dominated nearby.
+    // Move each one along the common ascent direction of all objectives (the min-norm point
+    // of the convex hull of their normalized gradients, MGDA) while that dominates it.
+    std::vector<int> kept = nonDominated(objectives);
+    for (int index : kept) {
+        Eigen::VectorXd x = c.row(index).transpose();
+        Eigen::VectorXd o = objectives.row(index).transpose();
+        for (int iteration = 0; iteration < 12; ++iteration) {
+            const Eigen::MatrixXd g = objectiveGradients(problem, surrogates, x, range, region);
+            const Eigen::VectorXd d = commonAscent(g);
+            if (d.norm() < 1e-9)
+                break; // Pareto stationary
+            bool moved = false;
+            for (double step = 0.05 * width.norm() / d.norm(); step * d.norm() > 1e-6 && !moved;
+                 step /= 2) {
+                Eigen::VectorXd trial =
+                    (x + step * d).cwiseMax(region.lower).cwiseMin(region.upper);
+                Eigen::MatrixXd one = trial.transpose();
+                const Eigen::VectorXd to = toObjectives(
+                    problem, Eigen::VectorXd(predictMetrics(surrogates, one).row(0).transpose()));
+                ++front.evaluated;
+                const Eigen::VectorXd delta = to - o;
+                if ((delta.array() >= 0).all() && (delta.array() > 0).any()) {
+                    x = trial;
+                    o = to;
+                    moved = true;
+                }
+            }
+            if (!moved)
+                break;
+        }
+        c.row(index) = x.transpose();
+        objectives.row(index) = o.transpose();
+    }
+    metrics = predictMetrics(surrogates, c);
+    objectives = toObjectives(problem, metrics);
+    kept = nonDominated(objectives);
+    if (static_cast<int>(kept.size()) > options.maxPoints && options.maxPoints > 0) {
+        // Thin evenly along the (sorted) front: keep every k-th point and both ends.
+        std::vector<int> thinned;
+        const double stride = static_cast<double>(kept.size() - 1) / (options.maxPoints - 1);
+        for (int i = 0; i < options.maxPoints; ++i)
+            thinned.push_back(kept[static_cast<std::size_t>(std::lround(i * stride))]);
+        kept = thinned;
+    }
+    const auto k = static_cast<Eigen::Index>(kept.size());
+    front.coefficients.resize(k, n);
+    front.metrics.resize(k, m);
+    front.stddev.resize(k, m);
+    for (Eigen::Index i = 0; i < k; ++i) {
+        front.coefficients.row(i) = c.row(kept[static_cast<std::size_t>(i)]);
+        front.metrics.row(i) = metrics.row(kept[static_cast<std::size_t>(i)]);
+    }
+    for (int j = 0; j < m; ++j)
+        front.stddev.col(j) =
+            surrogates[static_cast<std::size_t>(j)].predictiveStdRows(front.coefficients);
+    front.spacing = spacing(toObjectives(problem, front.metrics));
+    return front;
+}
+
+} // namespace mf::map

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "map/problem.h"
+#include "map/surrogate.h"
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <vector>
+
+namespace mf::map {
+
+/// Indices of the rows of `objectives` (all maximized) that no other row dominates.
+/// Exact duplicates keep the first. Sorted by decreasing first objective.
+std::vector<int> nonDominated(const Eigen::MatrixXd &objectives);
+
+struct FrontOptions {
+    Eigen::VectorXd lower, upper; ///< trust region; empty: the problem's box
+    int candidates = 0;           ///< quasi-random candidates; 0: chosen by N and M
+    int refineStarts = 0;         ///< scalarizations refined locally; 0: chosen by M
+    int maxPoints = 2000;         ///< the front is thinned evenly to at most this many points
+    std::uint64_t seed = 1;
+};
+
+/// The predicted Pareto front on the surrogates (METHOD.md section 5).
+struct Front {
+    Eigen::MatrixXd coefficients; ///< k x N, inside the trust region
+    Eigen::MatrixXd metrics;      ///< k x M predicted metrics (metric space, original directions)
+    Eigen::MatrixXd stddev;       ///< k x M predictive standard deviations (epistemic)
+    double spacing = 0;           ///< Schott's spacing, objectives normalized to the front's range
+    int evaluated = 0;            ///< surrogate evaluations spent
+    int size() const { return static_cast<int>(coefficients.rows()); }
+};
+
+/// Dense Latin-hypercube candidates plus the box's corners, non-dominated filtering, then
+/// local refinement of achievement-scalarizing problems for evenly spread preference
+/// directions (pattern search inside the trust region), then filtering again.
+Front computeFront(const Problem &problem, const std::vector<QuadraticSurrogate> &surrogates,
+                   const FrontOptions &options = {});
+
+/// Predicted metrics (rows) of coefficient vectors (rows) on the surrogates.
+Eigen::MatrixXd predictMetrics(const std::vector<QuadraticSurrogate> &surrogates,
+                               const Eigen::MatrixXd &coefficients);
+
+/// Schott's spacing of a front (objective rows), normalized by its range per objective.
+double spacing(const Eigen::MatrixXd &objectives);
+
+} // namespace mf::map

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Fronts on the surrogates against analytic fronts, and preference selection against the
+// analytic optimum, including a non-convex front where the weighted sum misses points.
+#include "testing.h"
+
+#include "analytic.h"
+#include "fixtures.h"
+
+#include "map/design.h"
+#include "map/explore.h"
+#include "map/front.h"
+#include "map/quality.h"
+#include "map/selection.h"
+
+#include <cmath>
+
+using namespace mf::map;
+
+namespace {
+
+/// The analytic front of twoPeaks: the images of the segment between the optima.
+Eigen::MatrixXd twoPeaksTruth(int points)
+{
+    Eigen::MatrixXd c(points, 2);
+    for (int k = 0; k < points; ++k) {
+        const double t = static_cast<double>(k) / (points - 1);
+        c.row(k) << 0.8 - 0.6 * t, 0.2 + 0.6 * t;
+    }
+    return mftest::twoPeaks(c);
+}
+
+std::vector<QuadraticSurrogate> fitTwoPeaks(const Problem &problem)
+{
+    Samples samples;
+    samples.c = initialDesign(problem, 12, 3);
+    samples.y = mftest::twoPeaks(samples.c);
+    return fitSurrogates(problem, samples);
+}
+
+/// A one-coefficient problem whose front (c, (1 - c)²) is non-convex for maximization.
+Problem nonConvexProblem(std::vector<QuadraticSurrogate> &surrogates)
+{
+    Problem problem = mftest::unitProblem(1, 2, Link::Identity);
+    Samples samples;
+    samples.c = Eigen::VectorXd::LinSpaced(7, 0, 1);
+    samples.y.resize(7, 2);
+    for (int i = 0; i < 7; ++i)
+        samples.y.row(i) << samples.c(i, 0), std::pow(1 - samples.c(i, 0), 2);
+    surrogates = fitSurrogates(problem, samples);
+    return problem;
+}
+
+} // namespace
+
+class TestFront : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void filtersDominatedPoints();
+    void matchesTheAnalyticFront();
+    void staysInsideTheTrustRegion();
+    void weightedSumMissesNonConvexPoints();
+    void chebyshevFindsTheAnalyticOptimum();
+    void honoursFloorsAndReferencePoints();
+    void rejectsBadPreferences();
+};
+
+void TestFront::filtersDominatedPoints()
+{
+    Eigen::MatrixXd o(6, 2);
+    o << 1, 0, 0, 1, 0.5, 0.5, 0.4, 0.4, 0.5, 0.5, 1, -1;
+    // (0.4,0.4) is dominated by (0.5,0.5); the duplicate keeps its first; (1,-1) by (1,0).
+    QCOMPARE(nonDominated(o), (std::vector<int>{0, 2, 1}));
+}
+
+void TestFront::matchesTheAnalyticFront()
+{
+    const Problem problem = mftest::unitProblem(2, 2);
+    const auto surrogates = fitTwoPeaks(problem);
+    const Front front = computeFront(problem, surrogates);
+    QVERIFY(front.size() > 50);
+    // Every point non-dominated.
+    for (int i = 0; i < front.size(); ++i)
+        for (int j = 0; j < front.size(); ++j)
+            QVERIFY(!(front.metrics.row(j).array() >= front.metrics.row(i).array()).all() ||
+                    i == j || front.metrics.row(j) == front.metrics.row(i));
+    const auto quality = frontQuality(front.metrics, twoPeaksTruth(2001));
+    QVERIFY2(quality.igd < 0.01, std::to_string(quality.igd).c_str());
+    QVERIFY2(quality.gd < 0.01, std::to_string(quality.gd).c_str());
+    // The Pareto set is the segment between the optima.
+    for (int i = 0; i < front.size(); ++i) {
+        const double distance =
+            std::fabs(front.coefficients(i, 0) + front.coefficients(i, 1) - 1) / std::sqrt(2.0);
+        QVERIFY2(distance < 0.02, std::to_string(distance).c_str());
+    }
+    QVERIFY(front.spacing >= 0 && front.spacing < 0.02);
+    QVERIFY((front.stddev.array() >= 0).all());
+}
+
+void TestFront::staysInsideTheTrustRegion()
+{
+    const Problem problem = mftest::unitProblem(2, 2);
+    const auto surrogates = fitTwoPeaks(problem);
+    FrontOptions options;
+    options.lower = Eigen::Vector2d(0.3, 0.3);
+    options.upper = Eigen::Vector2d(0.5, 0.6);
+    const Front front = computeFront(problem, surrogates, options);
+    QVERIFY(front.size() > 0);
+    QVERIFY((front.coefficients.col(0).array() >= 0.3).all() &&
+            (front.coefficients.col(0).array() <= 0.5).all());
+    QVERIFY((front.coefficients.col(1).array() >= 0.3).all() &&
+            (front.coefficients.col(1).array() <= 0.6).all());
+}
+
+void TestFront::weightedSumMissesNonConvexPoints()
+{
+    std::vector<QuadraticSurrogate> surrogates;
+    const Problem problem = nonConvexProblem(surrogates);
+    const Front front = computeFront(problem, surrogates);
+    QVERIFY(front.size() > 20);
+    for (double w : {0.3, 0.5, 0.7}) {
+        Preference preference;
+        preference.rule = Rule::WeightedSum;
+        preference.weights = Eigen::Vector2d(w, 1 - w);
+        const double c = front.coefficients(selectPoint(problem, front, preference).index, 0);
+        QVERIFY2(c < 0.01 || c > 0.99, std::to_string(c).c_str()); // only the ends
+    }
+}
+
+void TestFront::chebyshevFindsTheAnalyticOptimum()
+{
+    // Non-convex front, equal weights: max(1 - c, 1 - (1 - c)²) is smallest where
+    // c = (1 - c)², c = (3 - √5) / 2.
+    std::vector<QuadraticSurrogate> surrogates;
+    const Problem problem = nonConvexProblem(surrogates);
+    const Front front = computeFront(problem, surrogates);
+    Preference preference;
+    preference.rule = Rule::Chebyshev;
+    preference.weights = Eigen::Vector2d(0.5, 0.5);
+    const Selection selection = selectPoint(problem, front, preference);
+    const double c = front.coefficients(selection.index, 0);
+    QVERIFY2(std::fabs(c - (3 - std::sqrt(5.0)) / 2) < 0.01, std::to_string(c).c_str());
+    QCOMPARE(selectPoint(problem, front, preference).index, selection.index); // deterministic
+
+    // Two peaks: brute force of the Chebyshev problem along the analytic Pareto set.
+    const Problem peaks = mftest::unitProblem(2, 2);
+    const Front peaksFront = computeFront(peaks, fitTwoPeaks(peaks));
+    const Eigen::MatrixXd truth = twoPeaksTruth(20001);
+    const Eigen::VectorXd ideal = truth.colwise().maxCoeff(), nadir = truth.colwise().minCoeff();
+    for (double w : {0.2, 0.5, 0.8}) {
+        preference.weights = Eigen::Vector2d(w, 1 - w);
+        Eigen::Index best = 0;
+        double bestValue = 1e300;
+        for (Eigen::Index k = 0; k < truth.rows(); ++k) {
+            const double value =
+                std::max(w * (ideal[0] - truth(k, 0)) / (ideal[0] - nadir[0]),
+                         (1 - w) * (ideal[1] - truth(k, 1)) / (ideal[1] - nadir[1]));
+            if (value < bestValue) {
+                bestValue = value;
+                best = k;
+            }
+        }
+        const Selection chosen = selectPoint(peaks, peaksFront, preference);
+        const double error = (peaksFront.metrics.row(chosen.index) - truth.row(best)).norm();
+        QVERIFY2(error < 0.01, (std::to_string(w) + ": " + std::to_string(error)).c_str());
+    }
+}
+
+void TestFront::honoursFloorsAndReferencePoints()
+{
+    const Problem problem = mftest::unitProblem(2, 2);
+    const Front front = computeFront(problem, fitTwoPeaks(problem));
+    Preference preference;
+    preference.weights = Eigen::Vector2d(0, 1);    // all for metric 1 ...
+    preference.floors = Eigen::Vector2d(0.8, NAN); // ... but metric 0 at least 0.8
+    Selection selection = selectPoint(problem, front, preference);
+    QVERIFY(selection.feasible);
+    QVERIFY(front.metrics(selection.index, 0) >= 0.8);
+    // The best metric 1 under that floor: no feasible point does better on metric 1.
+    for (int i = 0; i < front.size(); ++i)
+        if (front.metrics(i, 0) >= 0.8)
+            QVERIFY(front.metrics(i, 1) <= front.metrics(selection.index, 1) + 1e-12);
+
+    preference.floors = Eigen::Vector2d(0.99, 0.99);
+    selection = selectPoint(problem, front, preference);
+    QVERIFY(!selection.feasible);
+    QVERIFY(!selection.note.empty());
+
+    preference.floors.resize(0);
+    preference.rule = Rule::ReferencePoint;
+    preference.weights = Eigen::Vector2d(1, 1);
+    preference.reference = Eigen::Vector2d(0.7, 0.7);
+    selection = selectPoint(problem, front, preference);
+    QVERIFY2(std::fabs(front.metrics(selection.index, 0) - front.metrics(selection.index, 1)) <
+                 0.01,
+             "a symmetric reference picks the symmetric point");
+}
+
+void TestFront::rejectsBadPreferences()
+{
+    const Problem problem = mftest::unitProblem(2, 2);
+    const Front front = computeFront(problem, fitTwoPeaks(problem));
+    Preference preference;
+    preference.weights = Eigen::Vector2d(0, 0);
+    QVERIFY(mftest::errorOf([&] {
+                selectPoint(problem, front, preference);
+            }).find("not all zero") != std::string::npos);
+    preference.weights = Eigen::Vector3d(1, 1, 1);
+    QVERIFY(mftest::errorOf([&] {
+                selectPoint(problem, front, preference);
+            }).find("expected 2 weights") != std::string::npos);
+}
+
+MF_TEST_MAIN(TestFront, filtersDominatedPoints, matchesTheAnalyticFront, staysInsideTheTrustRegion,
+             weightedSumMissesNonConvexPoints, chebyshevFindsTheAnalyticOptimum,
+             honoursFloorsAndReferencePoints, rejectsBadPreferences)
+#ifdef MERGEFRONT_QT_TEST
+#include "tst_front.moc"
+#endif
