@@ -17,35 +17,11 @@ using mftest::TempDir;
 
 namespace {
 
-struct Run {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string quote(const std::string &text)
-{
-    std::string quoted = "'";
-    for (char c : text)
-        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
+using Run = mftest::CliRun;
 
 Run cli(const TempDir &dir, const std::vector<std::string> &args)
 {
-    std::string command = quote(MERGEFRONT_CLI);
-    for (const std::string &arg : args)
-        command += " " + quote(arg);
-    const std::string outFile = dir.path() + "/.stdout", errFile = dir.path() + "/.stderr";
-    command += " >" + quote(outFile) + " 2>" + quote(errFile) + " </dev/null";
-    const int status = std::system(command.c_str());
-    Run run;
-    run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    run.out = mftest::readFile(outFile);
-    run.err = mftest::readFile(errFile);
-    std::remove(outFile.c_str());
-    std::remove(errFile.c_str());
-    return run;
+    return mftest::runCli(dir, args);
 }
 
 int lineCount(const std::string &text)

@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 
@@ -170,6 +171,35 @@ std::vector<double> valuesOf(const mf::TensorRef &tensor)
 std::string dataPath(const std::string &name)
 {
     return std::string(MERGEFRONT_TEST_DATA) + "/" + name;
+}
+
+namespace {
+
+std::string shellQuote(const std::string &text)
+{
+    std::string quoted = "'";
+    for (char c : text)
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+} // namespace
+
+CliRun runCli(const TempDir &dir, const std::vector<std::string> &args)
+{
+    std::string command = shellQuote(MERGEFRONT_CLI);
+    for (const std::string &arg : args)
+        command += " " + shellQuote(arg);
+    const std::string outFile = dir.path() + "/.stdout", errFile = dir.path() + "/.stderr";
+    command += " >" + shellQuote(outFile) + " 2>" + shellQuote(errFile) + " </dev/null";
+    const int status = std::system(command.c_str());
+    CliRun run;
+    run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.out = readFile(outFile);
+    run.err = readFile(errFile);
+    std::remove(outFile.c_str());
+    std::remove(errFile.c_str());
+    return run;
 }
 
 } // namespace mftest

@@ -58,7 +58,18 @@ std::string errorOf(Action action)
     return "";
 }
 
-/// Data folder (tests/data) and the built CLI, from compile definitions.
+/// Data folder (tests/data), from a compile definition.
 std::string dataPath(const std::string &name);
+
+/// What a run of the built mergefront-cli did.
+struct CliRun {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// Runs mergefront-cli with `args` (no shell interpretation of them), stdin from /dev/null,
+/// capturing stdout and stderr through files in `dir`.
+CliRun runCli(const TempDir &dir, const std::vector<std::string> &args);
 
 } // namespace mftest
