@@ -102,6 +102,7 @@ case "$command" in
         ensure_packages
         configure_and_build "$BUILD_DIR"
         bench/run_benchmarks.sh "$BUILD_DIR" ${2:+"$2"}
+        bench/run_map_benchmarks.sh "$BUILD_DIR"
         ;;
     build)
         ensure_packages
