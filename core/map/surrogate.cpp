@@ -46,6 +46,20 @@ void fillFeatures(ModelKind kind, const double *u, int n, double *out)
     }
 }
 
+/// Residuals y - g⁻¹(φβ) and the linearized features ψ = g⁻¹'(φβ) φ (the Jacobian of the
+/// predictions with respect to β).
+void linearize(Link link, const Eigen::MatrixXd &phi, const Eigen::VectorXd &beta,
+               const Eigen::VectorXd &y, Eigen::VectorXd &residual, Eigen::MatrixXd &psi)
+{
+    const Eigen::VectorXd q = phi * beta;
+    residual.resize(y.size());
+    psi.resize(phi.rows(), phi.cols());
+    for (Eigen::Index i = 0; i < y.size(); ++i) {
+        residual[i] = y[i] - applyInverseLink(link, q[i]);
+        psi.row(i) = inverseLinkDerivative(link, q[i]) * phi.row(i);
+    }
+}
+
 /// Penalty matrix of the ridge: every parameter but the intercept.
 Eigen::VectorXd penalty(int p, double lambda)
 {
@@ -180,14 +194,11 @@ QuadraticSurrogate QuadraticSurrogate::fit(const Eigen::MatrixXd &c, const Eigen
     };
     if (d.link != Link::Identity) {
         double current = objective(s.m_beta), mu = 1e-3;
-        for (int iteration = 0; iteration < options.maxIterations; ++iteration) {
-            const Eigen::VectorXd q = phi * s.m_beta;
-            Eigen::MatrixXd jacobian(samples, p);
-            Eigen::VectorXd residual(samples);
-            for (int i = 0; i < samples; ++i) {
-                residual[i] = y[i] - applyInverseLink(d.link, q[i]);
-                jacobian.row(i) = inverseLinkDerivative(d.link, q[i]) * phi.row(i);
-            }
+        Eigen::VectorXd residual;
+        Eigen::MatrixXd jacobian;
+        bool converged = false;
+        for (int iteration = 0; iteration < options.maxIterations && !converged; ++iteration) {
+            linearize(d.link, phi, s.m_beta, y, residual, jacobian);
             Eigen::MatrixXd normal = jacobian.transpose() * jacobian;
             normal.diagonal() += ridge;
             const Eigen::VectorXd gradient =
@@ -199,31 +210,23 @@ QuadraticSurrogate QuadraticSurrogate::fit(const Eigen::MatrixXd &c, const Eigen
                 const Eigen::VectorXd candidate = s.m_beta + damped.ldlt().solve(gradient);
                 const double value = objective(candidate);
                 if (std::isfinite(value) && value < current) {
-                    const double gain = current - value;
+                    converged = current - value <= 1e-14 * std::max(current, 1e-300);
                     s.m_beta = candidate;
+                    current = value;
                     improved = true;
                     mu = std::max(mu / 3, 1e-12);
-                    if (gain <= 1e-14 * std::max(current, 1e-300)) {
-                        iteration = options.maxIterations; // converged
-                    }
-                    current = value;
                 } else {
                     mu *= 4;
                 }
             }
-            if (!improved)
-                break;
+            converged = converged || !improved;
         }
     }
 
     // Diagnostics and the Laplace posterior, in the linearized features ψ = g⁻¹'(q) φ.
-    const Eigen::VectorXd q = phi * s.m_beta;
-    Eigen::MatrixXd psi(samples, p);
-    Eigen::VectorXd residual(samples);
-    for (int i = 0; i < samples; ++i) {
-        residual[i] = y[i] - applyInverseLink(d.link, q[i]);
-        psi.row(i) = inverseLinkDerivative(d.link, q[i]) * phi.row(i);
-    }
+    Eigen::VectorXd residual;
+    Eigen::MatrixXd psi;
+    linearize(d.link, phi, s.m_beta, y, residual, psi);
     const double ssRes = residual.squaredNorm();
     const double mean = y.mean();
     const double ssTot = (y.array() - mean).square().sum();
