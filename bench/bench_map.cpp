@@ -11,6 +11,7 @@
 #include "map/selection.h"
 
 #include "analytic.h" // tests/map: the analytic problems the tests use
+#include "timing.h"
 
 #include <chrono>
 #include <cmath>
@@ -25,15 +26,7 @@ namespace {
 
 double milliseconds(const std::function<void()> &work, int repeat)
 {
-    double best = 1e300;
-    for (int r = 0; r < repeat; ++r) {
-        const auto start = std::chrono::steady_clock::now();
-        work();
-        best = std::min(best, std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - start)
-                                  .count());
-    }
-    return best;
+    return 1000 * mfbench::bestSeconds(work, repeat);
 }
 
 Problem makeProblem(int n)

@@ -11,28 +11,13 @@
 #include "merge/kernel.h"
 #include "util/parallel.h"
 
+#include "timing.h"
+
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
-
-namespace {
-
-double seconds(const std::function<void()> &work, int repeat)
-{
-    double best = 1e300;
-    for (int r = 0; r < repeat; ++r) {
-        const auto start = std::chrono::steady_clock::now();
-        work();
-        best = std::min(
-            best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    return best;
-}
-
-} // namespace
 
 int main(int argc, char **argv)
 {
@@ -66,7 +51,7 @@ int main(int argc, char **argv)
 
     std::vector<float> coefficients(static_cast<std::size_t>(tasks), 0.3f);
     mf::TensorTransform transform; // task arithmetic
-    const double kernel = seconds(
+    const double kernel = mfbench::bestSeconds(
         [&] {
             mf::parallelFor(blocks, threads, [&](std::size_t b, int) {
                 const std::size_t start = b * block, count = std::min(block, n - start);
@@ -79,7 +64,7 @@ int main(int argc, char **argv)
             });
         },
         repeat);
-    const double memcpyTime = seconds(
+    const double memcpyTime = mfbench::bestSeconds(
         [&] {
             const std::size_t chunk = 1 << 20;
             mf::parallelFor((n + chunk - 1) / chunk, threads, [&](std::size_t c, int) {
