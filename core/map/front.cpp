@@ -214,10 +214,8 @@ Front computeFront(const Problem &problem, const std::vector<QuadraticSurrogate>
     const int candidates = options.candidates > 0 ? options.candidates : (m <= 3 ? 3000 : 1500);
     Eigen::MatrixXd c =
         stackRows(latinHypercube(region, candidates, options.seed), oneHotDesign(region));
-    if (n <= 10) {
-        Problem corners = region;
-        c = stackRows(c, gridDesign(corners, 2));
-    }
+    if (n <= 10)
+        c = stackRows(c, gridDesign(region, 2));
     Eigen::MatrixXd metrics = predictMetrics(surrogates, c);
     Front front;
     front.evaluated = static_cast<int>(c.rows());
