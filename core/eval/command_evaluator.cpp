@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "eval/command_evaluator.h"
+
+#include "eval/process.h"
+#include "io/checkpoint.h"
+#include "io/checkpoint_writer.h"
+#include "merge/merger.h"
+#include "util/error.h"
+#include "util/parallel.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+namespace mf::eval {
+
+namespace fs = std::filesystem;
+
+struct CommandEvaluator::State {
+    CommandEvaluatorOptions options;
+    Checkpoint base;
+    std::vector<Checkpoint> models;
+    std::unique_ptr<Merger> merger;
+};
+
+double metricFromOutput(const std::string &out, const std::string &key)
+{
+    std::istringstream lines(out);
+    std::string line;
+    std::vector<std::string> all;
+    while (std::getline(lines, line))
+        all.push_back(line);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        const auto json = nlohmann::json::parse(*it, nullptr, false);
+        if (!json.is_object())
+            continue;
+        const nlohmann::json *value = nullptr;
+        if (json.contains(key)) {
+            value = &json[key];
+        } else {
+            int numbers = 0;
+            for (const auto &item : json.items())
+                if (item.value().is_number()) {
+                    ++numbers;
+                    value = &item.value();
+                }
+            if (numbers != 1)
+                throw Error("the output's JSON object has no '" + key + "'");
+        }
+        if (value->is_null())
+            throw Error("metric '" + key + "' is not a number (null, NaN?)");
+        if (!value->is_number())
+            throw Error("metric '" + key + "' is not a number");
+        const double number = value->get<double>();
+        if (!std::isfinite(number))
+            throw Error("metric '" + key + "' is not a finite number");
+        return number;
+    }
+    throw Error("no line of the output is a JSON object of metrics");
+}
+
+CommandEvaluator::CommandEvaluator(CommandEvaluatorOptions options)
+    : m_state(std::make_unique<State>())
+{
+    State &s = *m_state;
+    s.options = std::move(options);
+    if (s.options.tasks.size() != s.options.models.size())
+        throw Error("the command evaluator needs one task checkpoint per task");
+    if (s.options.workDir.empty())
+        s.options.workDir = fs::temp_directory_path().string();
+    std::error_code ec;
+    fs::create_directories(s.options.workDir, ec);
+    s.base = Checkpoint::open(s.options.base);
+    s.models.reserve(s.options.models.size());
+    std::vector<const Checkpoint *> tasks;
+    std::vector<std::string> names;
+    for (std::size_t t = 0; t < s.options.models.size(); ++t) {
+        s.models.push_back(Checkpoint::open(s.options.models[t]));
+        names.push_back(s.options.tasks[t].name);
+    }
+    for (const Checkpoint &model : s.models)
+        tasks.push_back(&model);
+    s.merger = std::make_unique<Merger>(s.base, tasks, names, s.options.merge);
+    const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
+    s.merger->prepare(threads);
+}
+
+CommandEvaluator::~CommandEvaluator() = default;
+
+Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
+                                      const CancelFlag &cancel)
+{
+    State &s = *m_state;
+    Evaluation evaluation;
+    evaluation.coefficients = coefficients;
+    evaluation.device = "command";
+    const auto started = std::chrono::steady_clock::now();
+    std::string folder = (fs::path(s.options.workDir) / "mergefront-eval-XXXXXX").string();
+    try {
+        if (!::mkdtemp(folder.data()))
+            throw Error("cannot create a temporary folder in " + s.options.workDir + ": " +
+                        systemErrorText(errno));
+        const std::string checkpoint = folder + "/merged" + s.options.format;
+        {
+            WriterOptions writerOptions;
+            writerOptions.format = outputFormatForPath(checkpoint);
+            writerOptions.sync = false; // a scratch file, read back at once
+            CheckpointWriter writer(checkpoint, s.merger->outputTensors(), {{"format", "pt"}},
+                                    writerOptions);
+            const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
+            s.merger->mergeInto(writer, coefficients, threads);
+            writer.commit();
+        }
+        for (const CommandTask &task : s.options.tasks) {
+            std::string command = task.command;
+            for (const auto &[placeholder, value] :
+                 {std::pair<std::string, std::string>{"{checkpoint}", shellQuote(checkpoint)},
+                  std::pair<std::string, std::string>{"{task}", shellQuote(task.name)}})
+                for (std::size_t at = command.find(placeholder); at != std::string::npos;
+                     at = command.find(placeholder, at + value.size()))
+                    command.replace(at, placeholder.size(), value);
+            const ProcessResult run = runProcess(command, task.timeoutSeconds, cancel);
+            const std::string stderrTail =
+                run.err.size() > 2000 ? run.err.substr(run.err.size() - 2000) : run.err;
+            if (run.cancelled)
+                throw Error("task '" + task.name + "': cancelled");
+            if (run.timedOut)
+                throw Error("task '" + task.name + "': the command timed out after " +
+                            std::to_string(task.timeoutSeconds) + " s; stderr: " + stderrTail);
+            if (run.exitCode != 0)
+                throw Error("task '" + task.name + "': the command exited with status " +
+                            std::to_string(run.exitCode) + "; stderr: " + stderrTail);
+            try {
+                evaluation.metrics[task.name] = metricFromOutput(run.out, task.metric);
+            } catch (const Error &e) {
+                throw Error("task '" + task.name + "': " + e.what() + "; stderr: " + stderrTail);
+            }
+        }
+    } catch (const std::exception &e) {
+        evaluation.failed = true;
+        evaluation.error = e.what();
+        evaluation.metrics.clear();
+    }
+    std::error_code ec;
+    if (folder.find("XXXXXX") == std::string::npos)
+        fs::remove_all(folder, ec);
+    evaluation.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return evaluation;
+}
+
+} // namespace mf::eval
