@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/sample_table.h"
 
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -125,37 +126,24 @@ Table readTable(const std::string &path)
 
 void writeTable(const std::string &path, const Table &table)
 {
-    const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(temporary, std::ios::trunc);
-        if (!out)
-            throw Error("cannot write " + path);
-        for (std::size_t k = 0; k < table.header.size(); ++k)
-            out << (k ? "," : "") << table.header[k];
-        out << "\n";
-        char buffer[32];
-        for (Eigen::Index r = 0; r < table.values.rows(); ++r) {
-            for (Eigen::Index k = 0; k < table.values.cols(); ++k) {
-                const double v = table.values(r, k);
-                if (k)
-                    out << ",";
-                if (!std::isnan(v)) {
-                    std::snprintf(buffer, sizeof buffer, "%.17g", v);
-                    out << buffer;
-                }
+    std::ostringstream out;
+    for (std::size_t k = 0; k < table.header.size(); ++k)
+        out << (k ? "," : "") << table.header[k];
+    out << "\n";
+    char buffer[32];
+    for (Eigen::Index r = 0; r < table.values.rows(); ++r) {
+        for (Eigen::Index k = 0; k < table.values.cols(); ++k) {
+            const double v = table.values(r, k);
+            if (k)
+                out << ",";
+            if (!std::isnan(v)) {
+                std::snprintf(buffer, sizeof buffer, "%.17g", v);
+                out << buffer;
             }
-            out << "\n";
         }
-        out.flush();
-        if (!out) {
-            std::remove(temporary.c_str());
-            throw Error("cannot write " + path);
-        }
+        out << "\n";
     }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-        std::remove(temporary.c_str());
-        throw Error("cannot write " + path);
-    }
+    writeFileAtomically(path, out.str());
 }
 
 SampleTable samplesFromTable(const Table &table, const std::string &path,

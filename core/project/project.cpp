@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "project/project.h"
+
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace mf::project {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char *kFormat = "mergefront-project";
+
+[[noreturn]] void fail(const std::string &path, const std::string &what)
+{
+    throw Error(path + ": " + what);
+}
+
+std::string requireString(const json &object, const char *key, const std::string &path,
+                          const std::string &where)
+{
+    const auto it = object.find(key);
+    if (it == object.end() || !it->is_string() || it->get<std::string>().empty())
+        fail(path, where + " has no \"" + key + "\" (a non-empty string)");
+    return it->get<std::string>();
+}
+
+double optionalNumber(const json &object, const char *key, double fallback, const std::string &path,
+                      const std::string &where)
+{
+    const auto it = object.find(key);
+    if (it == object.end())
+        return fallback;
+    if (!it->is_number() || !std::isfinite(it->get<double>()))
+        fail(path, where + ": \"" + key + "\" is not a finite number");
+    return it->get<double>();
+}
+
+map::Direction parseDirection(const std::string &text, const std::string &path,
+                              const std::string &where)
+{
+    if (text == "maximize")
+        return map::Direction::Maximize;
+    if (text == "minimize")
+        return map::Direction::Minimize;
+    fail(path, where + ": direction '" + text + "' (expected maximize or minimize)");
+}
+
+json numberOrNull(double value)
+{
+    return std::isfinite(value) ? json(value) : json(nullptr);
+}
+
+} // namespace
+
+std::string utcNow()
+{
+    const std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+std::string cacheKey(const MergeOptions &options, const std::vector<std::string> &fingerprints)
+{
+    json key = {{"method", methodName(options.method)},
+                {"include", options.include},
+                {"exclude", options.exclude},
+                {"checkpoints", fingerprints}};
+    if (options.method == MergeMethod::Ties || options.method == MergeMethod::DareTies) {
+        key["density"] = options.density;
+        key["disjoint_mean"] = options.disjointMean;
+    }
+    if (options.method == MergeMethod::Dare || options.method == MergeMethod::DareTies) {
+        key["drop_rate"] = options.dropRate;
+        key["seed"] = options.seed;
+    }
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx",
+                  static_cast<unsigned long long>(hashString(key.dump())));
+    return text;
+}
+
+Project Project::load(const std::string &path)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw Error("cannot open " + path);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    Project p;
+    p.path = path;
+    try {
+        p.m_document = json::parse(buffer.str());
+    } catch (const json::parse_error &e) {
+        fail(path, std::string("invalid JSON (") + e.what() + ")");
+    }
+    const json &d = p.m_document;
+    if (!d.is_object() || d.value("format", "") != kFormat)
+        fail(path, "not a Mergefront project (\"format\" is not \"mergefront-project\")");
+    if (!d.contains("version") || !d["version"].is_number_integer() || d["version"].get<int>() < 1)
+        fail(path, "\"version\" is missing or not a positive integer");
+    p.version = d["version"].get<int>();
+    p.base = requireString(d, "base", path, "the project");
+    if (!d.contains("tasks") || !d["tasks"].is_array() || d["tasks"].empty())
+        fail(path, "\"tasks\" is missing or empty");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < d["tasks"].size(); ++i) {
+        const json &t = d["tasks"][i];
+        const std::string where = "task " + std::to_string(i + 1);
+        if (!t.is_object())
+            fail(path, where + " is not an object");
+        TaskEntry task;
+        task.raw = t;
+        task.name = requireString(t, "name", path, where);
+        if (!names.insert(task.name).second)
+            fail(path, "two tasks are named '" + task.name + "'");
+        task.checkpoint = requireString(t, "checkpoint", path, "task '" + task.name + "'");
+        task.metric = t.value("metric", task.metric);
+        task.direction =
+            parseDirection(t.value("direction", "maximize"), path, "task '" + task.name + "'");
+        try {
+            task.link = map::parseLink(t.value("link", "auto"));
+        } catch (const Error &e) {
+            fail(path, "task '" + task.name + "': " + e.what());
+        }
+        task.lower = optionalNumber(t, "lower", 0, path, "task '" + task.name + "'");
+        task.upper = optionalNumber(t, "upper", 1, path, "task '" + task.name + "'");
+        if (!(task.lower < task.upper))
+            fail(path, "task '" + task.name + "': the box [lower, upper] is empty");
+        if (t.contains("evaluator"))
+            task.evaluator = t["evaluator"];
+        p.tasks.push_back(std::move(task));
+    }
+    if (d.contains("merge")) {
+        const json &m = d["merge"];
+        try {
+            p.merge.method = parseMergeMethod(m.value("method", "task_arithmetic"));
+        } catch (const Error &e) {
+            fail(path, std::string("merge: ") + e.what());
+        }
+        p.merge.density = optionalNumber(m, "density", p.merge.density, path, "merge");
+        p.merge.dropRate = optionalNumber(m, "drop_rate", p.merge.dropRate, path, "merge");
+        p.merge.seed = static_cast<std::uint64_t>(optionalNumber(m, "seed", 0, path, "merge"));
+        p.merge.disjointMean = m.value("disjoint_mean", false);
+        p.merge.include = m.value("include", "");
+        p.merge.exclude = m.value("exclude", "");
+        try {
+            validateMergeOptions(p.merge);
+        } catch (const Error &e) {
+            fail(path, std::string("merge: ") + e.what());
+        }
+    }
+    if (d.contains("map")) {
+        const json &m = d["map"];
+        p.map.mode = m.value("mode", p.map.mode);
+        if (p.map.mode != "plain" && p.map.mode != "bayesian" && p.map.mode != "nested")
+            fail(path, "map: mode '" + p.map.mode + "' (expected plain, bayesian or nested)");
+        p.map.budget = static_cast<int>(optionalNumber(m, "budget", 0, path, "map"));
+        p.map.seed = static_cast<std::uint64_t>(optionalNumber(m, "seed", 1, path, "map"));
+    }
+    if (d.contains("evaluations")) {
+        if (!d["evaluations"].is_array())
+            fail(path, "\"evaluations\" is not an array");
+        for (std::size_t i = 0; i < d["evaluations"].size(); ++i) {
+            const json &e = d["evaluations"][i];
+            const std::string where = "evaluation " + std::to_string(i + 1);
+            if (!e.is_object() || !e.contains("coefficients") || !e["coefficients"].is_array())
+                fail(path, where + " has no \"coefficients\" array");
+            EvaluationEntry entry;
+            entry.raw = e;
+            for (const auto &c : e["coefficients"]) {
+                if (!c.is_number())
+                    fail(path, where + ": a coefficient is not a number");
+                entry.result.coefficients.push_back(c.get<double>());
+            }
+            if (entry.result.coefficients.size() != p.tasks.size())
+                fail(path, where + " has " + std::to_string(entry.result.coefficients.size()) +
+                               " coefficients for " + std::to_string(p.tasks.size()) + " tasks");
+            if (e.contains("metrics") && e["metrics"].is_object())
+                for (const auto &[task, value] : e["metrics"].items())
+                    entry.result.metrics[task] = value.is_number() ? value.get<double>() : NAN;
+            entry.result.failed = e.value("failed", false);
+            entry.result.error = e.value("error", "");
+            entry.result.seconds = e.value("seconds", 0.0);
+            entry.result.device = e.value("device", "");
+            entry.when = e.value("when", "");
+            entry.kind = e.value("kind", "sample");
+            entry.cacheKey = e.value("cache_key", "");
+            p.evaluations.push_back(std::move(entry));
+        }
+    }
+    if (d.contains("chosen"))
+        p.chosen = d["chosen"];
+    return p;
+}
+
+void Project::save() const
+{
+    json d = m_document.is_object() ? m_document : json::object();
+    d["format"] = kFormat;
+    d["version"] = std::max(version, kVersion);
+    d["base"] = base;
+    json tasksJson = json::array();
+    for (const TaskEntry &task : tasks) {
+        json t = task.raw.is_object() ? task.raw : json::object();
+        t["name"] = task.name;
+        t["checkpoint"] = task.checkpoint;
+        t["metric"] = task.metric;
+        t["direction"] = task.direction == map::Direction::Maximize ? "maximize" : "minimize";
+        t["link"] = map::linkName(task.link);
+        t["lower"] = task.lower;
+        t["upper"] = task.upper;
+        t["evaluator"] = task.evaluator;
+        tasksJson.push_back(std::move(t));
+    }
+    d["tasks"] = std::move(tasksJson);
+    json mergeJson = d.contains("merge") && d["merge"].is_object() ? d["merge"] : json::object();
+    mergeJson["method"] = methodName(merge.method);
+    mergeJson["density"] = merge.density;
+    mergeJson["drop_rate"] = merge.dropRate;
+    mergeJson["seed"] = merge.seed;
+    mergeJson["disjoint_mean"] = merge.disjointMean;
+    mergeJson["include"] = merge.include;
+    mergeJson["exclude"] = merge.exclude;
+    d["merge"] = std::move(mergeJson);
+    json mapJson = d.contains("map") && d["map"].is_object() ? d["map"] : json::object();
+    mapJson["mode"] = map.mode;
+    mapJson["budget"] = map.budget;
+    mapJson["seed"] = map.seed;
+    d["map"] = std::move(mapJson);
+    json evaluationsJson = json::array();
+    for (const EvaluationEntry &entry : evaluations) {
+        json e = entry.raw.is_object() ? entry.raw : json::object();
+        e["coefficients"] = entry.result.coefficients;
+        json metrics = json::object();
+        for (const auto &[task, value] : entry.result.metrics)
+            metrics[task] = numberOrNull(value);
+        e["metrics"] = std::move(metrics);
+        e["failed"] = entry.result.failed;
+        e["error"] = entry.result.error;
+        e["seconds"] = entry.result.seconds;
+        e["device"] = entry.result.device;
+        e["when"] = entry.when;
+        e["kind"] = entry.kind;
+        e["cache_key"] = entry.cacheKey;
+        evaluationsJson.push_back(std::move(e));
+    }
+    d["evaluations"] = std::move(evaluationsJson);
+    d["chosen"] = chosen;
+    writeFileAtomically(path, d.dump(1, '\t', false, json::error_handler_t::replace) + "\n");
+}
+
+std::string Project::resolve(const std::string &relative) const
+{
+    const fs::path p(relative);
+    if (p.is_absolute())
+        return relative;
+    return (fs::path(path).parent_path() / p).lexically_normal().string();
+}
+
+std::string Project::relativize(const std::string &absolute) const
+{
+    const fs::path folder = fs::absolute(fs::path(path)).parent_path();
+    return fs::absolute(absolute).lexically_relative(folder).string();
+}
+
+map::Problem Project::problem() const
+{
+    map::Problem problem;
+    problem.lower.resize(static_cast<Eigen::Index>(tasks.size()));
+    problem.upper.resize(static_cast<Eigen::Index>(tasks.size()));
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        problem.coefficients.push_back(tasks[t].name);
+        problem.metrics.push_back({tasks[t].name, tasks[t].direction, tasks[t].link});
+        problem.lower[static_cast<Eigen::Index>(t)] = tasks[t].lower;
+        problem.upper[static_cast<Eigen::Index>(t)] = tasks[t].upper;
+    }
+    return problem;
+}
+
+map::Samples Project::samples(const std::string &kind) const
+{
+    std::vector<const EvaluationEntry *> chosenEntries;
+    for (const EvaluationEntry &entry : evaluations)
+        if (entry.kind == kind)
+            chosenEntries.push_back(&entry);
+    const auto n = static_cast<Eigen::Index>(tasks.size());
+    map::Samples samples;
+    samples.c.resize(static_cast<Eigen::Index>(chosenEntries.size()), n);
+    samples.y.resize(static_cast<Eigen::Index>(chosenEntries.size()), n);
+    for (std::size_t i = 0; i < chosenEntries.size(); ++i) {
+        const auto row = static_cast<Eigen::Index>(i);
+        for (Eigen::Index t = 0; t < n; ++t) {
+            samples.c(row, t) = chosenEntries[i]->result.coefficients[static_cast<std::size_t>(t)];
+            const auto &metrics = chosenEntries[i]->result.metrics;
+            const auto it = metrics.find(tasks[static_cast<std::size_t>(t)].name);
+            samples.y(row, t) =
+                chosenEntries[i]->result.failed || it == metrics.end() ? NAN : it->second;
+        }
+    }
+    return samples;
+}
+
+const EvaluationEntry *Project::cached(const std::vector<double> &coefficients,
+                                       const std::string &key) const
+{
+    for (const EvaluationEntry &entry : evaluations)
+        if (!entry.result.failed && entry.cacheKey == key &&
+            entry.result.coefficients == coefficients)
+            return &entry;
+    return nullptr;
+}
+
+void Project::record(const eval::Evaluation &result, const std::string &kind,
+                     const std::string &key)
+{
+    EvaluationEntry entry;
+    entry.result = result;
+    entry.when = utcNow();
+    entry.kind = kind;
+    entry.cacheKey = key;
+    evaluations.push_back(std::move(entry));
+}
+
+} // namespace mf::project

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "eval/job_runner.h"
+#include "map/problem.h"
+#include "merge/merge_plan.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mf::project {
+
+/// One task of a project (docs/PROJECT.md).
+struct TaskEntry {
+    std::string name;
+    std::string checkpoint;          ///< as written in the file: relative to the project file
+    std::string metric = "accuracy"; ///< the evaluator's metric name
+    map::Direction direction = map::Direction::Maximize;
+    map::Link link = map::Link::Auto;
+    double lower = 0, upper = 1;                         ///< the task's coefficient box
+    nlohmann::json evaluator = nlohmann::json::object(); ///< {"kind": "command"|"torchscript", ...}
+    nlohmann::json raw = nlohmann::json::object();       ///< as read, unknown keys included
+};
+
+/// One evaluation of a merge, as recorded (docs/PROJECT.md).
+struct EvaluationEntry {
+    eval::Evaluation result;
+    std::string when;     ///< UTC, ISO 8601
+    std::string kind;     ///< "sample" (MAP), "grid" (ground truth), "point" (evaluate/export)
+    std::string cacheKey; ///< the merge settings and checkpoints it was computed with
+    nlohmann::json raw = nlohmann::json::object();
+};
+
+struct MapSettings {
+    std::string mode = "bayesian"; ///< "plain", "bayesian", "nested"
+    int budget = 0;                ///< evaluations in all; 0: 3P
+    std::uint64_t seed = 1;
+};
+
+/// A versioned JSON project: what to merge, how to evaluate, every evaluation so far, the
+/// user's chosen points. Unknown keys (a newer Mergefront's) are kept through load and save.
+/// save() is atomic; callers save after every evaluation so a crash loses at most the one
+/// in flight.
+class Project {
+public:
+    static constexpr int kVersion = 1;
+
+    /// Reads and checks a project; throws mf::Error naming the file and the key at fault.
+    static Project load(const std::string &path);
+
+    std::string path;       ///< the project file
+    int version = kVersion; ///< as read (a newer one is kept as is)
+    std::string base;       ///< relative to the project file
+    std::vector<TaskEntry> tasks;
+    MergeOptions merge;
+    MapSettings map;
+    std::vector<EvaluationEntry> evaluations;
+    nlohmann::json chosen = nlohmann::json::array(); ///< the user's chosen points, as given
+
+    /// Writes the project (atomically) to `path`.
+    void save() const;
+
+    /// A path from the file, resolved against the project file's folder.
+    std::string resolve(const std::string &relative) const;
+    /// `absolute` made relative to the project file's folder (for writing into the file).
+    std::string relativize(const std::string &absolute) const;
+
+    map::Problem problem() const;
+    /// Evaluations of `kind` as samples: failed ones as rows of NaN (fits skip them).
+    map::Samples samples(const std::string &kind = "sample") const;
+    /// A successful evaluation of exactly these coefficients with this cache key, if any.
+    const EvaluationEntry *cached(const std::vector<double> &coefficients,
+                                  const std::string &cacheKey) const;
+    /// Appends an evaluation stamped with the current time.
+    void record(const eval::Evaluation &result, const std::string &kind,
+                const std::string &cacheKey);
+
+private:
+    nlohmann::json m_document = nlohmann::json::object(); ///< as read: unknown keys live here
+};
+
+/// The cache key of a merge setting: method, its parameters, filters and the checkpoints'
+/// fingerprints (hex). Coefficients are compared separately.
+std::string cacheKey(const MergeOptions &options, const std::vector<std::string> &fingerprints);
+
+/// Now, UTC, ISO 8601 ("2026-11-26T21:00:00Z").
+std::string utcNow();
+
+} // namespace mf::project

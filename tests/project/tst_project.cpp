@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The project file: round trip, relative paths, unknown keys kept, every evaluation saved
+// atomically as it arrives, the evaluation cache, and clear errors for bad files.
+#include "testing.h"
+
+#include "fixtures.h"
+
+#include "eval/job_runner.h"
+#include "project/project.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+using mf::project::Project;
+using mftest::TempDir;
+
+namespace {
+
+const char *kMinimal = R"({
+  "format": "mergefront-project", "version": 1,
+  "base": "models/base.safetensors",
+  "tasks": [
+    {"name": "mnist", "checkpoint": "models/mnist.safetensors", "metric": "accuracy",
+     "evaluator": {"kind": "command", "command": "eval {checkpoint}"}},
+    {"name": "loss", "checkpoint": "/abs/loss.pt", "direction": "minimize", "lower": -0.5, "upper": 1.5}
+  ],
+  "merge": {"method": "ties", "density": 0.3},
+  "map": {"mode": "plain", "budget": 20, "seed": 4}
+})";
+
+class Echo : public mf::eval::Evaluator {
+public:
+    mf::eval::Evaluation evaluate(const std::vector<double> &c,
+                                  const mf::eval::CancelFlag &) override
+    {
+        mf::eval::Evaluation e;
+        e.coefficients = c;
+        e.metrics = {{"mnist", c[0]}, {"loss", c[1]}};
+        e.failed = c[0] < 0;
+        e.error = e.failed ? "negative" : "";
+        e.device = "test";
+        return e;
+    }
+};
+
+} // namespace
+
+class TestProject : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void readsTheSchema();
+    void roundTripsAndKeepsUnknownKeys();
+    void savesEveryEvaluationAsItArrives();
+    void cachesByCoefficientsAndSettings();
+    void refusesBadFiles();
+};
+
+void TestProject::readsTheSchema()
+{
+    TempDir dir;
+    mftest::writeFile(dir.file("p.json"), kMinimal);
+    const Project p = Project::load(dir.file("p.json"));
+    QCOMPARE(p.tasks.size(), std::size_t(2));
+    QCOMPARE(p.resolve(p.base), dir.path() + "/models/base.safetensors");
+    QCOMPARE(p.resolve(p.tasks[1].checkpoint), std::string("/abs/loss.pt"));
+    QCOMPARE(p.relativize(dir.path() + "/models/x.pt"), std::string("models/x.pt"));
+    QVERIFY(p.tasks[1].direction == mf::map::Direction::Minimize);
+    QVERIFY(p.merge.method == mf::MergeMethod::Ties);
+    QCOMPARE(p.merge.density, 0.3);
+    QCOMPARE(p.map.budget, 20);
+    const auto problem = p.problem();
+    QCOMPARE(problem.lower[1], -0.5);
+    QCOMPARE(problem.upper[1], 1.5);
+    QCOMPARE(p.tasks[0].evaluator["kind"].get<std::string>(), std::string("command"));
+}
+
+void TestProject::roundTripsAndKeepsUnknownKeys()
+{
+    TempDir dir;
+    auto document = nlohmann::json::parse(kMinimal);
+    document["version"] = 3; // written by a newer Mergefront
+    document["future_top"] = {{"x", 1}};
+    document["tasks"][0]["future_task_key"] = "kept";
+    document["merge"]["future_merge_key"] = true;
+    document["evaluations"] = {{{"coefficients", {0.5, 0.5}},
+                                {"metrics", {{"mnist", 0.9}, {"loss", 0.2}}},
+                                {"future_evaluation_key", 7}}};
+    mftest::writeFile(dir.file("p.json"), document.dump());
+    Project p = Project::load(dir.file("p.json"));
+    QCOMPARE(p.version, 3);
+    p.tasks[0].metric = "top1";
+    p.record({{0.1, 0.2}, {{"mnist", 0.7}, {"loss", 0.4}}, false, "", 1.5, "cpu"}, "sample", "k");
+    p.save();
+    const auto saved = nlohmann::json::parse(mftest::readFile(dir.file("p.json")));
+    QCOMPARE(saved["version"].get<int>(), 3);
+    QCOMPARE(saved["future_top"]["x"].get<int>(), 1);
+    QCOMPARE(saved["tasks"][0]["future_task_key"].get<std::string>(), std::string("kept"));
+    QCOMPARE(saved["merge"]["future_merge_key"].get<bool>(), true);
+    QCOMPARE(saved["evaluations"][0]["future_evaluation_key"].get<int>(), 7);
+    const Project again = Project::load(dir.file("p.json"));
+    QCOMPARE(again.tasks[0].metric, std::string("top1"));
+    QCOMPARE(again.evaluations.size(), std::size_t(2));
+    QCOMPARE(again.evaluations[1].result.metrics.at("loss"), 0.4);
+    QCOMPARE(again.evaluations[1].result.seconds, 1.5);
+    QVERIFY(again.evaluations[1].when.size() == 20 && again.evaluations[1].when.back() == 'Z');
+    QCOMPARE(dir.entries(), std::vector<std::string>{"p.json"}); // no temporaries left
+}
+
+void TestProject::savesEveryEvaluationAsItArrives()
+{
+    TempDir dir;
+    mftest::writeFile(dir.file("p.json"), kMinimal);
+    Project p = Project::load(dir.file("p.json"));
+    Echo evaluator;
+    mf::eval::JobRunner runner;
+    int savedCounts = 0;
+    runner.run({{0.1, 0.2}, {-1, 0}, {0.3, 0.4}}, evaluator, 1, [&](const mf::eval::Evaluation &e) {
+        p.record(e, "sample", "key");
+        p.save();
+        // What is on disk after each save: every evaluation so far.
+        savedCounts += static_cast<int>(Project::load(dir.file("p.json")).evaluations.size());
+    });
+    QCOMPARE(savedCounts, 1 + 2 + 3);
+    const Project reopened = Project::load(dir.file("p.json"));
+    QCOMPARE(reopened.evaluations.size(), std::size_t(3));
+    QVERIFY(reopened.evaluations[1].result.failed);
+    QCOMPARE(reopened.evaluations[1].result.error, std::string("negative"));
+    const auto samples = reopened.samples();
+    QCOMPARE(samples.count(), 3);
+    QVERIFY(std::isnan(samples.y(1, 0))); // the failed one: kept, but no metrics
+    QCOMPARE(samples.y(2, 1), 0.4);
+}
+
+void TestProject::cachesByCoefficientsAndSettings()
+{
+    TempDir dir;
+    mftest::writeFile(dir.file("p.json"), kMinimal);
+    Project p = Project::load(dir.file("p.json"));
+    mf::MergeOptions ties;
+    ties.method = mf::MergeMethod::Ties;
+    const std::string key = mf::project::cacheKey(ties, {"aa", "bb", "cc"});
+    p.record({{0.5, 0.5}, {{"mnist", 0.9}, {"loss", 0.2}}, false, "", 1, "cpu"}, "sample", key);
+    p.record({{0.7, 0.5}, {}, true, "boom", 1, "cpu"}, "sample", key);
+    QVERIFY(p.cached({0.5, 0.5}, key) != nullptr);
+    QVERIFY(p.cached({0.5, 0.5000001}, key) == nullptr);
+    QVERIFY(p.cached({0.7, 0.5}, key) == nullptr); // failures are retried
+    ties.density = 0.5;
+    QVERIFY(p.cached({0.5, 0.5}, mf::project::cacheKey(ties, {"aa", "bb", "cc"})) == nullptr);
+    QVERIFY(p.cached({0.5, 0.5}, mf::project::cacheKey(ties, {"aa", "bb", "cd"})) == nullptr);
+}
+
+void TestProject::refusesBadFiles()
+{
+    TempDir dir;
+    struct Case {
+        std::string text;
+        const char *expected;
+    };
+    auto with = [](const std::function<void(nlohmann::json &)> &edit) {
+        auto d = nlohmann::json::parse(kMinimal);
+        edit(d);
+        return d.dump();
+    };
+    const std::vector<Case> cases = {
+        {"{not json", "invalid JSON"},
+        {"{}", "not a Mergefront project"},
+        {with([](auto &d) { d.erase("base"); }), "the project has no \"base\""},
+        {with([](auto &d) { d["tasks"] = nlohmann::json::array(); }),
+         "\"tasks\" is missing or empty"},
+        {with([](auto &d) { d["tasks"][1]["name"] = "mnist"; }), "two tasks are named 'mnist'"},
+        {with([](auto &d) { d["tasks"][0].erase("checkpoint"); }),
+         "task 'mnist' has no \"checkpoint\""},
+        {with([](auto &d) { d["tasks"][0]["direction"] = "up"; }), "direction 'up'"},
+        {with([](auto &d) { d["tasks"][0]["upper"] = -1; }), "the box [lower, upper] is empty"},
+        {with([](auto &d) { d["merge"]["method"] = "slerp"; }),
+         "merge: unknown merge method 'slerp'"},
+        {with([](auto &d) { d["merge"]["density"] = 0; }), "merge: density must be in (0, 1]"},
+        {with([](auto &d) {
+             d["evaluations"] = {{{"coefficients", {1, 2, 3}}}};
+         }),
+         "evaluation 1 has 3 coefficients for 2 tasks"},
+    };
+    for (const Case &c : cases) {
+        mftest::writeFile(dir.file("bad.json"), c.text);
+        const std::string message = mftest::errorOf([&] { Project::load(dir.file("bad.json")); });
+        QVERIFY2(message.find(c.expected) != std::string::npos,
+                 (std::string(c.expected) + " / " + message).c_str());
+        QVERIFY2(message.find("bad.json") != std::string::npos, message.c_str());
+    }
+}
+
+MF_TEST_MAIN(TestProject, readsTheSchema, roundTripsAndKeepsUnknownKeys,
+             savesEveryEvaluationAsItArrives, cachesByCoefficientsAndSettings, refusesBadFiles)
+#ifdef MERGEFRONT_QT_TEST
+#include "tst_project.moc"
+#endif
