@@ -11,10 +11,24 @@ int inspectCommand(const std::vector<std::string> &args);
 int mergeCommand(const std::vector<std::string> &args);
 int fitCommand(const std::vector<std::string> &args);
 int qualityCommand(const std::vector<std::string> &args);
+int exploreCommand(const std::vector<std::string> &args);
+int gridCommand(const std::vector<std::string> &args);
+int statusCommand(const std::vector<std::string> &args);
+int frontCommand(const std::vector<std::string> &args);
+int selectCommand(const std::vector<std::string> &args);
+int evaluateCommand(const std::vector<std::string> &args);
+int exportCommand(const std::vector<std::string> &args);
 
 extern const char *const kInspectUsage;
 extern const char *const kMergeUsage;
 extern const char *const kFitUsage;
 extern const char *const kQualityUsage;
+extern const char *const kExploreUsage;
+extern const char *const kGridUsage;
+extern const char *const kStatusUsage;
+extern const char *const kFrontUsage;
+extern const char *const kSelectUsage;
+extern const char *const kEvaluateUsage;
+extern const char *const kExportUsage;
 
 } // namespace mf::cli

@@ -20,6 +20,9 @@ const char *const kUsage =
     "  merge --base B --model M ... --coef c,... --out OUT   merge checkpoints (see merge --help)\n"
     "  fit --samples S.csv [--json]  quadratic surrogates per metric and their Pareto front\n"
     "  quality --front F.csv --truth T.csv [--json]   GD, IGD, IGD+, hypervolume of a front\n"
+    "  explore PROJECT.json          MAP on a project (saved after every evaluation)\n"
+    "  grid PROJECT.json --levels K  brute-force ground truth\n"
+    "  status | front | select | evaluate | export PROJECT.json ...   see COMMAND --help\n"
     "  --version                     print the version\n"
     "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
 
@@ -37,7 +40,14 @@ int main(int argc, char **argv)
     const Command commands[] = {{"inspect", inspectCommand, kInspectUsage},
                                 {"merge", mergeCommand, kMergeUsage},
                                 {"fit", fitCommand, kFitUsage},
-                                {"quality", qualityCommand, kQualityUsage}};
+                                {"quality", qualityCommand, kQualityUsage},
+                                {"explore", exploreCommand, kExploreUsage},
+                                {"grid", gridCommand, kGridUsage},
+                                {"status", statusCommand, kStatusUsage},
+                                {"front", frontCommand, kFrontUsage},
+                                {"select", selectCommand, kSelectUsage},
+                                {"evaluate", evaluateCommand, kEvaluateUsage},
+                                {"export", exportCommand, kExportUsage}};
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -38,19 +38,11 @@ double metricFromOutput(const std::string &out, const std::string &key)
         const auto json = nlohmann::json::parse(*it, nullptr, false);
         if (!json.is_object())
             continue;
-        const nlohmann::json *value = nullptr;
-        if (json.contains(key)) {
-            value = &json[key];
-        } else {
-            int numbers = 0;
-            for (const auto &item : json.items())
-                if (item.value().is_number()) {
-                    ++numbers;
-                    value = &item.value();
-                }
-            if (numbers != 1)
-                throw Error("the output's JSON object has no '" + key + "'");
-        }
+        // The key must be there: taking some other number would hide a misnamed metric.
+        if (!json.contains(key))
+            throw Error("the output's JSON object has no '" + key + "' (it has " +
+                        json.dump().substr(0, 200) + ")");
+        const nlohmann::json *value = &json[key];
         if (value->is_null())
             throw Error("metric '" + key + "' is not a number (null, NaN?)");
         if (!value->is_number())

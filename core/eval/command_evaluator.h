@@ -49,8 +49,8 @@ private:
     std::unique_ptr<State> m_state;
 };
 
-/// The metric `key` from a command's stdout: the last line that is a JSON object holding
-/// it (or, when absent, holding exactly one number). Throws mf::Error saying what is wrong.
+/// The metric `key` from a command's stdout: the last line that is a JSON object; it must
+/// hold `key` as a finite number. Throws mf::Error saying what is wrong.
 double metricFromOutput(const std::string &out, const std::string &key);
 
 } // namespace mf::eval

@@ -274,6 +274,56 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     reporter.finish();
 }
 
+std::vector<double> Merger::taskVectorGram(int threads) const
+{
+    const std::size_t n = m_tasks.size();
+    std::vector<WorkItem> items;
+    for (std::size_t index = 0; index < m_plan.tensors.size(); ++index) {
+        const TensorPlan &tensor = m_plan.tensors[index];
+        if (!tensor.merged)
+            continue;
+        const std::uint64_t total = tensor.base->numel();
+        for (std::uint64_t start = 0; start < total; start += kMergeBlock)
+            items.push_back({index, start, std::min<std::uint64_t>(kMergeBlock, total - start)});
+    }
+    const int workers = std::max(1, threads);
+    std::vector<std::vector<double>> partial(static_cast<std::size_t>(workers),
+                                             std::vector<double>(n * n, 0.0));
+    parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
+        const WorkItem &item = items[i];
+        const TensorPlan &tensor = m_plan.tensors[item.tensor];
+        const auto count = static_cast<std::size_t>(item.count);
+        std::vector<float> base(count), tau(n * count);
+        convertToFloat(tensor.base->dtype,
+                       tensor.base->data + item.start * dtypeSize(tensor.base->dtype), base.data(),
+                       count);
+        for (std::size_t t = 0; t < n; ++t) {
+            const TensorRef &task = *tensor.tasks[t];
+            float *row = tau.data() + t * count;
+            convertToFloat(task.dtype, task.data + item.start * dtypeSize(task.dtype), row, count);
+            for (std::size_t k = 0; k < count; ++k)
+                row[k] -= base[k];
+        }
+        auto &gram = partial[static_cast<std::size_t>(worker)];
+        for (std::size_t a = 0; a < n; ++a)
+            for (std::size_t b = a; b < n; ++b) {
+                double dot = 0;
+                const float *x = tau.data() + a * count, *y = tau.data() + b * count;
+                for (std::size_t k = 0; k < count; ++k)
+                    dot += static_cast<double>(x[k]) * y[k];
+                gram[a * n + b] += dot;
+            }
+    });
+    std::vector<double> gram(n * n, 0.0);
+    for (const auto &p : partial)
+        for (std::size_t k = 0; k < n * n; ++k)
+            gram[k] += p[k];
+    for (std::size_t a = 0; a < n; ++a)
+        for (std::size_t b = 0; b < a; ++b)
+            gram[a * n + b] = gram[b * n + a];
+    return gram;
+}
+
 void Merger::mergeTensor(std::size_t index, const std::vector<double> &coefficients,
                          float *out) const
 {

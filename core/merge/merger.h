@@ -56,6 +56,10 @@ public:
     void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients, int threads,
                    const ProgressCallback &progress = {}) const;
 
+    /// Gram matrix of the raw task vectors τ_t = θ_t − θ₀ over every merged tensor (row-major
+    /// N x N, Σ τ_a·τ_b in double): cosine similarities for nested MAP. One streaming pass.
+    std::vector<double> taskVectorGram(int threads) const;
+
     /// One tensor of the merge (index into plan().tensors), as float, single-threaded.
     void mergeTensor(std::size_t index, const std::vector<double> &coefficients, float *out) const;
 

@@ -89,7 +89,7 @@ private Q_SLOTS:
 void TestEvaluation::commandEvaluatorMeasuresTheMerge()
 {
     Models models;
-    const std::string command = std::string("'") + MERGEFRONT_METRIC_TOOL + "' {checkpoint} w";
+    const std::string command = std::string("'") + MERGEFRONT_METRIC_TOOL + "' mean {checkpoint} w";
     CommandEvaluator evaluator(models.options(command));
     const Evaluation e = evaluator.evaluate({0.5, 0.25}, CancelFlag{false});
     QVERIFY2(!e.failed, e.error.c_str());

@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Commands on a project file (../shared/docs/CLI.md): explore, grid, status, front, select,
+// evaluate, export. Argument parsing and output only; the work is in mergefront::project.
+#include "commands.h"
+
+#include "arguments.h"
+
+#include "map/design.h"
+#include "map/selection.h"
+#include "merge/merge_job.h"
+#include "project/project.h"
+#include "project/sample_table.h"
+#include "project/session.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+namespace mf::cli {
+
+const char *const kExploreUsage =
+    "usage: mergefront-cli explore PROJECT.json [--budget N] [--mode plain|bayesian|nested] "
+    "[--threads T]\n"
+    "                              [--workers W] [--json]\n"
+    "  samples, evaluates (resuming what the project holds), fits, computes the front; the "
+    "project\n"
+    "  is saved after every evaluation. Ctrl-C stops after saving what finished.\n";
+const char *const kGridUsage =
+    "usage: mergefront-cli grid PROJECT.json --levels K [--csv FILE] [--threads T] [--workers W]\n";
+const char *const kStatusUsage = "usage: mergefront-cli status PROJECT.json [--json]\n";
+const char *const kFrontUsage = "usage: mergefront-cli front PROJECT.json --csv|--json\n";
+const char *const kSelectUsage = "usage: mergefront-cli select PROJECT.json --weights w1,...,wN "
+                                 "[--rule weighted|chebyshev|reference]\n"
+                                 "                             [--reference r1,...,rN] [--json]\n";
+const char *const kEvaluateUsage =
+    "usage: mergefront-cli evaluate PROJECT.json --coef c1,...,cN [--json]\n";
+const char *const kExportUsage =
+    "usage: mergefront-cli export PROJECT.json (--weights w1,...,wN [--rule R] | --coef c1,...,cN) "
+    "--out FILE\n"
+    "                             [--shard-size SIZE]\n"
+    "  writes the merged checkpoint and FILE.json: coefficients, method, preference, predicted\n"
+    "  and measured metrics, source checkpoint fingerprints\n";
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void onSignal(int)
+{
+    g_stop = true;
+}
+
+std::string onlyProject(const Arguments &args)
+{
+    if (args.positionals().size() != 1)
+        throw UsageError("give exactly one PROJECT.json");
+    return args.positionals().front();
+}
+
+project::SessionOptions sessionOptions(const Arguments &args)
+{
+    project::SessionOptions options;
+    options.threads = static_cast<int>(args.unsignedNumber("threads", 0));
+    options.workers = std::max(1, static_cast<int>(args.unsignedNumber("workers", 1)));
+    return options;
+}
+
+/// Progress on stderr and Ctrl-C as a stop request.
+eval::JobRunner::ProgressCallback progressPrinter()
+{
+    struct sigaction action {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+    return [](const eval::JobProgress &p) {
+        std::fprintf(stderr, "evaluated %d/%d (%d failed), %.2f/s, ETA %.0f s\n", p.done, p.total,
+                     p.failed, p.rate, p.etaSeconds);
+        return !g_stop.load();
+    };
+}
+
+std::vector<double> coefficientsFrom(const Arguments &args, const project::Project &p)
+{
+    const std::vector<double> c = parseNumberList(args.required("coef"), "coef");
+    if (c.size() != p.tasks.size())
+        throw UsageError("--coef has " + std::to_string(c.size()) + " values for " +
+                         std::to_string(p.tasks.size()) + " tasks");
+    return c;
+}
+
+nlohmann::ordered_json metricsJson(const project::Project &p, const Eigen::VectorXd &values)
+{
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (std::size_t t = 0; t < p.tasks.size(); ++t)
+        out[p.tasks[t].name] = values[static_cast<Eigen::Index>(t)];
+    return out;
+}
+
+/// The measured metrics of exactly these coefficients, when the project evaluated them.
+const project::EvaluationEntry *measured(const project::Project &p, const std::vector<double> &c)
+{
+    for (const auto &entry : p.evaluations)
+        if (!entry.result.failed && entry.result.coefficients == c)
+            return &entry;
+    return nullptr;
+}
+
+struct Choice {
+    std::vector<double> coefficients;
+    Eigen::VectorXd predicted;
+    nlohmann::ordered_json preference;
+};
+
+Choice choose(const Arguments &args, const project::Project &p)
+{
+    const project::FrontResult fitted = project::fitFront(p);
+    map::Preference preference;
+    const std::vector<double> weights = parseNumberList(args.required("weights"), "weights");
+    if (weights.size() != p.tasks.size())
+        throw UsageError("--weights has " + std::to_string(weights.size()) + " values for " +
+                         std::to_string(p.tasks.size()) + " tasks");
+    preference.weights = Eigen::Map<const Eigen::VectorXd>(
+        weights.data(), static_cast<Eigen::Index>(weights.size()));
+    preference.rule = map::parseRule(args.value("rule").value_or("chebyshev"));
+    if (const auto reference = args.value("reference")) {
+        const std::vector<double> r = parseNumberList(*reference, "reference");
+        preference.reference =
+            Eigen::Map<const Eigen::VectorXd>(r.data(), static_cast<Eigen::Index>(r.size()));
+    }
+    const map::Selection selection = map::selectPoint(p.problem(), fitted.front, preference);
+    Choice choice;
+    const auto row = fitted.front.coefficients.row(selection.index);
+    choice.coefficients.assign(row.begin(), row.end());
+    choice.predicted = fitted.front.metrics.row(selection.index).transpose();
+    choice.preference = {{"weights", weights}, {"rule", map::ruleName(preference.rule)}};
+    if (!selection.note.empty())
+        choice.preference["note"] = selection.note;
+    return choice;
+}
+
+} // namespace
+
+int exploreCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {"budget", "mode", "threads", "workers"}, {"json"});
+    project::Project p = project::Project::load(onlyProject(args));
+    if (const auto budget = args.value("budget"))
+        p.map.budget = static_cast<int>(args.unsignedNumber("budget", 0));
+    if (const auto mode = args.value("mode")) {
+        if (*mode != "plain" && *mode != "bayesian" && *mode != "nested")
+            throw UsageError("--mode expects plain, bayesian or nested");
+        p.map.mode = *mode;
+    }
+    project::Session session(p, sessionOptions(args));
+    map::MapResult result;
+    try {
+        result = session.explore(progressPrinter());
+    } catch (const Cancelled &) {
+        p.save();
+        std::fprintf(stderr, "mergefront-cli explore: stopped; %zu evaluations are saved in %s\n",
+                     p.evaluations.size(), p.path.c_str());
+        return 130;
+    }
+    p.save();
+    nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
+    for (const auto &s : result.surrogates)
+        surrogates.push_back({{"metric", s.metric()},
+                              {"r2", s.diagnostics().r2},
+                              {"loo_rmse", std::isfinite(s.diagnostics().looRmse)
+                                               ? nlohmann::ordered_json(s.diagnostics().looRmse)
+                                               : nlohmann::ordered_json(nullptr)}});
+    const nlohmann::ordered_json out = {{"evaluations", result.samples.count()},
+                                        {"rounds", result.rounds},
+                                        {"stop", result.stopReason},
+                                        {"surrogates", surrogates},
+                                        {"front_points", result.front.size()}};
+    if (args.flag("json"))
+        std::cout << out.dump(2) << "\n";
+    else
+        std::fprintf(stderr, "explore: %d evaluations, %d rounds (%s), front of %d points\n",
+                     result.samples.count(), result.rounds, result.stopReason.c_str(),
+                     result.front.size());
+    return 0;
+}
+
+int gridCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {"levels", "csv", "threads", "workers"}, {});
+    project::Project p = project::Project::load(onlyProject(args));
+    const int levels = static_cast<int>(args.unsignedNumber("levels", 0));
+    if (levels < 2)
+        throw UsageError("--levels must be at least 2");
+    const Eigen::MatrixXd grid = map::gridDesign(p.problem(), levels);
+    std::fprintf(stderr, "grid: %lld merges x %zu tasks\n", static_cast<long long>(grid.rows()),
+                 p.tasks.size());
+    std::vector<std::vector<double>> queue;
+    for (Eigen::Index r = 0; r < grid.rows(); ++r)
+        queue.emplace_back(grid.row(r).begin(), grid.row(r).end());
+    project::Session session(p, sessionOptions(args));
+    std::vector<eval::Evaluation> results;
+    try {
+        results = session.evaluate(queue, "grid", progressPrinter());
+    } catch (const Cancelled &) {
+        std::fprintf(stderr, "mergefront-cli grid: stopped; evaluations so far are saved in %s\n",
+                     p.path.c_str());
+        return 130;
+    }
+    if (const auto csv = args.value("csv")) {
+        project::Table table;
+        for (const auto &task : p.tasks)
+            table.header.push_back("c:" + task.name);
+        for (const auto &task : p.tasks)
+            table.header.push_back(task.name);
+        const auto n = static_cast<Eigen::Index>(p.tasks.size());
+        table.values.resize(static_cast<Eigen::Index>(results.size()), 2 * n);
+        for (std::size_t i = 0; i < results.size(); ++i)
+            for (Eigen::Index t = 0; t < n; ++t) {
+                table.values(static_cast<Eigen::Index>(i), t) =
+                    results[i].coefficients[static_cast<std::size_t>(t)];
+                const auto it = results[i].metrics.find(p.tasks[static_cast<std::size_t>(t)].name);
+                table.values(static_cast<Eigen::Index>(i), n + t) =
+                    results[i].failed || it == results[i].metrics.end() ? NAN : it->second;
+            }
+        project::writeTable(*csv, table);
+    }
+    return 0;
+}
+
+int statusCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {}, {"json"});
+    const project::Project p = project::Project::load(onlyProject(args));
+    int samples = 0, failed = 0, grid = 0;
+    for (const auto &e : p.evaluations) {
+        samples += e.kind == "sample";
+        grid += e.kind == "grid";
+        failed += e.result.failed;
+    }
+    nlohmann::ordered_json tasks = nlohmann::ordered_json::array();
+    std::string device;
+    for (const auto &t : p.tasks) {
+        tasks.push_back(t.name);
+        device = t.evaluator.value("kind", "");
+    }
+    nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
+    std::string note;
+    try {
+        for (const auto &s : map::fitSurrogates(p.problem(), p.samples()))
+            surrogates.push_back({{"metric", s.metric()},
+                                  {"r2", s.diagnostics().r2},
+                                  {"loo_rmse", std::isfinite(s.diagnostics().looRmse)
+                                                   ? nlohmann::ordered_json(s.diagnostics().looRmse)
+                                                   : nlohmann::ordered_json(nullptr)}});
+    } catch (const Error &e) {
+        note = e.what(); // too few samples so far: said, not an error
+    }
+    const nlohmann::ordered_json out = {{"tasks", tasks},
+                                        {"evaluations", samples},
+                                        {"failed", failed},
+                                        {"grid_evaluations", grid},
+                                        {"surrogates", surrogates},
+                                        {"device", device},
+                                        {"note", note}};
+    if (args.flag("json")) {
+        std::cout << out.dump(2) << "\n";
+    } else {
+        std::printf("%s: %zu tasks, %d evaluations (%d failed), %d grid evaluations\n",
+                    p.path.c_str(), p.tasks.size(), samples, failed, grid);
+        for (const auto &s : surrogates)
+            std::printf("  %s: R2 %s, LOO RMSE %s\n", s["metric"].get<std::string>().c_str(),
+                        s["r2"].dump().c_str(), s["loo_rmse"].dump().c_str());
+        if (!note.empty())
+            std::printf("  %s\n", note.c_str());
+    }
+    return 0;
+}
+
+int frontCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {}, {"csv", "json"});
+    if (args.flag("csv") == args.flag("json"))
+        throw UsageError("give --csv or --json");
+    const project::Project p = project::Project::load(onlyProject(args));
+    const project::FrontResult fitted = project::fitFront(p);
+    const map::Front &front = fitted.front;
+    const auto n = static_cast<Eigen::Index>(p.tasks.size());
+    if (args.flag("csv")) {
+        std::string line;
+        for (const auto &t : p.tasks)
+            line += "c:" + t.name + ",";
+        for (const auto &t : p.tasks)
+            line += t.name + ",";
+        for (std::size_t t = 0; t < p.tasks.size(); ++t)
+            line += "measured:" + p.tasks[t].name + (t + 1 < p.tasks.size() ? "," : "\n");
+        std::cout << line;
+        char number[32];
+        for (int i = 0; i < front.size(); ++i) {
+            const std::vector<double> c(front.coefficients.row(i).begin(),
+                                        front.coefficients.row(i).end());
+            const auto *seen = measured(p, c);
+            line.clear();
+            for (Eigen::Index k = 0; k < 2 * n; ++k) {
+                std::snprintf(number, sizeof number, "%.17g,",
+                              k < n ? front.coefficients(i, k) : front.metrics(i, k - n));
+                line += number;
+            }
+            for (Eigen::Index t = 0; t < n; ++t) {
+                if (seen) {
+                    std::snprintf(
+                        number, sizeof number, "%.17g",
+                        seen->result.metrics.at(p.tasks[static_cast<std::size_t>(t)].name));
+                    line += number;
+                }
+                line += t + 1 < n ? "," : "\n";
+            }
+            std::cout << line;
+        }
+        return 0;
+    }
+    nlohmann::ordered_json points = nlohmann::ordered_json::array();
+    for (int i = 0; i < front.size(); ++i) {
+        const std::vector<double> c(front.coefficients.row(i).begin(),
+                                    front.coefficients.row(i).end());
+        nlohmann::ordered_json point = {
+            {"coefficients", c}, {"predicted", metricsJson(p, front.metrics.row(i).transpose())}};
+        if (const auto *seen = measured(p, c))
+            point["measured"] = seen->result.metrics;
+        points.push_back(std::move(point));
+    }
+    std::cout << nlohmann::ordered_json({{"front", points}, {"spacing", front.spacing}}).dump(2)
+              << "\n";
+    return 0;
+}
+
+int selectCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {"weights", "rule", "reference"}, {"json"});
+    const project::Project p = project::Project::load(onlyProject(args));
+    const Choice choice = choose(args, p);
+    const nlohmann::ordered_json out = {{"coefficients", choice.coefficients},
+                                        {"predicted", metricsJson(p, choice.predicted)},
+                                        {"preference", choice.preference}};
+    std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
+    return 0;
+}
+
+int evaluateCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {"coef", "threads"}, {"json"});
+    project::Project p = project::Project::load(onlyProject(args));
+    const std::vector<double> c = coefficientsFrom(args, p);
+    project::Session session(p, sessionOptions(args));
+    const bool cached = p.cached(c, session.cacheKey()) != nullptr;
+    eval::Evaluation result;
+    try {
+        result = session.evaluate({c}, "point", progressPrinter()).front();
+    } catch (const Cancelled &) {
+        std::fprintf(stderr, "mergefront-cli evaluate: stopped\n");
+        return 130;
+    }
+    if (result.failed)
+        throw Error("the evaluation failed: " + result.error);
+    const nlohmann::ordered_json out = {{"coefficients", c},
+                                        {"metrics", result.metrics},
+                                        {"seconds", result.seconds},
+                                        {"device", result.device},
+                                        {"cached", cached}};
+    std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
+    return 0;
+}
+
+int exportCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(
+        tokens, {"weights", "rule", "reference", "coef", "out", "shard-size", "threads"}, {});
+    project::Project p = project::Project::load(onlyProject(args));
+    if (args.value("weights").has_value() == args.value("coef").has_value())
+        throw UsageError("give --weights (a preference) or --coef (coefficients), not both");
+    Choice choice;
+    if (args.value("weights")) {
+        choice = choose(args, p);
+    } else {
+        choice.coefficients = coefficientsFrom(args, p);
+        const project::FrontResult fitted = project::fitFront(p);
+        choice.predicted.resize(static_cast<Eigen::Index>(p.tasks.size()));
+        const Eigen::Map<const Eigen::VectorXd> c(
+            choice.coefficients.data(), static_cast<Eigen::Index>(choice.coefficients.size()));
+        for (std::size_t t = 0; t < fitted.surrogates.size(); ++t)
+            choice.predicted[static_cast<Eigen::Index>(t)] =
+                fitted.surrogates[t].predict(Eigen::VectorXd(c));
+        choice.preference = nullptr;
+    }
+    MergeRequest request;
+    request.basePath = p.resolve(p.base);
+    for (const auto &task : p.tasks) {
+        request.modelPaths.push_back(p.resolve(task.checkpoint));
+        request.taskNames.push_back(task.name);
+    }
+    request.coefficients = choice.coefficients;
+    request.options = p.merge;
+    request.outPath = args.required("out");
+    if (const auto shard = args.value("shard-size"))
+        request.shardSize = parseByteSize(*shard);
+    request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
+    const MergeReport report = runMerge(
+        request, [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+
+    nlohmann::ordered_json fingerprints = nlohmann::ordered_json::object();
+    fingerprints["base"] = Checkpoint::open(request.basePath).fingerprint();
+    for (std::size_t t = 0; t < p.tasks.size(); ++t)
+        fingerprints[p.tasks[t].name] = Checkpoint::open(request.modelPaths[t]).fingerprint();
+    nlohmann::ordered_json sidecar = {{"coefficients", choice.coefficients},
+                                      {"tasks",
+                                       [&] {
+                                           std::vector<std::string> names;
+                                           for (const auto &t : p.tasks)
+                                               names.push_back(t.name);
+                                           return names;
+                                       }()},
+                                      {"method", methodName(p.merge.method)},
+                                      {"density", p.merge.density},
+                                      {"drop_rate", p.merge.dropRate},
+                                      {"seed", p.merge.seed},
+                                      {"preference", choice.preference},
+                                      {"predicted", metricsJson(p, choice.predicted)},
+                                      {"measured", nullptr},
+                                      {"fingerprints", fingerprints},
+                                      {"outputs", report.outputs}};
+    if (const auto *seen = measured(p, choice.coefficients))
+        sidecar["measured"] = seen->result.metrics;
+    writeFileAtomically(request.outPath + ".json", sidecar.dump(2) + "\n");
+    p.chosen.push_back({{"coefficients", choice.coefficients},
+                        {"preference", choice.preference},
+                        {"exported", p.relativize(request.outPath)},
+                        {"when", project::utcNow()}});
+    p.save();
+    std::fprintf(stderr, "exported %s and %s.json\n", report.outputs.back().c_str(),
+                 request.outPath.c_str());
+    return 0;
+}
+
+} // namespace mf::cli

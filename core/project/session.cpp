@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "project/session.h"
+
+#include "eval/command_evaluator.h"
+#include "io/checkpoint.h"
+#include "map/nested.h"
+#include "merge/merger.h"
+#include "util/error.h"
+#include "util/parallel.h"
+
+#include <cmath>
+#include <filesystem>
+
+namespace mf::project {
+
+struct Session::State {
+    SessionOptions options;
+    std::unique_ptr<eval::Evaluator> evaluator;
+    std::vector<std::string> checkpoints; ///< resolved: base, then the tasks
+};
+
+Session::Session(Project &project, SessionOptions options)
+    : m_project(project)
+    , m_state(std::make_unique<State>())
+{
+    State &s = *m_state;
+    s.options = std::move(options);
+    s.checkpoints.push_back(project.resolve(project.base));
+    std::vector<std::string> fingerprints{Checkpoint::open(s.checkpoints.front()).fingerprint()};
+    eval::CommandEvaluatorOptions command;
+    command.base = s.checkpoints.front();
+    command.merge = project.merge;
+    command.threads = s.options.threads;
+    command.workDir = s.options.workDir;
+    for (const TaskEntry &task : project.tasks) {
+        s.checkpoints.push_back(project.resolve(task.checkpoint));
+        fingerprints.push_back(Checkpoint::open(s.checkpoints.back()).fingerprint());
+        const std::string kind = task.evaluator.value("kind", "");
+        if (kind != "command")
+            throw Error(project.path + ": task '" + task.name + "' has the evaluator kind '" +
+                        kind +
+                        "'; this build evaluates with \"command\" evaluators only (the in-process "
+                        "TorchScript evaluator is not built yet)");
+        const std::string line = task.evaluator.value("command", "");
+        if (line.empty())
+            throw Error(project.path + ": task '" + task.name +
+                        "' has a command evaluator without \"command\"");
+        command.models.push_back(s.checkpoints.back());
+        command.tasks.push_back(
+            {task.name, line, task.metric, task.evaluator.value("timeout", 3600.0)});
+    }
+    m_cacheKey = project::cacheKey(project.merge, fingerprints);
+    m_device = "command";
+    s.evaluator = std::make_unique<eval::CommandEvaluator>(std::move(command));
+}
+
+Session::~Session() = default;
+
+std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<double>> &queue,
+                                                const std::string &kind,
+                                                const eval::JobRunner::ProgressCallback &progress)
+{
+    std::vector<eval::Evaluation> results(queue.size());
+    std::vector<std::vector<double>> missing;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+        if (queue[i].size() != m_project.tasks.size())
+            throw Error("expected " + std::to_string(m_project.tasks.size()) +
+                        " coefficients, got " + std::to_string(queue[i].size()));
+        if (const EvaluationEntry *hit = m_project.cached(queue[i], m_cacheKey)) {
+            results[i] = hit->result;
+            continue;
+        }
+        missing.push_back(queue[i]);
+        where.push_back(i);
+    }
+    eval::JobRunner runner;
+    std::size_t finished = 0;
+    runner.run(
+        missing, *m_state->evaluator, m_state->options.workers,
+        [&](const eval::Evaluation &e) {
+            m_project.record(e, kind, m_cacheKey);
+            m_project.save(); // after every evaluation: a crash loses at most the one in flight
+            for (std::size_t k = 0; k < missing.size(); ++k)
+                if (missing[k] == e.coefficients && results[where[k]].coefficients.empty()) {
+                    results[where[k]] = e;
+                    break;
+                }
+            ++finished;
+        },
+        progress);
+    if (finished < missing.size())
+        throw Cancelled();
+    return results;
+}
+
+std::vector<double> Session::similarity() const
+{
+    const State &s = *m_state;
+    const Checkpoint base = Checkpoint::open(s.checkpoints.front());
+    std::vector<Checkpoint> models;
+    std::vector<const Checkpoint *> tasks;
+    std::vector<std::string> names;
+    models.reserve(m_project.tasks.size());
+    for (std::size_t t = 0; t < m_project.tasks.size(); ++t) {
+        models.push_back(Checkpoint::open(s.checkpoints[t + 1]));
+        names.push_back(m_project.tasks[t].name);
+    }
+    for (const Checkpoint &model : models)
+        tasks.push_back(&model);
+    MergeOptions options = m_project.merge;
+    options.method = MergeMethod::TaskArithmetic; // raw task vectors
+    const Merger merger(base, tasks, names, options);
+    const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
+    std::vector<double> gram = merger.taskVectorGram(threads);
+    const std::size_t n = names.size();
+    std::vector<double> cosine(n * n);
+    for (std::size_t a = 0; a < n; ++a)
+        for (std::size_t b = 0; b < n; ++b) {
+            const double norm = std::sqrt(gram[a * n + a] * gram[b * n + b]);
+            cosine[a * n + b] = norm > 0 ? gram[a * n + b] / norm : (a == b ? 1.0 : 0.0);
+        }
+    return cosine;
+}
+
+map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progress)
+{
+    const map::Problem problem = m_project.problem();
+    const int n = problem.dimension();
+    const int p = map::QuadraticSurrogate::fullParameterCount(n);
+    const int budget = m_project.map.budget > 0 ? m_project.map.budget : 3 * p;
+    const map::BatchEvaluator batch = [&](const Eigen::MatrixXd &c) {
+        std::vector<std::vector<double>> queue;
+        for (Eigen::Index r = 0; r < c.rows(); ++r)
+            queue.push_back(std::vector<double>(c.row(r).begin(), c.row(r).end()));
+        const auto results = evaluate(queue, "sample", progress);
+        Eigen::MatrixXd y(c.rows(), n);
+        for (Eigen::Index r = 0; r < c.rows(); ++r)
+            for (int t = 0; t < n; ++t) {
+                const auto &e = results[static_cast<std::size_t>(r)];
+                const auto it = e.metrics.find(m_project.tasks[static_cast<std::size_t>(t)].name);
+                y(r, t) = e.failed || it == e.metrics.end() ? NAN : it->second;
+            }
+        return y;
+    };
+    if (m_project.map.mode == "plain")
+        return map::plainMap(problem, budget, batch, m_project.map.seed);
+    if (m_project.map.mode == "nested") {
+        map::NestedOptions options;
+        const std::vector<double> cosine = similarity();
+        options.similarity = Eigen::Map<const Eigen::MatrixXd>(cosine.data(), n, n);
+        options.seed = m_project.map.seed;
+        const map::NestedResult nested = map::nestedMap(problem, batch, options);
+        map::MapResult result;
+        result.samples = nested.samples;
+        result.surrogates = map::fitSurrogates(problem, m_project.samples());
+        result.front = map::computeFront(problem, result.surrogates);
+        result.rounds = static_cast<int>(nested.steps.size());
+        result.stopReason = "nested";
+        return result;
+    }
+    map::BayesianOptions options;
+    options.budget = budget;
+    options.seed = m_project.map.seed;
+    return map::bayesianMap(problem, m_project.samples(), batch, options);
+}
+
+FrontResult fitFront(const Project &project)
+{
+    const map::Problem problem = project.problem();
+    FrontResult result;
+    result.surrogates = map::fitSurrogates(problem, project.samples());
+    result.front = map::computeFront(problem, result.surrogates);
+    return result;
+}
+
+} // namespace mf::project

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "eval/job_runner.h"
+#include "map/explore.h"
+#include "map/front.h"
+#include "project/project.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mf::project {
+
+struct SessionOptions {
+    int threads = 0;     ///< merge threads (0 = all cores)
+    int workers = 1;     ///< concurrent evaluations, when the evaluator allows it
+    std::string workDir; ///< temporary merged checkpoints (default: the system's temp folder)
+};
+
+/// The fitted surrogates and the predicted front of a project's samples.
+struct FrontResult {
+    std::vector<map::QuadraticSurrogate> surrogates;
+    map::Front front;
+};
+
+/// Drives a project: opens its checkpoints once, builds its evaluator, evaluates merges
+/// (serving repeats from the project's cache), records and saves the project after every new
+/// evaluation, and runs MAP on it. Used by the CLI (and later the GUI) alike.
+class Session {
+public:
+    Session(Project &project, SessionOptions options = {});
+    ~Session();
+
+    const std::string &cacheKey() const { return m_cacheKey; }
+    const std::string &device() const { return m_device; }
+
+    /// Evaluates every row (cached ones are not recomputed). `progress` returning false stops
+    /// the run: what finished is saved, then mf::Cancelled is thrown.
+    std::vector<eval::Evaluation> evaluate(const std::vector<std::vector<double>> &queue,
+                                           const std::string &kind,
+                                           const eval::JobRunner::ProgressCallback &progress = {});
+
+    /// MAP over the project (mode and budget from the project unless given), resuming from
+    /// the samples it already holds.
+    map::MapResult explore(const eval::JobRunner::ProgressCallback &progress = {});
+
+    /// Cosine similarity of the task vectors (row-major N x N), for nested MAP.
+    std::vector<double> similarity() const;
+
+private:
+    struct State;
+    Project &m_project;
+    std::unique_ptr<State> m_state;
+    std::string m_cacheKey;
+    std::string m_device;
+};
+
+/// Fits the project's samples and computes the predicted front (no evaluation).
+FrontResult fitFront(const Project &project);
+
+} // namespace mf::project

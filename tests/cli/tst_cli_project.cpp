@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A project explored end to end from the command line with command evaluators: explore
+// (resuming from the cache), status, front, select, evaluate, grid, export.
+#include "testing.h"
+
+#include "fixtures.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+using mftest::TempDir;
+
+namespace {
+
+/// base w = (0, 0); task a moves w to (1, 0), task b to (0, 1): the merge's w is (c_a, c_b),
+/// and the peaks command scores it like the analytic two-peaks problem.
+void makeProject(const TempDir &dir, const std::string &command)
+{
+    mftest::writeCheckpoint(dir.file("base.safetensors"), {{"w", mf::DType::F32, {2}, {0, 0}},
+                                                           {"steps", mf::DType::I64, {1}, {5}}});
+    mftest::writeCheckpoint(dir.file("a.safetensors"), {{"w", mf::DType::F32, {2}, {1, 0}},
+                                                        {"steps", mf::DType::I64, {1}, {5}}});
+    mftest::writeCheckpoint(dir.file("b.pt"), {{"w", mf::DType::F32, {2}, {0, 1}},
+                                               {"steps", mf::DType::I64, {1}, {5}}});
+    const nlohmann::json evaluator = {{"kind", "command"}, {"command", command}, {"timeout", 60}};
+    const nlohmann::json project = {{"format", "mergefront-project"},
+                                    {"version", 1},
+                                    {"base", "base.safetensors"},
+                                    {"tasks",
+                                     {{{"name", "a"},
+                                       {"checkpoint", "a.safetensors"},
+                                       {"metric", "accuracy"},
+                                       {"evaluator", evaluator}},
+                                      {{"name", "b"},
+                                       {"checkpoint", "b.pt"},
+                                       {"metric", "accuracy"},
+                                       {"evaluator", evaluator}}}},
+                                    {"merge", {{"method", "task_arithmetic"}}},
+                                    {"map", {{"mode", "plain"}, {"budget", 12}, {"seed", 1}}}};
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+}
+
+std::string peaksCommand()
+{
+    return std::string("'") + MERGEFRONT_METRIC_TOOL + "' peaks {checkpoint} {task}";
+}
+
+double peaks(double x, double y, double px, double py)
+{
+    return 1 / (1 + std::exp(-(2 - 4 * (std::pow(x - px, 2) + std::pow(y - py, 2)))));
+}
+
+nlohmann::json projectFile(const TempDir &dir)
+{
+    return nlohmann::json::parse(mftest::readFile(dir.file("project.json")));
+}
+
+} // namespace
+
+class TestCliProject : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void exploresAndResumes();
+    void reportsSelectsAndEvaluates();
+    void gridAndQualityPipeline();
+    void exportsTheChosenMerge();
+    void recordsFailedEvaluations();
+};
+
+void TestCliProject::exploresAndResumes()
+{
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    auto json = nlohmann::json::parse(run.out);
+    QCOMPARE(json["evaluations"].get<int>(), 12);
+    QVERIFY(json["surrogates"][0]["r2"].get<double>() > 0.999999);
+    QVERIFY(json["front_points"].get<int>() > 20);
+    const auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(12));
+    const auto &first = file["evaluations"][0]; // the one-hot of task a: w = (1, 0)
+    QCOMPARE(first["coefficients"].get<std::vector<double>>(), (std::vector<double>{1, 0}));
+    QVERIFY(std::fabs(first["metrics"]["a"].get<double>() - peaks(1, 0, 0.8, 0.2)) < 1e-6);
+    QVERIFY(std::fabs(first["metrics"]["b"].get<double>() - peaks(1, 0, 0.2, 0.8)) < 1e-6);
+    QCOMPARE(first["device"].get<std::string>(), std::string("command"));
+    QVERIFY(!first["when"].get<std::string>().empty());
+
+    // Again: everything is served from the project's cache; no evaluation is repeated.
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(12));
+
+    // Bayesian rounds on top, with a larger budget: only the new points are evaluated.
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--mode", "bayesian",
+                               "--budget", "16", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(nlohmann::json::parse(run.out)["evaluations"].get<int>(), 16);
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(16));
+    QCOMPARE(projectFile(dir)["map"]["mode"].get<std::string>(), std::string("bayesian"));
+}
+
+void TestCliProject::reportsSelectsAndEvaluates()
+{
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    QCOMPARE(mftest::runCli(dir, {"explore", dir.file("project.json")}).code, 0);
+
+    auto run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    auto json = nlohmann::json::parse(run.out);
+    QCOMPARE(json["tasks"].get<std::vector<std::string>>(), (std::vector<std::string>{"a", "b"}));
+    QCOMPARE(json["evaluations"].get<int>(), 12);
+    QCOMPARE(json["failed"].get<int>(), 0);
+    QCOMPARE(json["grid_evaluations"].get<int>(), 0);
+    QCOMPARE(json["surrogates"].size(), std::size_t(2));
+    QCOMPARE(json["device"].get<std::string>(), std::string("command"));
+
+    run = mftest::runCli(dir, {"front", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    json = nlohmann::json::parse(run.out);
+    QVERIFY(json["front"].size() > 20);
+    run = mftest::runCli(dir, {"front", dir.file("project.json"), "--csv"});
+    QCOMPARE(run.out.substr(0, run.out.find('\n')),
+             std::string("c:a,c:b,a,b,measured:a,measured:b"));
+
+    // Equal weights on a symmetric problem: the symmetric merge.
+    run = mftest::runCli(dir, {"select", dir.file("project.json"), "--weights", "1,1", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    json = nlohmann::json::parse(run.out);
+    const auto c = json["coefficients"].get<std::vector<double>>();
+    QVERIFY2(std::fabs(c[0] - c[1]) < 0.05 && std::fabs(c[0] + c[1] - 1) < 0.05,
+             (std::to_string(c[0]) + ", " + std::to_string(c[1])).c_str());
+    QVERIFY(std::fabs(json["predicted"]["a"].get<double>() - json["predicted"]["b"].get<double>()) <
+            0.01);
+
+    // A real evaluation, then the same one from the cache.
+    run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.3,0.6", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    json = nlohmann::json::parse(run.out);
+    QVERIFY(std::fabs(json["metrics"]["a"].get<double>() - peaks(0.3, 0.6, 0.8, 0.2)) < 1e-6);
+    QCOMPARE(json["cached"].get<bool>(), false);
+    run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.3,0.6", "--json"});
+    QCOMPARE(nlohmann::json::parse(run.out)["cached"].get<bool>(), true);
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(13));
+    QCOMPARE(mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.3"}).code, 2);
+}
+
+void TestCliProject::gridAndQualityPipeline()
+{
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    auto run = mftest::runCli(
+        dir, {"grid", dir.file("project.json"), "--levels", "3", "--csv", dir.file("grid.csv")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const std::string csv = mftest::readFile(dir.file("grid.csv"));
+    QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 10L); // header + 9 merges
+    QCOMPARE(mftest::runCli(dir, {"status", dir.file("project.json"), "--json"})
+                     .out.find("\"grid_evaluations\": 9") != std::string::npos,
+             true);
+    QCOMPARE(mftest::runCli(dir, {"explore", dir.file("project.json")}).code, 0);
+    run = mftest::runCli(dir, {"front", dir.file("project.json"), "--csv"});
+    mftest::writeFile(dir.file("front.csv"), run.out);
+    run = mftest::runCli(dir, {"quality", "--front", dir.file("front.csv"), "--truth",
+                               dir.file("grid.csv"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QVERIFY(nlohmann::json::parse(run.out)["hypervolume"].get<double>() > 0);
+}
+
+void TestCliProject::exportsTheChosenMerge()
+{
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    QCOMPARE(mftest::runCli(dir, {"explore", dir.file("project.json")}).code, 0);
+    auto run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "1,0", "--out",
+                                    dir.file("merged.safetensors")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    // The exported merge is task a alone: w = (1, 0); the integer buffer comes from the base.
+    run = mftest::runCli(dir, {"inspect", dir.file("merged.safetensors"), "--json"});
+    QCOMPARE(run.code, 0);
+    const auto sidecar =
+        nlohmann::json::parse(mftest::readFile(dir.file("merged.safetensors.json")));
+    QCOMPARE(sidecar["coefficients"].get<std::vector<double>>(), (std::vector<double>{1, 0}));
+    QCOMPARE(sidecar["method"].get<std::string>(), std::string("task_arithmetic"));
+    QVERIFY(sidecar["fingerprints"].contains("base") && sidecar["fingerprints"].contains("b"));
+    QVERIFY(std::fabs(sidecar["measured"]["a"].get<double>() - peaks(1, 0, 0.8, 0.2)) <
+            1e-6); // a one-hot sample
+    QVERIFY(sidecar["predicted"].contains("a"));
+
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--weights", "3,1", "--out",
+                               dir.file("pref.pt")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto file = projectFile(dir);
+    QCOMPARE(file["chosen"].size(), std::size_t(2));
+    QCOMPARE(file["chosen"][1]["exported"].get<std::string>(), std::string("pref.pt"));
+    // Never over a source checkpoint.
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "1,0", "--out",
+                               dir.file("a.safetensors")});
+    QCOMPARE(run.code, 1);
+    QVERIFY(run.err.find("would overwrite the input") != std::string::npos);
+}
+
+void TestCliProject::recordsFailedEvaluations()
+{
+    TempDir dir;
+    makeProject(dir, "echo broken >&2; exit 3");
+    auto run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.5,0.5"});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("exited with status 3; stderr: broken") != std::string::npos,
+             run.err.c_str());
+    const auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(1));
+    QCOMPARE(file["evaluations"][0]["failed"].get<bool>(), true);
+    run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    QCOMPARE(nlohmann::json::parse(run.out)["failed"].get<int>(), 1);
+}
+
+MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
+             exportsTheChosenMerge, recordsFailedEvaluations)
+#ifdef MERGEFRONT_QT_TEST
+#include "tst_cli_project.moc"
+#endif
