@@ -66,6 +66,7 @@ private Q_SLOTS:
     void gridAndQualityPipeline();
     void exportsTheChosenMerge();
     void recordsFailedEvaluations();
+    void exploresNested();
 };
 
 void TestCliProject::exploresAndResumes()
@@ -218,8 +219,22 @@ void TestCliProject::recordsFailedEvaluations()
     QCOMPARE(nlohmann::json::parse(run.out)["failed"].get<int>(), 1);
 }
 
+void TestCliProject::exploresNested()
+{
+    // Two tasks: one pair, merged by a 2-task MAP of 12 evaluations.
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    const auto run =
+        mftest::runCli(dir, {"explore", dir.file("project.json"), "--mode", "nested", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto json = nlohmann::json::parse(run.out);
+    QCOMPARE(json["stop"].get<std::string>(), std::string("nested"));
+    QCOMPARE(json["evaluations"].get<int>(), 12);
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(12));
+}
+
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
-             exportsTheChosenMerge, recordsFailedEvaluations)
+             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif
