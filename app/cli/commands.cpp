@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include "arguments.h"
+#include "interrupt.h"
 
 #include "io/checkpoint.h"
 #include "io/inspect.h"
@@ -11,9 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -44,24 +43,6 @@ const char *const kMergeUsage =
     "  --quiet           no progress on stderr\n";
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-void onInterrupt(int)
-{
-    g_interrupted = true;
-}
-
-/// Ctrl-C and SIGTERM stop the merge at the next progress report (about 0.1 s): the
-/// writer then removes its temporaries, so no partial output is ever left behind.
-void stopOnInterrupt()
-{
-    struct sigaction action {};
-    action.sa_handler = onInterrupt;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGINT, &action, nullptr);
-    ::sigaction(SIGTERM, &action, nullptr);
-}
 
 /// Progress on stderr: one updating line on a terminal, a line per quarter otherwise.
 class ProgressPrinter {
@@ -189,10 +170,10 @@ int mergeCommand(const std::vector<std::string> &tokens)
             std::fprintf(stderr, "%s\n", line.c_str());
     };
 
-    stopOnInterrupt();
+    catchInterrupts();
     ProgressPrinter printer(!quiet);
     ProgressCallback progress = [&printer](const Progress &p) {
-        return printer(p) && !g_interrupted.load();
+        return printer(p) && !interrupted();
     };
     if (args.flag("dry-run")) {
         MergeReport report = planMergeOnly(request, log);

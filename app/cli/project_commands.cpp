@@ -4,6 +4,7 @@
 #include "commands.h"
 
 #include "arguments.h"
+#include "interrupt.h"
 
 #include "map/design.h"
 #include "map/selection.h"
@@ -17,9 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -50,13 +49,6 @@ const char *const kExportUsage =
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-
-void onSignal(int)
-{
-    g_stop = true;
-}
-
 std::string onlyProject(const Arguments &args)
 {
     if (args.positionals().size() != 1)
@@ -75,15 +67,11 @@ project::SessionOptions sessionOptions(const Arguments &args)
 /// Progress on stderr and Ctrl-C as a stop request.
 eval::JobRunner::ProgressCallback progressPrinter()
 {
-    struct sigaction action {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    ::sigaction(SIGINT, &action, nullptr);
-    ::sigaction(SIGTERM, &action, nullptr);
+    catchInterrupts();
     return [](const eval::JobProgress &p) {
         std::fprintf(stderr, "evaluated %d/%d (%d failed), %.2f/s, ETA %.0f s\n", p.done, p.total,
                      p.failed, p.rate, p.etaSeconds);
-        return !g_stop.load();
+        return !interrupted();
     };
 }
 

@@ -68,6 +68,17 @@ ProcessResult runProcess(const std::string &command, double timeoutSeconds,
     int open = 2;
     char buffer[65536];
     bool killed = false;
+    // Kills the whole process group once the time is up or the work is cancelled.
+    const auto enforceLimits = [&] {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        if (!killed && (cancel.load() || elapsed > timeoutSeconds)) {
+            result.cancelled = cancel.load();
+            result.timedOut = !result.cancelled;
+            ::kill(-pid, SIGKILL);
+            killed = true;
+        }
+    };
     while (open > 0) {
         const int ready = ::poll(fds, 2, 50);
         if (ready < 0 && errno != EINTR)
@@ -87,14 +98,7 @@ ProcessResult runProcess(const std::string &command, double timeoutSeconds,
                 --open;
             }
         }
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        if (!killed && (cancel.load() || elapsed > timeoutSeconds)) {
-            result.cancelled = cancel.load();
-            result.timedOut = !result.cancelled;
-            ::kill(-pid, SIGKILL);
-            killed = true;
-        }
+        enforceLimits();
     }
     for (auto &fd : fds)
         if (fd.fd >= 0)
@@ -106,14 +110,7 @@ ProcessResult runProcess(const std::string &command, double timeoutSeconds,
         const pid_t done = ::waitpid(pid, &status, WNOHANG);
         if (done == pid || (done < 0 && errno != EINTR))
             break;
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        if (!killed && (cancel.load() || elapsed > timeoutSeconds)) {
-            result.cancelled = cancel.load();
-            result.timedOut = !result.cancelled;
-            ::kill(-pid, SIGKILL);
-            killed = true;
-        }
+        enforceLimits();
         ::usleep(20000);
     }
     result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -10,6 +10,7 @@
 #include "eval/process.h"
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <thread>
 
