@@ -236,7 +236,7 @@ int statusCommand(const std::vector<std::string> &tokens)
     std::string device;
     for (const auto &t : p.tasks) {
         tasks.push_back(t.name);
-        device = t.evaluator.value("kind", "");
+        device = t.evaluator.value("kind", "") == "torchscript" ? p.device : "command";
     }
     nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
     std::string note;

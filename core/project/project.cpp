@@ -204,6 +204,7 @@ Project Project::load(const std::string &path)
     }
     if (d.contains("chosen"))
         p.chosen = d["chosen"];
+    p.device = d.value("device", p.device);
     return p;
 }
 
@@ -260,6 +261,7 @@ void Project::save() const
     }
     d["evaluations"] = std::move(evaluationsJson);
     d["chosen"] = chosen;
+    d["device"] = device;
     writeFileAtomically(path, d.dump(1, '\t', false, json::error_handler_t::replace) + "\n");
 }
 

@@ -57,6 +57,7 @@ public:
     std::vector<TaskEntry> tasks;
     MergeOptions merge;
     MapSettings map;
+    std::string device = "auto"; ///< in-process evaluation: "auto", "cpu", "cuda", "cuda:N"
     std::vector<EvaluationEntry> evaluations;
     nlohmann::json chosen = nlohmann::json::array(); ///< the user's chosen points, as given
 

@@ -2,6 +2,7 @@
 #include "project/session.h"
 
 #include "eval/command_evaluator.h"
+#include "eval/torch_plugin.h"
 #include "io/checkpoint.h"
 #include "map/nested.h"
 #include "merge/merger.h"
@@ -10,6 +11,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 namespace mf::project {
 
@@ -32,26 +34,52 @@ Session::Session(Project &project, SessionOptions options)
     command.merge = project.merge;
     command.threads = s.options.threads;
     command.workDir = s.options.workDir;
+    eval::TorchEvaluatorOptions torch;
+    torch.base = s.checkpoints.front();
+    torch.merge = project.merge;
+    torch.threads = s.options.threads;
+    torch.device = project.device;
+    std::set<std::string> kinds;
     for (const TaskEntry &task : project.tasks) {
         s.checkpoints.push_back(project.resolve(task.checkpoint));
         fingerprints.push_back(Checkpoint::open(s.checkpoints.back()).fingerprint());
         const std::string kind = task.evaluator.value("kind", "");
-        if (kind != "command")
-            throw Error(project.path + ": task '" + task.name + "' has the evaluator kind '" +
-                        kind +
-                        "'; this build evaluates with \"command\" evaluators only (the in-process "
-                        "TorchScript evaluator is not built yet)");
-        const std::string line = task.evaluator.value("command", "");
-        if (line.empty())
-            throw Error(project.path + ": task '" + task.name +
-                        "' has a command evaluator without \"command\"");
-        command.models.push_back(s.checkpoints.back());
-        command.tasks.push_back(
-            {task.name, line, task.metric, task.evaluator.value("timeout", 3600.0)});
+        kinds.insert(kind);
+        const std::string where = project.path + ": task '" + task.name + "'";
+        if (kind == "command") {
+            const std::string line = task.evaluator.value("command", "");
+            if (line.empty())
+                throw Error(where + " has a command evaluator without \"command\"");
+            command.models.push_back(s.checkpoints.back());
+            command.tasks.push_back(
+                {task.name, line, task.metric, task.evaluator.value("timeout", 3600.0)});
+        } else if (kind == "torchscript") {
+            eval::TorchTask spec;
+            spec.name = task.name;
+            spec.module = project.resolve(task.evaluator.value("module", ""));
+            spec.data = project.resolve(task.evaluator.value("data", ""));
+            spec.metric = task.metric;
+            spec.batchSize = task.evaluator.value("batch_size", spec.batchSize);
+            if (task.evaluator.contains("names") && task.evaluator["names"].is_object())
+                for (const auto &[from, to] : task.evaluator["names"].items())
+                    spec.names[from] = to.get<std::string>();
+            torch.models.push_back(s.checkpoints.back());
+            torch.tasks.push_back(std::move(spec));
+        } else {
+            throw Error(where + " has the evaluator kind '" + kind +
+                        "' (expected command or torchscript)");
+        }
     }
+    if (kinds.size() > 1)
+        throw Error(project.path +
+                    ": every task must use the same evaluator kind (command or torchscript)");
     m_cacheKey = project::cacheKey(project.merge, fingerprints);
-    m_device = "command";
-    s.evaluator = std::make_unique<eval::CommandEvaluator>(std::move(command));
+    if (*kinds.begin() == "command") {
+        m_device = "command";
+        s.evaluator = std::make_unique<eval::CommandEvaluator>(std::move(command));
+    } else {
+        s.evaluator = eval::createTorchScriptEvaluator(torch, m_device);
+    }
 }
 
 Session::~Session() = default;

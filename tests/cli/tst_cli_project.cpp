@@ -67,6 +67,7 @@ private Q_SLOTS:
     void exportsTheChosenMerge();
     void recordsFailedEvaluations();
     void exploresNested();
+    void evaluatesInProcessWithTorchScript();
 };
 
 void TestCliProject::exploresAndResumes()
@@ -233,8 +234,49 @@ void TestCliProject::exploresNested()
     QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(12));
 }
 
+void TestCliProject::evaluatesInProcessWithTorchScript()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF)");
+#else
+    TempDir dir;
+    const std::string data = mftest::dataPath("torch/");
+    auto task = [&](const std::string &name) {
+        return nlohmann::json{{"name", name},
+                              {"checkpoint", data + name + ".pt"},
+                              {"metric", "accuracy"},
+                              {"evaluator",
+                               {{"kind", "torchscript"},
+                                {"module", data + name + ".module.pt"},
+                                {"data", data + name + ".data.safetensors"}}}};
+    };
+    const nlohmann::json project = {{"format", "mergefront-project"},
+                                    {"version", 1},
+                                    {"base", data + "base.pt"},
+                                    {"tasks", {task("a"), task("b")}},
+                                    {"map", {{"mode", "plain"}, {"budget", 8}}},
+                                    {"device", "cpu"}};
+    mftest::writeFile(dir.file("project.json"), project.dump());
+    auto run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "1,0", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto expected =
+        nlohmann::json::parse(mftest::readFile(mftest::dataPath("torch/expected.json")));
+    auto json = nlohmann::json::parse(run.out);
+    QVERIFY(std::fabs(json["metrics"]["a"].get<double>() -
+                      expected["1.0,0.0"]["a"]["accuracy"].get<double>()) < 1e-6);
+    QVERIFY(std::fabs(json["metrics"]["b"].get<double>() -
+                      expected["1.0,0.0"]["b"]["accuracy"].get<double>()) < 1e-6);
+    QCOMPARE(json["device"].get<std::string>(), std::string("cpu"));
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(nlohmann::json::parse(run.out)["evaluations"].get<int>(), 8);
+#endif
+}
+
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
-             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested)
+             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
+             evaluatesInProcessWithTorchScript)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif

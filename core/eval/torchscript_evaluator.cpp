@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "eval/torchscript_evaluator.h"
+
+#include "io/checkpoint.h"
+#include "merge/merger.h"
+#include "util/error.h"
+#include "util/parallel.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace mf::eval {
+
+namespace {
+
+/// A module parameter or buffer that a merged tensor is written into.
+struct Slot {
+    std::size_t planIndex;
+    torch::Tensor target;
+};
+
+struct LoadedTask {
+    TorchTask spec;
+    torch::jit::script::Module module;
+    torch::Tensor inputs, targets;
+    std::vector<Slot> slots;
+};
+
+torch::Tensor tensorFrom(const TensorRef &ref, const std::string &what)
+{
+    std::vector<std::int64_t> shape(ref.shape.begin(), ref.shape.end());
+    switch (ref.dtype) {
+    case DType::I64:
+        return torch::from_blob(const_cast<std::byte *>(ref.data), shape, torch::kInt64).clone();
+    case DType::I32:
+        return torch::from_blob(const_cast<std::byte *>(ref.data), shape, torch::kInt32)
+            .to(torch::kInt64);
+    default: {
+        if (!isFloating(ref.dtype))
+            throw Error(what + " has dtype " + dtypeName(ref.dtype) +
+                        ", expected floats or class indices");
+        std::vector<float> values(ref.numel());
+        convertToFloat(ref.dtype, ref.data, values.data(), values.size());
+        return torch::from_blob(values.data(), shape, torch::kFloat32).clone();
+    }
+    }
+}
+
+torch::Device chooseDevice(const std::string &name)
+{
+    if (name == "auto")
+        return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::Device("cpu");
+    if (name.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
+        throw Error("device '" + name + "' asked for, but this LibTorch has no CUDA device");
+    try {
+        return torch::Device(name);
+    } catch (const c10::Error &) {
+        throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
+    }
+}
+
+} // namespace
+
+struct TorchScriptEvaluator::State {
+    TorchEvaluatorOptions options;
+    Checkpoint base;
+    std::vector<Checkpoint> models;
+    std::unique_ptr<Merger> merger;
+    torch::Device device{torch::kCPU};
+    std::vector<LoadedTask> tasks;
+    std::vector<std::size_t> written; ///< plan indices some module receives
+};
+
+TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
+    : m_state(std::make_unique<State>())
+{
+    State &s = *m_state;
+    s.options = std::move(options);
+    if (s.options.tasks.size() != s.options.models.size())
+        throw Error("the TorchScript evaluator needs one task checkpoint per task");
+    at::set_num_threads(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
+    s.device = chooseDevice(s.options.device);
+
+    s.base = Checkpoint::open(s.options.base);
+    std::vector<const Checkpoint *> tasks;
+    std::vector<std::string> names;
+    s.models.reserve(s.options.models.size());
+    for (std::size_t t = 0; t < s.options.models.size(); ++t) {
+        s.models.push_back(Checkpoint::open(s.options.models[t]));
+        names.push_back(s.options.tasks[t].name);
+    }
+    for (const Checkpoint &model : s.models)
+        tasks.push_back(&model);
+    s.merger = std::make_unique<Merger>(s.base, tasks, names, s.options.merge);
+    s.merger->prepare(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
+    const MergePlan &plan = s.merger->plan();
+
+    std::vector<bool> used(plan.tensors.size(), false);
+    for (const TorchTask &spec : s.options.tasks) {
+        const std::string what = "task '" + spec.name + "'";
+        LoadedTask task;
+        task.spec = spec;
+        if (spec.metric != "accuracy" && spec.metric != "cross_entropy" &&
+            spec.metric != "evaluate")
+            throw Error(what + ": metric '" + spec.metric +
+                        "' (expected accuracy, cross_entropy or evaluate)");
+        try {
+            task.module = torch::jit::load(spec.module, s.device);
+        } catch (const c10::Error &e) {
+            throw Error(what + ": cannot load the TorchScript module " + spec.module + ": " +
+                        std::string(e.what_without_backtrace()));
+        }
+        task.module.eval();
+        if (spec.metric == "evaluate" && !task.module.find_method("evaluate"))
+            throw Error(what + ": the module " + spec.module +
+                        " has no evaluate(inputs, targets) method");
+        const Checkpoint data = Checkpoint::open(spec.data);
+        const TensorRef *inputs = data.find("inputs");
+        const TensorRef *targets = data.find("targets");
+        if (!inputs || !targets)
+            throw Error(what + ": " + spec.data + " has no \"" + (inputs ? "targets" : "inputs") +
+                        "\" tensor");
+        task.inputs = tensorFrom(*inputs, what + ": inputs in " + spec.data).to(s.device);
+        task.targets =
+            tensorFrom(*targets, what + ": targets in " + spec.data).to(torch::kInt64).to(s.device);
+        if (task.inputs.dim() == 0 || task.targets.dim() != 1 ||
+            task.inputs.size(0) != task.targets.size(0))
+            throw Error(what + ": " + spec.data + " needs inputs [n, ...] and targets [n]");
+
+        // Map the module's parameters and buffers to the checkpoint's tensors by name.
+        std::map<std::string, std::size_t> byName;
+        for (std::size_t i = 0; i < plan.tensors.size(); ++i)
+            byName[plan.tensors[i].base->name] = i;
+        std::map<std::string, std::string> moduleToCheckpoint;
+        for (const auto &[checkpointName, moduleName] : spec.names)
+            moduleToCheckpoint[moduleName] = checkpointName;
+        auto attach = [&](const std::string &moduleName, const torch::Tensor &value) {
+            const auto renamed = moduleToCheckpoint.find(moduleName);
+            const std::string checkpointName =
+                renamed == moduleToCheckpoint.end() ? moduleName : renamed->second;
+            const auto it = byName.find(checkpointName);
+            if (it == byName.end() || !value.is_floating_point())
+                return; // the task's own (e.g. its head): kept as loaded
+            const TensorRef &ref = *plan.tensors[it->second].base;
+            if (std::vector<std::int64_t>(ref.shape.begin(), ref.shape.end()) !=
+                value.sizes().vec())
+                return; // a per-task tensor of another shape (a head): kept as loaded
+            task.slots.push_back({it->second, value});
+            used[it->second] = true;
+        };
+        for (const auto &parameter : task.module.named_parameters(true))
+            attach(parameter.name, parameter.value);
+        for (const auto &buffer : task.module.named_buffers(true))
+            attach(buffer.name, buffer.value);
+        if (task.slots.empty())
+            throw Error(what + ": none of the parameters of " + spec.module +
+                        " has the name and shape of a tensor in the checkpoints (give a name map)");
+        s.tasks.push_back(std::move(task));
+    }
+    for (std::size_t i = 0; i < used.size(); ++i)
+        if (used[i])
+            s.written.push_back(i);
+}
+
+TorchScriptEvaluator::~TorchScriptEvaluator() = default;
+
+std::string TorchScriptEvaluator::device() const
+{
+    return m_state->device.str();
+}
+
+Evaluation TorchScriptEvaluator::evaluate(const std::vector<double> &coefficients,
+                                          const CancelFlag &cancel)
+{
+    State &s = *m_state;
+    Evaluation evaluation;
+    evaluation.coefficients = coefficients;
+    evaluation.device = s.device.str();
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        // Merge each tensor once, write it into every module that has it.
+        const MergePlan &plan = s.merger->plan();
+        std::vector<float> buffer;
+        {
+            torch::NoGradGuard noGrad;
+            for (std::size_t index : s.written) {
+                if (cancel)
+                    throw Error("cancelled");
+                const TensorRef &ref = *plan.tensors[index].base;
+                buffer.resize(ref.numel());
+                s.merger->mergeTensor(index, coefficients, buffer.data());
+                const std::vector<std::int64_t> shape(ref.shape.begin(), ref.shape.end());
+                const torch::Tensor merged =
+                    torch::from_blob(buffer.data(), shape, torch::kFloat32);
+                for (LoadedTask &task : s.tasks)
+                    for (Slot &slot : task.slots)
+                        if (slot.planIndex == index)
+                            slot.target.copy_(merged);
+            }
+        }
+        for (LoadedTask &task : s.tasks) {
+            if (cancel)
+                throw Error("cancelled");
+            const std::string what = "task '" + task.spec.name + "'";
+            double value = 0;
+            try {
+                c10::InferenceMode inference;
+                if (task.spec.metric == "evaluate") {
+                    value = task.module.get_method("evaluate")({task.inputs, task.targets})
+                                .toTensor()
+                                .item<double>();
+                } else {
+                    const std::int64_t n = task.inputs.size(0);
+                    double correct = 0, loss = 0;
+                    for (std::int64_t start = 0; start < n; start += task.spec.batchSize) {
+                        const std::int64_t end = std::min(n, start + task.spec.batchSize);
+                        const torch::Tensor x = task.inputs.slice(0, start, end);
+                        const torch::Tensor y = task.targets.slice(0, start, end);
+                        const torch::Tensor logits = task.module.forward({x}).toTensor();
+                        if (task.spec.metric == "accuracy")
+                            correct += (logits.argmax(1) == y).sum().item<double>();
+                        else
+                            loss -= logits.log_softmax(1)
+                                        .gather(1, y.unsqueeze(1))
+                                        .sum()
+                                        .item<double>();
+                    }
+                    value =
+                        (task.spec.metric == "accuracy" ? correct : loss) / static_cast<double>(n);
+                }
+            } catch (const c10::Error &e) {
+                throw Error(what + ": the module failed on " + task.spec.data + ": " +
+                            std::string(e.what_without_backtrace()));
+            } catch (const std::exception &e) { // the TorchScript interpreter's own errors
+                throw Error(what + ": the module failed on " + task.spec.data + ": " + e.what());
+            }
+            if (!std::isfinite(value))
+                throw Error(what + ": the metric is not a finite number (" + std::to_string(value) +
+                            ")");
+            evaluation.metrics[task.spec.name] = value;
+        }
+    } catch (const std::exception &e) {
+        evaluation.failed = true;
+        evaluation.error = e.what();
+        evaluation.metrics.clear();
+    }
+    evaluation.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return evaluation;
+}
+
+} // namespace mf::eval
