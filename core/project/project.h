@@ -83,9 +83,11 @@ private:
     nlohmann::json m_document = nlohmann::json::object(); ///< as read: unknown keys live here
 };
 
-/// The cache key of a merge setting: method, its parameters, filters and the checkpoints'
-/// fingerprints (hex). Coefficients are compared separately.
-std::string cacheKey(const MergeOptions &options, const std::vector<std::string> &fingerprints);
+/// The cache key of a merge setting: method, its parameters, filters, the checkpoints'
+/// fingerprints (hex), and `evaluation` (what the tasks are evaluated with: a changed command,
+/// module or data must not be served old results). Coefficients are compared separately.
+std::string cacheKey(const MergeOptions &options, const std::vector<std::string> &fingerprints,
+                     const std::string &evaluation = "");
 
 /// Now, UTC, ISO 8601 ("2026-11-26T21:00:00Z").
 std::string utcNow();

@@ -73,7 +73,10 @@ Session::Session(Project &project, SessionOptions options)
     if (kinds.size() > 1)
         throw Error(project.path +
                     ": every task must use the same evaluator kind (command or torchscript)");
-    m_cacheKey = project::cacheKey(project.merge, fingerprints);
+    nlohmann::json evaluation = nlohmann::json::array();
+    for (const TaskEntry &task : project.tasks)
+        evaluation.push_back({task.name, task.metric, task.evaluator});
+    m_cacheKey = project::cacheKey(project.merge, fingerprints, evaluation.dump());
     if (*kinds.begin() == "command") {
         m_device = "command";
         s.evaluator = std::make_unique<eval::CommandEvaluator>(std::move(command));

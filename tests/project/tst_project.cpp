@@ -148,6 +148,9 @@ void TestProject::cachesByCoefficientsAndSettings()
     ties.density = 0.5;
     QVERIFY(p.cached({0.5, 0.5}, mf::project::cacheKey(ties, {"aa", "bb", "cc"})) == nullptr);
     QVERIFY(p.cached({0.5, 0.5}, mf::project::cacheKey(ties, {"aa", "bb", "cd"})) == nullptr);
+    ties.density = 0.2;
+    QVERIFY(p.cached({0.5, 0.5}, mf::project::cacheKey(ties, {"aa", "bb", "cc"},
+                                                       "another command")) == nullptr);
 }
 
 void TestProject::refusesBadFiles()
