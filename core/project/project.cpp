@@ -73,12 +73,14 @@ std::string utcNow()
     return text;
 }
 
-std::string cacheKey(const MergeOptions &options, const std::vector<std::string> &fingerprints)
+std::string cacheKey(const MergeOptions &options, const std::vector<std::string> &fingerprints,
+                     const std::string &evaluation)
 {
     json key = {{"method", methodName(options.method)},
                 {"include", options.include},
                 {"exclude", options.exclude},
-                {"checkpoints", fingerprints}};
+                {"checkpoints", fingerprints},
+                {"evaluation", evaluation}};
     if (options.method == MergeMethod::Ties || options.method == MergeMethod::DareTies) {
         key["density"] = options.density;
         key["disjoint_mean"] = options.disjointMean;
