@@ -8,6 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using mftest::TempDir;
 
@@ -68,6 +71,7 @@ private Q_SLOTS:
     void recordsFailedEvaluations();
     void exploresNested();
     void evaluatesInProcessWithTorchScript();
+    void survivesInterruptAndKill();
 };
 
 void TestCliProject::exploresAndResumes()
@@ -274,9 +278,53 @@ void TestCliProject::evaluatesInProcessWithTorchScript()
 #endif
 }
 
+void TestCliProject::survivesInterruptAndKill()
+{
+    // Slow evaluations (0.2 s per task): stop explore once two are saved, by Ctrl-C and by
+    // kill -9. Either way the project file is whole and keeps every finished evaluation.
+    for (int signal : {SIGINT, SIGKILL}) {
+        TempDir dir;
+        makeProject(dir, "sleep 0.2; " + peaksCommand());
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            std::freopen("/dev/null", "w", stdout);
+            std::freopen("/dev/null", "w", stderr);
+            ::execl(MERGEFRONT_CLI, MERGEFRONT_CLI, "explore", dir.file("project.json").c_str(),
+                    static_cast<char *>(nullptr));
+            std::_Exit(127);
+        }
+        QVERIFY(pid > 0);
+        std::size_t saved = 0;
+        for (int i = 0; i < 3000 && saved < 2; ++i) {
+            ::usleep(10000);
+            const auto file =
+                nlohmann::json::parse(mftest::readFile(dir.file("project.json")), nullptr, false);
+            QVERIFY2(!file.is_discarded(), "the project file is always whole");
+            saved = file.contains("evaluations") ? file["evaluations"].size() : 0;
+        }
+        ::kill(pid, signal);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (signal == SIGINT) {
+            QVERIFY(WIFEXITED(status));
+            QCOMPARE(WEXITSTATUS(status), 130);
+        } else {
+            QVERIFY(WIFSIGNALED(status));
+        }
+        const auto file = nlohmann::json::parse(mftest::readFile(dir.file("project.json")));
+        QVERIFY(file["evaluations"].size() >= 2 && file["evaluations"].size() < 12);
+        for (const auto &e : file["evaluations"])
+            QVERIFY(!e["failed"].get<bool>());
+        // Resuming finishes the budget without redoing what was saved.
+        const auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+        QVERIFY2(run.code == 0, run.err.c_str());
+        QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(12));
+    }
+}
+
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
              exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
-             evaluatesInProcessWithTorchScript)
+             evaluatesInProcessWithTorchScript, survivesInterruptAndKill)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif
