@@ -4,7 +4,7 @@
 #include "eval/process.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_writer.h"
-#include "merge/merger.h"
+#include "merge/merge_inputs.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -22,9 +22,7 @@ namespace fs = std::filesystem;
 
 struct CommandEvaluator::State {
     CommandEvaluatorOptions options;
-    Checkpoint base;
-    std::vector<Checkpoint> models;
-    std::unique_ptr<Merger> merger;
+    std::unique_ptr<MergeInputs> inputs;
 };
 
 double metricFromOutput(const std::string &out, const std::string &key)
@@ -66,19 +64,13 @@ CommandEvaluator::CommandEvaluator(CommandEvaluatorOptions options)
         s.options.workDir = fs::temp_directory_path().string();
     std::error_code ec;
     fs::create_directories(s.options.workDir, ec);
-    s.base = Checkpoint::open(s.options.base);
-    s.models.reserve(s.options.models.size());
-    std::vector<const Checkpoint *> tasks;
     std::vector<std::string> names;
-    for (std::size_t t = 0; t < s.options.models.size(); ++t) {
-        s.models.push_back(Checkpoint::open(s.options.models[t]));
-        names.push_back(s.options.tasks[t].name);
-    }
-    for (const Checkpoint &model : s.models)
-        tasks.push_back(&model);
-    s.merger = std::make_unique<Merger>(s.base, tasks, names, s.options.merge);
+    for (const CommandTask &task : s.options.tasks)
+        names.push_back(task.name);
+    s.inputs =
+        std::make_unique<MergeInputs>(s.options.base, s.options.models, names, s.options.merge);
     const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
-    s.merger->prepare(threads);
+    s.inputs->merger().prepare(threads);
 }
 
 CommandEvaluator::~CommandEvaluator() = default;
@@ -101,10 +93,10 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             WriterOptions writerOptions;
             writerOptions.format = outputFormatForPath(checkpoint);
             writerOptions.sync = false; // a scratch file, read back at once
-            CheckpointWriter writer(checkpoint, s.merger->outputTensors(), {{"format", "pt"}},
-                                    writerOptions);
+            CheckpointWriter writer(checkpoint, s.inputs->merger().outputTensors(),
+                                    {{"format", "pt"}}, writerOptions);
             const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
-            s.merger->mergeInto(writer, coefficients, threads);
+            s.inputs->merger().mergeInto(writer, coefficients, threads);
             writer.commit();
         }
         for (const CommandTask &task : s.options.tasks) {

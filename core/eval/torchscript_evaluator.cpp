@@ -2,7 +2,7 @@
 #include "eval/torchscript_evaluator.h"
 
 #include "io/checkpoint.h"
-#include "merge/merger.h"
+#include "merge/merge_inputs.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -67,9 +67,7 @@ torch::Device chooseDevice(const std::string &name)
 
 struct TorchScriptEvaluator::State {
     TorchEvaluatorOptions options;
-    Checkpoint base;
-    std::vector<Checkpoint> models;
-    std::unique_ptr<Merger> merger;
+    std::unique_ptr<MergeInputs> inputs;
     torch::Device device{torch::kCPU};
     std::vector<LoadedTask> tasks;
     std::vector<std::size_t> written; ///< plan indices some module receives
@@ -85,19 +83,13 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
     at::set_num_threads(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
     s.device = chooseDevice(s.options.device);
 
-    s.base = Checkpoint::open(s.options.base);
-    std::vector<const Checkpoint *> tasks;
     std::vector<std::string> names;
-    s.models.reserve(s.options.models.size());
-    for (std::size_t t = 0; t < s.options.models.size(); ++t) {
-        s.models.push_back(Checkpoint::open(s.options.models[t]));
-        names.push_back(s.options.tasks[t].name);
-    }
-    for (const Checkpoint &model : s.models)
-        tasks.push_back(&model);
-    s.merger = std::make_unique<Merger>(s.base, tasks, names, s.options.merge);
-    s.merger->prepare(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
-    const MergePlan &plan = s.merger->plan();
+    for (const TorchTask &task : s.options.tasks)
+        names.push_back(task.name);
+    s.inputs =
+        std::make_unique<MergeInputs>(s.options.base, s.options.models, names, s.options.merge);
+    s.inputs->merger().prepare(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
+    const MergePlan &plan = s.inputs->merger().plan();
 
     std::vector<bool> used(plan.tensors.size(), false);
     for (const TorchTask &spec : s.options.tasks) {
@@ -183,7 +175,7 @@ Evaluation TorchScriptEvaluator::evaluate(const std::vector<double> &coefficient
     const auto started = std::chrono::steady_clock::now();
     try {
         // Merge each tensor once, write it into every module that has it.
-        const MergePlan &plan = s.merger->plan();
+        const MergePlan &plan = s.inputs->merger().plan();
         std::vector<float> buffer;
         {
             torch::NoGradGuard noGrad;
@@ -192,7 +184,7 @@ Evaluation TorchScriptEvaluator::evaluate(const std::vector<double> &coefficient
                     throw Error("cancelled");
                 const TensorRef &ref = *plan.tensors[index].base;
                 buffer.resize(ref.numel());
-                s.merger->mergeTensor(index, coefficients, buffer.data());
+                s.inputs->merger().mergeTensor(index, coefficients, buffer.data());
                 const std::vector<std::int64_t> shape(ref.shape.begin(), ref.shape.end());
                 const torch::Tensor merged =
                     torch::from_blob(buffer.data(), shape, torch::kFloat32);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "merge/merge_job.h"
 
+#include "merge/merge_inputs.h"
+
 #include "util/error.h"
 #include "util/parallel.h"
 #include "util/text.h"
@@ -130,11 +132,9 @@ namespace {
 
 /// The opened inputs and the plan of a merge; filled in place (the Merger points into it).
 struct OpenedMerge {
-    Checkpoint base;
-    std::vector<Checkpoint> models;
+    std::unique_ptr<MergeInputs> inputs;
     std::vector<std::string> names;
     int threads = 1;
-    std::unique_ptr<Merger> merger;
     MergeReport report;
 };
 
@@ -154,24 +154,15 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     if (fs::is_directory(request.outPath, ec))
         throw Error("output " + request.outPath + " is a folder; give a file name");
 
-    opened.base = Checkpoint::open(request.basePath);
-    opened.models.reserve(request.modelPaths.size());
-    for (const std::string &path : request.modelPaths)
-        opened.models.push_back(Checkpoint::open(path));
-    std::vector<const Checkpoint *> all{&opened.base}, tasks;
-    for (const Checkpoint &model : opened.models) {
-        tasks.push_back(&model);
-        all.push_back(&model);
-    }
-    refuseOverwritingInputs(request.outPath, all);
-
     opened.names =
         request.taskNames.empty() ? taskNamesFromPaths(request.modelPaths) : request.taskNames;
+    opened.inputs = std::make_unique<MergeInputs>(request.basePath, request.modelPaths,
+                                                  opened.names, request.options);
+    refuseOverwritingInputs(request.outPath, opened.inputs->all());
     opened.threads = request.threads > 0 ? request.threads : defaultThreadCount();
-    opened.merger = std::make_unique<Merger>(opened.base, tasks, opened.names, request.options);
 
     MergeReport &report = opened.report;
-    const MergePlan &plan = opened.merger->plan();
+    const MergePlan &plan = opened.inputs->merger().plan();
     report.mergedTensors = plan.mergedTensors;
     report.mergedParameters = plan.mergedParameters;
     report.copiedTensors = plan.copiedTensors;
@@ -179,12 +170,13 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
         if (!tensor.merged)
             report.copied.push_back({tensor.base->name, tensor.reason});
     report.ignored = plan.ignoredTensors;
-    report.estimate = opened.merger->estimate(opened.threads);
+    report.estimate = opened.inputs->merger().estimate(opened.threads);
     report.bytesTouched = report.estimate.inputBytes + report.estimate.outputBytes;
     log("merge: " + std::string(methodName(request.options.method)) + " of " +
-        std::to_string(tasks.size()) + " task(s) into " + opened.base.path() + ": " +
-        std::to_string(plan.mergedTensors) + " tensors (" + std::to_string(plan.mergedParameters) +
-        " parameters) merged, " + std::to_string(plan.copiedTensors) + " copied from the base");
+        std::to_string(request.modelPaths.size()) + " task(s) into " +
+        opened.inputs->base().path() + ": " + std::to_string(plan.mergedTensors) + " tensors (" +
+        std::to_string(plan.mergedParameters) + " parameters) merged, " +
+        std::to_string(plan.copiedTensors) + " copied from the base");
     for (const TensorPlan &tensor : plan.tensors)
         if (!tensor.merged && isFloating(tensor.base->dtype))
             log("  left out (copied from the base): " + tensor.base->name + ": " + tensor.reason);
@@ -215,15 +207,13 @@ MergeReport runMerge(const MergeRequest &request,
     const auto started = std::chrono::steady_clock::now();
     OpenedMerge opened;
     openAndPlan(request, log, opened);
-    Merger &merger = *opened.merger;
+    Merger &merger = opened.inputs->merger();
     // Map the inputs up front when they fit comfortably in memory: one call per file
     // instead of a page fault per 64 kB. Larger inputs stream through demand faults.
     const std::uint64_t memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                                  static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
     if (opened.report.estimate.inputBytes < memory / 2) {
-        std::vector<const Checkpoint *> inputs{&opened.base};
-        for (const Checkpoint &model : opened.models)
-            inputs.push_back(&model);
+        const std::vector<const Checkpoint *> inputs = opened.inputs->all();
         parallelFor(inputs.size(), opened.threads,
                     [&](std::size_t i, int) { inputs[i]->populate(); });
     }
@@ -232,9 +222,10 @@ MergeReport runMerge(const MergeRequest &request,
     writerOptions.format = outputFormatForPath(request.outPath);
     writerOptions.shardSize = request.shardSize;
     writerOptions.sync = request.sync;
-    CheckpointWriter writer(request.outPath, merger.outputTensors(),
-                            provenance(request, opened.base, opened.models, opened.names),
-                            writerOptions);
+    CheckpointWriter writer(
+        request.outPath, merger.outputTensors(),
+        provenance(request, opened.inputs->base(), opened.inputs->models(), opened.names),
+        writerOptions);
     merger.mergeInto(writer, request.coefficients, opened.threads, progress);
     MergeReport report = std::move(opened.report);
     report.outputs = writer.commit();

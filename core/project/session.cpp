@@ -5,7 +5,7 @@
 #include "eval/torch_plugin.h"
 #include "io/checkpoint.h"
 #include "map/nested.h"
-#include "merge/merger.h"
+#include "merge/merge_inputs.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -128,22 +128,16 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
 std::vector<double> Session::similarity() const
 {
     const State &s = *m_state;
-    const Checkpoint base = Checkpoint::open(s.checkpoints.front());
-    std::vector<Checkpoint> models;
-    std::vector<const Checkpoint *> tasks;
     std::vector<std::string> names;
-    models.reserve(m_project.tasks.size());
-    for (std::size_t t = 0; t < m_project.tasks.size(); ++t) {
-        models.push_back(Checkpoint::open(s.checkpoints[t + 1]));
-        names.push_back(m_project.tasks[t].name);
-    }
-    for (const Checkpoint &model : models)
-        tasks.push_back(&model);
+    for (const TaskEntry &task : m_project.tasks)
+        names.push_back(task.name);
     MergeOptions options = m_project.merge;
     options.method = MergeMethod::TaskArithmetic; // raw task vectors
-    const Merger merger(base, tasks, names, options);
+    const MergeInputs inputs(
+        s.checkpoints.front(),
+        std::vector<std::string>(s.checkpoints.begin() + 1, s.checkpoints.end()), names, options);
     const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
-    std::vector<double> gram = merger.taskVectorGram(threads);
+    std::vector<double> gram = inputs.merger().taskVectorGram(threads);
     const std::size_t n = names.size();
     std::vector<double> cosine(n * n);
     for (std::size_t a = 0; a < n; ++a)
