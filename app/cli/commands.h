@@ -18,6 +18,7 @@ int frontCommand(const std::vector<std::string> &args);
 int selectCommand(const std::vector<std::string> &args);
 int evaluateCommand(const std::vector<std::string> &args);
 int exportCommand(const std::vector<std::string> &args);
+int zooCommand(const std::vector<std::string> &args);
 
 extern const char *const kInspectUsage;
 extern const char *const kMergeUsage;
@@ -30,5 +31,6 @@ extern const char *const kFrontUsage;
 extern const char *const kSelectUsage;
 extern const char *const kEvaluateUsage;
 extern const char *const kExportUsage;
+extern const char *const kZooUsage;
 
 } // namespace mf::cli

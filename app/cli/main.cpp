@@ -23,6 +23,7 @@ const char *const kUsage =
     "  explore PROJECT.json          MAP on a project (saved after every evaluation)\n"
     "  grid PROJECT.json --levels K  brute-force ground truth\n"
     "  status | front | select | evaluate | export PROJECT.json ...   see COMMAND --help\n"
+    "  zoo --out DIR [--tasks ...]   build the example project (real MNIST / Fashion-MNIST)\n"
     "  --version                     print the version\n"
     "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
 
@@ -47,7 +48,8 @@ int main(int argc, char **argv)
                                 {"front", frontCommand, kFrontUsage},
                                 {"select", selectCommand, kSelectUsage},
                                 {"evaluate", evaluateCommand, kEvaluateUsage},
-                                {"export", exportCommand, kExportUsage}};
+                                {"export", exportCommand, kExportUsage},
+                                {"zoo", zooCommand, kZooUsage}};
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

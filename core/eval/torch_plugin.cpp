@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "eval/torch_plugin.h"
 
+#include "eval/network.h"
 #include "util/error.h"
 
 #include <dlfcn.h>
@@ -14,14 +15,18 @@ namespace mf::eval {
 namespace {
 
 using Factory = Evaluator *(*)(const TorchEvaluatorOptions *, std::string *, std::string *);
+using Trainer = bool (*)(Network *, const LabelledImages *, const TrainOptions *, TrainReport *,
+                         std::string *);
+using ModuleWriter = bool (*)(const Network *, std::string *, std::string *);
 
-Factory loadFactory()
+/// The plugin's handle, opened once.
+void *pluginHandle()
 {
     static std::mutex mutex;
-    static Factory factory = nullptr;
+    static void *handle = nullptr;
     std::lock_guard<std::mutex> lock(mutex);
-    if (factory)
-        return factory;
+    if (handle)
+        return handle;
     namespace fs = std::filesystem;
     std::vector<std::string> candidates;
     if (const char *path = std::getenv("MERGEFRONT_TORCH_PLUGIN"))
@@ -40,14 +45,15 @@ Factory loadFactory()
     for (const std::string &candidate : candidates) {
         if (!fs::exists(candidate, ec))
             continue;
-        void *handle = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!handle) {
+        void *opened = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!opened) {
             reasons += std::string(" ") + ::dlerror();
             continue;
         }
-        factory = reinterpret_cast<Factory>(::dlsym(handle, "mergefront_create_torch_evaluator"));
-        if (factory)
-            return factory;
+        if (::dlsym(opened, "mergefront_create_torch_evaluator")) {
+            handle = opened;
+            return handle;
+        }
         reasons += " " + candidate + " has no evaluator entry point;";
     }
     throw Error("the TorchScript evaluator plugin (libmergefront_torch.so) cannot be loaded" +
@@ -57,17 +63,46 @@ Factory loadFactory()
                      : ":" + reasons));
 }
 
+template<typename Function>
+Function pluginFunction(const char *name)
+{
+    void *symbol = ::dlsym(pluginHandle(), name);
+    if (!symbol)
+        throw Error(std::string("the TorchScript plugin (libmergefront_torch.so) has no ") + name +
+                    ": it is older than this program, rebuild it");
+    return reinterpret_cast<Function>(symbol);
+}
+
 } // namespace
 
 std::unique_ptr<Evaluator> createTorchScriptEvaluator(const TorchEvaluatorOptions &options,
                                                       std::string &device)
 {
-    const Factory factory = loadFactory();
+    const auto factory = pluginFunction<Factory>("mergefront_create_torch_evaluator");
     std::string error;
     Evaluator *evaluator = factory(&options, &device, &error);
     if (!evaluator)
         throw Error(error);
     return std::unique_ptr<Evaluator>(evaluator);
+}
+
+TrainReport trainNetwork(Network &network, const LabelledImages &data, const TrainOptions &options)
+{
+    const auto train = pluginFunction<Trainer>("mergefront_train_network");
+    TrainReport report;
+    std::string error;
+    if (!train(&network, &data, &options, &report, &error))
+        throw Error(error);
+    return report;
+}
+
+std::string networkModule(const Network &network)
+{
+    const auto write = pluginFunction<ModuleWriter>("mergefront_network_module");
+    std::string bytes, error;
+    if (!write(&network, &bytes, &error))
+        throw Error(error);
+    return bytes;
 }
 
 } // namespace mf::eval

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The entry point of libmergefront_torch.so (see torch_plugin.h).
+#include "eval/torch_network.h"
 #include "eval/torch_plugin.h"
 
 #include <exception>
@@ -15,5 +16,31 @@ mergefront_create_torch_evaluator(const mf::eval::TorchEvaluatorOptions *options
     } catch (const std::exception &e) {
         *error = e.what();
         return nullptr;
+    }
+}
+
+extern "C" bool mergefront_train_network(mf::eval::Network *network,
+                                         const mf::eval::LabelledImages *data,
+                                         const mf::eval::TrainOptions *options,
+                                         mf::eval::TrainReport *report, std::string *error)
+{
+    try {
+        *report = mf::eval::torchTrainNetwork(*network, *data, *options);
+        return true;
+    } catch (const std::exception &e) {
+        *error = e.what();
+        return false;
+    }
+}
+
+extern "C" bool mergefront_network_module(const mf::eval::Network *network, std::string *bytes,
+                                          std::string *error)
+{
+    try {
+        *bytes = mf::eval::torchNetworkModule(*network);
+        return true;
+    } catch (const std::exception &e) {
+        *error = e.what();
+        return false;
     }
 }

@@ -39,10 +39,12 @@ torch::Tensor tensorFrom(const TensorRef &ref, const std::string &what)
     case DType::I32:
         return torch::from_blob(const_cast<std::byte *>(ref.data), shape, torch::kInt32)
             .to(torch::kInt64);
+    case DType::U8: // 8-bit pixels: the module scales them (the example project's modules do)
+        return torch::from_blob(const_cast<std::byte *>(ref.data), shape, torch::kUInt8).clone();
     default: {
         if (!isFloating(ref.dtype))
             throw Error(what + " has dtype " + dtypeName(ref.dtype) +
-                        ", expected floats or class indices");
+                        ", expected floats, U8 pixels or class indices");
         std::vector<float> values(ref.numel());
         convertToFloat(ref.dtype, ref.data, values.data(), values.size());
         return torch::from_blob(values.data(), shape, torch::kFloat32).clone();

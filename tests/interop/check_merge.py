@@ -9,37 +9,15 @@ import collections
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 
 import torch
 
+from safetensors_reader import read_safetensors
+
 CLI, WORK = sys.argv[1], sys.argv[2]
-DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64,
-          "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
-          "U8": torch.uint8, "BOOL": torch.bool}
 failures = []
-
-
-def read_safetensors(path):
-    """From the format's specification, independent of mergefront."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    assert (8 + n) % 8 == 0, "header not padded to 8 bytes"
-    data = blob[8 + n:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        raw = bytearray(data[begin:end])
-        dtype = DTYPES[info["dtype"]]
-        t = torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
-        out[name] = t.reshape(info["shape"])
-    return out, header.get("__metadata__", {})
 
 
 def read_sharded(index_path):

