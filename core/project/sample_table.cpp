@@ -124,7 +124,7 @@ Table readTable(const std::string &path)
     return table;
 }
 
-void writeTable(const std::string &path, const Table &table)
+std::string formatTable(const Table &table)
 {
     std::ostringstream out;
     for (std::size_t k = 0; k < table.header.size(); ++k)
@@ -143,7 +143,12 @@ void writeTable(const std::string &path, const Table &table)
         }
         out << "\n";
     }
-    writeFileAtomically(path, out.str());
+    return out.str();
+}
+
+void writeTable(const std::string &path, const Table &table)
+{
+    writeFileAtomically(path, formatTable(table));
 }
 
 SampleTable samplesFromTable(const Table &table, const std::string &path,

@@ -31,6 +31,8 @@ Table readTable(const std::string &path);
 
 /// Writes a CSV file atomically (temporary file + rename). NaN cells are written empty.
 void writeTable(const std::string &path, const Table &table);
+/// The CSV text writeTable writes.
+std::string formatTable(const Table &table);
 
 /// CLI.md's sample convention: `c:<task>` columns are coefficients, every other column is
 /// a metric (maximized unless named in `minimize`). Refuses NaN/inf, constant coefficient

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Per-step time on the example project (3 tasks): Mergefront's in-process evaluation step
+(merge every tensor once, write it into the loaded TorchScript modules, batched inference)
+against the same step in Python PyTorch (bench/reference_eval_step.py: the MAP reference
+code's way, and a tuned in-memory loop), same machine, same thread count, one run.
+usage: bench/run_eval_step_benchmark.py BUILD_DIR [THREADS] [STEPS]"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+BUILD = sys.argv[1]
+THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else os.cpu_count()
+STEPS = int(sys.argv[3]) if len(sys.argv) > 3 else 15
+CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
+HERE = os.path.dirname(os.path.abspath(__file__))
+TASKS = ["mnist", "mnist-rot90", "fashion"]
+
+with tempfile.TemporaryDirectory() as work:
+    project = os.path.join(work, "step.json")
+    subprocess.run([CLI, "zoo", "--out", os.path.join(BUILD, "example"), "--tasks", ",".join(TASKS),
+                    "--project", project], check=True, capture_output=True)
+    vectors = [[((k * 7 + t * 3) % 11) / 10 for t in range(len(TASKS))] for k in range(STEPS)]
+    points = os.path.join(work, "points.csv")
+    with open(points, "w") as f:
+        f.write(",".join("c:" + t for t in TASKS) + "\n")
+        for c in [[0.05] * len(TASKS)] + vectors:  # the first one warms up, as in Python
+            f.write(",".join(str(v) for v in c) + "\n")
+    subprocess.run([CLI, "evaluate", project, "--points", points, "--threads", str(THREADS)],
+                   check=True, capture_output=True)
+    with open(project) as f:
+        evaluations = json.load(f)["evaluations"][1:]
+    ours = statistics.median(e["seconds"] for e in evaluations)
+    python = [json.loads(line) for line in subprocess.run(
+        ["/usr/bin/python3", os.path.join(HERE, "reference_eval_step.py"), project, str(THREADS),
+         str(STEPS)], check=True, capture_output=True, text=True).stdout.splitlines()]
+    by_mode = {r["mode"]: r for r in python}
+    same = all(abs(by_mode["reference"]["last_metrics"][t] - evaluations[-1]["metrics"][t]) <= 1e-3
+               for t in TASKS)
+    print(json.dumps({"threads": THREADS, "steps": STEPS, "tasks": TASKS,
+                      "mergefront_s": ours,
+                      "python_reference_s": by_mode["reference"]["seconds_per_step"],
+                      "python_in_memory_s": by_mode["in-memory"]["seconds_per_step"],
+                      "speedup_vs_reference": by_mode["reference"]["seconds_per_step"] / ours,
+                      "speedup_vs_in_memory": by_mode["in-memory"]["seconds_per_step"] / ours,
+                      "same_metrics_last_step": same}))

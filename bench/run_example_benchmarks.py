@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""MAP end to end on the example project (real MNIST / Fashion-MNIST fine-tunes), in one run:
+an 11-level grid as ground truth; plain and Bayesian MAP at several budgets and seeds, each in
+a fresh project (no evaluation shared); surrogate R2; IGD and hypervolume of MAP's predicted
+front and of the same front points measured for real ("MAP, real") against the grid's
+non-dominated set. Everything goes through mergefront-cli, as a user would run it.
+usage: bench/run_example_benchmarks.py BUILD_DIR [WORK_DIR]   (./run.sh bench runs it)"""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+BUILD = sys.argv[1]
+WORK = sys.argv[2] if len(sys.argv) > 2 else os.path.join(BUILD, "bench-example")
+CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
+ZOO = os.path.join(BUILD, "example")
+LEVELS = 11
+REAL_POINTS = {2: 20, 3: 40}  # front points measured for real per run
+SETTINGS = {
+    "two": (["mnist", "mnist-rot90"], [6, 9, 12]),
+    "three": (["mnist", "mnist-rot90", "fashion"], [10, 20, 30, 45]),
+}
+SEEDS = [1, 2, 3]
+os.makedirs(WORK, exist_ok=True)
+
+
+def cli(*args, capture=True):
+    run = subprocess.run([CLI, *args], capture_output=capture, text=True)
+    if run.returncode != 0:
+        sys.exit(f"mergefront-cli {' '.join(args)} failed: {run.stderr}")
+    return run.stdout
+
+
+def fresh_project(name, tasks, seed=1):
+    path = os.path.join(WORK, name + ".json")
+    if os.path.exists(path):
+        os.remove(path)
+    cli("zoo", "--out", ZOO, "--tasks", ",".join(tasks), "--project", path)
+    with open(path) as f:
+        project = json.load(f)
+    project["map"]["seed"] = seed
+    with open(path, "w") as f:
+        json.dump(project, f, indent=2)
+    return path
+
+
+def read_rows(path_or_text, is_text=False):
+    lines = path_or_text.splitlines() if is_text else open(path_or_text).read().splitlines()
+    return list(csv.DictReader(lines))
+
+
+def non_dominated(points):
+    return [p for p in points
+            if not any(all(q[k] >= p[k] for k in range(len(p))) and q != p for q in points)]
+
+
+def write_metrics(path, tasks, points):
+    with open(path, "w") as f:
+        f.write(",".join(tasks) + "\n")
+        for p in points:
+            f.write(",".join(repr(v) for v in p) + "\n")
+
+
+def spread(points, k):
+    """Indices of k points spread over the front: each metric's best first, then greedily the
+    point farthest (range-normalized) from those chosen, as a user sampling the front would."""
+    dims = range(len(points[0]))
+    lo = [min(p[d] for p in points) for d in dims]
+    span = [max(p[d] for p in points) - lo[d] or 1.0 for d in dims]
+    scaled = [[(p[d] - lo[d]) / span[d] for d in dims] for p in points]
+    chosen = []
+    for d in dims:
+        best = max(range(len(points)), key=lambda i: points[i][d])
+        if best not in chosen:
+            chosen.append(best)
+    distance = [min(sum((a - b) ** 2 for a, b in zip(scaled[i], scaled[j])) for j in chosen)
+                for i in range(len(points))]
+    while len(chosen) < min(k, len(points)):
+        far = max(range(len(points)), key=lambda i: distance[i])
+        chosen.append(far)
+        distance = [min(distance[i], sum((a - b) ** 2 for a, b in zip(scaled[i], scaled[far])))
+                    for i in range(len(points))]
+    return chosen
+
+
+def quality(front_csv, truth_csv):
+    return json.loads(cli("quality", "--front", front_csv, "--truth", truth_csv, "--json"))
+
+
+results = []
+for setting, (tasks, budgets) in SETTINGS.items():
+    grid_project = os.path.join(WORK, f"{setting}-grid.json")
+    grid_csv = os.path.join(WORK, f"{setting}-grid.csv")
+    if not os.path.exists(grid_csv):
+        if not os.path.exists(grid_project):  # else: resume, the project caches what was done
+            fresh_project(f"{setting}-grid", tasks)
+        print(f"[{setting}] grid of {LEVELS ** len(tasks)} evaluations ...", file=sys.stderr)
+        cli("grid", grid_project, "--levels", str(LEVELS), "--csv", grid_csv)
+    grid = [[float(r[t]) for t in tasks] for r in read_rows(grid_csv)]
+    truth = non_dominated(grid)
+    truth_csv = os.path.join(WORK, f"{setting}-truth.csv")
+    write_metrics(truth_csv, tasks, truth)
+    with open(grid_project) as f:
+        grid_seconds = [e["seconds"] for e in json.load(f)["evaluations"] if e["kind"] == "grid"]
+    for mode in ["plain", "bayesian"]:
+        for budget in budgets:
+            for seed in SEEDS:
+                name = f"{setting}-{mode}-{budget}-s{seed}"
+                project = fresh_project(name, tasks, seed)
+                explored = json.loads(cli("explore", project, "--budget", str(budget), "--mode", mode,
+                                          "--json"))
+                front = read_rows(cli("front", project, "--csv"), is_text=True)
+                predicted = [[float(r[t]) for t in tasks] for r in front]
+                predicted_csv = os.path.join(WORK, name + "-predicted.csv")
+                write_metrics(predicted_csv, tasks, predicted)
+                chosen = [front[i] for i in spread(predicted, REAL_POINTS[len(tasks)])]
+                points_csv = os.path.join(WORK, name + "-points.csv")
+                with open(points_csv, "w") as f:
+                    f.write(",".join("c:" + t for t in tasks) + "\n")
+                    for r in chosen:
+                        f.write(",".join(r["c:" + t] for t in tasks) + "\n")
+                real = read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)
+                real_points = non_dominated([[float(r[t]) for t in tasks] for r in real])
+                real_csv = os.path.join(WORK, name + "-real.csv")
+                write_metrics(real_csv, tasks, real_points)
+                q_pred, q_real = quality(predicted_csv, truth_csv), quality(real_csv, truth_csv)
+                r2 = {s["metric"]: s["r2"] for s in explored["surrogates"]}
+                results.append({"setting": setting, "tasks": tasks, "mode": mode, "budget": budget,
+                                "seed": seed, "evaluations": explored["evaluations"], "r2": r2,
+                                "igd_predicted": q_pred["igd"], "hv_predicted": q_pred["hypervolume"],
+                                "igd_real": q_real["igd"], "hv_real": q_real["hypervolume"],
+                                "hv_truth": q_real["hypervolume_truth"],
+                                "grid_evaluations": len(grid),
+                                "grid_seconds_median": sorted(grid_seconds)[len(grid_seconds) // 2]})
+                print(json.dumps(results[-1]), file=sys.stderr)
+
+with open(os.path.join(WORK, "results.json"), "w") as f:
+    json.dump(results, f, indent=1)
+
+print("| tasks | mode | MAP evaluations | seeds | R² per task (mean) | IGD predicted | IGD MAP-real | "
+      "HV predicted | HV MAP-real | HV grid front | grid evaluations |")
+print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+for setting, (tasks, budgets) in SETTINGS.items():
+    for mode in ["plain", "bayesian"]:
+        for budget in budgets:
+            rows = [r for r in results if r["setting"] == setting and r["mode"] == mode
+                    and r["budget"] == budget]
+            mean = lambda key: sum(r[key] for r in rows) / len(rows)
+            worst_igd = max(r["igd_real"] for r in rows)
+            r2 = ", ".join(f"{t} {sum(r['r2'][t] for r in rows) / len(rows):.3f}" for t in tasks)
+            print(f"| {' + '.join(tasks)} | {mode} | {budget} | {len(rows)} | {r2} | "
+                  f"{mean('igd_predicted'):.4f} | {mean('igd_real'):.4f} (worst {worst_igd:.4f}) | "
+                  f"{mean('hv_predicted'):.4f} | {mean('hv_real'):.4f} | {rows[0]['hv_truth']:.4f} | "
+                  f"{rows[0]['grid_evaluations']} |")
