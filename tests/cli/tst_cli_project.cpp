@@ -153,6 +153,21 @@ void TestCliProject::reportsSelectsAndEvaluates()
     QCOMPARE(nlohmann::json::parse(run.out)["cached"].get<bool>(), true);
     QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(13));
     QCOMPARE(mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.3"}).code, 2);
+
+    // Many points from a CSV (the known one served from the cache), written as CSV.
+    mftest::writeFile(dir.file("points.csv"), "c:b,c:a,note\n0.6,0.3,1\n0.1,0.9,2\n");
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--points",
+                               dir.file("points.csv"), "--csv", dir.file("measured.csv")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const std::string measured = mftest::readFile(dir.file("measured.csv"));
+    QCOMPARE(measured.substr(0, measured.find('\n')), std::string("c:a,c:b,a,b"));
+    QVERIFY2(measured.find("\n0.90000000000000002,0.10000000000000001,") != std::string::npos,
+             measured.c_str());
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(14));
+    mftest::writeFile(dir.file("bad.csv"), "c:a,x\n0.1,0.2\n");
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--points", dir.file("bad.csv")});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("no column 'c:b'") != std::string::npos, run.err.c_str());
 }
 
 void TestCliProject::gridAndQualityPipeline()
