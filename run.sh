@@ -135,6 +135,8 @@ case "$command" in
         configure_and_build "$BUILD_DIR"
         bench/run_benchmarks.sh "$BUILD_DIR" ${2:+"$2"}
         bench/run_map_benchmarks.sh "$BUILD_DIR"
+        python3 bench/run_eval_step_benchmark.py "$BUILD_DIR"
+        python3 bench/run_example_benchmarks.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages

@@ -3,13 +3,17 @@
 """One MAP evaluation step done in Python PyTorch, for the per-step comparison of
 docs/BENCHMARKS.md: merge the example project's checkpoints with coefficients c and evaluate
 every task's accuracy on its held-out images.
-- "reference": the way the MAP reference code does it: every step loads the checkpoints and
-  the data, builds the merged state dict, builds each task's model (torch.nn), loads the
-  state into it and evaluates.
-- "in-memory": a tuned Python loop for context: checkpoints, models and data loaded once;
-  each step only merges, copies into the models and evaluates.
+- "reference": the structure of the MAP reference code (after task_vectors'
+  `apply_to` + `eval_single_dataset`): every step reads the checkpoints, builds the merged
+  state dict, builds each task's model (torch.nn) and loads the state into it, then evaluates
+  through a Dataset that transforms one image at a time and a DataLoader (batch 128,
+  no workers), as torchvision data sets are read there.
+- "in-memory": a tuned Python loop for context: checkpoints, models and data loaded once,
+  data as ready tensors, batches of 1024; each step only merges, copies into the models and
+  evaluates.
 Prints one JSON line per mode: seconds per step (median of STEPS) and the metrics of the last
-step. usage: reference_eval_step.py PROJECT.json THREADS STEPS"""
+step. usage: reference_eval_step.py PROJECT.json THREADS STEPS (THREADS 0: torch's default,
+which the reference code keeps)"""
 import json
 import os
 import statistics
@@ -22,7 +26,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from safetensors_reader import read_safetensors  # noqa: E402
 
 PROJECT, THREADS, STEPS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-torch.set_num_threads(THREADS)
+if THREADS > 0:
+    torch.set_num_threads(THREADS)
 HERE = os.path.dirname(os.path.abspath(PROJECT))
 with open(PROJECT) as f:
     project = json.load(f)
@@ -30,7 +35,8 @@ TASKS = project["tasks"]
 
 
 class Mlp(torch.nn.Module):
-    """The zoo's architecture: pixels / 255 -> Linear + ReLU layers -> the task's head."""
+    """The zoo's architecture: pixels / 255 (floats as they are) -> Linear + ReLU layers ->
+    the task's head, as the zoo's TorchScript modules compute it."""
 
     def __init__(self, widths, classes):
         super().__init__()
@@ -41,7 +47,7 @@ class Mlp(torch.nn.Module):
         self.head = torch.nn.Linear(widths[-1], classes)
 
     def forward(self, x):
-        h = x.float() / 255.0
+        h = x if x.is_floating_point() else x.float() / 255.0
         for layer in self.hidden:
             h = torch.relu(layer(h))
         return self.head(h)
@@ -66,6 +72,28 @@ def build_model(state, task_name, task_checkpoint):
     return model.eval()
 
 
+class Images(torch.utils.data.Dataset):
+    """One image at a time, transformed on access (pixels to floats in [0, 1])."""
+
+    def __init__(self, data):
+        self.inputs, self.targets = data["inputs"], data["targets"]
+
+    def __len__(self):
+        return self.targets.shape[0]
+
+    def __getitem__(self, i):
+        return self.inputs[i].float() / 255.0, self.targets[i]
+
+
+def loader_accuracy(model, data):
+    correct, seen = 0, 0
+    with torch.no_grad():
+        for x, y in torch.utils.data.DataLoader(Images(data), batch_size=128, shuffle=False):
+            correct += (model(x).argmax(1) == y).sum().item()
+            seen += y.shape[0]
+    return correct / seen
+
+
 def accuracy(model, data):
     correct = 0
     with torch.no_grad():
@@ -87,7 +115,8 @@ def reference_step(c):
     metrics = {}
     for t, task in enumerate(TASKS):
         data, _ = read_safetensors(path(task["evaluator"]["data"]))
-        metrics[task["name"]] = accuracy(build_model(merged, task["name"], checkpoints[t]), data)
+        metrics[task["name"]] = loader_accuracy(build_model(merged, task["name"], checkpoints[t]),
+                                                data)
     return metrics
 
 
@@ -118,6 +147,6 @@ for mode, step in [("reference", reference_step), ("in-memory", in_memory_step)]
         started = time.perf_counter()
         metrics = step(c)
         times.append(time.perf_counter() - started)
-    print(json.dumps({"mode": mode, "threads": THREADS, "steps": STEPS,
+    print(json.dumps({"mode": mode, "threads": torch.get_num_threads(), "steps": STEPS,
                       "seconds_per_step": statistics.median(times), "last_coefficients": vectors[-1],
                       "last_metrics": metrics}))

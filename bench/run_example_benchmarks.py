@@ -17,7 +17,7 @@ WORK = sys.argv[2] if len(sys.argv) > 2 else os.path.join(BUILD, "bench-example"
 CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
 ZOO = os.path.join(BUILD, "example")
 LEVELS = 11
-REAL_POINTS = {2: 20, 3: 40}  # front points measured for real per run
+REAL_POINTS = {2: 60, 3: 100}  # front points measured for real per run (IGD needs a dense front)
 SETTINGS = {
     "two": (["mnist", "mnist-rot90"], [6, 9, 12]),
     "three": (["mnist", "mnist-rot90", "fashion"], [10, 20, 30, 45]),

@@ -7,6 +7,7 @@
 #include "util/parallel.h"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 
@@ -83,6 +84,9 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
     if (s.options.tasks.size() != s.options.models.size())
         throw Error("the TorchScript evaluator needs one task checkpoint per task");
     at::set_num_threads(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
+    // The simple executor: the profiling one re-specialises for every batch shape and ran the
+    // example's modules ~1.8x slower than eager PyTorch here (0.35 s vs 0.19 s per task).
+    torch::jit::getExecutorMode() = false;
     s.device = chooseDevice(s.options.device);
 
     std::vector<std::string> names;
