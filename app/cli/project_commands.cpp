@@ -379,8 +379,9 @@ int evaluateCommand(const std::vector<std::string> &tokens)
     try {
         results = session.evaluate(queue, "point", progressPrinter());
     } catch (const Cancelled &) {
-        std::fprintf(stderr, "mergefront-cli evaluate: stopped; finished evaluations are saved "
-                             "in %s\n",
+        std::fprintf(stderr,
+                     "mergefront-cli evaluate: stopped; finished evaluations are saved "
+                     "in %s\n",
                      p.path.c_str());
         return 130;
     }
@@ -422,8 +423,9 @@ int evaluateCommand(const std::vector<std::string> &tokens)
         std::cout << project::formatTable(table);
     }
     if (failed > 0)
-        std::fprintf(stderr, "evaluate: %d of %zu evaluations failed (empty cells); the reasons "
-                             "are in the project\n",
+        std::fprintf(stderr,
+                     "evaluate: %d of %zu evaluations failed (empty cells); the reasons "
+                     "are in the project\n",
                      failed, results.size());
     return failed > 0 ? 1 : 0;
 }

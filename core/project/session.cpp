@@ -9,14 +9,19 @@
 #include "util/error.h"
 #include "util/parallel.h"
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <mutex>
 #include <set>
 
 namespace mf::project {
 
 struct Session::State {
     SessionOptions options;
+    std::atomic<bool> stop{false};
+    std::mutex mutex;                  ///< guards runner
+    eval::JobRunner *runner = nullptr; ///< the run in progress, for cancel()
     std::unique_ptr<eval::Evaluator> evaluator;
     std::vector<std::string> checkpoints; ///< resolved: base, then the tasks
 };
@@ -105,7 +110,22 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
         missing.push_back(queue[i]);
         where.push_back(i);
     }
+    State &s = *m_state;
+    if (s.stop)
+        throw Cancelled();
     eval::JobRunner runner;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.runner = &runner;
+    }
+    struct Detach {
+        State &s;
+        ~Detach()
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            s.runner = nullptr;
+        }
+    } detach{s};
     std::size_t finished = 0;
     runner.run(
         missing, *m_state->evaluator, m_state->options.workers,
@@ -119,10 +139,18 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
                 }
             ++finished;
         },
-        progress);
+        [&](const eval::JobProgress &p) { return (!progress || progress(p)) && !s.stop; });
     if (finished < missing.size())
         throw Cancelled();
     return results;
+}
+
+void Session::cancel()
+{
+    m_state->stop = true;
+    std::lock_guard<std::mutex> lock(m_state->mutex);
+    if (m_state->runner)
+        m_state->runner->cancel();
 }
 
 std::vector<double> Session::similarity() const

@@ -45,6 +45,11 @@ public:
     /// the samples it already holds.
     map::MapResult explore(const eval::JobRunner::ProgressCallback &progress = {});
 
+    /// Asks a running evaluate() / explore() (on another thread) to stop: evaluations in flight
+    /// stop at their next poll (a command is killed), what finished is saved, and the call
+    /// throws mf::Cancelled. Later calls throw mf::Cancelled at once. Thread-safe.
+    void cancel();
+
     /// Cosine similarity of the task vectors (row-major N x N), for nested MAP.
     std::vector<double> similarity() const;
 

@@ -165,7 +165,8 @@ void TestCliProject::reportsSelectsAndEvaluates()
              measured.c_str());
     QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(14));
     mftest::writeFile(dir.file("bad.csv"), "c:a,x\n0.1,0.2\n");
-    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--points", dir.file("bad.csv")});
+    run = mftest::runCli(dir,
+                         {"evaluate", dir.file("project.json"), "--points", dir.file("bad.csv")});
     QCOMPARE(run.code, 1);
     QVERIFY2(run.err.find("no column 'c:b'") != std::string::npos, run.err.c_str());
 }

@@ -7,10 +7,14 @@
 
 #include "eval/job_runner.h"
 #include "project/project.h"
+#include "project/session.h"
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 using mf::project::Project;
 using mftest::TempDir;
@@ -54,6 +58,7 @@ private Q_SLOTS:
     void savesEveryEvaluationAsItArrives();
     void cachesByCoefficientsAndSettings();
     void refusesBadFiles();
+    void sessionCancelsFromAnotherThread();
 };
 
 void TestProject::readsTheSchema()
@@ -193,8 +198,53 @@ void TestProject::refusesBadFiles()
     }
 }
 
+void TestProject::sessionCancelsFromAnotherThread()
+{
+    // What the GUI's Cancel does: a run on a worker thread, evaluating with a command that
+    // would take ten minutes, is stopped from another thread; the command is killed.
+    TempDir dir;
+    mftest::writeCheckpoint(dir.file("base.safetensors"), {{"w", mf::DType::F32, {2}, {0, 0}}});
+    mftest::writeCheckpoint(dir.file("a.safetensors"), {{"w", mf::DType::F32, {2}, {1, 0}}});
+    const nlohmann::json evaluator = {
+        {"kind", "command"}, {"command", "sleep 600; echo '{\"a\": 1}'"}, {"timeout", 900}};
+    mftest::writeFile(
+        dir.file("p.json"),
+        nlohmann::json{
+            {"format", "mergefront-project"},
+            {"version", 1},
+            {"base", "base.safetensors"},
+            {"tasks", {{{"name", "a"}, {"checkpoint", "a.safetensors"}, {"evaluator", evaluator}}}}}
+            .dump());
+    Project p = Project::load(dir.file("p.json"));
+    mf::project::Session session(p);
+    std::atomic<bool> started{false}, cancelled{false};
+    std::thread worker([&] {
+        started = true;
+        try {
+            session.evaluate({{0.5}, {0.7}}, "point");
+        } catch (const mf::Cancelled &) {
+            cancelled = true;
+        }
+    });
+    while (!started)
+        std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the command is running
+    session.cancel();
+    worker.join(); // hangs for ten minutes (a ctest timeout) if the command was not killed
+    QVERIFY(cancelled);
+    QCOMPARE(Project::load(dir.file("p.json")).evaluations.size(), std::size_t(0));
+    bool again = false;
+    try {
+        session.evaluate({{0.1}}, "point");
+    } catch (const mf::Cancelled &) {
+        again = true;
+    }
+    QVERIFY(again);
+}
+
 MF_TEST_MAIN(TestProject, readsTheSchema, roundTripsAndKeepsUnknownKeys,
-             savesEveryEvaluationAsItArrives, cachesByCoefficientsAndSettings, refusesBadFiles)
+             savesEveryEvaluationAsItArrives, cachesByCoefficientsAndSettings, refusesBadFiles,
+             sessionCancelsFromAnotherThread)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_project.moc"
 #endif
