@@ -9,6 +9,7 @@
 #include "map/design.h"
 #include "map/selection.h"
 #include "merge/merge_job.h"
+#include "project/export.h"
 #include "project/project.h"
 #include "project/sample_table.h"
 #include "project/session.h"
@@ -85,23 +86,6 @@ std::vector<double> coefficientsFrom(const Arguments &args, const project::Proje
         throw UsageError("--coef has " + std::to_string(c.size()) + " values for " +
                          std::to_string(p.tasks.size()) + " tasks");
     return c;
-}
-
-nlohmann::ordered_json metricsJson(const project::Project &p, const Eigen::VectorXd &values)
-{
-    nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    for (std::size_t t = 0; t < p.tasks.size(); ++t)
-        out[p.tasks[t].name] = values[static_cast<Eigen::Index>(t)];
-    return out;
-}
-
-/// The measured metrics of exactly these coefficients, when the project evaluated them.
-const project::EvaluationEntry *measured(const project::Project &p, const std::vector<double> &c)
-{
-    for (const auto &entry : p.evaluations)
-        if (!entry.result.failed && entry.result.coefficients == c)
-            return &entry;
-    return nullptr;
 }
 
 struct Choice {
@@ -296,7 +280,7 @@ int frontCommand(const std::vector<std::string> &tokens)
         for (int i = 0; i < front.size(); ++i) {
             const std::vector<double> c(front.coefficients.row(i).begin(),
                                         front.coefficients.row(i).end());
-            const auto *seen = measured(p, c);
+            const auto *seen = project::measuredAt(p, c);
             line.clear();
             for (Eigen::Index k = 0; k < 2 * n; ++k) {
                 std::snprintf(number, sizeof number, "%.17g,",
@@ -321,8 +305,9 @@ int frontCommand(const std::vector<std::string> &tokens)
         const std::vector<double> c(front.coefficients.row(i).begin(),
                                     front.coefficients.row(i).end());
         nlohmann::ordered_json point = {
-            {"coefficients", c}, {"predicted", metricsJson(p, front.metrics.row(i).transpose())}};
-        if (const auto *seen = measured(p, c))
+            {"coefficients", c},
+            {"predicted", project::metricsJson(p, front.metrics.row(i).transpose())}};
+        if (const auto *seen = project::measuredAt(p, c))
             point["measured"] = seen->result.metrics;
         points.push_back(std::move(point));
     }
@@ -337,7 +322,7 @@ int selectCommand(const std::vector<std::string> &tokens)
     const project::Project p = project::Project::load(onlyProject(args));
     const Choice choice = choose(args, p);
     const nlohmann::ordered_json out = {{"coefficients", choice.coefficients},
-                                        {"predicted", metricsJson(p, choice.predicted)},
+                                        {"predicted", project::metricsJson(p, choice.predicted)},
                                         {"preference", choice.preference}};
     std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
     return 0;
@@ -451,52 +436,18 @@ int exportCommand(const std::vector<std::string> &tokens)
                 fitted.surrogates[t].predict(Eigen::VectorXd(c));
         choice.preference = nullptr;
     }
-    MergeRequest request;
-    request.basePath = p.resolve(p.base);
-    for (const auto &task : p.tasks) {
-        request.modelPaths.push_back(p.resolve(task.checkpoint));
-        request.taskNames.push_back(task.name);
-    }
+    project::ExportRequest request;
     request.coefficients = choice.coefficients;
-    request.options = p.merge;
-    request.outPath = args.required("out");
+    request.predicted = choice.predicted;
+    request.preference = choice.preference;
+    request.out = args.required("out");
     if (const auto shard = args.value("shard-size"))
         request.shardSize = parseByteSize(*shard);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
-    const MergeReport report = runMerge(
-        request, [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); });
-
-    nlohmann::ordered_json fingerprints = nlohmann::ordered_json::object();
-    fingerprints["base"] = Checkpoint::open(request.basePath).fingerprint();
-    for (std::size_t t = 0; t < p.tasks.size(); ++t)
-        fingerprints[p.tasks[t].name] = Checkpoint::open(request.modelPaths[t]).fingerprint();
-    nlohmann::ordered_json sidecar = {{"coefficients", choice.coefficients},
-                                      {"tasks",
-                                       [&] {
-                                           std::vector<std::string> names;
-                                           for (const auto &t : p.tasks)
-                                               names.push_back(t.name);
-                                           return names;
-                                       }()},
-                                      {"method", methodName(p.merge.method)},
-                                      {"density", p.merge.density},
-                                      {"drop_rate", p.merge.dropRate},
-                                      {"seed", p.merge.seed},
-                                      {"preference", choice.preference},
-                                      {"predicted", metricsJson(p, choice.predicted)},
-                                      {"measured", nullptr},
-                                      {"fingerprints", fingerprints},
-                                      {"outputs", report.outputs}};
-    if (const auto *seen = measured(p, choice.coefficients))
-        sidecar["measured"] = seen->result.metrics;
-    writeFileAtomically(request.outPath + ".json", sidecar.dump(2) + "\n");
-    p.chosen.push_back({{"coefficients", choice.coefficients},
-                        {"preference", choice.preference},
-                        {"exported", p.relativize(request.outPath)},
-                        {"when", project::utcNow()}});
-    p.save();
-    std::fprintf(stderr, "exported %s and %s.json\n", report.outputs.back().c_str(),
-                 request.outPath.c_str());
+    const project::ExportResult result = project::exportMerge(
+        p, request, [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+    std::fprintf(stderr, "exported %s and %s\n", result.outputs.back().c_str(),
+                 result.sidecar.c_str());
     return 0;
 }
 

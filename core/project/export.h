@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+// Exporting a chosen merge of a project (CLI.md `export`; the GUI's "Export merged model"):
+// the merged checkpoint, its FILE.json sidecar, and the point recorded under `chosen`.
+#include "project/project.h"
+
+#include <Eigen/Core>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mf::project {
+
+/// A successful evaluation of exactly these coefficients, if the project holds one.
+const EvaluationEntry *measuredAt(const Project &project, const std::vector<double> &coefficients);
+
+/// {"<task>": value, ...} in task order.
+nlohmann::ordered_json metricsJson(const Project &project, const Eigen::VectorXd &values);
+
+struct ExportRequest {
+    std::vector<double> coefficients;
+    Eigen::VectorXd predicted;                   ///< the surrogates' metrics there
+    nlohmann::ordered_json preference = nullptr; ///< how it was chosen (null: by hand)
+    std::string out;                             ///< any format `merge` writes
+    std::uint64_t shardSize = 0;
+    int threads = 0;
+};
+
+struct ExportResult {
+    std::vector<std::string> outputs; ///< checkpoint files (entry point last)
+    std::string sidecar;              ///< OUT.json
+};
+
+/// Merges the project's checkpoints with the request's coefficients into `out` (atomically;
+/// refuses to overwrite an input), writes OUT.json (coefficients, method and parameters,
+/// preference, predicted and measured metrics, source fingerprints, outputs), records the
+/// point under `chosen` and saves the project. `log` gets the merge's report lines.
+ExportResult exportMerge(Project &project, const ExportRequest &request,
+                         const std::function<void(const std::string &)> &log = {});
+
+} // namespace mf::project
