@@ -20,28 +20,7 @@ namespace {
 /// and the peaks command scores it like the analytic two-peaks problem.
 void makeProject(const TempDir &dir, const std::string &command)
 {
-    mftest::writeCheckpoint(dir.file("base.safetensors"), {{"w", mf::DType::F32, {2}, {0, 0}},
-                                                           {"steps", mf::DType::I64, {1}, {5}}});
-    mftest::writeCheckpoint(dir.file("a.safetensors"), {{"w", mf::DType::F32, {2}, {1, 0}},
-                                                        {"steps", mf::DType::I64, {1}, {5}}});
-    mftest::writeCheckpoint(dir.file("b.pt"), {{"w", mf::DType::F32, {2}, {0, 1}},
-                                               {"steps", mf::DType::I64, {1}, {5}}});
-    const nlohmann::json evaluator = {{"kind", "command"}, {"command", command}, {"timeout", 60}};
-    const nlohmann::json project = {{"format", "mergefront-project"},
-                                    {"version", 1},
-                                    {"base", "base.safetensors"},
-                                    {"tasks",
-                                     {{{"name", "a"},
-                                       {"checkpoint", "a.safetensors"},
-                                       {"metric", "accuracy"},
-                                       {"evaluator", evaluator}},
-                                      {{"name", "b"},
-                                       {"checkpoint", "b.pt"},
-                                       {"metric", "accuracy"},
-                                       {"evaluator", evaluator}}}},
-                                    {"merge", {{"method", "task_arithmetic"}}},
-                                    {"map", {{"mode", "plain"}, {"budget", 12}, {"seed", 1}}}};
-    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    mftest::writeCommandProject(dir, command);
 }
 
 std::string peaksCommand()

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "fixtures.h"
 
+#include <nlohmann/json.hpp>
+
 #include "util/error.h"
 
 #include <algorithm>
@@ -200,6 +202,32 @@ CliRun runCli(const TempDir &dir, const std::vector<std::string> &args)
     std::remove(outFile.c_str());
     std::remove(errFile.c_str());
     return run;
+}
+
+void writeCommandProject(const TempDir &dir, const std::string &command)
+{
+    writeCheckpoint(dir.file("base.safetensors"),
+                    {{"w", mf::DType::F32, {2}, {0, 0}}, {"steps", mf::DType::I64, {1}, {5}}});
+    writeCheckpoint(dir.file("a.safetensors"),
+                    {{"w", mf::DType::F32, {2}, {1, 0}}, {"steps", mf::DType::I64, {1}, {5}}});
+    writeCheckpoint(dir.file("b.pt"),
+                    {{"w", mf::DType::F32, {2}, {0, 1}}, {"steps", mf::DType::I64, {1}, {5}}});
+    const nlohmann::json evaluator = {{"kind", "command"}, {"command", command}, {"timeout", 900}};
+    const nlohmann::json project = {{"format", "mergefront-project"},
+                                    {"version", 1},
+                                    {"base", "base.safetensors"},
+                                    {"tasks",
+                                     {{{"name", "a"},
+                                       {"checkpoint", "a.safetensors"},
+                                       {"metric", "accuracy"},
+                                       {"evaluator", evaluator}},
+                                      {{"name", "b"},
+                                       {"checkpoint", "b.pt"},
+                                       {"metric", "accuracy"},
+                                       {"evaluator", evaluator}}}},
+                                    {"merge", {{"method", "task_arithmetic"}}},
+                                    {"map", {{"mode", "plain"}, {"budget", 12}, {"seed", 1}}}};
+    writeFile(dir.file("project.json"), project.dump(2));
 }
 
 } // namespace mftest

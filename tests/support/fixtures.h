@@ -72,4 +72,9 @@ struct CliRun {
 /// capturing stdout and stderr through files in `dir`.
 CliRun runCli(const TempDir &dir, const std::vector<std::string> &args);
 
+/// A two-task project in `dir` (project.json): base w = (0, 0) and an integer buffer; task
+/// a moves w to (1, 0) (safetensors), task b to (0, 1) (.pt), so a merge's w is (c_a, c_b);
+/// both tasks are evaluated by the command evaluator with `command`; plain MAP, budget 12.
+void writeCommandProject(const TempDir &dir, const std::string &command);
+
 } // namespace mftest

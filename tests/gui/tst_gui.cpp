@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The desktop explorer under the offscreen platform: open projects (the example, built as a
+// miniature zoo, and a command-evaluated one), run and cancel in the background while the event
+// loop keeps turning, preference sliders and clicks select what the core's selectPoint says,
+// export writes the merge, bad files are reported without losing the open project, and
+// `mergefront --screenshot` renders the window.
+#include "testing.h"
+
+#include "fixtures.h"
+
+#include "front_plot.h"
+#include "main_window.h"
+#include "project_document.h"
+#include "qcustomplot_include.h"
+#include "run_controller.h"
+
+#include "map/selection.h"
+#include "project/project.h"
+#include "zoo/zoo.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QTimer>
+
+#include <filesystem>
+
+using mf::ui::MainWindow;
+using mftest::TempDir;
+
+namespace {
+
+// Hang detectors, not speed limits: a run that never ends fails here instead of at ctest's
+// timeout; nothing is asserted about how long anything takes.
+constexpr int kHang = 10 * 60 * 1000;
+
+std::string peaksCommand()
+{
+    return std::string("'") + MERGEFRONT_METRIC_TOOL + "' peaks {checkpoint} {task}";
+}
+
+/// Runs `job` on the window's controller and waits until it has finished.
+bool runToEnd(MainWindow &window, const std::function<void()> &job)
+{
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    job();
+    if (!finished.wait(kHang))
+        return false;
+    return finished.front().at(0).toBool();
+}
+
+void waitForFit(MainWindow &window)
+{
+    QTRY_VERIFY_WITH_TIMEOUT(!window.document()->fitting(), kHang);
+}
+
+/// A command project with MAP's initial design already evaluated, open in `window`.
+void openSampled(MainWindow &window, const TempDir &dir)
+{
+    mftest::writeCommandProject(dir, peaksCommand());
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+}
+
+} // namespace
+
+class TestGui : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true); // recent files etc. away from the user's
+    }
+    void samplesLiveAndFits();
+    void sliderMovesTheSelectionAsSelectPointSays();
+    void clickingAFrontPointSelectsIt();
+    void eventLoopTurnsWhileARunIsCancelled();
+    void exportsTheSelectedMerge();
+    void reportsABadProjectAndKeepsTheOpenOne();
+    void opensTheExampleProject();
+    void screenshotRendersTheWindow();
+};
+
+void TestGui::samplesLiveAndFits()
+{
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    mftest::writeCommandProject(dir, peaksCommand());
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    QSignalSpy arrived(window.document(), &mf::ui::ProjectDocument::evaluationsChanged);
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    // P + 1 = 7 merges, each shown as it arrived (plus the hand-back at the end).
+    QCOMPARE(window.document()->project().samples().count(), 7);
+    QVERIFY(arrived.count() >= 7);
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    QCOMPARE(window.frontTable()->rowCount(), window.document()->front().size());
+    QCOMPARE(window.findChild<QTableWidget *>(QStringLiteral("surrogates"))->rowCount(), 2);
+    // Saved after every evaluation by the worker: the file holds them all.
+    QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
+             std::size_t(7));
+    // A Bayesian round adds max(2, N) = 2.
+    QVERIFY(runToEnd(window, [&] { window.runner()->refine(); }));
+    QCOMPARE(window.document()->project().samples().count(), 9);
+}
+
+void TestGui::sliderMovesTheSelectionAsSelectPointSays()
+{
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    openSampled(window, dir);
+    for (const auto &[wa, wb] : {std::pair{90, 10}, std::pair{20, 80}, std::pair{50, 50}}) {
+        window.weightSlider(0)->setValue(wa);
+        window.weightSlider(1)->setValue(wb);
+        mf::map::Preference preference;
+        preference.weights = Eigen::Vector2d(wa / 100.0, wb / 100.0);
+        preference.floors = Eigen::Vector2d::Constant(std::nan(""));
+        const mf::map::Selection expected = mf::map::selectPoint(
+            window.document()->project().problem(), window.document()->front(), preference);
+        QCOMPARE(window.document()->selectedIndex(), expected.index);
+        // The numbers shown are the core's for that point.
+        const double predicted = window.document()->front().metrics(expected.index, 0);
+        const QString text = window.selectedLabel()->text();
+        QVERIFY2(text.contains(QString::number(predicted, 'f', 4)), qPrintable(text));
+        const double c = window.document()->front().coefficients(expected.index, 1);
+        QVERIFY2(text.contains(QString::number(c, 'f', 3)), qPrintable(text));
+    }
+    // A heavier weight on a moves the choice towards a's side.
+    window.weightSlider(0)->setValue(95);
+    window.weightSlider(1)->setValue(5);
+    const double aHeavy = window.document()->selectedPredicted()[0];
+    window.weightSlider(0)->setValue(5);
+    window.weightSlider(1)->setValue(95);
+    QVERIFY(window.document()->selectedPredicted()[0] < aHeavy);
+}
+
+void TestGui::clickingAFrontPointSelectsIt()
+{
+    TempDir dir;
+    MainWindow window;
+    window.resize(1340, 740);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    openSampled(window, dir);
+    window.plot()->tradeOffPlot()->replot();
+    const int target = window.document()->front().size() / 3;
+    QVERIFY(target != window.document()->selectedIndex());
+    const QPoint at = window.plot()->frontPointPixel(target);
+    QTest::mouseClick(window.plot()->tradeOffPlot(), Qt::LeftButton, {}, at);
+    // The nearest front point to the click: that one, or one drawn on the same pixel.
+    QCOMPARE(window.plot()->frontPointPixel(window.document()->selectedIndex()), at);
+    // The table follows.
+    const auto rows = window.frontTable()->selectionModel()->selectedRows();
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(window.frontTable()->item(rows.front().row(), 0)->data(Qt::UserRole).toInt(),
+             window.document()->selectedIndex());
+}
+
+void TestGui::eventLoopTurnsWhileARunIsCancelled()
+{
+    TempDir dir;
+    // Every evaluation would take ten minutes.
+    mftest::writeCommandProject(dir, "sleep 600; echo '{\"accuracy\": 1}'");
+    MainWindow window;
+    window.show();
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    int ticks = 0;
+    QTimer timer;
+    connect(&timer, &QTimer::timeout, [&] { ++ticks; });
+    timer.start(10);
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    window.runner()->sample();
+    QVERIFY(window.runner()->busy());
+    QTRY_VERIFY_WITH_TIMEOUT(ticks >= 20, kHang); // the GUI thread is free while it runs
+    QVERIFY(window.runner()->busy());
+    const QSlider *slider = window.weightSlider(0);
+    QVERIFY(slider->isEnabled()); // the window stays usable
+    window.runner()->cancel();
+    QVERIFY(finished.wait(kHang)); // the commands were killed, not waited for
+    QCOMPARE(finished.front().at(0).toBool(), false);
+    QVERIFY(!window.runner()->busy());
+    // The project file is whole and loads.
+    QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
+             std::size_t(0));
+}
+
+void TestGui::exportsTheSelectedMerge()
+{
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    openSampled(window, dir);
+    const std::vector<double> c = window.document()->selectedCoefficients();
+    QCOMPARE(c.size(), std::size_t(2));
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    window.exportTo(QString::fromStdString(dir.file("chosen.safetensors")));
+    QVERIFY(finished.wait(kHang));
+    QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
+    // w = base + c_a (1, 0) + c_b (0, 1) = (c_a, c_b), read back from the file.
+    const mf::Checkpoint merged = mf::Checkpoint::open(dir.file("chosen.safetensors"));
+    const std::vector<double> w = mftest::valuesOf(*merged.find("w"));
+    QVERIFY(std::fabs(w[0] - c[0]) < 1e-6 && std::fabs(w[1] - c[1]) < 1e-6);
+    const auto sidecar =
+        nlohmann::json::parse(mftest::readFile(dir.file("chosen.safetensors.json")));
+    QCOMPARE(sidecar["coefficients"].get<std::vector<double>>(), c);
+    QCOMPARE(sidecar["preference"]["rule"].get<std::string>(), std::string("chebyshev"));
+    QCOMPARE(mf::project::Project::load(dir.file("project.json")).chosen.size(), std::size_t(1));
+    QCOMPARE(window.document()->project().chosen.size(), std::size_t(1));
+    // Never over a source checkpoint.
+    finished.clear();
+    window.exportTo(QString::fromStdString(dir.file("a.safetensors")));
+    QVERIFY(finished.wait(kHang));
+    QCOMPARE(finished.front().at(0).toBool(), false);
+    QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("a.safetensors")).find("w")),
+             (std::vector<double>{1, 0}));
+}
+
+void TestGui::reportsABadProjectAndKeepsTheOpenOne()
+{
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    mftest::writeCommandProject(dir, peaksCommand());
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    mftest::writeFile(dir.file("bad.json"), R"({"format": "mergefront-project", "version": 1})");
+    QVERIFY(!window.openProject(QString::fromStdString(dir.file("bad.json"))));
+    const QString log = window.findChild<QPlainTextEdit *>(QStringLiteral("log"))->toPlainText();
+    QVERIFY2(log.contains(QString::fromStdString(dir.file("bad.json"))), qPrintable(log));
+    QCOMPARE(window.document()->path(), QString::fromStdString(dir.file("project.json")));
+    QCOMPARE(window.document()->taskCount(), 2);
+}
+
+void TestGui::opensTheExampleProject()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch: no example project");
+#endif
+    if (!std::filesystem::exists(mf::zoo::defaultMnistFolder()))
+        QFAIL(qPrintable(QStringLiteral("MNIST not found in %1 (./run.sh data)")
+                             .arg(QString::fromStdString(mf::zoo::defaultMnistFolder()))));
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    QSignalSpy ready(window.runner(), &mf::ui::RunController::exampleReady);
+    QVERIFY(runToEnd(window, [&] {
+        window.runner()->buildExample(QString::fromStdString(dir.file("example")), true);
+    }));
+    QCOMPARE(ready.count(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(window.document()->isOpen(), kHang);
+    QCOMPARE(window.document()->taskNames(), (QStringList{"mnist", "mnist-rot90"}));
+    // In-process TorchScript evaluations of real merges, live on the plot.
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    for (const auto &e : window.document()->project().evaluations) {
+        QVERIFY(!e.result.failed);
+        QVERIFY(e.result.metrics.at("mnist") > 0 && e.result.metrics.at("mnist") <= 1);
+    }
+}
+
+void TestGui::screenshotRendersTheWindow()
+{
+    TempDir dir;
+    mftest::writeCommandProject(dir, peaksCommand());
+    QCOMPARE(mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "7"}).code, 0);
+    const std::string command = std::string("QT_QPA_PLATFORM=offscreen '") + MERGEFRONT_GUI +
+                                "' --screenshot '" + dir.file("shot.png") + "' '" +
+                                dir.file("project.json") + "' 2>/dev/null";
+    QCOMPARE(std::system(command.c_str()), 0);
+    QImage image(QString::fromStdString(dir.file("shot.png")));
+    QVERIFY(!image.isNull());
+    QVERIFY(image.width() >= 1000 && image.height() >= 600);
+    // Not blank: many distinct colours (plot, text, markers).
+    QSet<QRgb> colours;
+    for (int y = 0; y < image.height(); y += 7)
+        for (int x = 0; x < image.width(); x += 7)
+            colours.insert(image.pixel(x, y));
+    QVERIFY(colours.size() > 20);
+}
+
+QTEST_MAIN(TestGui) // a QApplication: these are widgets
+#include "tst_gui.moc"

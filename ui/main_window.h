@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QMainWindow>
+#include <QStringList>
+
+#include <vector>
+
+class QAction;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QMenu;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+class QTableWidget;
+class QVBoxLayout;
+
+namespace mf::ui {
+
+class FrontPlot;
+class ProjectDocument;
+class RunController;
+
+/// The desktop explorer: the plotted front in the middle; docks for the project and its
+/// tasks (left), the preference and the selected merge (right), the run controls with
+/// progress and log, and the table of front points (bottom). It drives the core through
+/// ProjectDocument and RunController; no work runs on the GUI thread.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    ProjectDocument *document() const { return m_document; }
+    RunController *runner() const { return m_runner; }
+    FrontPlot *plot() const { return m_plot; }
+    QSlider *weightSlider(int task) const { return m_weights.at(static_cast<std::size_t>(task)); }
+    QComboBox *ruleBox() const { return m_rule; }
+    QLabel *selectedLabel() const { return m_selectedLabel; }
+    QTableWidget *frontTable() const { return m_frontTable; }
+
+    /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
+    bool openProject(const QString &path);
+    /// Opens the example project, building it first (in the background) when missing.
+    void openExample();
+    /// Exports the selected merge to `path` in the background (the dialog's work).
+    void exportTo(const QString &path);
+    /// Renders the window to a PNG.
+    bool saveScreenshot(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    void buildActions();
+    void buildDocks();
+    void projectOpened();
+    void rebuildPreferencePanel();
+    void preferenceChanged();
+    void updateSelectionPanel();
+    void updateFrontTable();
+    void updateSurrogateTable();
+    void updateRunState();
+    void updateTitle();
+    void addRecent(const QString &path);
+    void rebuildRecentMenu();
+    void log(const QString &line, bool error = false);
+    void inspectCheckpoints();
+    bool confirmGridCost(int levels);
+
+    ProjectDocument *m_document;
+    RunController *m_runner;
+    FrontPlot *m_plot;
+    QTableWidget *m_tasksTable, *m_surrogateTable, *m_frontTable;
+    QLabel *m_inspection, *m_selectedLabel, *m_rateLabel, *m_fitLabel;
+    QVBoxLayout *m_weightsLayout;
+    std::vector<QSlider *> m_weights;
+    std::vector<QDoubleSpinBox *> m_floors;
+    QComboBox *m_rule;
+    QPushButton *m_sampleButton, *m_refineButton, *m_gridButton, *m_cancelButton, *m_evaluateButton,
+        *m_exportButton;
+    QSpinBox *m_gridLevels;
+    QProgressBar *m_progress;
+    QPlainTextEdit *m_log;
+    QMenu *m_recentMenu;
+    QAction *m_saveAction, *m_saveAsAction, *m_exportAction, *m_exportPlotAction;
+    QStringList m_recent;
+    bool m_updatingTable = false;
+};
+
+} // namespace mf::ui

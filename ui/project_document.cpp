@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "project_document.h"
+
+#include "project/export.h"
+#include "util/error.h"
+
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <cmath>
+#include <limits>
+
+namespace mf::ui {
+
+ProjectDocument::ProjectDocument(QObject *parent)
+    : QObject(parent)
+{
+    connect(&m_fitWatcher, &QFutureWatcher<FitOutcome>::finished, this,
+            &ProjectDocument::fitFinished);
+}
+
+ProjectDocument::~ProjectDocument()
+{
+    m_fitWatcher.waitForFinished(); // a fit in flight holds its own copy; let it end
+}
+
+void ProjectDocument::open(const QString &path)
+{
+    project::Project loaded = project::Project::load(path.toStdString());
+    m_project = std::move(loaded);
+    m_open = true;
+    m_front.reset();
+    m_fitNote.clear();
+    m_selected = -1;
+    m_manualSelection = false;
+    m_preference = map::Preference{};
+    const auto n = static_cast<Eigen::Index>(m_project.tasks.size());
+    m_preference.weights = Eigen::VectorXd::Ones(n);
+    m_preference.floors = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::quiet_NaN());
+    setDirty(false);
+    Q_EMIT opened();
+    Q_EMIT selectionChanged();
+    refit();
+}
+
+void ProjectDocument::save()
+{
+    m_project.save();
+    setDirty(false);
+}
+
+void ProjectDocument::saveAs(const QString &path)
+{
+    // Relative paths inside the file stay valid: resolve them against the old location and
+    // rewrite them against the new one.
+    project::Project copy = m_project;
+    copy.base = m_project.resolve(m_project.base);
+    for (auto &task : copy.tasks)
+        task.checkpoint = m_project.resolve(task.checkpoint);
+    copy.path = path.toStdString();
+    copy.base = copy.relativize(copy.base);
+    for (auto &task : copy.tasks)
+        task.checkpoint = copy.relativize(task.checkpoint);
+    for (std::size_t t = 0; t < copy.tasks.size(); ++t) {
+        auto &evaluator = copy.tasks[t].evaluator;
+        for (const char *key : {"module", "data"})
+            if (evaluator.contains(key) && evaluator[key].is_string())
+                evaluator[key] =
+                    copy.relativize(m_project.resolve(evaluator[key].get<std::string>()));
+    }
+    copy.save();
+    m_project = std::move(copy);
+    setDirty(false);
+    Q_EMIT opened();
+}
+
+QString ProjectDocument::path() const
+{
+    return QString::fromStdString(m_project.path);
+}
+
+QStringList ProjectDocument::taskNames() const
+{
+    QStringList names;
+    for (const auto &task : m_project.tasks)
+        names << QString::fromStdString(task.name);
+    return names;
+}
+
+void ProjectDocument::setDirty(bool dirty)
+{
+    if (m_dirty == dirty)
+        return;
+    m_dirty = dirty;
+    Q_EMIT dirtyChanged(dirty);
+}
+
+void ProjectDocument::refit()
+{
+    if (!m_open)
+        return;
+    if (m_fitRunning) {
+        m_refitPending = true;
+        return;
+    }
+    startFit();
+}
+
+void ProjectDocument::startFit()
+{
+    m_fitRunning = true;
+    m_refitPending = false;
+    Q_EMIT fittingChanged(true);
+    const int generation = ++m_generation;
+    // The worker fits a copy: the GUI thread keeps the project and never waits.
+    m_fitWatcher.setFuture(QtConcurrent::run([copy = m_project, generation] {
+        FitOutcome outcome;
+        outcome.generation = generation;
+        try {
+            outcome.result = project::fitFront(copy);
+        } catch (const std::exception &e) {
+            outcome.error = QString::fromStdString(e.what());
+        }
+        return outcome;
+    }));
+}
+
+void ProjectDocument::fitFinished()
+{
+    const FitOutcome outcome = m_fitWatcher.result();
+    m_fitRunning = false;
+    if (outcome.generation == m_generation) {
+        if (outcome.result && outcome.result->front.size() > 0) {
+            m_front = outcome.result;
+            m_fitNote.clear();
+        } else {
+            m_front.reset();
+            m_fitNote = outcome.error.isEmpty() ? tr("the fit gave an empty front") : outcome.error;
+        }
+        if (m_manualSelection && m_front && m_selected >= m_front->front.size())
+            m_manualSelection = false;
+        Q_EMIT frontChanged();
+        reselect();
+    }
+    if (m_refitPending)
+        startFit();
+    else
+        Q_EMIT fittingChanged(false);
+}
+
+void ProjectDocument::setPreference(const map::Preference &preference)
+{
+    m_preference = preference;
+    m_manualSelection = false;
+    reselect();
+}
+
+void ProjectDocument::selectFrontPoint(int index)
+{
+    if (!m_front || index < 0 || index >= m_front->front.size())
+        return;
+    m_manualSelection = true;
+    m_selected = index;
+    m_selectionNote.clear();
+    Q_EMIT selectionChanged();
+}
+
+void ProjectDocument::reselect()
+{
+    if (!m_front) {
+        m_selected = -1;
+        m_selectionNote = m_fitNote;
+        Q_EMIT selectionChanged();
+        return;
+    }
+    if (m_manualSelection) {
+        Q_EMIT selectionChanged();
+        return;
+    }
+    try {
+        const map::Selection selection =
+            map::selectPoint(m_project.problem(), m_front->front, m_preference);
+        m_selected = selection.index;
+        m_selectionNote = QString::fromStdString(selection.note);
+    } catch (const std::exception &e) {
+        m_selected = -1;
+        m_selectionNote = QString::fromStdString(e.what());
+    }
+    Q_EMIT selectionChanged();
+}
+
+std::vector<double> ProjectDocument::selectedCoefficients() const
+{
+    if (!m_front || m_selected < 0)
+        return {};
+    const auto row = m_front->front.coefficients.row(m_selected);
+    return {row.begin(), row.end()};
+}
+
+Eigen::VectorXd ProjectDocument::selectedPredicted() const
+{
+    if (!m_front || m_selected < 0)
+        return {};
+    return m_front->front.metrics.row(m_selected).transpose();
+}
+
+const project::EvaluationEntry *
+ProjectDocument::measured(const std::vector<double> &coefficients) const
+{
+    return project::measuredAt(m_project, coefficients);
+}
+
+void ProjectDocument::addEvaluation(const project::EvaluationEntry &entry)
+{
+    m_project.evaluations.push_back(entry);
+    Q_EMIT evaluationsChanged();
+    refit();
+}
+
+void ProjectDocument::adoptProject(const project::Project &project)
+{
+    m_project.evaluations = project.evaluations;
+    m_project.chosen = project.chosen;
+    m_project.map = project.map;
+    Q_EMIT evaluationsChanged();
+    refit();
+}
+
+} // namespace mf::ui

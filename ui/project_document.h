@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "map/selection.h"
+#include "project/project.h"
+#include "project/session.h"
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace mf::ui {
+
+/// The open project as the window sees it: the project itself, its fitted surrogates and
+/// predicted front (fitted on a worker thread: the GUI thread never waits on a fit), the
+/// user's preference and the selected front point. No numerics of its own: fitting is
+/// project::fitFront, selection is map::selectPoint, as in the CLI.
+class ProjectDocument : public QObject {
+    Q_OBJECT
+public:
+    explicit ProjectDocument(QObject *parent = nullptr);
+    ~ProjectDocument() override;
+
+    /// Opens a project; throws mf::Error (naming the file and key) and keeps the old one.
+    void open(const QString &path);
+    /// Saves to the project's path, or to a new one (later saves go there). Throws mf::Error.
+    void save();
+    void saveAs(const QString &path);
+
+    bool isOpen() const { return m_open; }
+    bool isDirty() const { return m_dirty; }
+    QString path() const;
+    const project::Project &project() const { return m_project; }
+    QStringList taskNames() const;
+    int taskCount() const { return static_cast<int>(m_project.tasks.size()); }
+
+    // --- the fitted front -------------------------------------------------------------
+    bool hasFront() const { return m_front.has_value(); }
+    bool fitting() const { return m_fitRunning; }
+    const map::Front &front() const { return m_front->front; }
+    const std::vector<map::QuadraticSurrogate> &surrogates() const { return m_front->surrogates; }
+    /// Why there is no front yet (too few evaluations, a failed fit), or "".
+    QString fitNote() const { return m_fitNote; }
+    /// Refits on a worker; frontChanged() follows. Calls while a fit runs are coalesced.
+    void refit();
+
+    // --- preference and selection -----------------------------------------------------
+    const map::Preference &preference() const { return m_preference; }
+    /// Re-selects the front point for this preference (map::selectPoint).
+    void setPreference(const map::Preference &preference);
+    /// Selects a front point by hand (a click); the preference stays as it was.
+    void selectFrontPoint(int index);
+    int selectedIndex() const { return m_selected; }
+    /// The selection's coefficients and predicted metrics (empty when nothing is selected).
+    std::vector<double> selectedCoefficients() const;
+    Eigen::VectorXd selectedPredicted() const;
+    /// The selection note (e.g. "no front point meets every floor"), or "".
+    QString selectionNote() const { return m_selectionNote; }
+    /// A successful evaluation of exactly these coefficients, if any.
+    const project::EvaluationEntry *measured(const std::vector<double> &coefficients) const;
+
+    // --- changes made by runs (RunController) -----------------------------------------
+    /// One evaluation a run just recorded (and saved in its own copy): shown at once.
+    void addEvaluation(const project::EvaluationEntry &entry);
+    /// The run's copy of the project when it ends (it saved every evaluation already).
+    void adoptProject(const project::Project &project);
+
+Q_SIGNALS:
+    void opened();             ///< a (new) project is loaded
+    void evaluationsChanged(); ///< evaluations were added
+    void frontChanged();       ///< a fit finished (or failed: see fitNote())
+    void fittingChanged(bool running);
+    void selectionChanged();
+    void dirtyChanged(bool dirty);
+
+private:
+    struct FitOutcome {
+        std::optional<project::FrontResult> result;
+        QString error;
+        int generation = 0;
+    };
+    void setDirty(bool dirty);
+    void startFit();
+    void fitFinished();
+    void reselect();
+
+    project::Project m_project;
+    bool m_open = false;
+    bool m_dirty = false;
+    std::optional<project::FrontResult> m_front;
+    QString m_fitNote;
+    bool m_fitRunning = false;
+    bool m_refitPending = false;
+    int m_generation = 0;
+    QFutureWatcher<FitOutcome> m_fitWatcher;
+    map::Preference m_preference;
+    int m_selected = -1;
+    bool m_manualSelection = false;
+    QString m_selectionNote;
+};
+
+} // namespace mf::ui

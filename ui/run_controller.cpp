@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "run_controller.h"
+
+#include "project_document.h"
+
+#include "map/design.h"
+#include "map/surrogate.h"
+#include "project/export.h"
+#include "project/session.h"
+#include "util/error.h"
+#include "zoo/zoo.h"
+
+#include <QMetaObject>
+#include <QPointer>
+
+namespace mf::ui {
+
+RunController::RunController(ProjectDocument *document, QObject *parent)
+    : QObject(parent)
+    , m_document(document)
+{
+}
+
+RunController::~RunController()
+{
+    cancel();
+    if (m_worker.joinable())
+        m_worker.join();
+}
+
+void RunController::post(std::function<void()> function)
+{
+    QMetaObject::invokeMethod(this, std::move(function), Qt::QueuedConnection);
+}
+
+void RunController::cancel()
+{
+    m_cancel = true;
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_session)
+        m_session->cancel();
+}
+
+void RunController::start(const QString &what, Job job, bool needsProject)
+{
+    if (m_busy) {
+        Q_EMIT finished(false, tr("another job is running"));
+        return;
+    }
+    if (needsProject && !m_document->isOpen()) {
+        Q_EMIT finished(false, tr("no project is open"));
+        return;
+    }
+    if (m_worker.joinable())
+        m_worker.join(); // the previous job has ended (busy is false); reap its thread
+    m_busy = true;
+    m_cancel = false;
+    Q_EMIT started(what);
+    Q_EMIT logLine(what + QStringLiteral("…"));
+    project::Project copy = m_document->project();
+    m_worker = std::thread([this, copy = std::move(copy), job = std::move(job)]() mutable {
+        bool ok = true;
+        QString message;
+        try {
+            message = job(copy);
+        } catch (const Cancelled &) {
+            ok = false;
+            message = tr("stopped; every finished evaluation is saved");
+        } catch (const std::exception &e) {
+            ok = false;
+            message = QString::fromStdString(e.what());
+        }
+        post([this, ok, message, copy = std::move(copy)] {
+            if (m_document->isOpen() && m_document->path().toStdString() == copy.path)
+                m_document->adoptProject(copy);
+            m_busy = false;
+            Q_EMIT logLine(message);
+            Q_EMIT finished(ok, message);
+        });
+    });
+}
+
+void RunController::runSession(project::Project &copy,
+                               const std::function<void(project::Session &)> &work)
+{
+    project::Session session(copy);
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_session = &session;
+    }
+    struct Detach {
+        RunController *self;
+        ~Detach()
+        {
+            std::lock_guard<std::mutex> lock(self->m_mutex);
+            self->m_session = nullptr;
+        }
+    } detach{this};
+    if (m_cancel)
+        throw Cancelled();
+    work(session);
+}
+
+eval::JobRunner::ProgressCallback RunController::liveProgress(const project::Project &copy)
+{
+    // Called right after the session recorded (and saved) an evaluation: the newest one goes
+    // to the document (the plot) at once, the counts to the progress bar.
+    return [this, &copy](const eval::JobProgress &p) {
+        project::EvaluationEntry entry = copy.evaluations.back();
+        post([this, p, entry = std::move(entry)] {
+            m_document->addEvaluation(entry);
+            Q_EMIT progress(p.done, p.total, p.failed, p.rate, p.etaSeconds);
+        });
+        return true;
+    };
+}
+
+void RunController::sample()
+{
+    start(tr("Sampling the initial design"), [this](project::Project &copy) {
+        const int n = static_cast<int>(copy.tasks.size());
+        copy.map.mode = "bayesian";
+        copy.map.budget = std::max(static_cast<int>(copy.samples().count()),
+                                   map::QuadraticSurrogate::fullParameterCount(n) + 1);
+        runSession(copy, [&](project::Session &session) { session.explore(liveProgress(copy)); });
+        return tr("initial design done: %1 evaluations").arg(copy.samples().count());
+    });
+}
+
+void RunController::refine()
+{
+    start(tr("Refining (one Bayesian round)"), [this](project::Project &copy) {
+        const int n = static_cast<int>(copy.tasks.size());
+        const int before = copy.samples().count();
+        copy.map.mode = "bayesian";
+        copy.map.budget =
+            std::max(before, map::QuadraticSurrogate::fullParameterCount(n) + 1) + std::max(2, n);
+        runSession(copy, [&](project::Session &session) { session.explore(liveProgress(copy)); });
+        return tr("refined: %1 evaluations in all").arg(copy.samples().count());
+    });
+}
+
+void RunController::grid(int levels)
+{
+    start(tr("Ground-truth grid (%1 levels)").arg(levels), [this, levels](project::Project &copy) {
+        const Eigen::MatrixXd grid = map::gridDesign(copy.problem(), levels);
+        std::vector<std::vector<double>> queue;
+        for (Eigen::Index r = 0; r < grid.rows(); ++r)
+            queue.emplace_back(grid.row(r).begin(), grid.row(r).end());
+        runSession(copy, [&](project::Session &session) {
+            session.evaluate(queue, "grid", liveProgress(copy));
+        });
+        return tr("grid done: %1 merges").arg(queue.size());
+    });
+}
+
+void RunController::evaluatePoint(const std::vector<double> &coefficients)
+{
+    start(tr("Evaluating the selected merge"), [this, coefficients](project::Project &copy) {
+        eval::Evaluation result;
+        runSession(copy, [&](project::Session &session) {
+            result = session.evaluate({coefficients}, "point", liveProgress(copy)).front();
+        });
+        if (result.failed)
+            throw Error("the evaluation failed: " + result.error);
+        QString text;
+        for (const auto &[name, value] : result.metrics)
+            text +=
+                QStringLiteral(" %1 %2").arg(QString::fromStdString(name)).arg(value, 0, 'f', 4);
+        return tr("measured:") + text;
+    });
+}
+
+void RunController::exportMerge(const std::vector<double> &coefficients,
+                                const Eigen::VectorXd &predicted, const QString &preferenceJson,
+                                const QString &out)
+{
+    start(tr("Exporting the merged model"), [this, coefficients, predicted, preferenceJson,
+                                             out](project::Project &copy) {
+        project::ExportRequest request;
+        request.coefficients = coefficients;
+        request.predicted = predicted;
+        request.preference = preferenceJson.isEmpty()
+                                 ? nlohmann::ordered_json(nullptr)
+                                 : nlohmann::ordered_json::parse(preferenceJson.toStdString());
+        request.out = out.toStdString();
+        const project::ExportResult result =
+            project::exportMerge(copy, request, [this](const std::string &line) {
+                post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
+            });
+        return tr("exported %1 and %2")
+            .arg(QString::fromStdString(result.outputs.back()),
+                 QString::fromStdString(result.sidecar));
+    });
+}
+
+void RunController::buildExample(const QString &folder, bool mini)
+{
+    start(
+        tr("Building the example project (training on MNIST and Fashion-MNIST)"),
+        [this, folder, mini](project::Project &) {
+            zoo::ZooOptions options;
+            options.out = folder.toStdString();
+            options.tasks = {"mnist", "mnist-rot90"};
+            if (mini)
+                options.settings = zoo::miniZooSettings();
+            options.log = [this](const std::string &line) {
+                post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
+            };
+            options.cancelled = [this] {
+                return m_cancel.load();
+            };
+            const zoo::ZooReport report = zoo::buildZoo(options);
+            const QString path = QString::fromStdString(report.project);
+            post([this, path] { Q_EMIT exampleReady(path); });
+            return tr("example project ready: %1").arg(path);
+        },
+        false);
+}
+
+} // namespace mf::ui

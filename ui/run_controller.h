@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "eval/job_runner.h"
+#include "project/project.h"
+
+#include <Eigen/Core>
+
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mf::project {
+class Session;
+}
+
+namespace mf::ui {
+
+class ProjectDocument;
+
+/// Runs the heavy work of the window on a worker thread, one job at a time: MAP sampling and
+/// refinement, the ground-truth grid, single evaluations, exports, building the example zoo.
+/// The worker owns a copy of the project (a Session saves it after every evaluation); each
+/// finished evaluation is posted to the document at once, and the copy is handed back when
+/// the job ends. Everything it reports arrives on the GUI thread, as signals.
+class RunController : public QObject {
+    Q_OBJECT
+public:
+    explicit RunController(ProjectDocument *document, QObject *parent = nullptr);
+    ~RunController() override; ///< cancels and joins a running job
+
+    bool busy() const { return m_busy; }
+
+    /// MAP's initial design (P + 1 merges), Bayesian mode.
+    void sample();
+    /// One Bayesian round (max(2, N) merges near the front, where the surrogates are unsure).
+    void refine();
+    /// The brute-force grid with `levels` per coefficient (kind "grid").
+    void grid(int levels);
+    /// Measures one merge for real (kind "point").
+    void evaluatePoint(const std::vector<double> &coefficients);
+    /// Writes the merge of `coefficients` to `out` with its sidecar (project::exportMerge).
+    void exportMerge(const std::vector<double> &coefficients, const Eigen::VectorXd &predicted,
+                     const QString &preferenceJson, const QString &out);
+    /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.
+    void buildExample(const QString &folder, bool mini = false);
+
+    /// Stops the job: evaluations in flight stop at their next poll (commands are killed),
+    /// what finished stays saved. Training stops after the current epoch.
+    void cancel();
+
+Q_SIGNALS:
+    void started(const QString &what);
+    void progress(int done, int total, int failed, double rate, double etaSeconds);
+    void logLine(const QString &line);
+    /// ok false: `message` says why (cancelled, a bad file, a failed evaluation).
+    void finished(bool ok, const QString &message);
+    /// buildExample's project file, when it succeeded.
+    void exampleReady(const QString &projectPath);
+
+private:
+    using Job = std::function<QString(project::Project &)>; ///< returns the success message
+    void start(const QString &what, Job job, bool needsProject = true);
+    void post(std::function<void()> function); ///< run on the GUI thread
+    void runSession(project::Project &copy, const std::function<void(project::Session &)> &work);
+    eval::JobRunner::ProgressCallback liveProgress(const project::Project &copy);
+
+    ProjectDocument *m_document;
+    std::thread m_worker;
+    std::atomic<bool> m_busy{false};
+    std::atomic<bool> m_cancel{false};
+    std::mutex m_mutex;                    ///< guards m_session
+    project::Session *m_session = nullptr; ///< the job's session, for cancel()
+};
+
+} // namespace mf::ui
