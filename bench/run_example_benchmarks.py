@@ -18,6 +18,7 @@ CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
 ZOO = os.path.join(BUILD, "example")
 LEVELS = 11
 REAL_POINTS = {2: 60, 3: 100}  # front points measured for real per run (IGD needs a dense front)
+DENSE_POINTS = {2: 150, 3: 400}  # and once, densely
 SETTINGS = {
     "two": (["mnist", "mnist-rot90"], [6, 9, 12]),
     "three": (["mnist", "mnist-rot90", "fashion"], [10, 20, 30, 45]),
@@ -89,7 +90,56 @@ def quality(front_csv, truth_csv):
     return json.loads(cli("quality", "--front", front_csv, "--truth", truth_csv, "--json"))
 
 
-results = []
+def floor_igd(truth, k):
+    """IGD against the truth of the truth's own best-spread k points: what any front measured
+    at k points cannot beat (the measurement's resolution, not MAP's error)."""
+    dims = range(len(truth[0]))
+    lo = [min(p[d] for p in truth) for d in dims]
+    span = [max(p[d] for p in truth) - lo[d] or 1.0 for d in dims]
+    scaled = [[(p[d] - lo[d]) / span[d] for d in dims] for p in truth]
+    subset = [scaled[i] for i in spread(truth, k)]
+    return sum(min(sum((a - b) ** 2 for a, b in zip(t, s)) ** 0.5 for s in subset)
+               for t in scaled) / len(scaled)
+
+
+def map_run(setting, tasks, mode, budget, seed, real_points, truth_csv, grid, grid_seconds):
+    name = f"{setting}-{mode}-{budget}-s{seed}-k{real_points}"
+    cached = os.path.join(WORK, name + "-result.json")
+    if os.path.exists(cached):
+        with open(cached) as f:
+            return json.load(f)
+    project = fresh_project(name, tasks, seed)
+    explored = json.loads(cli("explore", project, "--budget", str(budget), "--mode", mode, "--json"))
+    front = read_rows(cli("front", project, "--csv"), is_text=True)
+    predicted = [[float(r[t]) for t in tasks] for r in front]
+    predicted_csv = os.path.join(WORK, name + "-predicted.csv")
+    write_metrics(predicted_csv, tasks, predicted)
+    chosen = [front[i] for i in spread(predicted, real_points)]
+    points_csv = os.path.join(WORK, name + "-points.csv")
+    with open(points_csv, "w") as f:
+        f.write(",".join("c:" + t for t in tasks) + "\n")
+        for r in chosen:
+            f.write(",".join(r["c:" + t] for t in tasks) + "\n")
+    real = read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)
+    real_points_found = non_dominated([[float(r[t]) for t in tasks] for r in real])
+    real_csv = os.path.join(WORK, name + "-real.csv")
+    write_metrics(real_csv, tasks, real_points_found)
+    q_pred, q_real = quality(predicted_csv, truth_csv), quality(real_csv, truth_csv)
+    result = {"setting": setting, "tasks": tasks, "mode": mode, "budget": budget, "seed": seed,
+              "evaluations": explored["evaluations"],
+              "r2": {s["metric"]: s["r2"] for s in explored["surrogates"]},
+              "front_points": len(front), "real_points": len(chosen),
+              "igd_predicted": q_pred["igd"], "hv_predicted": q_pred["hypervolume"],
+              "igd_real": q_real["igd"], "hv_real": q_real["hypervolume"],
+              "hv_truth": q_real["hypervolume_truth"], "grid_evaluations": len(grid),
+              "grid_seconds_median": sorted(grid_seconds)[len(grid_seconds) // 2]}
+    with open(cached, "w") as f:
+        json.dump(result, f)
+    print(json.dumps(result), file=sys.stderr)
+    return result
+
+
+results, dense, floors = [], [], {}
 for setting, (tasks, budgets) in SETTINGS.items():
     grid_project = os.path.join(WORK, f"{setting}-grid.json")
     grid_csv = os.path.join(WORK, f"{setting}-grid.csv")
@@ -104,44 +154,26 @@ for setting, (tasks, budgets) in SETTINGS.items():
     write_metrics(truth_csv, tasks, truth)
     with open(grid_project) as f:
         grid_seconds = [e["seconds"] for e in json.load(f)["evaluations"] if e["kind"] == "grid"]
+    k = REAL_POINTS[len(tasks)]
+    floors[setting] = {k: floor_igd(truth, k)}
     for mode in ["plain", "bayesian"]:
         for budget in budgets:
             for seed in SEEDS:
-                name = f"{setting}-{mode}-{budget}-s{seed}"
-                project = fresh_project(name, tasks, seed)
-                explored = json.loads(cli("explore", project, "--budget", str(budget), "--mode", mode,
-                                          "--json"))
-                front = read_rows(cli("front", project, "--csv"), is_text=True)
-                predicted = [[float(r[t]) for t in tasks] for r in front]
-                predicted_csv = os.path.join(WORK, name + "-predicted.csv")
-                write_metrics(predicted_csv, tasks, predicted)
-                chosen = [front[i] for i in spread(predicted, REAL_POINTS[len(tasks)])]
-                points_csv = os.path.join(WORK, name + "-points.csv")
-                with open(points_csv, "w") as f:
-                    f.write(",".join("c:" + t for t in tasks) + "\n")
-                    for r in chosen:
-                        f.write(",".join(r["c:" + t] for t in tasks) + "\n")
-                real = read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)
-                real_points = non_dominated([[float(r[t]) for t in tasks] for r in real])
-                real_csv = os.path.join(WORK, name + "-real.csv")
-                write_metrics(real_csv, tasks, real_points)
-                q_pred, q_real = quality(predicted_csv, truth_csv), quality(real_csv, truth_csv)
-                r2 = {s["metric"]: s["r2"] for s in explored["surrogates"]}
-                results.append({"setting": setting, "tasks": tasks, "mode": mode, "budget": budget,
-                                "seed": seed, "evaluations": explored["evaluations"], "r2": r2,
-                                "igd_predicted": q_pred["igd"], "hv_predicted": q_pred["hypervolume"],
-                                "igd_real": q_real["igd"], "hv_real": q_real["hypervolume"],
-                                "hv_truth": q_real["hypervolume_truth"],
-                                "grid_evaluations": len(grid),
-                                "grid_seconds_median": sorted(grid_seconds)[len(grid_seconds) // 2]})
-                print(json.dumps(results[-1]), file=sys.stderr)
+                results.append(map_run(setting, tasks, mode, budget, seed, k, truth_csv, grid,
+                                       grid_seconds))
+    # The same MAP front measured densely (DENSE_POINTS front points, seed 1, Bayesian at the
+    # largest budget tried): how close MAP-real gets once the measurement resolves it.
+    kd = DENSE_POINTS[len(tasks)]
+    floors[setting][kd] = floor_igd(truth, kd)
+    dense.append(map_run(setting, tasks, "bayesian", budgets[-1], 1, kd, truth_csv, grid,
+                         grid_seconds))
 
 with open(os.path.join(WORK, "results.json"), "w") as f:
-    json.dump(results, f, indent=1)
+    json.dump({"runs": results, "dense": dense, "floors": floors}, f, indent=1)
 
-print("| tasks | mode | MAP evaluations | seeds | R² per task (mean) | IGD predicted | IGD MAP-real | "
-      "HV predicted | HV MAP-real | HV grid front | grid evaluations |")
-print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+print("| tasks | mode | MAP evaluations | seeds | R² per task (mean) | IGD predicted | IGD MAP-real "
+      "(k points) | floor at k | HV predicted | HV MAP-real | HV grid front | grid evaluations |")
+print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for setting, (tasks, budgets) in SETTINGS.items():
     for mode in ["plain", "bayesian"]:
         for budget in budgets:
@@ -150,7 +182,18 @@ for setting, (tasks, budgets) in SETTINGS.items():
             mean = lambda key: sum(r[key] for r in rows) / len(rows)
             worst_igd = max(r["igd_real"] for r in rows)
             r2 = ", ".join(f"{t} {sum(r['r2'][t] for r in rows) / len(rows):.3f}" for t in tasks)
+            k = rows[0]["real_points"]
             print(f"| {' + '.join(tasks)} | {mode} | {budget} | {len(rows)} | {r2} | "
-                  f"{mean('igd_predicted'):.4f} | {mean('igd_real'):.4f} (worst {worst_igd:.4f}) | "
+                  f"{mean('igd_predicted'):.4f} | {mean('igd_real'):.4f} (worst {worst_igd:.4f}, "
+                  f"k = {k}) | {floors[setting][REAL_POINTS[len(tasks)]]:.4f} | "
                   f"{mean('hv_predicted'):.4f} | {mean('hv_real'):.4f} | {rows[0]['hv_truth']:.4f} | "
                   f"{rows[0]['grid_evaluations']} |")
+print()
+print("Measured densely (Bayesian, seed 1):\n")
+print("| tasks | MAP evaluations | front points measured | IGD MAP-real | floor at that k | "
+      "HV MAP-real | HV grid front |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for r in dense:
+    print(f"| {' + '.join(r['tasks'])} | {r['evaluations']} | {r['real_points']} | "
+          f"{r['igd_real']:.4f} | {floors[r['setting']][r['real_points']]:.4f} | "
+          f"{r['hv_real']:.4f} | {r['hv_truth']:.4f} |")

@@ -38,7 +38,7 @@ struct TrainOptions {
     int batchSize = 128;
     double learningRate = 1e-3; ///< Adam (beta 0.9 / 0.999, eps 1e-8)
     std::uint64_t seed = 0;     ///< the order of the examples in each epoch
-    int threads = 0;            ///< LibTorch intra-op threads (0 = all cores)
+    int threads = 0;            ///< LibTorch intra-op threads (0: automatic, see setTorchThreads)
     /// After each epoch: (epoch, mean training loss, training accuracy); false stops early.
     std::function<bool(int, double, double)> progress;
 };

@@ -4,6 +4,7 @@
 #include "util/error.h"
 #include "util/parallel.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -73,6 +74,13 @@ torch::Tensor forward(const std::vector<torch::Tensor> &parameters, torch::Tenso
 
 } // namespace
 
+int setTorchThreads(int requested)
+{
+    const int threads = requested > 0 ? requested : (at::hasMKL() ? defaultThreadCount() : 1);
+    at::set_num_threads(threads);
+    return threads;
+}
+
 TrainReport torchTrainNetwork(Network &network, const LabelledImages &data,
                               const TrainOptions &options)
 {
@@ -88,7 +96,7 @@ TrainReport torchTrainNetwork(Network &network, const LabelledImages &data,
             static_cast<std::size_t>(data.count) * static_cast<std::size_t>(data.features) ||
         data.labels.size() != static_cast<std::size_t>(data.count))
         throw Error("training set: pixel and label counts do not match");
-    at::set_num_threads(options.threads > 0 ? options.threads : defaultThreadCount());
+    setTorchThreads(options.threads);
     const auto started = std::chrono::steady_clock::now();
 
     std::vector<torch::Tensor> parameters;

@@ -12,4 +12,11 @@ TrainReport torchTrainNetwork(Network &network, const LabelledImages &data,
                               const TrainOptions &options);
 std::string torchNetworkModule(const Network &network);
 
+/// Sets LibTorch's intra-op threads and returns the count: `requested` when > 0; otherwise
+/// all cores where LibTorch's BLAS follows that setting (MKL), and 1 where the BLAS threads
+/// itself (Debian's LibTorch on OpenBLAS-pthread: every GEMM already uses all cores, and
+/// intra-op threads on top oversubscribe them: the example's evaluation step took 0.17-0.23 s
+/// with 2 intra-op threads against 0.095 s with 1 on the 2-core development machine).
+int setTorchThreads(int requested);
+
 } // namespace mf::eval

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "eval/torchscript_evaluator.h"
 
+#include "eval/torch_network.h"
+
 #include "io/checkpoint.h"
 #include "merge/merge_inputs.h"
 #include "util/error.h"
@@ -83,7 +85,7 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
     s.options = std::move(options);
     if (s.options.tasks.size() != s.options.models.size())
         throw Error("the TorchScript evaluator needs one task checkpoint per task");
-    at::set_num_threads(s.options.threads > 0 ? s.options.threads : defaultThreadCount());
+    setTorchThreads(s.options.threads);
     // The simple executor: the profiling one re-specialises for every batch shape and ran the
     // example's modules ~1.8x slower than eager PyTorch here (0.35 s vs 0.19 s per task).
     torch::jit::getExecutorMode() = false;

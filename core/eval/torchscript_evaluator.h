@@ -31,7 +31,7 @@ struct TorchEvaluatorOptions {
     std::vector<TorchTask> tasks;
     MergeOptions merge;
     std::string device = "auto"; ///< "auto" (CUDA when LibTorch has it), "cpu", "cuda", "cuda:N"
-    int threads = 0; ///< LibTorch intra-op threads (0 = all cores; LibTorch's default is 1)
+    int threads = 0;             ///< LibTorch intra-op threads (0: automatic, see setTorchThreads)
 };
 
 /// Evaluates merges in process: checkpoints, modules and data are loaded once; each
