@@ -4,7 +4,8 @@
 (merge every tensor once, write it into the loaded TorchScript modules, batched inference)
 against the same step in Python PyTorch (bench/reference_eval_step.py: the MAP reference
 code's way, and a tuned in-memory loop), same machine, same thread count, one run.
-usage: bench/run_eval_step_benchmark.py BUILD_DIR [THREADS] [STEPS]"""
+usage: bench/run_eval_step_benchmark.py BUILD_DIR [THREADS] [STEPS]   (THREADS 0: Mergefront's
+automatic choice, docs/BENCHMARKS.md)"""
 import json
 import os
 import statistics
@@ -13,7 +14,7 @@ import sys
 import tempfile
 
 BUILD = sys.argv[1]
-THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else os.cpu_count()
+THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 0  # 0: each side's default
 STEPS = int(sys.argv[3]) if len(sys.argv) > 3 else 15
 CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,15 +30,28 @@ with tempfile.TemporaryDirectory() as work:
         f.write(",".join("c:" + t for t in TASKS) + "\n")
         for c in [[0.05] * len(TASKS)] + vectors:  # the first one warms up, as in Python
             f.write(",".join(str(v) for v in c) + "\n")
-    subprocess.run([CLI, "evaluate", project, "--points", points, "--threads", str(THREADS)],
-                   check=True, capture_output=True)
+    subprocess.run([CLI, "evaluate", project, "--points", points] +
+                   (["--threads", str(THREADS)] if THREADS else []), check=True, capture_output=True)
     with open(project) as f:
         evaluations = json.load(f)["evaluations"][1:]
     ours = statistics.median(e["seconds"] for e in evaluations)
-    out = {"threads": THREADS, "steps": STEPS, "tasks": TASKS, "mergefront_s": ours}
+    # The forward passes' arithmetic (2 flops per multiply-add of every Linear, every image):
+    # what a step cannot avoid, to compare with the machine's floating-point rate.
+    sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
+    from safetensors_reader import read_safetensors
+    with open(project) as f:
+        spec = json.load(f)
+    flops = 0
+    for task in spec["tasks"]:
+        tensors, _ = read_safetensors(os.path.join(work, task["checkpoint"]))
+        data, _ = read_safetensors(os.path.join(work, task["evaluator"]["data"]))
+        images = data["targets"].shape[0]
+        flops += sum(2 * images * t.numel() for name, t in tensors.items() if name.endswith("weight"))
+    out = {"threads": THREADS, "steps": STEPS, "tasks": TASKS, "mergefront_s": ours,
+           "forward_gflop_per_step": flops / 1e9, "mergefront_gflops": flops / 1e9 / ours}
     # Python as the reference code runs it (torch's default threads: 1 on Debian's build),
-    # then with the same thread count as Mergefront.
-    for threads in [0, THREADS]:
+    # and with all cores.
+    for threads in sorted({0, os.cpu_count()}):
         python = [json.loads(line) for line in subprocess.run(
             ["/usr/bin/python3", os.path.join(HERE, "reference_eval_step.py"), project, str(threads),
              str(STEPS)], check=True, capture_output=True, text=True).stdout.splitlines()]

@@ -337,6 +337,16 @@ void FrontPlot::updateSelection()
         if (!measured.empty())
             m_selectedMeasured->addData(measured[static_cast<std::size_t>(x)],
                                         measured[static_cast<std::size_t>(y)]);
+    }
+    // Legend entries only for what is drawn.
+    for (QCPGraph *graph : {m_selected, m_selectedMeasured}) {
+        if (graph->data()->isEmpty())
+            graph->removeFromLegend();
+        else
+            graph->addToLegend();
+    }
+    if (m_document->hasFront() && index >= 0) {
+        const map::Front &front = m_document->front();
         if (m_parallelSelected) {
             QVector<double> t, px, py;
             for (int k = 0; k < front.metrics.cols(); ++k) {

@@ -2,6 +2,7 @@
 #include "main_window.h"
 
 #include "front_plot.h"
+#include "new_project_dialog.h"
 #include "project_document.h"
 #include "run_controller.h"
 
@@ -131,6 +132,12 @@ MainWindow::~MainWindow() = default;
 void MainWindow::buildActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *create = file->addAction(tr("&New project…"), this, [this] {
+        NewProjectDialog dialog(this);
+        if (dialog.exec() == QDialog::Accepted)
+            openProject(dialog.projectPath());
+    });
+    create->setShortcut(QKeySequence::New);
     QAction *open = file->addAction(tr("&Open project…"), this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Open project"), QString(),
                                                           tr("Mergefront projects (*.json)"));

@@ -10,6 +10,7 @@
 
 #include "front_plot.h"
 #include "main_window.h"
+#include "new_project_dialog.h"
 #include "project_document.h"
 #include "qcustomplot_include.h"
 #include "run_controller.h"
@@ -85,6 +86,7 @@ private Q_SLOTS:
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
     void screenshotRendersTheWindow();
+    void newProjectInspectsAndWrites();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -284,6 +286,45 @@ void TestGui::screenshotRendersTheWindow()
         for (int x = 0; x < image.width(); x += 7)
             colours.insert(image.pixel(x, y));
     QVERIFY(colours.size() > 20);
+}
+
+void TestGui::newProjectInspectsAndWrites()
+{
+    TempDir dir;
+    mftest::writeCheckpoint(dir.file("base.safetensors"), {{"w", mf::DType::F32, {2}, {0, 0}},
+                                                           {"v", mf::DType::F32, {3}, {0, 0, 0}}});
+    mftest::writeCheckpoint(dir.file("a.safetensors"), {{"w", mf::DType::F32, {2}, {1, 0}},
+                                                        {"v", mf::DType::F32, {3}, {1, 1, 1}}});
+    // Task b's v has another shape: shown before anything runs.
+    mftest::writeCheckpoint(
+        dir.file("b.pt"), {{"w", mf::DType::F32, {2}, {0, 1}}, {"v", mf::DType::F32, {2}, {1, 1}}});
+    mf::ui::NewProjectDialog dialog;
+    dialog.setProjectPath(QString::fromStdString(dir.file("sub/new.json")));
+    dialog.setBase(QString::fromStdString(dir.file("base.safetensors")));
+    dialog.addTask(QString::fromStdString(dir.file("a.safetensors")));
+    dialog.addTask(QString::fromStdString(dir.file("b.pt")));
+    dialog.setCommandEvaluator(0, QString::fromStdString(peaksCommand()));
+    dialog.setCommandEvaluator(1, QString::fromStdString(peaksCommand()));
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.inspectionLabel()->text().contains(QStringLiteral("merge")),
+                             kHang);
+    const QString inspection = dialog.inspectionLabel()->text();
+    QVERIFY2(inspection.contains(QStringLiteral("1 of 2 tensors merge")), qPrintable(inspection));
+    QVERIFY2(inspection.contains(QStringLiteral("left out: v")), qPrintable(inspection));
+    QCOMPARE(dialog.tasksTable()->item(1, 0)->text(), QStringLiteral("b"));
+    std::filesystem::create_directories(dir.file("sub"));
+    const QString written = dialog.writeProject();
+    const mf::project::Project project = mf::project::Project::load(written.toStdString());
+    QCOMPARE(project.tasks.size(), std::size_t(2));
+    QCOMPARE(project.tasks[0].name, std::string("a"));
+    QCOMPARE(project.base, std::string("../base.safetensors")); // relative to the project file
+    QCOMPARE(project.resolve(project.tasks[1].checkpoint), dir.file("b.pt"));
+    // An existing project is never overwritten.
+    QVERIFY(mftest::errorOf([&] { dialog.writeProject(); }).find("already exists") !=
+            std::string::npos);
+    // And it opens and runs in the window.
+    MainWindow window;
+    QVERIFY(window.openProject(written));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "new_project_dialog.h"
+
+#include "merge/merge_inputs.h"
+#include "project/project.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QFutureWatcher>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace mf::ui {
+
+namespace {
+
+enum Column { Name, Checkpoint, Evaluator, Setting, Metric, Direction, Columns };
+
+QString browseButtonText()
+{
+    return QObject::tr("Browse…");
+}
+
+} // namespace
+
+NewProjectDialog::NewProjectDialog(QWidget *parent)
+    : QDialog(parent)
+{
+    setWindowTitle(tr("New project"));
+    setAcceptDrops(true);
+    resize(980, 560);
+    auto *layout = new QVBoxLayout(this);
+    auto *form = new QFormLayout;
+    auto fileRow = [this](QLineEdit *&edit, const QString &filter, bool save) {
+        auto *row = new QWidget(this);
+        auto *h = new QHBoxLayout(row);
+        h->setContentsMargins(0, 0, 0, 0);
+        edit = new QLineEdit(row);
+        auto *browse = new QPushButton(browseButtonText(), row);
+        h->addWidget(edit, 1);
+        h->addWidget(browse);
+        QLineEdit *target = edit;
+        connect(browse, &QPushButton::clicked, this, [this, target, filter, save] {
+            const QString path =
+                save ? QFileDialog::getSaveFileName(this, QString(), QString(), filter)
+                     : QFileDialog::getOpenFileName(this, QString(), QString(), filter);
+            if (!path.isEmpty())
+                target->setText(path);
+        });
+        return row;
+    };
+    const QString checkpoints = tr("Checkpoints (*.safetensors *.json *.pt *.pth *.bin)");
+    form->addRow(tr("Project file"), fileRow(m_projectPath, tr("Projects (*.json)"), true));
+    form->addRow(tr("Base checkpoint"), fileRow(m_base, checkpoints, false));
+    layout->addLayout(form);
+    connect(m_base, &QLineEdit::textChanged, this, &NewProjectDialog::inspect);
+
+    layout->addWidget(new QLabel(
+        tr("<b>Tasks</b>: one fine-tuned checkpoint each (Add…, or drop files here). Evaluator "
+           "<i>command</i>: a command template that gets {checkpoint} and {task} and prints "
+           "JSON metrics; <i>torchscript</i>: module;data files, evaluated in process.")));
+    m_tasks = new QTableWidget(0, Columns, this);
+    m_tasks->setHorizontalHeaderLabels({tr("name"), tr("checkpoint"), tr("evaluator"),
+                                        tr("command, or module;data"), tr("metric"),
+                                        tr("direction")});
+    m_tasks->horizontalHeader()->setSectionResizeMode(Setting, QHeaderView::Stretch);
+    m_tasks->verticalHeader()->hide();
+    layout->addWidget(m_tasks, 1);
+    auto *taskButtons = new QHBoxLayout;
+    auto *add = new QPushButton(tr("Add tasks…"), this);
+    auto *remove = new QPushButton(tr("Remove task"), this);
+    taskButtons->addWidget(add);
+    taskButtons->addWidget(remove);
+    taskButtons->addStretch();
+    layout->addLayout(taskButtons);
+    connect(add, &QPushButton::clicked, this, [this, checkpoints] {
+        for (const QString &path :
+             QFileDialog::getOpenFileNames(this, tr("Task checkpoints"), QString(), checkpoints))
+            addTask(path);
+    });
+    connect(remove, &QPushButton::clicked, this, [this] {
+        if (m_tasks->currentRow() >= 0) {
+            m_tasks->removeRow(m_tasks->currentRow());
+            inspect();
+        }
+    });
+    connect(m_tasks, &QTableWidget::cellChanged, this, [this](int, int column) {
+        if (column == Checkpoint || column == Name)
+            inspect();
+    });
+
+    auto *merge = new QHBoxLayout;
+    m_method = new QComboBox(this);
+    for (const char *method : {"task_arithmetic", "ties", "dare", "dare_ties"})
+        m_method->addItem(QString::fromLatin1(method));
+    m_density = new QDoubleSpinBox(this);
+    m_density->setRange(0.01, 1);
+    m_density->setSingleStep(0.05);
+    m_density->setValue(0.2);
+    m_drop = new QDoubleSpinBox(this);
+    m_drop->setRange(0, 0.99);
+    m_drop->setSingleStep(0.05);
+    m_drop->setValue(0.9);
+    m_seed = new QSpinBox(this);
+    m_seed->setRange(0, 1 << 30);
+    merge->addWidget(new QLabel(tr("Merge method"), this));
+    merge->addWidget(m_method);
+    merge->addWidget(new QLabel(tr("density (TIES)"), this));
+    merge->addWidget(m_density);
+    merge->addWidget(new QLabel(tr("drop rate (DARE)"), this));
+    merge->addWidget(m_drop);
+    merge->addWidget(new QLabel(tr("seed"), this));
+    merge->addWidget(m_seed);
+    merge->addStretch();
+    layout->addLayout(merge);
+
+    m_inspection = new QLabel(tr("Choose the base and the task checkpoints."), this);
+    m_inspection->setObjectName(QStringLiteral("inspection"));
+    m_inspection->setWordWrap(true);
+    m_inspection->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_inspection);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Create project"));
+    connect(buttons, &QDialogButtonBox::accepted, this, &NewProjectDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    layout->addWidget(buttons);
+}
+
+void NewProjectDialog::setBase(const QString &path)
+{
+    m_base->setText(path);
+}
+
+void NewProjectDialog::setProjectPath(const QString &path)
+{
+    m_projectPath->setText(path);
+}
+
+QString NewProjectDialog::projectPath() const
+{
+    return m_projectPath->text();
+}
+
+void NewProjectDialog::addTask(const QString &checkpoint)
+{
+    const QSignalBlocker block(m_tasks);
+    const int row = m_tasks->rowCount();
+    m_tasks->insertRow(row);
+    QString name = QFileInfo(checkpoint).completeBaseName();
+    if (name.endsWith(QStringLiteral(".safetensors")))
+        name.chop(12);
+    m_tasks->setItem(row, Name, new QTableWidgetItem(name));
+    m_tasks->setItem(row, Checkpoint, new QTableWidgetItem(checkpoint));
+    auto *evaluator = new QComboBox(m_tasks);
+    evaluator->addItems({QStringLiteral("command"), QStringLiteral("torchscript")});
+    m_tasks->setCellWidget(row, Evaluator, evaluator);
+    m_tasks->setItem(
+        row, Setting,
+        new QTableWidgetItem(QStringLiteral("python3 eval.py {checkpoint} --task {task}")));
+    m_tasks->setItem(row, Metric, new QTableWidgetItem(QStringLiteral("accuracy")));
+    auto *direction = new QComboBox(m_tasks);
+    direction->addItems({QStringLiteral("maximize"), QStringLiteral("minimize")});
+    m_tasks->setCellWidget(row, Direction, direction);
+    inspect();
+}
+
+void NewProjectDialog::setCommandEvaluator(int row, const QString &command)
+{
+    qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->setCurrentIndex(0);
+    m_tasks->item(row, Setting)->setText(command);
+}
+
+void NewProjectDialog::setTorchScriptEvaluator(int row, const QString &module,
+                                               const QString &dataFile)
+{
+    qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->setCurrentIndex(1);
+    m_tasks->item(row, Setting)->setText(module + QLatin1Char(';') + dataFile);
+}
+
+void NewProjectDialog::inspect()
+{
+    const std::string base = m_base->text().toStdString();
+    std::vector<std::string> models, names;
+    for (int row = 0; row < m_tasks->rowCount(); ++row) {
+        models.push_back(m_tasks->item(row, Checkpoint)->text().toStdString());
+        names.push_back(m_tasks->item(row, Name)->text().toStdString());
+    }
+    if (base.empty() || models.empty()) {
+        m_inspection->setText(tr("Choose the base and the task checkpoints."));
+        return;
+    }
+    m_inspection->setText(tr("inspecting…"));
+    const int generation = ++m_inspectGeneration;
+    auto *watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, generation] {
+        if (generation == m_inspectGeneration)
+            m_inspection->setText(watcher->result());
+        watcher->deleteLater();
+    });
+    // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
+    watcher->setFuture(QtConcurrent::run([base, models, names] {
+        try {
+            const MergeInputs inputs(base, models, names, MergeOptions{});
+            const MergePlan &plan = inputs.merger().plan();
+            QString text = QObject::tr("<b>%1 of %2 tensors merge</b> (%3 parameters); %4 copied "
+                                       "from the base")
+                               .arg(plan.mergedTensors)
+                               .arg(plan.tensors.size())
+                               .arg(plan.mergedParameters)
+                               .arg(plan.copiedTensors);
+            int shown = 0;
+            for (const TensorPlan &tensor : plan.tensors)
+                if (!tensor.merged && shown++ < 8)
+                    text += QStringLiteral("<br>left out: %1 — %2")
+                                .arg(QString::fromStdString(tensor.base->name),
+                                     QString::fromStdString(tensor.reason));
+            for (std::size_t i = 0; i < plan.ignoredTensors.size() && i < 4; ++i)
+                text += QStringLiteral("<br>not in the output: %1")
+                            .arg(QString::fromStdString(plan.ignoredTensors[i]));
+            if (plan.mergedTensors == 0)
+                text +=
+                    QObject::tr("<br><b>Nothing merges: are these fine-tunes of this base?</b>");
+            return text;
+        } catch (const std::exception &e) {
+            return QObject::tr("<b>Problem:</b> %1")
+                .arg(QString::fromStdString(e.what()).toHtmlEscaped());
+        }
+    }));
+}
+
+nlohmann::json NewProjectDialog::projectJson() const
+{
+    const QString projectPath = m_projectPath->text();
+    if (projectPath.isEmpty())
+        throw Error("choose where to save the project file");
+    if (m_base->text().isEmpty())
+        throw Error("choose the base checkpoint");
+    if (m_tasks->rowCount() == 0)
+        throw Error("add at least one task checkpoint");
+    const QDir folder = QFileInfo(projectPath).absoluteDir();
+    auto relative = [&](const QString &path) {
+        return folder.relativeFilePath(QFileInfo(path).absoluteFilePath()).toStdString();
+    };
+    nlohmann::json tasks = nlohmann::json::array();
+    for (int row = 0; row < m_tasks->rowCount(); ++row) {
+        const std::string name = m_tasks->item(row, Name)->text().trimmed().toStdString();
+        if (name.empty())
+            throw Error("task " + std::to_string(row + 1) + " has no name");
+        const QString kind =
+            qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->currentText();
+        const QString setting = m_tasks->item(row, Setting)->text();
+        nlohmann::json evaluator = {{"kind", kind.toStdString()}};
+        if (kind == QStringLiteral("command")) {
+            evaluator["command"] = setting.toStdString();
+            evaluator["timeout"] = 3600;
+        } else {
+            const QStringList parts = setting.split(QLatin1Char(';'));
+            if (parts.size() != 2)
+                throw Error("task '" + name +
+                            "': give the TorchScript module and the data file as MODULE;DATA");
+            evaluator["module"] = relative(parts[0].trimmed());
+            evaluator["data"] = relative(parts[1].trimmed());
+        }
+        tasks.push_back(
+            {{"name", name},
+             {"checkpoint", relative(m_tasks->item(row, Checkpoint)->text())},
+             {"metric", m_tasks->item(row, Metric)->text().trimmed().toStdString()},
+             {"direction", qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Direction))
+                               ->currentText()
+                               .toStdString()},
+             {"evaluator", evaluator}});
+    }
+    return {{"format", "mergefront-project"},
+            {"version", project::Project::kVersion},
+            {"base", relative(m_base->text())},
+            {"tasks", tasks},
+            {"merge",
+             {{"method", m_method->currentText().toStdString()},
+              {"density", m_density->value()},
+              {"drop_rate", m_drop->value()},
+              {"seed", m_seed->value()}}},
+            {"map", {{"mode", "bayesian"}, {"budget", 0}, {"seed", 1}}},
+            {"device", "auto"},
+            {"evaluations", nlohmann::json::array()},
+            {"chosen", nlohmann::json::array()}};
+}
+
+QString NewProjectDialog::writeProject() const
+{
+    const nlohmann::json document = projectJson();
+    const std::string path = m_projectPath->text().toStdString();
+    if (QFileInfo::exists(m_projectPath->text()))
+        throw Error(path + " already exists (its evaluations would be lost): choose another name");
+    writeFileAtomically(path, document.dump(2) + "\n");
+    try {
+        project::Project::load(path); // the same checks as opening it
+    } catch (...) {
+        std::remove(path.c_str());
+        throw;
+    }
+    return m_projectPath->text();
+}
+
+void NewProjectDialog::accept()
+{
+    try {
+        writeProject();
+    } catch (const std::exception &e) {
+        QMessageBox::warning(this, tr("Cannot create the project"),
+                             QString::fromStdString(e.what()));
+        return;
+    }
+    QDialog::accept();
+}
+
+void NewProjectDialog::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void NewProjectDialog::dropEvent(QDropEvent *event)
+{
+    // The first checkpoint dropped on an empty dialog is the base; the rest are tasks.
+    for (const QUrl &url : event->mimeData()->urls()) {
+        if (!url.isLocalFile())
+            continue;
+        if (m_base->text().isEmpty())
+            setBase(url.toLocalFile());
+        else
+            addTask(url.toLocalFile());
+    }
+}
+
+} // namespace mf::ui

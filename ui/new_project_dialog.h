@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QDialog>
+
+#include <nlohmann/json.hpp>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QLineEdit;
+class QSpinBox;
+class QTableWidget;
+
+namespace mf::ui {
+
+/// File ▸ New: pick the base and the task checkpoints (file dialog or drag and drop), name
+/// the tasks, choose each task's evaluator and metric, the merge method and its parameters.
+/// The checkpoints are inspected as they are chosen (on a worker): what merges, what is left
+/// out and why, and mismatches, before anything runs. Accepting writes the project file.
+class NewProjectDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit NewProjectDialog(QWidget *parent = nullptr);
+
+    void setBase(const QString &path);
+    /// Adds a task row (name from the file name).
+    void addTask(const QString &checkpoint);
+    /// Sets a task's evaluator: "command" with its template, or "torchscript" with module and
+    /// data files.
+    void setCommandEvaluator(int row, const QString &command);
+    void setTorchScriptEvaluator(int row, const QString &module, const QString &dataFile);
+    void setProjectPath(const QString &path);
+    QString projectPath() const;
+    QTableWidget *tasksTable() const { return m_tasks; }
+    QLabel *inspectionLabel() const { return m_inspection; }
+
+    /// The project document the fields describe (paths relative to the project file).
+    /// Throws mf::Error naming what is missing.
+    nlohmann::json projectJson() const;
+    /// Writes the project (atomically); returns its path. Throws mf::Error.
+    QString writeProject() const;
+
+protected:
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
+
+private:
+    void inspect();
+    void accept() override;
+
+    QLineEdit *m_base, *m_projectPath;
+    QTableWidget *m_tasks;
+    QComboBox *m_method;
+    QDoubleSpinBox *m_density, *m_drop;
+    QSpinBox *m_seed;
+    QLabel *m_inspection;
+    int m_inspectGeneration = 0;
+};
+
+} // namespace mf::ui
