@@ -29,6 +29,7 @@
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QProgressDialog>
 #include <QPushButton>
 #include <QSettings>
 #include <QSlider>
@@ -382,6 +383,18 @@ void MainWindow::openExample()
     log(tr("building the example project in %1 (MNIST from %2, Fashion-MNIST from %3)")
             .arg(exampleFolder(), QString::fromStdString(zoo::defaultMnistFolder()),
                  QString::fromStdString(zoo::defaultFashionFolder())));
+    // A progress dialog while it trains (about half a minute); the window stays usable.
+    auto *dialog = new QProgressDialog(tr("Building the example project: training a base network "
+                                          "and two fine-tunes on MNIST…"),
+                                       tr("Cancel"), 0, 0, this);
+    dialog->setWindowTitle(tr("Example project"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setMinimumDuration(0);
+    connect(dialog, &QProgressDialog::canceled, m_runner, &RunController::cancel);
+    connect(m_runner, &RunController::logLine, dialog,
+            [dialog](const QString &line) { dialog->setLabelText(line); });
+    connect(m_runner, &RunController::finished, dialog, &QProgressDialog::close);
+    dialog->show();
     m_runner->buildExample(exampleFolder());
 }
 

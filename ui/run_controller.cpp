@@ -108,6 +108,9 @@ eval::JobRunner::ProgressCallback RunController::liveProgress(const project::Pro
     return [this, &copy](const eval::JobProgress &p) {
         project::EvaluationEntry entry = copy.evaluations.back();
         post([this, p, entry = std::move(entry)] {
+            if (entry.result.failed)
+                Q_EMIT logLine(
+                    tr("evaluation failed: %1").arg(QString::fromStdString(entry.result.error)));
             m_document->addEvaluation(entry);
             Q_EMIT progress(p.done, p.total, p.failed, p.rate, p.etaSeconds);
         });

@@ -135,6 +135,14 @@ void TestGui::sliderMovesTheSelectionAsSelectPointSays()
         const double c = window.document()->front().coefficients(expected.index, 1);
         QVERIFY2(text.contains(QString::number(c, 'f', 3)), qPrintable(text));
     }
+    // "Evaluate this point": measured next to predicted.
+    const std::vector<double> chosen = window.document()->selectedCoefficients();
+    QVERIFY(runToEnd(window, [&] { window.runner()->evaluatePoint(chosen); }));
+    const auto *measured = window.document()->measured(chosen);
+    QVERIFY(measured);
+    QVERIFY2(window.selectedLabel()->text().contains(
+                 QString::number(measured->result.metrics.at("b"), 'f', 4)),
+             qPrintable(window.selectedLabel()->text()));
     // A heavier weight on a moves the choice towards a's side.
     window.weightSlider(0)->setValue(95);
     window.weightSlider(1)->setValue(5);
