@@ -2,7 +2,8 @@
 // mergefront: the desktop explorer.
 //   mergefront                         the example project (built on first use)
 //   mergefront PROJECT.json            a project
-//   mergefront --screenshot FILE PROJECT.json   render the window with that project to a PNG
+//   mergefront --screenshot FILE [--view parallel] PROJECT.json   render the window to a PNG
+#include "front_plot.h"
 #include "main_window.h"
 #include "project_document.h"
 
@@ -30,6 +31,10 @@ int main(int argc, char **argv)
         QStringLiteral("Render the main window with PROJECT loaded to FILE (PNG) and exit."),
         QStringLiteral("FILE"));
     parser.addOption(screenshot);
+    const QCommandLineOption view(QStringLiteral("view"),
+                                  QStringLiteral("The plot shown first: trade-off or parallel."),
+                                  QStringLiteral("VIEW"), QStringLiteral("trade-off"));
+    parser.addOption(view);
     parser.addPositionalArgument(QStringLiteral("PROJECT"),
                                  QStringLiteral("a project file (default: the example project)"));
     parser.process(app);
@@ -43,6 +48,7 @@ int main(int argc, char **argv)
         }
         if (!window.openProject(positional.front()))
             return 1;
+        window.plot()->showParallel(parser.value(view) == QStringLiteral("parallel"));
         window.show();
         // Wait for the fit (on its worker) so the picture shows the front.
         QEventLoop loop;
