@@ -236,9 +236,9 @@ void TestZoo::buildsReusesAndProtectsProjects()
     QCOMPARE(rot.find("heads.mnist-rot90.weight")->shape, (mf::Shape{10, 32}));
     const mf::Checkpoint data =
         mf::Checkpoint::open(dir.file("zoo/tasks/fashion.test.safetensors"));
-    QCOMPARE(data.find("inputs")->dtype, mf::DType::U8);
+    QVERIFY(data.find("inputs")->dtype == mf::DType::U8);
     QCOMPARE(data.find("inputs")->shape, (mf::Shape{200, 784}));
-    QCOMPARE(data.find("targets")->dtype, mf::DType::I64);
+    QVERIFY(data.find("targets")->dtype == mf::DType::I64);
 
     const mf::project::Project project = mf::project::Project::load(first.project);
     QCOMPARE(project.tasks.size(), std::size_t(2));
