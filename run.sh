@@ -82,7 +82,7 @@ demo() {
     local cli=$BUILD_DIR/app/cli/mergefront-cli
     local zoo=${MERGEFRONT_EXAMPLE_DIR:-$BUILD_DIR/example}
     echo "== the example zoo: a base MLP pretrained on MNIST + Fashion-MNIST and five fine-tunes"
-    echo "   (trained once with LibTorch, about half a minute; reused afterwards)"
+    echo "   (trained once with LibTorch, about 11 s here; reused afterwards)"
     "$cli" zoo --out "$zoo" --tasks mnist,mnist-rot90 2>&1 | grep -v " epoch "
     "$cli" zoo --out "$zoo" --tasks mnist,mnist-rot90,fashion --project "$zoo/three.json" 2>&1 |
         grep -v " epoch " | tail -1

@@ -383,7 +383,7 @@ void MainWindow::openExample()
     log(tr("building the example project in %1 (MNIST from %2, Fashion-MNIST from %3)")
             .arg(exampleFolder(), QString::fromStdString(zoo::defaultMnistFolder()),
                  QString::fromStdString(zoo::defaultFashionFolder())));
-    // A progress dialog while it trains (about half a minute); the window stays usable.
+    // A progress dialog while it trains (seconds to a minute); the window stays usable.
     auto *dialog = new QProgressDialog(tr("Building the example project: training a base network "
                                           "and two fine-tunes on MNIST…"),
                                        tr("Cancel"), 0, 0, this);
