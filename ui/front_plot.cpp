@@ -220,7 +220,9 @@ void FrontPlot::rebuild()
                                           : QCPItemPosition::ptAxisRectRatio);
         text->position->setTypeY(vertical ? QCPItemPosition::ptAxisRectRatio
                                           : QCPItemPosition::ptPlotCoords);
-        text->position->setCoords(vertical ? value : 0.01, vertical ? 0.02 : value);
+        // Vertical lines labelled at the top, horizontal ones just right of the legend (which
+        // sits bottom left, in the dominated corner).
+        text->position->setCoords(vertical ? value : 0.36, vertical ? 0.02 : value);
         text->setPositionAlignment(vertical ? (Qt::AlignTop | Qt::AlignRight)
                                             : (Qt::AlignBottom | Qt::AlignLeft));
         text->setRotation(vertical ? -90 : 0);
