@@ -758,9 +758,24 @@ void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 
 void MainWindow::dropEvent(QDropEvent *event)
 {
-    const auto urls = event->mimeData()->urls();
-    if (!urls.isEmpty() && urls.front().isLocalFile())
-        openProject(urls.front().toLocalFile());
+    // A project file opens; checkpoints start a new project (the first is the base).
+    QStringList files;
+    for (const QUrl &url : event->mimeData()->urls())
+        if (url.isLocalFile())
+            files << url.toLocalFile();
+    if (files.isEmpty())
+        return;
+    if (files.size() == 1 && files.front().endsWith(QStringLiteral(".json")) &&
+        !files.front().endsWith(QStringLiteral(".index.json"))) {
+        openProject(files.front());
+        return;
+    }
+    NewProjectDialog dialog(this);
+    dialog.setBase(files.takeFirst());
+    for (const QString &file : files)
+        dialog.addTask(file);
+    if (dialog.exec() == QDialog::Accepted)
+        openProject(dialog.projectPath());
 }
 
 } // namespace mf::ui
