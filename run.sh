@@ -95,7 +95,11 @@ demo() {
     "$cli" front "$zoo/project.json" --csv | sed -n 1,8p
     echo
     echo "== choose: equal preference (Chebyshev), then measure that merge for real"
-    "$cli" select "$zoo/project.json" --weights 1,1 --json
+    "$cli" select "$zoo/project.json" --weights 1,1 --json | tee "$zoo/selected.json"
+    local coef
+    coef=$(python3 -c 'import json,sys; print(",".join(repr(c) for c in json.load(open(sys.argv[1]))["coefficients"]))' \
+        "$zoo/selected.json")
+    "$cli" evaluate "$zoo/project.json" --coef "$coef"
     echo
     echo "== export the chosen merge (safetensors + provenance sidecar)"
     "$cli" export "$zoo/project.json" --weights 1,1 --out "$zoo/chosen.safetensors"
