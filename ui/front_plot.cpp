@@ -35,18 +35,11 @@ QString numbers(const ProjectDocument &document, const std::vector<double> &c,
     return text;
 }
 
-/// The metric of a successful evaluation at exactly `c`, per task, or empty.
-std::vector<double> measuredMetrics(const ProjectDocument &document, const std::vector<double> &c)
+/// Front point i's metric k scaled to the front's range on that metric (parallel coordinates).
+double scaledMetric(const map::Front &front, int i, int k)
 {
-    const auto *entry = document.measured(c);
-    if (!entry)
-        return {};
-    std::vector<double> out;
-    for (const auto &task : document.project().tasks) {
-        const auto it = entry->result.metrics.find(task.name);
-        out.push_back(it == entry->result.metrics.end() ? kNaN : it->second);
-    }
-    return out;
+    const double lo = front.metrics.col(k).minCoeff(), hi = front.metrics.col(k).maxCoeff();
+    return hi > lo ? (front.metrics(i, k) - lo) / (hi - lo) : 0.5;
 }
 
 } // namespace
@@ -227,7 +220,7 @@ void FrontPlot::rebuild()
                                             : (Qt::AlignBottom | Qt::AlignLeft));
         text->setRotation(vertical ? -90 : 0);
     };
-    const std::vector<double> base = measuredMetrics(*m_document, zero);
+    const std::vector<double> base = m_document->measuredMetrics(zero);
     if (!base.empty()) {
         referenceLine(base[static_cast<std::size_t>(x)], true, tr("base"), QColor(120, 120, 120));
         if (y != x)
@@ -237,7 +230,7 @@ void FrontPlot::rebuild()
     for (int axis : {x, y}) {
         std::vector<double> oneHot(n, 0.0);
         oneHot[static_cast<std::size_t>(axis)] = 1;
-        const std::vector<double> single = measuredMetrics(*m_document, oneHot);
+        const std::vector<double> single = m_document->measuredMetrics(oneHot);
         if (!single.empty())
             referenceLine(single[static_cast<std::size_t>(axis)], axis == x,
                           tr("%1 alone").arg(QString::fromStdString(p.tasks[axis].name)),
@@ -292,16 +285,12 @@ void FrontPlot::rebuildParallel()
         axis->point2->setCoords(k, 1);
         axis->setPen(QPen(QColor(80, 80, 80)));
     }
-    auto normalized = [&](int i, int k) {
-        const double lo = front.metrics.col(k).minCoeff(), hi = front.metrics.col(k).maxCoeff();
-        return hi > lo ? (front.metrics(i, k) - lo) / (hi - lo) : 0.5;
-    };
     QVector<double> t, px, py;
     for (int i = 0; i < front.size(); ++i) {
         for (int k = 0; k < m; ++k) {
             t.push_back(static_cast<double>(t.size()));
             px.push_back(k);
-            py.push_back(normalized(i, k));
+            py.push_back(scaledMetric(front, i, k));
         }
         t.push_back(static_cast<double>(t.size())); // a gap between points' lines
         px.push_back(kNaN);
@@ -335,7 +324,7 @@ void FrontPlot::updateSelection()
         const int x = xMetric(), y = yMetric();
         m_selected->addData(front.metrics(index, x), front.metrics(index, y));
         const std::vector<double> measured =
-            measuredMetrics(*m_document, m_document->selectedCoefficients());
+            m_document->measuredMetrics(m_document->selectedCoefficients());
         if (!measured.empty())
             m_selectedMeasured->addData(measured[static_cast<std::size_t>(x)],
                                         measured[static_cast<std::size_t>(y)]);
@@ -352,11 +341,9 @@ void FrontPlot::updateSelection()
         if (m_parallelSelected) {
             QVector<double> t, px, py;
             for (int k = 0; k < front.metrics.cols(); ++k) {
-                const double lo = front.metrics.col(k).minCoeff(),
-                             hi = front.metrics.col(k).maxCoeff();
                 t.push_back(k);
                 px.push_back(k);
-                py.push_back(hi > lo ? (front.metrics(index, k) - lo) / (hi - lo) : 0.5);
+                py.push_back(scaledMetric(front, index, k));
             }
             m_parallelSelected->setData(t, px, py);
         }

@@ -2,11 +2,11 @@
 #include "main_window.h"
 
 #include "front_plot.h"
+#include "merge_description.h"
 #include "new_project_dialog.h"
 #include "project_document.h"
 #include "run_controller.h"
 
-#include "merge/merge_inputs.h"
 #include "util/error.h"
 #include "zoo/zoo.h"
 
@@ -463,33 +463,12 @@ void MainWindow::inspectCheckpoints()
     auto *watcher = new QFutureWatcher<QString>(this);
     connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
         m_inspection->setText(watcher->result());
-        if (watcher->result().startsWith(QStringLiteral("<b>Cannot")))
+        if (watcher->result().startsWith(QStringLiteral("<b>Problem")))
             log(watcher->result(), true);
         watcher->deleteLater();
     });
     watcher->setFuture(QtConcurrent::run([base, models, names, options = p.merge] {
-        try {
-            const MergeInputs inputs(base, models, names, options);
-            const MergePlan &plan = inputs.merger().plan();
-            QString text =
-                QObject::tr("<b>Merge</b>: %1 of %2 tensors (%3 parameters) merge")
-                    .arg(plan.mergedTensors)
-                    .arg(plan.tensors.size())
-                    .arg(QLocale().toString(static_cast<qulonglong>(plan.mergedParameters)));
-            int shown = 0;
-            for (const TensorPlan &tensor : plan.tensors)
-                if (!tensor.merged && shown++ < 6)
-                    text += QStringLiteral("<br>copied from the base: %1 (%2)")
-                                .arg(QString::fromStdString(tensor.base->name),
-                                     QString::fromStdString(tensor.reason));
-            if (!plan.ignoredTensors.empty())
-                text += QObject::tr("<br>task-only, not merged (heads): %1")
-                            .arg(plan.ignoredTensors.size());
-            return text;
-        } catch (const std::exception &e) {
-            return QObject::tr("<b>Cannot merge these checkpoints</b>: %1")
-                .arg(QString::fromStdString(e.what()));
-        }
+        return describeMergeHtml(base, models, names, options);
     }));
 }
 
@@ -571,19 +550,16 @@ void MainWindow::updateSelectionPanel()
         return;
     }
     const Eigen::VectorXd predicted = m_document->selectedPredicted();
-    const auto *measured = m_document->measured(c);
+    const std::vector<double> measured = m_document->measuredMetrics(c);
     QString html =
         tr("<b>Selected merge</b> (front point %1)<table cellspacing=4>"
            "<tr><th align=left>task</th><th>c</th><th>predicted</th><th>measured</th></tr>")
             .arg(m_document->selectedIndex());
     const auto &tasks = m_document->project().tasks;
     for (std::size_t t = 0; t < tasks.size(); ++t) {
-        QString real = QStringLiteral("–");
-        if (measured) {
-            const auto it = measured->result.metrics.find(tasks[t].name);
-            if (it != measured->result.metrics.end())
-                real = QString::number(it->second, 'f', 4);
-        }
+        const QString real = measured.empty() || std::isnan(measured[t])
+                                 ? QStringLiteral("–")
+                                 : QString::number(measured[t], 'f', 4);
         html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td align=right>%3</td>"
                                "<td align=right>%4</td></tr>")
                     .arg(QString::fromStdString(tasks[t].name))
@@ -633,18 +609,13 @@ void MainWindow::updateFrontTable()
         index->setData(Qt::UserRole, i);
         m_frontTable->setItem(i, 0, index);
         std::vector<double> c(front.coefficients.row(i).begin(), front.coefficients.row(i).end());
-        const auto *measured = m_document->measured(c);
+        const std::vector<double> measured = m_document->measuredMetrics(c);
         for (int t = 0; t < n; ++t) {
             m_frontTable->setItem(i, 1 + t, numberItem(c[static_cast<std::size_t>(t)], 3));
             m_frontTable->setItem(i, 1 + n + t, numberItem(front.metrics(i, t)));
-            double real = kNaN;
-            if (measured) {
-                const auto it =
-                    measured->result.metrics.find(tasks[static_cast<std::size_t>(t)].name);
-                if (it != measured->result.metrics.end())
-                    real = it->second;
-            }
-            m_frontTable->setItem(i, 1 + 2 * n + t, numberItem(real));
+            m_frontTable->setItem(
+                i, 1 + 2 * n + t,
+                numberItem(measured.empty() ? kNaN : measured[static_cast<std::size_t>(t)]));
         }
     }
     m_frontTable->setSortingEnabled(true);

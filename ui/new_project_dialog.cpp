@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "new_project_dialog.h"
 
-#include "merge/merge_inputs.h"
+#include "merge_description.h"
 #include "project/project.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -216,34 +216,8 @@ void NewProjectDialog::inspect()
         watcher->deleteLater();
     });
     // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
-    watcher->setFuture(QtConcurrent::run([base, models, names] {
-        try {
-            const MergeInputs inputs(base, models, names, MergeOptions{});
-            const MergePlan &plan = inputs.merger().plan();
-            QString text = QObject::tr("<b>%1 of %2 tensors merge</b> (%3 parameters); %4 copied "
-                                       "from the base")
-                               .arg(plan.mergedTensors)
-                               .arg(plan.tensors.size())
-                               .arg(plan.mergedParameters)
-                               .arg(plan.copiedTensors);
-            int shown = 0;
-            for (const TensorPlan &tensor : plan.tensors)
-                if (!tensor.merged && shown++ < 8)
-                    text += QStringLiteral("<br>left out: %1 — %2")
-                                .arg(QString::fromStdString(tensor.base->name),
-                                     QString::fromStdString(tensor.reason));
-            for (std::size_t i = 0; i < plan.ignoredTensors.size() && i < 4; ++i)
-                text += QStringLiteral("<br>not in the output: %1")
-                            .arg(QString::fromStdString(plan.ignoredTensors[i]));
-            if (plan.mergedTensors == 0)
-                text +=
-                    QObject::tr("<br><b>Nothing merges: are these fine-tunes of this base?</b>");
-            return text;
-        } catch (const std::exception &e) {
-            return QObject::tr("<b>Problem:</b> %1")
-                .arg(QString::fromStdString(e.what()).toHtmlEscaped());
-        }
-    }));
+    watcher->setFuture(QtConcurrent::run(
+        [base, models, names] { return describeMergeHtml(base, models, names, MergeOptions{}); }));
 }
 
 nlohmann::json NewProjectDialog::projectJson() const

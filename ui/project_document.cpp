@@ -209,6 +209,20 @@ ProjectDocument::measured(const std::vector<double> &coefficients) const
     return project::measuredAt(m_project, coefficients);
 }
 
+std::vector<double> ProjectDocument::measuredMetrics(const std::vector<double> &coefficients) const
+{
+    const project::EvaluationEntry *entry = measured(coefficients);
+    if (!entry)
+        return {};
+    std::vector<double> out;
+    for (const auto &task : m_project.tasks) {
+        const auto it = entry->result.metrics.find(task.name);
+        out.push_back(it == entry->result.metrics.end() ? std::numeric_limits<double>::quiet_NaN()
+                                                        : it->second);
+    }
+    return out;
+}
+
 void ProjectDocument::addEvaluation(const project::EvaluationEntry &entry)
 {
     m_project.evaluations.push_back(entry);

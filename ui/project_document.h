@@ -61,6 +61,8 @@ public:
     QString selectionNote() const { return m_selectionNote; }
     /// A successful evaluation of exactly these coefficients, if any.
     const project::EvaluationEntry *measured(const std::vector<double> &coefficients) const;
+    /// Its metrics in task order (NaN where a task's is missing), or empty when not measured.
+    std::vector<double> measuredMetrics(const std::vector<double> &coefficients) const;
 
     // --- changes made by runs (RunController) -----------------------------------------
     /// One evaluation a run just recorded (and saved in its own copy): shown at once.

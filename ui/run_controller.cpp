@@ -120,26 +120,26 @@ eval::JobRunner::ProgressCallback RunController::liveProgress(const project::Pro
 
 void RunController::sample()
 {
-    start(tr("Sampling the initial design"), [this](project::Project &copy) {
-        const int n = static_cast<int>(copy.tasks.size());
-        copy.map.mode = "bayesian";
-        copy.map.budget = std::max(static_cast<int>(copy.samples().count()),
-                                   map::QuadraticSurrogate::fullParameterCount(n) + 1);
-        runSession(copy, [&](project::Session &session) { session.explore(liveProgress(copy)); });
-        return tr("initial design done: %1 evaluations").arg(copy.samples().count());
-    });
+    exploreTo(tr("Sampling the initial design"), false);
 }
 
 void RunController::refine()
 {
-    start(tr("Refining (one Bayesian round)"), [this](project::Project &copy) {
+    exploreTo(tr("Refining (one Bayesian round)"), true);
+}
+
+void RunController::exploreTo(const QString &what, bool oneMoreRound)
+{
+    start(what, [this, oneMoreRound](project::Project &copy) {
+        // Bayesian MAP resumes from the samples the project holds: a budget of the initial
+        // design (P + 1) evaluates that design; max(2, N) more is one round near the front.
         const int n = static_cast<int>(copy.tasks.size());
-        const int before = copy.samples().count();
+        const int design = std::max(static_cast<int>(copy.samples().count()),
+                                    map::QuadraticSurrogate::fullParameterCount(n) + 1);
         copy.map.mode = "bayesian";
-        copy.map.budget =
-            std::max(before, map::QuadraticSurrogate::fullParameterCount(n) + 1) + std::max(2, n);
+        copy.map.budget = design + (oneMoreRound ? std::max(2, n) : 0);
         runSession(copy, [&](project::Session &session) { session.explore(liveProgress(copy)); });
-        return tr("refined: %1 evaluations in all").arg(copy.samples().count());
+        return tr("%1 evaluations in all").arg(copy.samples().count());
     });
 }
 

@@ -67,6 +67,7 @@ Q_SIGNALS:
 private:
     using Job = std::function<QString(project::Project &)>; ///< returns the success message
     void start(const QString &what, Job job, bool needsProject = true);
+    void exploreTo(const QString &what, bool oneMoreRound);
     void post(std::function<void()> function); ///< run on the GUI thread
     void runSession(project::Project &copy, const std::function<void(project::Session &)> &work);
     eval::JobRunner::ProgressCallback liveProgress(const project::Project &copy);

@@ -127,9 +127,7 @@ std::string Checkpoint::fingerprint() const
             h = hashBytes(tensor.data + tensor.byteSize - sample, sample, h);
         }
     }
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
-    return text;
+    return hexDigits(h);
 }
 
 void Checkpoint::setSource(std::string path, std::string format)

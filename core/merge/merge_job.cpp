@@ -172,22 +172,16 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     report.ignored = plan.ignoredTensors;
     report.estimate = opened.inputs->merger().estimate(opened.threads);
     report.bytesTouched = report.estimate.inputBytes + report.estimate.outputBytes;
+    const std::vector<std::string> described = describePlan(plan);
     log("merge: " + std::string(methodName(request.options.method)) + " of " +
         std::to_string(request.modelPaths.size()) + " task(s) into " +
-        opened.inputs->base().path() + ": " + std::to_string(plan.mergedTensors) + " tensors (" +
-        std::to_string(plan.mergedParameters) + " parameters) merged, " +
-        std::to_string(plan.copiedTensors) + " copied from the base");
-    for (const TensorPlan &tensor : plan.tensors)
-        if (!tensor.merged && isFloating(tensor.base->dtype))
-            log("  left out (copied from the base): " + tensor.base->name + ": " + tensor.reason);
-    for (const std::string &ignored : plan.ignoredTensors)
-        log("  not in the output: " + ignored);
+        opened.inputs->base().path() + ": " + described.front());
+    for (std::size_t i = 1; i < described.size(); ++i)
+        log("  " + described[i]);
     log("memory: reads " + formatBytes(report.estimate.inputBytes) + " (memory-mapped), writes " +
         formatBytes(report.estimate.outputBytes) + ", working memory about " +
         formatBytes(report.estimate.workingBytes) + " on " + std::to_string(opened.threads) +
         " thread(s)");
-    if (plan.mergedTensors == 0)
-        log("warning: no tensor is merged; the output equals the base");
 }
 
 } // namespace

@@ -114,4 +114,20 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
     return plan;
 }
 
+std::vector<std::string> describePlan(const MergePlan &plan)
+{
+    std::vector<std::string> lines{std::to_string(plan.mergedTensors) + " tensors (" +
+                                   std::to_string(plan.mergedParameters) + " parameters) merged, " +
+                                   std::to_string(plan.copiedTensors) + " copied from the base"};
+    for (const TensorPlan &tensor : plan.tensors)
+        if (!tensor.merged && isFloating(tensor.base->dtype))
+            lines.push_back("left out (copied from the base): " + tensor.base->name + ": " +
+                            tensor.reason);
+    for (const std::string &ignored : plan.ignoredTensors)
+        lines.push_back("not in the output: " + ignored);
+    if (plan.mergedTensors == 0)
+        lines.push_back("warning: no tensor is merged; the output equals the base");
+    return lines;
+}
+
 } // namespace mf

@@ -48,6 +48,11 @@ struct MergePlan {
 /// Matches the base against every task: a floating tensor merges when every task has it
 /// with the same shape and the filters let it through; anything else is copied from the
 /// base, with the reason named. Never throws for mismatches; they are reported.
+/// The plan in words, one line each, as `merge` says it before it starts: the summary
+/// ("N tensors (P parameters) merged, M copied from the base"), each floating tensor left out
+/// and why, each task-only tensor, and a warning when nothing merges.
+std::vector<std::string> describePlan(const MergePlan &plan);
+
 MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *> &tasks,
                     const std::vector<std::string> &taskNames, const MergeOptions &options);
 

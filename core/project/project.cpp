@@ -89,10 +89,7 @@ std::string cacheKey(const MergeOptions &options, const std::vector<std::string>
         key["drop_rate"] = options.dropRate;
         key["seed"] = options.seed;
     }
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx",
-                  static_cast<unsigned long long>(hashString(key.dump())));
-    return text;
+    return hexDigits(hashString(key.dump()));
 }
 
 Project Project::load(const std::string &path)

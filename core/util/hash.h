@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 namespace mf {
@@ -32,6 +34,14 @@ inline std::uint64_t hashBytes(const void *data, std::size_t size, std::uint64_t
 inline std::uint64_t hashString(std::string_view text, std::uint64_t seed = 0)
 {
     return hashBytes(text.data(), text.size(), seed);
+}
+
+/// A 64-bit hash as 16 lower-case hex digits (fingerprints, cache keys).
+inline std::string hexDigits(std::uint64_t value)
+{
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+    return text;
 }
 
 } // namespace mf

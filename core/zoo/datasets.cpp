@@ -132,9 +132,7 @@ Source loadSource(const std::string &name, const std::string &folder)
         h = hashBytes(split->pixels.data(), split->pixels.size(), h);
         h = hashBytes(split->labels.data(), split->labels.size() * sizeof(std::int64_t), h);
     }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
-    source.fingerprint = hex;
+    source.fingerprint = hexDigits(h);
     return source;
 }
 

@@ -155,13 +155,6 @@ eval::Network readBackbone(const std::string &path, const ZooSettings &s)
     return network;
 }
 
-std::string hex(std::uint64_t value)
-{
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-    return text;
-}
-
 json readManifest(const std::string &path)
 {
     if (!fs::exists(path))
@@ -332,8 +325,8 @@ ZooReport buildZoo(const ZooOptions &options)
         loadSource("mnist", options.mnist.empty() ? defaultMnistFolder() : options.mnist);
     const Source fashion =
         loadSource("fashion", options.fashion.empty() ? defaultFashionFolder() : options.fashion);
-    const std::string key =
-        hex(hashString(s.toJson().dump() + mnist.fingerprint + fashion.fingerprint, 0x200ULL));
+    const std::string key = hexDigits(
+        hashString(s.toJson().dump() + mnist.fingerprint + fashion.fingerprint, 0x200ULL));
 
     const std::string manifestPath = (out / "zoo.json").string();
     json manifest = readManifest(manifestPath);

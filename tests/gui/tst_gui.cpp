@@ -313,11 +313,13 @@ void TestGui::newProjectInspectsAndWrites()
     dialog.addTask(QString::fromStdString(dir.file("b.pt")));
     dialog.setCommandEvaluator(0, QString::fromStdString(peaksCommand()));
     dialog.setCommandEvaluator(1, QString::fromStdString(peaksCommand()));
-    QTRY_VERIFY_WITH_TIMEOUT(dialog.inspectionLabel()->text().contains(QStringLiteral("merge")),
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.inspectionLabel()->text().contains(QStringLiteral("Merge")),
                              kHang);
     const QString inspection = dialog.inspectionLabel()->text();
-    QVERIFY2(inspection.contains(QStringLiteral("1 of 2 tensors merge")), qPrintable(inspection));
-    QVERIFY2(inspection.contains(QStringLiteral("left out: v")), qPrintable(inspection));
+    QVERIFY2(inspection.contains(QStringLiteral("1 tensors (2 parameters) merged, 1 copied")),
+             qPrintable(inspection));
+    QVERIFY2(inspection.contains(QStringLiteral("left out (copied from the base): v: shape")),
+             qPrintable(inspection));
     QCOMPARE(dialog.tasksTable()->item(1, 0)->text(), QStringLiteral("b"));
     std::filesystem::create_directories(dir.file("sub"));
     const QString written = dialog.writeProject();
