@@ -227,7 +227,8 @@ void ProjectDocument::addEvaluation(const project::EvaluationEntry &entry)
 {
     m_project.evaluations.push_back(entry);
     Q_EMIT evaluationsChanged();
-    refit();
+    if (entry.kind == "sample") // the surrogates fit MAP's samples only (not grid or points)
+        refit();
 }
 
 void ProjectDocument::adoptProject(const project::Project &project)
