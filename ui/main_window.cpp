@@ -277,7 +277,17 @@ void MainWindow::buildDocks()
     m_evaluateButton = new QPushButton(tr("Evaluate this point"), preferencePanel);
     m_exportButton = new QPushButton(tr("Export merged model…"), preferencePanel);
     preferenceLayout->addWidget(m_evaluateButton);
-    preferenceLayout->addWidget(m_exportButton);
+    auto *exportRow = new QHBoxLayout;
+    m_shards = new QComboBox(preferencePanel);
+    m_shards->setObjectName(QStringLiteral("shards"));
+    m_shards->addItem(tr("one file"), QVariant::fromValue<qulonglong>(0));
+    for (const int gigabytes : {1, 2, 5, 10})
+        m_shards->addItem(tr("shards of %1 GB").arg(gigabytes),
+                          QVariant::fromValue<qulonglong>(qulonglong(gigabytes) << 30));
+    m_shards->setToolTip(tr("Sharded safetensors with an index, as large checkpoints ship"));
+    exportRow->addWidget(m_exportButton, 1);
+    exportRow->addWidget(m_shards);
+    preferenceLayout->addLayout(exportRow);
     preferenceLayout->addStretch();
     connect(m_evaluateButton, &QPushButton::clicked, this, [this] {
         const std::vector<double> c = m_document->selectedCoefficients();
@@ -409,8 +419,13 @@ void MainWindow::exportTo(const QString &path)
     const auto &weights = m_document->preference().weights;
     preference = {{"weights", std::vector<double>(weights.data(), weights.data() + weights.size())},
                   {"rule", map::ruleName(m_document->preference().rule)}};
+    const auto shardSize = m_shards->currentData().toULongLong();
+    if (shardSize > 0 && !path.endsWith(QStringLiteral(".safetensors"))) {
+        log(tr("sharded exports are safetensors: choose a .safetensors name, or no shards"), true);
+        return;
+    }
     m_runner->exportMerge(c, m_document->selectedPredicted(),
-                          QString::fromStdString(preference.dump()), path);
+                          QString::fromStdString(preference.dump()), path, shardSize);
 }
 
 bool MainWindow::saveScreenshot(const QString &path)

@@ -47,8 +47,10 @@ public:
     bool openProject(const QString &path);
     /// Opens the example project, building it first (in the background) when missing.
     void openExample();
-    /// Exports the selected merge to `path` in the background (the dialog's work).
+    /// Exports the selected merge to `path` in the background (the dialog's work), sharded
+    /// as the Shards box says (safetensors only).
     void exportTo(const QString &path);
+    QComboBox *shardBox() const { return m_shards; }
     /// Renders the window to a PNG.
     bool saveScreenshot(const QString &path);
 
@@ -82,7 +84,7 @@ private:
     QVBoxLayout *m_weightsLayout;
     std::vector<QSlider *> m_weights;
     std::vector<QDoubleSpinBox *> m_floors;
-    QComboBox *m_rule;
+    QComboBox *m_rule, *m_shards;
     QPushButton *m_sampleButton, *m_refineButton, *m_gridButton, *m_cancelButton, *m_evaluateButton,
         *m_exportButton;
     QSpinBox *m_gridLevels;

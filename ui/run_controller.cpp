@@ -176,10 +176,10 @@ void RunController::evaluatePoint(const std::vector<double> &coefficients)
 
 void RunController::exportMerge(const std::vector<double> &coefficients,
                                 const Eigen::VectorXd &predicted, const QString &preferenceJson,
-                                const QString &out)
+                                const QString &out, std::uint64_t shardSize)
 {
-    start(tr("Exporting the merged model"), [this, coefficients, predicted, preferenceJson,
-                                             out](project::Project &copy) {
+    start(tr("Exporting the merged model"), [this, coefficients, predicted, preferenceJson, out,
+                                             shardSize](project::Project &copy) {
         project::ExportRequest request;
         request.coefficients = coefficients;
         request.predicted = predicted;
@@ -187,6 +187,7 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                                  ? nlohmann::ordered_json(nullptr)
                                  : nlohmann::ordered_json::parse(preferenceJson.toStdString());
         request.out = out.toStdString();
+        request.shardSize = shardSize;
         const project::ExportResult result =
             project::exportMerge(copy, request, [this](const std::string &line) {
                 post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });

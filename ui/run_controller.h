@@ -45,9 +45,11 @@ public:
     void grid(int levels);
     /// Measures one merge for real (kind "point").
     void evaluatePoint(const std::vector<double> &coefficients);
-    /// Writes the merge of `coefficients` to `out` with its sidecar (project::exportMerge).
+    /// Writes the merge of `coefficients` to `out` with its sidecar (project::exportMerge);
+    /// `shardSize` > 0: sharded safetensors of at most that many bytes per file.
     void exportMerge(const std::vector<double> &coefficients, const Eigen::VectorXd &predicted,
-                     const QString &preferenceJson, const QString &out);
+                     const QString &preferenceJson, const QString &out,
+                     std::uint64_t shardSize = 0);
     /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.
     void buildExample(const QString &folder, bool mini = false);
 

@@ -224,6 +224,18 @@ void TestGui::exportsTheSelectedMerge()
     QCOMPARE(sidecar["preference"]["rule"].get<std::string>(), std::string("chebyshev"));
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).chosen.size(), std::size_t(1));
     QCOMPARE(window.document()->project().chosen.size(), std::size_t(1));
+    // Sharded exports are safetensors (a .pt name is refused before any work; the same merge
+    // goes through core's sharded writer otherwise: tiny here, so one file).
+    window.shardBox()->setCurrentIndex(1);
+    window.exportTo(QString::fromStdString(dir.file("sharded.pt")));
+    QVERIFY(!window.runner()->busy());
+    QVERIFY(!std::filesystem::exists(dir.file("sharded.pt")));
+    finished.clear();
+    window.exportTo(QString::fromStdString(dir.file("sharded.safetensors")));
+    QVERIFY(finished.wait(kHang));
+    QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
+    QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("sharded.safetensors")).find("w")), w);
+    window.shardBox()->setCurrentIndex(0);
     // Never over a source checkpoint.
     finished.clear();
     window.exportTo(QString::fromStdString(dir.file("a.safetensors")));
