@@ -220,6 +220,16 @@ void MainWindow::buildActions()
     });
 }
 
+QDockWidget *MainWindow::addDock(const QString &title, const QString &name, QWidget *content,
+                                 Qt::DockWidgetArea area)
+{
+    auto *dock = new QDockWidget(title, this);
+    dock->setObjectName(name); // saved layouts and tests find docks by name
+    dock->setWidget(content);
+    addDockWidget(area, dock);
+    return dock;
+}
+
 void MainWindow::buildDocks()
 {
     setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
@@ -248,10 +258,8 @@ void MainWindow::buildDocks()
     projectLayout->addWidget(m_surrogateTable);
     m_fitLabel = new QLabel(projectPanel);
     projectLayout->addWidget(m_fitLabel);
-    auto *projectDock = new QDockWidget(tr("Project"), this);
-    projectDock->setObjectName(QStringLiteral("projectDock"));
-    projectDock->setWidget(projectPanel);
-    addDockWidget(Qt::LeftDockWidgetArea, projectDock);
+    QDockWidget *projectDock =
+        addDock(tr("Project"), QStringLiteral("projectDock"), projectPanel, Qt::LeftDockWidgetArea);
 
     // Right: preference sliders, rule, floors, the selected merge.
     auto *preferencePanel = new QWidget;
@@ -295,10 +303,9 @@ void MainWindow::buildDocks()
             m_runner->evaluatePoint(c);
     });
     connect(m_exportButton, &QPushButton::clicked, this, [this] { m_exportAction->trigger(); });
-    auto *preferenceDock = new QDockWidget(tr("Preference and selected merge"), this);
-    preferenceDock->setObjectName(QStringLiteral("preferenceDock"));
-    preferenceDock->setWidget(preferencePanel);
-    addDockWidget(Qt::RightDockWidgetArea, preferenceDock);
+    QDockWidget *preferenceDock =
+        addDock(tr("Preference and selected merge"), QStringLiteral("preferenceDock"),
+                preferencePanel, Qt::RightDockWidgetArea);
 
     // Bottom: run controls, progress and log; the front points.
     auto *runPanel = new QWidget;
@@ -337,10 +344,8 @@ void MainWindow::buildDocks()
             m_runner->grid(m_gridLevels->value());
     });
     connect(m_cancelButton, &QPushButton::clicked, m_runner, &RunController::cancel);
-    auto *runDock = new QDockWidget(tr("Run and log"), this);
-    runDock->setObjectName(QStringLiteral("runDock"));
-    runDock->setWidget(runPanel);
-    addDockWidget(Qt::BottomDockWidgetArea, runDock);
+    QDockWidget *runDock =
+        addDock(tr("Run and log"), QStringLiteral("runDock"), runPanel, Qt::BottomDockWidgetArea);
 
     m_frontTable = new QTableWidget(this);
     m_frontTable->setObjectName(QStringLiteral("frontTable"));
@@ -356,10 +361,8 @@ void MainWindow::buildDocks()
             m_document->selectFrontPoint(
                 m_frontTable->item(rows.front().row(), 0)->data(Qt::UserRole).toInt());
     });
-    auto *frontDock = new QDockWidget(tr("Front points"), this);
-    frontDock->setObjectName(QStringLiteral("frontDock"));
-    frontDock->setWidget(m_frontTable);
-    addDockWidget(Qt::BottomDockWidgetArea, frontDock);
+    QDockWidget *frontDock = addDock(tr("Front points"), QStringLiteral("frontDock"), m_frontTable,
+                                     Qt::BottomDockWidgetArea);
     splitDockWidget(runDock, frontDock, Qt::Horizontal);
     resizeDocks({projectDock, preferenceDock}, {330, 300}, Qt::Horizontal);
     resizeDocks({runDock}, {230}, Qt::Vertical);

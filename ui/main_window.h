@@ -8,6 +8,7 @@
 
 class QAction;
 class QComboBox;
+class QDockWidget;
 class QDoubleSpinBox;
 class QLabel;
 class QMenu;
@@ -62,6 +63,8 @@ protected:
 private:
     void buildActions();
     void buildDocks();
+    QDockWidget *addDock(const QString &title, const QString &name, QWidget *content,
+                         Qt::DockWidgetArea area);
     void projectOpened();
     void rebuildPreferencePanel();
     void preferenceChanged();
