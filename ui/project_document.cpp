@@ -50,23 +50,8 @@ void ProjectDocument::save()
 
 void ProjectDocument::saveAs(const QString &path)
 {
-    // Relative paths inside the file stay valid: resolve them against the old location and
-    // rewrite them against the new one.
     project::Project copy = m_project;
-    copy.base = m_project.resolve(m_project.base);
-    for (auto &task : copy.tasks)
-        task.checkpoint = m_project.resolve(task.checkpoint);
-    copy.path = path.toStdString();
-    copy.base = copy.relativize(copy.base);
-    for (auto &task : copy.tasks)
-        task.checkpoint = copy.relativize(task.checkpoint);
-    for (std::size_t t = 0; t < copy.tasks.size(); ++t) {
-        auto &evaluator = copy.tasks[t].evaluator;
-        for (const char *key : {"module", "data"})
-            if (evaluator.contains(key) && evaluator[key].is_string())
-                evaluator[key] =
-                    copy.relativize(m_project.resolve(evaluator[key].get<std::string>()));
-    }
+    copy.moveTo(path.toStdString()); // relative paths still name the same files
     copy.save();
     m_project = std::move(copy);
     setDirty(false);

@@ -4,6 +4,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/text.h"
 
 #include <cmath>
 #include <ctime>
@@ -274,8 +275,25 @@ std::string Project::resolve(const std::string &relative) const
 
 std::string Project::relativize(const std::string &absolute) const
 {
-    const fs::path folder = fs::absolute(fs::path(path)).parent_path();
-    return fs::absolute(absolute).lexically_relative(folder).string();
+    return relativePath(absolute, fs::absolute(fs::path(path)).parent_path().string());
+}
+
+void Project::moveTo(const std::string &newPath)
+{
+    std::vector<std::string *> paths{&base};
+    for (TaskEntry &task : tasks) {
+        paths.push_back(&task.checkpoint);
+        for (const char *key : {"module", "data"}) // the TorchScript evaluator's files
+            if (task.evaluator.contains(key) && task.evaluator[key].is_string())
+                paths.push_back(task.evaluator[key].get_ptr<std::string *>());
+    }
+    std::vector<std::string> resolved;
+    for (const std::string *p : paths)
+        resolved.push_back(resolve(*p));
+    path = newPath;
+    for (std::size_t i = 0; i < paths.size(); ++i)
+        if (!fs::path(*paths[i]).is_absolute())
+            *paths[i] = relativize(resolved[i]);
 }
 
 map::Problem Project::problem() const

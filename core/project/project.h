@@ -68,6 +68,10 @@ public:
     std::string resolve(const std::string &relative) const;
     /// `absolute` made relative to the project file's folder (for writing into the file).
     std::string relativize(const std::string &absolute) const;
+    /// Moves the project to `newPath` (nothing is written): the paths it holds relative to the
+    /// old folder (base, checkpoints, a TorchScript evaluator's module and data) are rewritten
+    /// relative to the new one, so they name the same files; absolute paths stay as they are.
+    void moveTo(const std::string &newPath);
 
     map::Problem problem() const;
     /// Evaluations of `kind` as samples: failed ones as rows of NaN (fits skip them).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "util/text.h"
 
+#include <filesystem>
+
 #include "util/error.h"
 
 #include <cmath>
@@ -92,6 +94,15 @@ std::vector<std::string> splitString(const std::string &text, char separator)
         start = pos + 1;
     }
     return parts;
+}
+
+std::string relativePath(const std::string &path, const std::string &folder)
+{
+    namespace fs = std::filesystem;
+    return fs::absolute(path)
+        .lexically_normal()
+        .lexically_relative(fs::absolute(folder).lexically_normal())
+        .string();
 }
 
 } // namespace mf

@@ -19,4 +19,7 @@ std::uint64_t parseByteSize(const std::string &text);
 /// Splits on a single character, keeping empty fields.
 std::vector<std::string> splitString(const std::string &text, char separator);
 
+/// `path` relative to `folder`, both made absolute and normalized first ("../m/a.pt").
+std::string relativePath(const std::string &path, const std::string &folder);
+
 } // namespace mf

@@ -9,6 +9,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/hash.h"
+#include "util/text.h"
 #include "zoo/datasets.h"
 
 #include <chrono>
@@ -174,14 +175,6 @@ void saveManifest(const std::string &path, const json &manifest)
     writeFileAtomically(path, manifest.dump(2) + "\n");
 }
 
-std::string relativeTo(const fs::path &folder, const fs::path &path)
-{
-    return fs::absolute(path)
-        .lexically_normal()
-        .lexically_relative(fs::absolute(folder).lexically_normal())
-        .string();
-}
-
 /// Files of one task inside the zoo folder.
 struct TaskFiles {
     std::string checkpoint, module, data;
@@ -245,7 +238,7 @@ json projectDocument(const fs::path &projectPath, const fs::path &out,
         projectPath.parent_path().empty() ? fs::path(".") : projectPath.parent_path();
     json document = {{"format", "mergefront-project"},
                      {"version", project::Project::kVersion},
-                     {"base", relativeTo(folder, out / "base.safetensors")},
+                     {"base", relativePath((out / "base.safetensors").string(), folder.string())},
                      {"tasks", json::array()},
                      {"merge", {{"method", "task_arithmetic"}}},
                      {"map", {{"mode", "bayesian"}, {"budget", 0}, {"seed", 1}}},
@@ -254,18 +247,19 @@ json projectDocument(const fs::path &projectPath, const fs::path &out,
                      {"chosen", json::array()}};
     for (const std::string &name : tasks) {
         const TaskFiles files = taskFiles(out, name);
-        document["tasks"].push_back({{"name", name},
-                                     {"checkpoint", relativeTo(folder, files.checkpoint)},
-                                     {"metric", "accuracy"},
-                                     {"direction", "maximize"},
-                                     {"link", "auto"},
-                                     {"lower", 0},
-                                     {"upper", 1},
-                                     {"evaluator",
-                                      {{"kind", "torchscript"},
-                                       {"module", relativeTo(folder, files.module)},
-                                       {"data", relativeTo(folder, files.data)},
-                                       {"batch_size", 1024}}}});
+        document["tasks"].push_back(
+            {{"name", name},
+             {"checkpoint", relativePath(files.checkpoint, folder.string())},
+             {"metric", "accuracy"},
+             {"direction", "maximize"},
+             {"link", "auto"},
+             {"lower", 0},
+             {"upper", 1},
+             {"evaluator",
+              {{"kind", "torchscript"},
+               {"module", relativePath(files.module, folder.string())},
+               {"data", relativePath(files.data, folder.string())},
+               {"batch_size", 1024}}}});
     }
     return document;
 }
@@ -422,15 +416,16 @@ ZooReport buildZoo(const ZooOptions &options)
                 {{"inputs", DType::U8, {testSet.count, testSet.features}, testSet.pixels.data()},
                  {"targets", DType::I64, {testSet.count}, testSet.labels.data()}},
                 {{"mergefront", "example zoo evaluation data"}, {"task", task.name}});
-            manifest["tasks"][task.name] = {{"description", task.description},
-                                            {"classes", task.classes},
-                                            {"checkpoint", relativeTo(out, files.checkpoint)},
-                                            {"module", relativeTo(out, files.module)},
-                                            {"data", relativeTo(out, files.data)},
-                                            {"train_images", trainSet.count},
-                                            {"test_images", testSet.count},
-                                            {"train_accuracy", trained.accuracy},
-                                            {"seconds", trained.seconds}};
+            manifest["tasks"][task.name] = {
+                {"description", task.description},
+                {"classes", task.classes},
+                {"checkpoint", relativePath(files.checkpoint, out.string())},
+                {"module", relativePath(files.module, out.string())},
+                {"data", relativePath(files.data, out.string())},
+                {"train_images", trainSet.count},
+                {"test_images", testSet.count},
+                {"train_accuracy", trained.accuracy},
+                {"seconds", trained.seconds}};
             saveManifest(manifestPath, manifest);
             result.trained = true;
             result.seconds = trained.seconds;

@@ -59,6 +59,7 @@ private Q_SLOTS:
     void cachesByCoefficientsAndSettings();
     void refusesBadFiles();
     void sessionCancelsFromAnotherThread();
+    void movesKeepingPathsToTheSameFiles();
 };
 
 void TestProject::readsTheSchema()
@@ -242,9 +243,28 @@ void TestProject::sessionCancelsFromAnotherThread()
     QVERIFY(again);
 }
 
+void TestProject::movesKeepingPathsToTheSameFiles()
+{
+    TempDir dir;
+    mftest::writeFile(dir.file("p.json"), kMinimal);
+    Project p = Project::load(dir.file("p.json"));
+    p.tasks[0].evaluator = {{"kind", "torchscript"},
+                            {"module", "m/a.module.pt"},
+                            {"data", "m/a.data.safetensors"},
+                            {"batch_size", 8}};
+    const std::string base = p.resolve(p.base), module = p.resolve("m/a.module.pt");
+    p.moveTo(dir.file("elsewhere/deeper/q.json"));
+    QCOMPARE(p.base, std::string("../../models/base.safetensors"));
+    QCOMPARE(p.resolve(p.base), base);
+    QCOMPARE(p.resolve(p.tasks[0].checkpoint), dir.file("models/mnist.safetensors"));
+    QCOMPARE(p.resolve(p.tasks[0].evaluator["module"].get<std::string>()), module);
+    QCOMPARE(p.tasks[0].evaluator["batch_size"].get<int>(), 8);
+    QCOMPARE(p.tasks[1].checkpoint, std::string("/abs/loss.pt")); // absolute stays absolute
+}
+
 MF_TEST_MAIN(TestProject, readsTheSchema, roundTripsAndKeepsUnknownKeys,
              savesEveryEvaluationAsItArrives, cachesByCoefficientsAndSettings, refusesBadFiles,
-             sessionCancelsFromAnotherThread)
+             sessionCancelsFromAnotherThread, movesKeepingPathsToTheSameFiles)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_project.moc"
 #endif
