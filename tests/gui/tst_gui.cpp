@@ -59,11 +59,17 @@ void waitForFit(MainWindow &window)
     QTRY_VERIFY_WITH_TIMEOUT(!window.document()->fitting(), kHang);
 }
 
-/// A command project with MAP's initial design already evaluated, open in `window`.
+/// A two-task command project (fixtures' writeCommandProject) written in `dir`, open in `window`.
+void openCommandProject(MainWindow &window, const TempDir &dir, const std::string &command)
+{
+    mftest::writeCommandProject(dir, command);
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+}
+
+/// The peaks command project with MAP's initial design already evaluated, open in `window`.
 void openSampled(MainWindow &window, const TempDir &dir)
 {
-    mftest::writeCommandProject(dir, peaksCommand());
-    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    openCommandProject(window, dir, peaksCommand());
     QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
     waitForFit(window);
     QVERIFY(window.document()->hasFront());
@@ -94,8 +100,7 @@ void TestGui::samplesLiveAndFits()
     TempDir dir;
     MainWindow window;
     window.show();
-    mftest::writeCommandProject(dir, peaksCommand());
-    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    openCommandProject(window, dir, peaksCommand());
     QSignalSpy arrived(window.document(), &mf::ui::ProjectDocument::evaluationsChanged);
     QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
     // P + 1 = 7 merges, each shown as it arrived (plus the hand-back at the end).
@@ -178,10 +183,9 @@ void TestGui::eventLoopTurnsWhileARunIsCancelled()
 {
     TempDir dir;
     // Every evaluation would take ten minutes.
-    mftest::writeCommandProject(dir, "sleep 600; echo '{\"accuracy\": 1}'");
     MainWindow window;
     window.show();
-    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    openCommandProject(window, dir, "sleep 600; echo '{\"accuracy\": 1}'");
     int ticks = 0;
     QTimer timer;
     connect(&timer, &QTimer::timeout, [&] { ++ticks; });
@@ -250,8 +254,7 @@ void TestGui::reportsABadProjectAndKeepsTheOpenOne()
     TempDir dir;
     MainWindow window;
     window.show();
-    mftest::writeCommandProject(dir, peaksCommand());
-    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    openCommandProject(window, dir, peaksCommand());
     mftest::writeFile(dir.file("bad.json"), R"({"format": "mergefront-project", "version": 1})");
     QVERIFY(!window.openProject(QString::fromStdString(dir.file("bad.json"))));
     const QString log = window.findChild<QPlainTextEdit *>(QStringLiteral("log"))->toPlainText();
