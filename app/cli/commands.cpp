@@ -34,8 +34,16 @@ const char *const kMergeUsage =
     "  --include REGEX   merge only tensors whose name matches\n"
     "  --exclude REGEX   never merge tensors whose name matches (they are copied from the base)\n"
     "  --name NAME       a task's name, once per --model (default: from the file name)\n"
-    "  --out OUT         .safetensors, .pt, .pth or .bin; written atomically\n"
+    "  --out OUT         .safetensors, .pt, .pth or .bin; any other name (or one ending in /)\n"
+    "                    is a Hugging Face model folder: weights (model.safetensors, sharded\n"
+    "                    past the shard size), config.json, generation_config.json, tokenizer\n"
+    "                    files, a README.md model card. Written atomically, never over a source\n"
     "  --shard-size SIZE safetensors: split into shards of at most SIZE (e.g. 2GB) + index\n"
+    "                    (a model folder: default 5GB, as save_pretrained)\n"
+    "  --tokenizer-from NAME  model folder: copy the tokenizer files of task NAME (default: base)\n"
+    "  --task-only keep|drop  tensors in exactly one task and not in the base (a task's own\n"
+    "                    head): carried unchanged (keep, the default) or left out\n"
+    "  --dtype bf16|f16|f32   write floating tensors in this dtype (default: the base's)\n"
     "  --threads N       worker threads (default: all cores)\n"
     "  --no-sync         skip fsync before the rename (faster, less durable)\n"
     "  --dry-run         check the inputs, print the plan and memory estimate, write nothing\n"
@@ -114,10 +122,34 @@ nlohmann::ordered_json planJson(const MergeReport &report)
             {"merged_parameters", report.mergedParameters},
             {"copied_tensors", report.copiedTensors},
             {"copied", copied},
-            {"ignored", report.ignored}};
+            {"ignored", report.ignored},
+            {"carried", report.carried},
+            {"notes", report.notes}};
 }
 
 } // namespace
+
+DType parseOutputDType(const std::string &name)
+{
+    if (name == "bf16" || name == "bfloat16")
+        return DType::BF16;
+    if (name == "f16" || name == "fp16" || name == "float16")
+        return DType::F16;
+    if (name == "f32" || name == "fp32" || name == "float32")
+        return DType::F32;
+    throw UsageError("--dtype takes bf16, f16 or f32 (got '" + name + "')");
+}
+
+std::string shellWord(const std::string &word)
+{
+    if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                "0123456789-_./,:=+@%") == std::string::npos)
+        return word;
+    std::string quoted = "'";
+    for (char c : word)
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
 
 int inspectCommand(const std::vector<std::string> &tokens)
 {
@@ -134,7 +166,8 @@ int mergeCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(tokens,
                          {"base", "model", "coef", "name", "method", "density", "drop", "seed",
-                          "include", "exclude", "out", "shard-size", "threads"},
+                          "include", "exclude", "out", "shard-size", "threads", "tokenizer-from",
+                          "task-only", "dtype"},
                          {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -164,6 +197,17 @@ int mergeCommand(const std::vector<std::string> &tokens)
         request.shardSize = parseByteSize(*shard);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
     request.sync = !args.flag("no-sync");
+    request.tokenizerFrom = args.value("tokenizer-from").value_or("");
+    if (const auto taskOnly = args.value("task-only")) {
+        if (*taskOnly != "keep" && *taskOnly != "drop")
+            throw UsageError("--task-only takes keep or drop");
+        request.options.keepTaskOnly = *taskOnly == "keep";
+    }
+    if (const auto dtype = args.value("dtype"))
+        request.dtype = parseOutputDType(*dtype);
+    request.origin = "mergefront-cli merge";
+    for (const std::string &token : tokens)
+        request.origin += " " + shellWord(token);
     const bool quiet = args.flag("quiet");
     auto log = [quiet](const std::string &line) {
         if (!quiet)

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "io/dtype.h"
+
 #include <string>
 #include <vector>
 
 namespace mf::cli {
+
+/// --dtype's names: bf16, f16, f32 (UsageError otherwise).
+DType parseOutputDType(const std::string &name);
+/// `word` as a shell would need it (quoted only when it must be): command lines in model cards.
+std::string shellWord(const std::string &word);
 
 /// Each returns the process exit code; mf::Error -> 1 and UsageError -> 2 are mapped by main.
 int inspectCommand(const std::vector<std::string> &args);

@@ -46,10 +46,11 @@ const char *const kEvaluateUsage =
     "  of FILE.csv (e.g. what `front --csv` writes), written as CSV (c: columns, then metrics)\n";
 const char *const kExportUsage =
     "usage: mergefront-cli export PROJECT.json (--weights w1,...,wN [--rule R] | --coef c1,...,cN) "
-    "--out FILE\n"
-    "                             [--shard-size SIZE]\n"
-    "  writes the merged checkpoint and FILE.json: coefficients, method, preference, predicted\n"
-    "  and measured metrics, source checkpoint fingerprints\n";
+    "--out OUT\n"
+    "                             [--shard-size SIZE] [--dtype bf16|f16|f32] [--tokenizer-from NAME]\n"
+    "  writes the merged checkpoint (OUT: a file, or a model folder as `merge` writes it, with\n"
+    "  a model card holding the predicted and measured metrics) and OUT.json: coefficients,\n"
+    "  method, preference, predicted and measured metrics, source checkpoint fingerprints\n";
 
 namespace {
 
@@ -418,7 +419,10 @@ int evaluateCommand(const std::vector<std::string> &tokens)
 int exportCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(
-        tokens, {"weights", "rule", "reference", "coef", "out", "shard-size", "threads"}, {});
+        tokens,
+        {"weights", "rule", "reference", "coef", "out", "shard-size", "threads", "dtype",
+         "tokenizer-from"},
+        {});
     project::Project p = project::Project::load(onlyProject(args));
     if (args.value("weights").has_value() == args.value("coef").has_value())
         throw UsageError("give --weights (a preference) or --coef (coefficients), not both");
@@ -444,6 +448,12 @@ int exportCommand(const std::vector<std::string> &tokens)
     if (const auto shard = args.value("shard-size"))
         request.shardSize = parseByteSize(*shard);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
+    if (const auto dtype = args.value("dtype"))
+        request.dtype = parseOutputDType(*dtype);
+    request.tokenizerFrom = args.value("tokenizer-from").value_or("");
+    request.origin = "mergefront-cli export";
+    for (const std::string &token : tokens)
+        request.origin += " " + shellWord(token);
     const project::ExportResult result = project::exportMerge(
         p, request, [](const std::string &line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     std::fprintf(stderr, "exported %s and %s\n", result.outputs.back().c_str(),

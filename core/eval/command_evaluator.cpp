@@ -4,7 +4,9 @@
 #include "eval/process.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_writer.h"
+#include "merge/folder_output.h"
 #include "merge/merge_inputs.h"
+#include "io/model_folder.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -14,15 +16,45 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <sstream>
 
 namespace mf::eval {
 
 namespace fs = std::filesystem;
 
+/// A worker's scratch folder, reused from one evaluation to the next.
+struct Slot {
+    std::string folder;     ///< workDir/mergefront-eval-XXXXXX
+    bool prepared = false;  ///< a model folder's non-weight files are in place
+    bool busy = false;
+};
+
 struct CommandEvaluator::State {
     CommandEvaluatorOptions options;
     std::unique_ptr<MergeInputs> inputs;
+    bool folder = false;           ///< hand the commands a model folder
+    FolderFilesPlan folderFiles;   ///< its config and tokenizer files
+    std::mutex mutex;
+    std::vector<std::unique_ptr<Slot>> slots;
+
+    Slot &acquire()
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        for (auto &slot : slots)
+            if (!slot->busy) {
+                slot->busy = true;
+                return *slot;
+            }
+        slots.push_back(std::make_unique<Slot>());
+        slots.back()->busy = true;
+        return *slots.back();
+    }
+    void release(Slot &slot)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        slot.busy = false;
+    }
 };
 
 double metricFromOutput(const std::string &out, const std::string &key)
@@ -71,9 +103,26 @@ CommandEvaluator::CommandEvaluator(CommandEvaluatorOptions options)
         std::make_unique<MergeInputs>(s.options.base, s.options.models, names, s.options.merge);
     const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
     s.inputs->merger().prepare(threads);
+    s.folder = !s.inputs->base().folder().empty();
+    if (s.folder) {
+        std::string dtype;
+        for (const OutputTensor &tensor : s.inputs->merger().outputTensors())
+            if (isFloating(tensor.dtype)) {
+                dtype = torchDtypeName(tensor.dtype);
+                break;
+            }
+        s.folderFiles = planFolderFiles(s.inputs->base().folder(), s.inputs->base().folder(),
+                                        "the base", dtype, s.inputs->merger().plan().untied);
+    }
 }
 
-CommandEvaluator::~CommandEvaluator() = default;
+CommandEvaluator::~CommandEvaluator()
+{
+    std::error_code ec;
+    for (const auto &slot : m_state->slots)
+        if (!slot->folder.empty())
+            fs::remove_all(slot->folder, ec);
+}
 
 Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
                                       const CancelFlag &cancel)
@@ -83,27 +132,52 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
     evaluation.coefficients = coefficients;
     evaluation.device = "command";
     const auto started = std::chrono::steady_clock::now();
-    std::string folder = (fs::path(s.options.workDir) / "mergefront-eval-XXXXXX").string();
+    Slot &slot = s.acquire();
+    std::string scratch;
     try {
-        if (!::mkdtemp(folder.data()))
-            throw Error("cannot create a temporary folder in " + s.options.workDir + ": " +
-                        systemErrorText(errno));
-        const std::string checkpoint = folder + "/merged" + s.options.format;
+        if (slot.folder.empty()) {
+            std::string folder = (fs::path(s.options.workDir) / "mergefront-eval-XXXXXX").string();
+            if (!::mkdtemp(folder.data()))
+                throw Error("cannot create a temporary folder in " + s.options.workDir + ": " +
+                            systemErrorText(errno));
+            slot.folder = folder;
+        }
+        const std::string model = slot.folder + "/model";
+        const std::string checkpoint =
+            s.folder ? model : slot.folder + "/merged" + s.options.format;
+        const std::string weights = s.folder ? model + "/" + kFolderWeightsName : checkpoint;
+        if (s.folder && !slot.prepared) {
+            fs::create_directories(model);
+            writeFolderFiles(s.folderFiles, model, false);
+            writeWholeFile(model + "/README.md",
+                           "# Mergefront scratch merge\n\nA temporary merge for an evaluation; "
+                           "its weights change with every evaluation.\n",
+                           false);
+            slot.prepared = true;
+        }
         {
+            // The previous merge goes first: one merge per worker on the disk, never two.
+            std::error_code ec;
+            fs::remove(weights, ec);
             WriterOptions writerOptions;
-            writerOptions.format = outputFormatForPath(checkpoint);
+            writerOptions.format = outputFormatForPath(weights);
             writerOptions.sync = false; // a scratch file, read back at once
-            CheckpointWriter writer(checkpoint, s.inputs->merger().outputTensors(),
+            CheckpointWriter writer(weights, s.inputs->merger().outputTensors(),
                                     {{"format", "pt"}}, writerOptions);
             const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
             s.inputs->merger().mergeInto(writer, coefficients, threads);
             writer.commit();
         }
+        scratch = slot.folder + "/scratch";
         for (const CommandTask &task : s.options.tasks) {
+            std::error_code ec;
+            fs::remove_all(scratch, ec);
+            fs::create_directories(scratch);
             std::string command = task.command;
             for (const auto &[placeholder, value] :
                  {std::pair<std::string, std::string>{"{checkpoint}", shellQuote(checkpoint)},
-                  std::pair<std::string, std::string>{"{task}", shellQuote(task.name)}})
+                  std::pair<std::string, std::string>{"{task}", shellQuote(task.name)},
+                  std::pair<std::string, std::string>{"{scratch}", shellQuote(scratch)}})
                 for (std::size_t at = command.find(placeholder); at != std::string::npos;
                      at = command.find(placeholder, at + value.size()))
                     command.replace(at, placeholder.size(), value);
@@ -130,8 +204,9 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
         evaluation.metrics.clear();
     }
     std::error_code ec;
-    if (folder.find("XXXXXX") == std::string::npos)
-        fs::remove_all(folder, ec);
+    if (!scratch.empty())
+        fs::remove_all(scratch, ec);
+    s.release(slot);
     evaluation.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return evaluation;

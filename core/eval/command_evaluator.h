@@ -13,9 +13,11 @@ namespace mf::eval {
 /// How one task is evaluated by a command (any framework, any cluster).
 struct CommandTask {
     std::string name;
-    /// Run with /bin/sh -c after substitution: {checkpoint} -> the merged checkpoint's path,
-    /// {task} -> the task name (both shell-quoted). Prints a JSON object of metrics on stdout
-    /// (its last line that parses as one).
+    /// Run with /bin/sh -c after substitution: {checkpoint} -> the merged checkpoint's path (a
+    /// complete model folder when the base is one), {task} -> the task name, {scratch} -> an
+    /// empty folder of this evaluation for the command's own files (e.g. lm_eval's
+    /// --output_path), removed afterwards (all shell-quoted). Prints a JSON object of metrics on
+    /// stdout (its last line that parses as one).
     std::string command;
     std::string metric; ///< key of the task's metric in that object
     double timeoutSeconds = 3600;
@@ -28,13 +30,18 @@ struct CommandEvaluatorOptions {
     MergeOptions merge;
     std::string workDir; ///< where merged checkpoints are written (temporary folders)
     std::string format =
-        ".safetensors"; ///< extension of the merged checkpoint (.safetensors or .pt)
+        ".safetensors"; ///< extension of a merged single file (.safetensors or .pt)
     int threads = 0;    ///< merge threads per evaluation (0 = all cores)
 };
 
-/// Merges once per coefficient vector into a temporary folder, runs every task's command on
-/// it, and removes the folder. Checkpoints are opened and the merge prepared once, when the
-/// evaluator is built. A time-out, a non-zero exit, output without the metric, or a metric
+/// Merges once per coefficient vector into a scratch folder of the worker (one per concurrent
+/// evaluation, reused: a model folder's config and tokenizer files are copied once, the weights
+/// rewritten unsynced, the previous ones removed first, so the disk holds one merge per worker),
+/// and runs every task's command on it. When the base is a model folder the command gets a
+/// complete one (weights as model.safetensors, config.json, tokenizer files, model card), so
+/// `lm_eval --model hf --model_args pretrained={checkpoint}` or a transformers/vLLM script
+/// loads it as it is; else a single file. Scratch folders are removed with the evaluator.
+/// Checkpoints are opened and the merge prepared once, when the evaluator is built. A time-out, a non-zero exit, output without the metric, or a metric
 /// that is not a finite number fail that evaluation, with the task and the command's stderr
 /// in the error; nothing throws.
 class CommandEvaluator : public Evaluator {

@@ -134,7 +134,8 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
         // Map the module's parameters and buffers to the checkpoint's tensors by name.
         std::map<std::string, std::size_t> byName;
         for (std::size_t i = 0; i < plan.tensors.size(); ++i)
-            byName[plan.tensors[i].base->name] = i;
+            if (plan.tensors[i].taskOnly < 0) // a task's own tensor stays as its module has it
+                byName[plan.tensors[i].name] = i;
         std::map<std::string, std::string> moduleToCheckpoint;
         for (const auto &[checkpointName, moduleName] : spec.names)
             moduleToCheckpoint[moduleName] = checkpointName;

@@ -2,6 +2,7 @@
 #include "io/checkpoint.h"
 
 #include "io/mapped_file.h"
+#include "io/model_folder.h"
 #include "io/pt_archive.h"
 #include "io/safetensors.h"
 #include "util/error.h"
@@ -36,8 +37,11 @@ bool endsWith(const std::string &text, const std::string &suffix)
            text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string resolveFolder(const fs::path &folder)
+} // namespace
+
+std::string resolvePlainFolder(const std::string &folderPath)
 {
+    const fs::path folder(folderPath);
     std::vector<fs::path> indexes, singles;
     std::error_code ec;
     for (const auto &entry : fs::directory_iterator(folder, ec)) {
@@ -63,8 +67,6 @@ std::string resolveFolder(const fs::path &folder)
                 " holds several .safetensors files and no index; name one of them");
 }
 
-} // namespace
-
 Checkpoint Checkpoint::open(const std::string &path)
 {
     std::error_code ec;
@@ -72,15 +74,44 @@ Checkpoint Checkpoint::open(const std::string &path)
     if (ec || !fs::exists(status))
         throw Error("cannot open " + path + ": no such file or folder");
     if (fs::is_directory(status))
-        return open(resolveFolder(path));
-    if (endsWith(path, ".index.json"))
-        return openShardIndex(path);
+        return openModelFolder(path);
+    Checkpoint checkpoint;
+    if (endsWith(path, ".index.json")) {
+        checkpoint = openShardIndex(path);
+    } else {
+        // Decide by content, not by extension: a zip is a PyTorch archive.
+        auto file = std::make_shared<MappedFile>(path);
+        checkpoint = looksLikePyTorchFile(*file) ? openPyTorch(std::move(file))
+                                                 : openSafetensors(std::move(file));
+    }
+    checkpoint.detectSharedStorage();
+    return checkpoint;
+}
 
-    // Decide by content, not by extension: a zip is a PyTorch archive.
-    auto file = std::make_shared<MappedFile>(path);
-    if (looksLikePyTorchFile(*file))
-        return openPyTorch(std::move(file));
-    return openSafetensors(std::move(file));
+const TensorRef *Checkpoint::findOrTied(const std::string &name) const
+{
+    if (const TensorRef *stored = find(name))
+        return stored;
+    const auto tie = m_tied.find(name);
+    return tie == m_tied.end() ? nullptr : find(tie->second);
+}
+
+void Checkpoint::detectSharedStorage()
+{
+    std::map<std::pair<const std::byte *, DType>, std::string> first;
+    for (const TensorRef &tensor : m_tensors) {
+        if (tensor.byteSize == 0)
+            continue;
+        const auto [it, inserted] = first.emplace(std::make_pair(tensor.data, tensor.dtype), tensor.name);
+        if (inserted)
+            continue;
+        const TensorRef *other = find(it->second);
+        if (other->shape != tensor.shape)
+            continue; // a view of part of a storage, not a tie
+        m_tied[tensor.name] = other->name;
+        m_notes.push_back(tensor.name + " and " + other->name +
+                          " share one storage in the file (tied weights): one tensor");
+    }
 }
 
 const TensorRef *Checkpoint::find(const std::string &name) const

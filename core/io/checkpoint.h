@@ -35,9 +35,11 @@ struct TensorRef {
 /// file(s); the checkpoint owns the mappings their bytes live in. Move-only.
 class Checkpoint {
 public:
-    /// Opens a `.safetensors` file, a `*.safetensors.index.json`, a folder holding exactly one
-    /// index or one `.safetensors` file, or a PyTorch state dict (`.pt`/`.pth`/`.bin`).
-    /// Throws mf::Error with one line naming the file, tensor or key at fault.
+    /// Opens a `.safetensors` file, a `*.safetensors.index.json`, a PyTorch state dict
+    /// (`.pt`/`.pth`/`.bin`), or a folder: a Hugging Face model folder in any layout
+    /// `save_pretrained` writes (io/model_folder.h), else a folder holding exactly one index or
+    /// one `.safetensors` file. Throws mf::Error with one line naming the file, tensor or key
+    /// at fault.
     static Checkpoint open(const std::string &path);
 
     Checkpoint();
@@ -51,6 +53,16 @@ public:
     const Metadata &metadata() const { return m_metadata; }
     const std::vector<std::string> &files() const { return m_files; }
     const TensorRef *find(const std::string &name) const;
+    /// The model folder this checkpoint was opened as ("" when it was opened as a file).
+    const std::string &folder() const { return m_folder; }
+    /// What opening decided, in words ("took model.safetensors; pytorch_model.bin ...").
+    const std::vector<std::string> &notes() const { return m_notes; }
+    /// Tied names: a name the checkpoint does not store (or stores as the same storage as
+    /// another) -> the stored tensor it is ("lm_head.weight" -> "transformer.wte.weight" when
+    /// config.json ties the word embeddings; two names of one storage in a `.bin`).
+    const std::map<std::string, std::string> &tied() const { return m_tied; }
+    /// find(name), else the tensor `name` is tied to; nullptr when neither exists.
+    const TensorRef *findOrTied(const std::string &name) const;
     std::uint64_t parameterCount() const;
     std::uint64_t byteSize() const;
 
@@ -67,6 +79,12 @@ public:
     /// Copies bytes that are misaligned or strided in the file into memory owned here.
     const std::byte *ownCopy(std::unique_ptr<std::byte[]> bytes);
     Metadata &mutableMetadata() { return m_metadata; }
+    void setFolder(std::string folder) { m_folder = std::move(folder); }
+    void addNote(std::string note) { m_notes.push_back(std::move(note)); }
+    void addTie(const std::string &name, const std::string &storedAs) { m_tied[name] = storedAs; }
+    /// Records names that share one storage (a `.bin` written from a model with tied
+    /// weights) as tied to the first of them, with a note.
+    void detectSharedStorage();
     /// Takes over another checkpoint's files and owned bytes (sharded loading).
     void adopt(Checkpoint &&other);
 
@@ -79,6 +97,9 @@ private:
     std::vector<TensorRef> m_tensors;
     std::unordered_map<std::string, std::size_t> m_index;
     Metadata m_metadata;
+    std::string m_folder;
+    std::vector<std::string> m_notes;
+    std::map<std::string, std::string> m_tied;
 };
 
 } // namespace mf

@@ -87,7 +87,9 @@ CheckpointFormat outputFormatForPath(const std::string &path)
         return CheckpointFormat::Safetensors;
     if (endsWith(path, ".pt") || endsWith(path, ".pth") || endsWith(path, ".bin"))
         return CheckpointFormat::PyTorch;
-    throw Error("output " + path + " must end in .safetensors, .pt, .pth or .bin");
+    throw Error("output " + path +
+                " must end in .safetensors, .pt, .pth or .bin, or name a model folder (no "
+                "extension, or a trailing /)");
 }
 
 CheckpointWriter::CheckpointWriter(std::string path, std::vector<OutputTensor> tensors,

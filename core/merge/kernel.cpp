@@ -94,7 +94,7 @@ TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &o
     if (dare) {
         transform.dropRate = options.dropRate;
         for (std::size_t t = 0; t < tensor.tasks.size(); ++t)
-            transform.dareKeys.push_back(dareKey(options.seed, t, tensor.base->name));
+            transform.dareKeys.push_back(dareKey(options.seed, t, tensor.name));
     }
     if (ties) {
         const std::uint64_t n = tensor.base->numel();

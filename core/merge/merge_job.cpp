@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "merge/merge_job.h"
 
+#include "io/model_folder.h"
+#include "merge/folder_output.h"
 #include "merge/merge_inputs.h"
 
 #include "util/error.h"
@@ -9,10 +11,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <sstream>
 #include <unistd.h>
 
 namespace mf {
@@ -59,6 +64,15 @@ void refuseOverwritingInputs(const std::string &out, const std::vector<const Che
         }
 }
 
+/// "models/math" for "models/math/" or "models/math".
+std::string displayName(const std::string &path)
+{
+    fs::path p(path);
+    while (!p.empty() && p.filename().empty() && p != p.root_path())
+        p = p.parent_path();
+    return p.filename().string();
+}
+
 Metadata provenance(const MergeRequest &request, const Checkpoint &base,
                     const std::vector<Checkpoint> &models, const std::vector<std::string> &names)
 {
@@ -70,7 +84,7 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
     nlohmann::json modelList = nlohmann::json::array();
     for (std::size_t t = 0; t < models.size(); ++t)
         modelList.push_back({{"name", names[t]},
-                             {"path", fs::path(request.modelPaths[t]).filename().string()},
+                             {"path", displayName(request.modelPaths[t])},
                              {"fingerprint", models[t].fingerprint()},
                              {"coefficient", request.coefficients[t]}});
     const MergeOptions &o = request.options;
@@ -78,7 +92,7 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
     metadata["mergefront.method"] = methodName(o.method);
     metadata["mergefront.coefficients"] = nlohmann::json(request.coefficients).dump();
     metadata["mergefront.base"] =
-        nlohmann::json({{"path", fs::path(request.basePath).filename().string()},
+        nlohmann::json({{"path", displayName(request.basePath)},
                         {"fingerprint", base.fingerprint()}})
             .dump();
     metadata["mergefront.models"] = modelList.dump();
@@ -135,8 +149,95 @@ struct OpenedMerge {
     std::unique_ptr<MergeInputs> inputs;
     std::vector<std::string> names;
     int threads = 1;
+    bool folder = false;         ///< the output is a model folder
+    FolderFilesPlan folderFiles; ///< its non-weight files
+    std::vector<OutputTensor> outputs;
     MergeReport report;
 };
+
+/// The dtype most floating parameters of the output have (config.json's torch_dtype).
+DType dominantFloatingType(const std::vector<OutputTensor> &tensors)
+{
+    std::map<DType, std::uint64_t> counts;
+    for (const OutputTensor &tensor : tensors)
+        if (isFloating(tensor.dtype))
+            counts[tensor.dtype] += elementCount(tensor.shape);
+    DType best = DType::F32;
+    std::uint64_t most = 0;
+    for (const auto &[dtype, count] : counts)
+        if (count > most) {
+            best = dtype;
+            most = count;
+        }
+    return best;
+}
+
+std::string markdownEscape(const std::string &text)
+{
+    std::string out;
+    for (char c : text) {
+        if (c == '|' || c == '`')
+            out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+/// The README.md of a merged folder: what was merged, how, from what.
+std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
+{
+    const MergeOptions &o = request.options;
+    const Checkpoint &base = opened.inputs->base();
+    std::ostringstream card;
+    card << "---\n";
+    if (!base.folder().empty())
+        card << "library_name: transformers\n";
+    card << "tags:\n- merge\n- mergefront\n- " << methodName(o.method) << "\n---\n\n";
+    card << "# " << displayName(request.outPath) << "\n\n";
+    card << "A merge of " << opened.names.size() << " fine-tuned model(s) into their base, made with "
+         << "Mergefront " << MERGEFRONT_VERSION << ": θ = θ_base + Σ c_t · τ̃_t, τ_t = θ_t − θ_base ("
+         << methodName(o.method) << ").\n\n";
+    card << "## Sources\n\n| role | name | path | fingerprint | coefficient |\n|---|---|---|---|---|\n";
+    card << "| base | | " << markdownEscape(fs::absolute(request.basePath).lexically_normal().string())
+         << " | " << base.fingerprint() << " | |\n";
+    for (std::size_t t = 0; t < opened.names.size(); ++t)
+        card << "| task | " << markdownEscape(opened.names[t]) << " | "
+             << markdownEscape(fs::absolute(request.modelPaths[t]).lexically_normal().string())
+             << " | " << opened.inputs->models()[t].fingerprint() << " | "
+             << nlohmann::json(request.coefficients[t]).dump() << " |\n";
+    card << "\n## Method\n\n- method: `" << methodName(o.method) << "`\n";
+    if (o.method == MergeMethod::Ties || o.method == MergeMethod::DareTies)
+        card << "- density: " << nlohmann::json(o.density).dump()
+             << (o.disjointMean ? " (disjoint mean)" : "") << "\n";
+    if (o.method == MergeMethod::Dare || o.method == MergeMethod::DareTies)
+        card << "- drop rate: " << nlohmann::json(o.dropRate).dump() << ", seed " << o.seed << "\n";
+    if (!o.include.empty())
+        card << "- only tensors matching `" << o.include << "`\n";
+    if (!o.exclude.empty())
+        card << "- never tensors matching `" << o.exclude << "`\n";
+    const MergeReport &r = opened.report;
+    card << "- tensors: " << r.mergedTensors << " merged (" << r.mergedParameters
+         << " parameters), " << r.copiedTensors << " copied from the base";
+    if (!r.carried.empty())
+        card << ", " << r.carried.size() << " carried unchanged from their task";
+    card << "\n- written as " << dtypeName(dominantFloatingType(opened.outputs))
+         << (request.dtype ? " (converted)" : " (the base's dtype)") << "\n";
+    card << "- tokenizer: "
+         << (request.tokenizerFrom.empty() ? std::string("the base's")
+                                           : "task '" + request.tokenizerFrom + "'")
+         << "\n";
+    for (const std::string &line : describePlan(opened.inputs->merger().plan()))
+        if (line.rfind("tied: ", 0) == 0 || line.rfind("left out", 0) == 0 ||
+            line.rfind("not in the output", 0) == 0 || line.rfind("carried", 0) == 0)
+            card << "- " << markdownEscape(line) << "\n";
+    card << "\n## How it was made\n\n";
+    if (!request.origin.empty())
+        card << "```\n" << request.origin << "\n```\n\n";
+    card << "Provenance is also in every weight file's safetensors metadata (`mergefront.*`).\n";
+    if (!request.cardExtra.empty())
+        card << "\n" << request.cardExtra;
+    return card.str();
+}
 
 void openAndPlan(const MergeRequest &request, const std::function<void(const std::string &)> &log,
                  OpenedMerge &opened)
@@ -146,38 +247,98 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     if (request.coefficients.size() != request.modelPaths.size())
         throw Error("got " + std::to_string(request.coefficients.size()) + " coefficients for " +
                     std::to_string(request.modelPaths.size()) + " models; give one per --model");
-    const CheckpointFormat format = outputFormatForPath(request.outPath);
-    if (request.shardSize && format != CheckpointFormat::Safetensors)
-        throw Error("--shard-size needs a .safetensors output");
+    opened.folder = isFolderOutput(request.outPath);
+    if (opened.folder) {
+        checkFolderOutput(request.outPath, {});
+    } else {
+        const CheckpointFormat format = outputFormatForPath(request.outPath);
+        if (request.shardSize && format != CheckpointFormat::Safetensors)
+            throw Error("--shard-size needs a .safetensors output (or a model folder)");
+        if (!request.tokenizerFrom.empty())
+            throw Error("--tokenizer-from needs a model folder output (a path with no "
+                        "checkpoint extension)");
+        std::error_code ec;
+        if (fs::is_directory(request.outPath, ec))
+            throw Error("output " + request.outPath + " is a folder; give a file name");
+    }
+    if (request.dtype && !isFloating(*request.dtype))
+        throw Error("the output dtype must be floating point (bf16, f16, f32)");
     validateMergeOptions(request.options);
-    std::error_code ec;
-    if (fs::is_directory(request.outPath, ec))
-        throw Error("output " + request.outPath + " is a folder; give a file name");
 
     opened.names =
         request.taskNames.empty() ? taskNamesFromPaths(request.modelPaths) : request.taskNames;
     opened.inputs = std::make_unique<MergeInputs>(request.basePath, request.modelPaths,
                                                   opened.names, request.options);
-    refuseOverwritingInputs(request.outPath, opened.inputs->all());
-    opened.threads = request.threads > 0 ? request.threads : defaultThreadCount();
-
+    const std::vector<const Checkpoint *> inputs = opened.inputs->all();
     MergeReport &report = opened.report;
-    const MergePlan &plan = opened.inputs->merger().plan();
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        for (const std::string &note : inputs[i]->notes())
+            report.notes.push_back((i == 0 ? std::string("base") : "task '" + opened.names[i - 1] + "'") +
+                                   ": " + note);
+    opened.threads = request.threads > 0 ? request.threads : defaultThreadCount();
+    const Merger &merger = opened.inputs->merger();
+    opened.outputs = merger.outputTensors(request.dtype);
+
+    if (opened.folder) {
+        std::vector<std::string> sourceFolders;
+        for (const Checkpoint *input : inputs)
+            sourceFolders.push_back(input->folder());
+        checkFolderOutput(request.outPath, sourceFolders);
+        std::string tokenizerFolder = opened.inputs->base().folder();
+        std::string label = "the base";
+        if (!request.tokenizerFrom.empty()) {
+            const auto it =
+                std::find(opened.names.begin(), opened.names.end(), request.tokenizerFrom);
+            if (it == opened.names.end()) {
+                std::string known;
+                for (const std::string &name : opened.names)
+                    known += (known.empty() ? "" : ", ") + name;
+                throw Error("--tokenizer-from '" + request.tokenizerFrom +
+                            "' is not a task (the tasks: " + known + ")");
+            }
+            const Checkpoint &source =
+                opened.inputs->models()[static_cast<std::size_t>(it - opened.names.begin())];
+            if (source.folder().empty())
+                throw Error("--tokenizer-from '" + request.tokenizerFrom + "': " + source.path() +
+                            " is not a model folder, so it has no tokenizer files");
+            tokenizerFolder = source.folder();
+            label = "task '" + request.tokenizerFrom + "'";
+        }
+        opened.folderFiles =
+            planFolderFiles(opened.inputs->base().folder(), tokenizerFolder, label,
+                            torchDtypeName(dominantFloatingType(opened.outputs)),
+                            merger.plan().untied);
+        for (const std::string &line : opened.folderFiles.lines)
+            report.notes.push_back("folder: " + line);
+    } else {
+        refuseOverwritingInputs(request.outPath, inputs);
+    }
+
+    const MergePlan &plan = merger.plan();
     report.mergedTensors = plan.mergedTensors;
     report.mergedParameters = plan.mergedParameters;
     report.copiedTensors = plan.copiedTensors;
-    for (const TensorPlan &tensor : plan.tensors)
-        if (!tensor.merged)
-            report.copied.push_back({tensor.base->name, tensor.reason});
+    for (const TensorPlan &tensor : plan.tensors) {
+        if (tensor.taskOnly >= 0)
+            report.carried.push_back(tensor.name + " (task '" +
+                                     opened.names[static_cast<std::size_t>(tensor.taskOnly)] + "')");
+        else if (!tensor.merged)
+            report.copied.push_back({tensor.name, tensor.reason});
+    }
     report.ignored = plan.ignoredTensors;
-    report.estimate = opened.inputs->merger().estimate(opened.threads);
+    report.estimate = merger.estimate(opened.threads);
+    report.estimate.outputBytes = 0;
+    for (const OutputTensor &tensor : opened.outputs)
+        report.estimate.outputBytes += tensor.byteSize();
     report.bytesTouched = report.estimate.inputBytes + report.estimate.outputBytes;
     const std::vector<std::string> described = describePlan(plan);
     log("merge: " + std::string(methodName(request.options.method)) + " of " +
-        std::to_string(request.modelPaths.size()) + " task(s) into " +
-        opened.inputs->base().path() + ": " + described.front());
+        std::to_string(request.modelPaths.size()) + " task(s) onto the base " +
+        opened.inputs->base().path() + ", into " + request.outPath + ": " + described.front());
     for (std::size_t i = 1; i < described.size(); ++i)
         log("  " + described[i]);
+    for (const std::string &note : report.notes)
+        log("  " + note);
     log("memory: reads " + formatBytes(report.estimate.inputBytes) + " (memory-mapped), writes " +
         formatBytes(report.estimate.outputBytes) + ", working memory about " +
         formatBytes(report.estimate.workingBytes) + " on " + std::to_string(opened.threads) +
@@ -212,17 +373,42 @@ MergeReport runMerge(const MergeRequest &request,
                     [&](std::size_t i, int) { inputs[i]->populate(); });
     }
     merger.prepare(opened.threads, progress);
+    const Metadata metadata =
+        provenance(request, opened.inputs->base(), opened.inputs->models(), opened.names);
     WriterOptions writerOptions;
-    writerOptions.format = outputFormatForPath(request.outPath);
-    writerOptions.shardSize = request.shardSize;
     writerOptions.sync = request.sync;
-    CheckpointWriter writer(
-        request.outPath, merger.outputTensors(),
-        provenance(request, opened.inputs->base(), opened.inputs->models(), opened.names),
-        writerOptions);
-    merger.mergeInto(writer, request.coefficients, opened.threads, progress);
-    MergeReport report = std::move(opened.report);
-    report.outputs = writer.commit();
+    MergeReport report;
+    if (opened.folder) {
+        FolderTransaction folder(request.outPath, request.sync);
+        writerOptions.format = CheckpointFormat::Safetensors;
+        writerOptions.shardSize = request.shardSize ? request.shardSize : kDefaultFolderShardSize;
+        std::vector<std::string> written;
+        {
+            CheckpointWriter writer(folder.path() + "/" + kFolderWeightsName, opened.outputs,
+                                    metadata, writerOptions);
+            merger.mergeInto(writer, request.coefficients, opened.threads, progress);
+            written = writer.commit();
+        }
+        writeFolderFiles(opened.folderFiles, folder.path(), request.sync);
+        folder.writeFile("README.md", modelCard(request, opened));
+        const std::string out = folder.commit();
+        report = std::move(opened.report);
+        for (const std::string &file : written)
+            report.outputs.push_back((fs::path(out) / fs::path(file).filename()).string());
+        for (const auto &copy : opened.folderFiles.copies)
+            report.outputs.push_back((fs::path(out) / copy.second).string());
+        if (!opened.folderFiles.config.empty())
+            report.outputs.push_back((fs::path(out) / "config.json").string());
+        report.outputs.push_back((fs::path(out) / "README.md").string());
+        report.outputs.push_back(out);
+    } else {
+        writerOptions.format = outputFormatForPath(request.outPath);
+        writerOptions.shardSize = request.shardSize;
+        CheckpointWriter writer(request.outPath, opened.outputs, metadata, writerOptions);
+        merger.mergeInto(writer, request.coefficients, opened.threads, progress);
+        report = std::move(opened.report);
+        report.outputs = writer.commit();
+    }
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return report;

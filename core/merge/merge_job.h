@@ -4,6 +4,7 @@
 #include "merge/merger.h"
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,12 @@ struct MergeRequest {
     std::vector<std::string> taskNames; ///< empty: derived from the file names
     std::vector<double> coefficients;   ///< one per model
     MergeOptions options;
-    std::string outPath;         ///< .safetensors, .pt, .pth or .bin
-    std::uint64_t shardSize = 0; ///< safetensors only: bytes per shard (0 = one file)
+    std::string outPath;         ///< .safetensors, .pt, .pth or .bin; anything else: a folder
+    std::uint64_t shardSize = 0; ///< safetensors: bytes per shard (0 = one file; folder: 5 GB)
+    std::optional<DType> dtype;  ///< floating tensors written in this dtype (default: the base's)
+    std::string tokenizerFrom;   ///< folder output: the task whose tokenizer is copied ("": base)
+    std::string origin;          ///< the model card's "how": a command line or a project
+    std::string cardExtra;       ///< markdown appended to the model card (a project's metrics)
     int threads = 0;             ///< 0 = all cores
     bool sync = true;            ///< fsync before the atomic rename
     Metadata extraMetadata;      ///< added to the output's provenance
@@ -35,8 +40,10 @@ struct MergeReport {
     std::uint64_t copiedTensors = 0;
     std::vector<LeftOutTensor> copied; ///< every tensor copied from the base, with the reason
     std::vector<std::string> ignored;  ///< tensors only in some task, not in the output
+    std::vector<std::string> carried;  ///< task-only tensors carried unchanged ("name (task)")
+    std::vector<std::string> notes;    ///< how the inputs were read, ties, files copied
     MemoryEstimate estimate;
-    std::vector<std::string> outputs; ///< files written (entry point last)
+    std::vector<std::string> outputs; ///< files written (entry point last: the folder for one)
     std::uint64_t bytesTouched = 0;   ///< inputs read + output written
     double seconds = 0;               ///< merge wall time (prepare + stream + commit)
 };
@@ -50,7 +57,9 @@ MergeReport planMergeOnly(const MergeRequest &request,
                           const std::function<void(const std::string &)> &log);
 
 /// Opens the checkpoints, plans, says the plan and the memory estimate through `log`,
-/// merges, and writes the output atomically. Refuses to write over an input. Throws
+/// merges, and writes the output atomically: a file, a sharded set, or a whole model folder
+/// (weights in HF's layout, the base's config and generation config, the tokenizer files, a
+/// README.md model card). Refuses to write over an input or into a source folder. Throws
 /// mf::Error (nothing written) on bad input, mf::Cancelled when `progress` says stop.
 MergeReport runMerge(const MergeRequest &request,
                      const std::function<void(const std::string &)> &log,

@@ -5,6 +5,7 @@
 #include "util/text.h"
 
 #include <cmath>
+#include <map>
 #include <regex>
 
 namespace mf {
@@ -71,60 +72,158 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
     const std::regex exclude = hasExclude ? compile(options.exclude, "--exclude") : std::regex();
 
     MergePlan plan;
-    for (const TensorRef &tensor : base.tensors()) {
+    // Plans one output tensor whose base values are `baseTensor`.
+    auto planTensor = [&](const std::string &name, const TensorRef &baseTensor) {
         TensorPlan entry;
-        entry.base = &tensor;
-        if (!isFloating(tensor.dtype)) {
-            entry.reason = std::string("not floating point (") + dtypeName(tensor.dtype) + ")";
-        } else if (hasInclude && !std::regex_search(tensor.name, include)) {
+        entry.name = name;
+        entry.base = &baseTensor;
+        if (!isFloating(baseTensor.dtype)) {
+            entry.reason = std::string("not floating point (") + dtypeName(baseTensor.dtype) + ")";
+        } else if (hasInclude && !std::regex_search(name, include)) {
             entry.reason = "not matched by --include";
-        } else if (hasExclude && std::regex_search(tensor.name, exclude)) {
+        } else if (hasExclude && std::regex_search(name, exclude)) {
             entry.reason = "matched by --exclude";
         } else {
             for (std::size_t t = 0; t < tasks.size() && entry.reason.empty(); ++t) {
-                const TensorRef *other = tasks[t]->find(tensor.name);
-                if (!other)
+                const TensorRef *other = tasks[t]->find(name);
+                if (!other && (other = tasks[t]->findOrTied(name)))
+                    plan.tiedNotes.push_back("task '" + taskNames[t] + "' stores no " + name +
+                                             ": tied to its " + other->name + ", used as " + name);
+                if (!other) {
                     entry.reason = "missing in task '" + taskNames[t] + "'";
-                else if (other->shape != tensor.shape)
+                } else if (other->shape != baseTensor.shape) {
                     entry.reason = "shape " + formatShape(other->shape) + " in task '" +
-                                   taskNames[t] + "' but " + formatShape(tensor.shape) +
+                                   taskNames[t] + "' but " + formatShape(baseTensor.shape) +
                                    " in the base";
-                else if (!isFloating(other->dtype))
+                    entry.shapeMismatch = true;
+                } else if (!isFloating(other->dtype)) {
                     entry.reason = std::string("not floating point in task '") + taskNames[t] +
                                    "' (" + dtypeName(other->dtype) + ")";
-                else
+                } else {
                     entry.tasks.push_back(other);
+                }
             }
         }
         entry.merged = entry.reason.empty();
         if (entry.merged) {
             ++plan.mergedTensors;
-            plan.mergedParameters += tensor.numel();
+            plan.mergedParameters += baseTensor.numel();
         } else {
             entry.tasks.clear();
             ++plan.copiedTensors;
         }
         plan.tensors.push_back(std::move(entry));
+    };
+    for (const TensorRef &tensor : base.tensors())
+        planTensor(tensor.name, tensor);
+
+    // Names the base ties to a tensor it stores (lm_head.weight -> the word embeddings).
+    for (const auto &[name, storedAs] : base.tied()) {
+        if (base.find(name) || !base.find(storedAs))
+            continue;
+        std::vector<std::string> apart;
+        for (std::size_t t = 0; t < tasks.size(); ++t)
+            if (tasks[t]->find(name) && !tasks[t]->tied().count(name))
+                apart.push_back(taskNames[t]);
+        if (apart.empty()) {
+            plan.tiedNotes.push_back(name + " is tied to " + storedAs +
+                                     " in the base and every task: merged once, as " + storedAs +
+                                     " (the output ties them too)");
+            continue;
+        }
+        plan.tiedNotes.push_back(name + " is tied to " + storedAs + " in the base but stored apart in task '" +
+                                 apart.front() + "'" + (apart.size() > 1 ? " and others" : "") +
+                                 ": written apart as the base's " + storedAs +
+                                 " + the task vectors (a folder's config.json unties it)");
+        plan.untied.push_back(name);
+        planTensor(name, *base.find(storedAs));
     }
+
+    // Tensors the base lacks: a task's own (its head) is carried; a name in several is not.
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<std::size_t>> owners;
     for (std::size_t t = 0; t < tasks.size(); ++t)
-        for (const TensorRef &tensor : tasks[t]->tensors())
-            if (!base.find(tensor.name))
-                plan.ignoredTensors.push_back(tensor.name + " (only in task '" + taskNames[t] +
-                                              "', not in the base)");
+        for (const TensorRef &tensor : tasks[t]->tensors()) {
+            if (base.find(tensor.name) || base.tied().count(tensor.name))
+                continue;
+            const auto tie = tasks[t]->tied().find(tensor.name);
+            if (tie != tasks[t]->tied().end() && base.find(tie->second)) {
+                plan.tiedNotes.push_back("task '" + taskNames[t] + "' stores " + tensor.name +
+                                         " as the same storage as " + tie->second +
+                                         ", which the base stores alone: merged as " +
+                                         tie->second);
+                continue;
+            }
+            auto &list = owners[tensor.name];
+            if (list.empty())
+                order.push_back(tensor.name);
+            list.push_back(t);
+        }
+    for (const std::string &name : order) {
+        const std::vector<std::size_t> &list = owners[name];
+        if (list.size() > 1) {
+            std::string who;
+            for (std::size_t k = 0; k < list.size(); ++k)
+                who += (k ? ", '" : "'") + taskNames[list[k]] + "'";
+            plan.ignoredTensors.push_back(name + " (in tasks " + who +
+                                          " but not in the base: left out, not one of them)");
+            continue;
+        }
+        const std::size_t t = list.front();
+        if (!options.keepTaskOnly) {
+            plan.ignoredTensors.push_back(name + " (only in task '" + taskNames[t] +
+                                          "', not in the base; task-only tensors dropped)");
+            continue;
+        }
+        TensorPlan entry;
+        entry.name = name;
+        entry.base = tasks[t]->find(name);
+        entry.taskOnly = static_cast<int>(t);
+        entry.reason = "only in task '" + taskNames[t] + "', not in the base: carried unchanged";
+        ++plan.taskOnlyTensors;
+        plan.tensors.push_back(std::move(entry));
+    }
     return plan;
 }
 
 std::vector<std::string> describePlan(const MergePlan &plan)
 {
-    std::vector<std::string> lines{std::to_string(plan.mergedTensors) + " tensors (" +
-                                   std::to_string(plan.mergedParameters) + " parameters) merged, " +
-                                   std::to_string(plan.copiedTensors) + " copied from the base"};
-    for (const TensorPlan &tensor : plan.tensors)
-        if (!tensor.merged && isFloating(tensor.base->dtype))
-            lines.push_back("left out (copied from the base): " + tensor.base->name + ": " +
+    std::string summary = std::to_string(plan.mergedTensors) + " tensors (" +
+                          std::to_string(plan.mergedParameters) + " parameters) merged, " +
+                          std::to_string(plan.copiedTensors) + " copied from the base";
+    if (plan.taskOnlyTensors)
+        summary += ", " + std::to_string(plan.taskOnlyTensors) + " carried from their task";
+    std::vector<std::string> lines{summary};
+    std::vector<std::string> mismatched;
+    for (const TensorPlan &tensor : plan.tensors) {
+        if (tensor.taskOnly >= 0)
+            lines.push_back("carried unchanged: " + tensor.name + " (" + tensor.reason + ")");
+        else if (!tensor.merged && isFloating(tensor.base->dtype))
+            lines.push_back("left out (copied from the base): " + tensor.name + ": " +
                             tensor.reason);
+        if (tensor.shapeMismatch)
+            mismatched.push_back(tensor.name);
+    }
     for (const std::string &ignored : plan.ignoredTensors)
         lines.push_back("not in the output: " + ignored);
+    for (const std::string &note : plan.tiedNotes)
+        lines.push_back("tied: " + note);
+    if (!mismatched.empty()) {
+        std::string names;
+        for (const std::string &name : mismatched) {
+            std::string escaped;
+            for (char c : name) {
+                if (std::string(".[]()*+?^$|{}\\").find(c) != std::string::npos)
+                    escaped += '\\';
+                escaped += c;
+            }
+            names += (names.empty() ? "" : "|") + escaped;
+        }
+        lines.push_back("fix: a resized vocabulary or added tokens give other shapes; these keep "
+                        "the base's values. To say so explicitly and merge the rest, use "
+                        "--exclude '^(" +
+                        names + ")$' (or merge only the backbone with --include)");
+    }
     if (plan.mergedTensors == 0)
         lines.push_back("warning: no tensor is merged; the output equals the base");
     return lines;

@@ -23,6 +23,9 @@ struct MergeOptions {
     bool disjointMean = false; ///< TIES: divide by the number of tasks that agree on the sign
     std::string include;       ///< only tensors whose name matches (ECMAScript regex), if set
     std::string exclude;       ///< never tensors whose name matches, if set
+    /// A tensor in exactly one task and not in the base (the task's own head): carried into
+    /// the output unchanged (true, the default) or left out.
+    bool keepTaskOnly = true;
 };
 
 /// Throws mf::Error when an option is out of range or a regex does not compile.
@@ -30,29 +33,40 @@ void validateMergeOptions(const MergeOptions &options);
 
 /// What happens to one tensor of the base checkpoint.
 struct TensorPlan {
-    const TensorRef *base = nullptr;
+    std::string name;                     ///< the output tensor's name
+    const TensorRef *base = nullptr;      ///< its base values (a task's, when task-only)
     std::vector<const TensorRef *> tasks; ///< one per task when merged, else empty
     bool merged = false;
-    std::string reason; ///< why the tensor is copied from the base
+    std::string reason;       ///< why the tensor is copied from the base (or from its task)
+    int taskOnly = -1;        ///< >= 0: only in this task, carried unchanged
+    bool shapeMismatch = false; ///< left out because a task has another shape
 };
 
 /// Which tensors merge and which are left out, and why. Output = the base's tensor list.
 struct MergePlan {
-    std::vector<TensorPlan> tensors;         ///< in the base's order
+    std::vector<TensorPlan> tensors;         ///< in the base's order, then task-only ones
     std::vector<std::string> ignoredTensors; ///< "name (only in task 'x')": not in the output
+    std::vector<std::string> tiedNotes;      ///< tied weights met, and what was done
+    /// Names the base ties (stores no tensor for) that a task stores untied: the output stores
+    /// them (the base's tied tensor + the task vectors), so its config must untie them.
+    std::vector<std::string> untied;
+    std::uint64_t taskOnlyTensors = 0;
     std::uint64_t mergedTensors = 0;
     std::uint64_t mergedParameters = 0;
     std::uint64_t copiedTensors = 0;
 };
 
-/// Matches the base against every task: a floating tensor merges when every task has it
-/// with the same shape and the filters let it through; anything else is copied from the
-/// base, with the reason named. Never throws for mismatches; they are reported.
 /// The plan in words, one line each, as `merge` says it before it starts: the summary
 /// ("N tensors (P parameters) merged, M copied from the base"), each floating tensor left out
 /// and why, each task-only tensor, and a warning when nothing merges.
 std::vector<std::string> describePlan(const MergePlan &plan);
 
+/// Matches the base against every task: a floating tensor merges when every task has it
+/// (stored, or tied to a tensor it stores) with the same shape and the filters let it
+/// through; anything else is copied from the base, with the reason named. A tensor in exactly
+/// one task and not in the base is carried unchanged (options.keepTaskOnly) or left out; one
+/// in several tasks and not in the base is left out and named. Never throws for mismatches;
+/// they are reported.
 MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *> &tasks,
                     const std::vector<std::string> &taskNames, const MergeOptions &options);
 

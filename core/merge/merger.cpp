@@ -132,16 +132,18 @@ const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transfor
     return scratch.out.data();
 }
 
-/// mergeRange, then converted to the base's dtype: the bytes of the output block.
+/// mergeRange (or, for a tensor not merged, its values), then converted to `outType`: the
+/// bytes of the output block.
 template<typename Real>
 const void *mergeToBytes(const TensorPlan &tensor, const TensorTransform &transform,
                          const std::vector<Real> &coefficients, std::uint64_t start,
-                         std::size_t count, Scratch<Real> &scratch)
+                         std::size_t count, DType outType, Scratch<Real> &scratch)
 {
     if (scratch.base.empty())
         scratch.reserve(tensor.tasks.size(), kMergeBlock);
-    const Real *merged = mergeRange<Real>(tensor, transform, coefficients, start, count, scratch);
-    const DType outType = tensor.base->dtype;
+    const Real *merged =
+        tensor.merged ? mergeRange<Real>(tensor, transform, coefficients, start, count, scratch)
+                      : loadBlock(*tensor.base, start, count, scratch.base.data());
     if (outType == realDType<Real>())
         return merged;
     if constexpr (sizeof(Real) == 8)
@@ -208,11 +210,14 @@ MemoryEstimate Merger::estimate(int threads) const
     return estimate;
 }
 
-std::vector<OutputTensor> Merger::outputTensors() const
+std::vector<OutputTensor> Merger::outputTensors(std::optional<DType> floatingAs) const
 {
     std::vector<OutputTensor> tensors;
-    for (const TensorPlan &tensor : m_plan.tensors)
-        tensors.push_back({tensor.base->name, tensor.base->dtype, tensor.base->shape});
+    for (const TensorPlan &tensor : m_plan.tensors) {
+        const DType dtype =
+            floatingAs && isFloating(tensor.base->dtype) ? *floatingAs : tensor.base->dtype;
+        tensors.push_back({tensor.name, dtype, tensor.base->shape});
+    }
     return tensors;
 }
 
@@ -235,11 +240,23 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     if (writer.tensors().size() != m_plan.tensors.size())
         throw Error("internal: writer does not hold the merge's tensors");
 
+    // A tensor goes block by block through the kernel when it is merged or changes dtype;
+    // otherwise its bytes are copied as they are.
+    auto converted = [&](std::size_t index) {
+        return m_plan.tensors[index].merged ||
+               writer.tensors()[index].dtype != m_plan.tensors[index].base->dtype;
+    };
+    for (std::size_t index = 0; index < m_plan.tensors.size(); ++index)
+        if (writer.tensors()[index].name != m_plan.tensors[index].name ||
+            writer.tensors()[index].shape != m_plan.tensors[index].base->shape ||
+            (converted(index) && !isFloating(writer.tensors()[index].dtype)))
+            throw Error("internal: writer does not hold the merge's tensors");
     std::vector<WorkItem> items;
     for (std::size_t index : writer.diskOrder()) {
         const TensorPlan &tensor = m_plan.tensors[index];
-        const std::uint64_t total = tensor.merged ? tensor.base->numel() : tensor.base->byteSize;
-        const std::uint64_t step = tensor.merged ? kMergeBlock : kCopyChunk;
+        const bool elements = converted(index);
+        const std::uint64_t total = elements ? tensor.base->numel() : tensor.base->byteSize;
+        const std::uint64_t step = elements ? kMergeBlock : kCopyChunk;
         for (std::uint64_t start = 0; start < total; start += step)
             items.push_back({index, start, std::min(step, total - start)});
     }
@@ -253,8 +270,8 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
         const WorkItem &item = items[i];
         const TensorPlan &tensor = m_plan.tensors[item.tensor];
-        const DType outType = tensor.base->dtype;
-        if (!tensor.merged) {
+        const DType outType = writer.tensors()[item.tensor].dtype;
+        if (!converted(item.tensor)) {
             writer.write(item.tensor, item.start, tensor.base->data + item.start, item.count);
             reporter.add(item.count);
             return;
@@ -263,11 +280,11 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
         const std::size_t outSize = count * dtypeSize(outType);
         const std::size_t workerIndex = static_cast<std::size_t>(worker);
         const void *bytes =
-            needsDouble(tensor)
+            needsDouble(tensor) || outType == DType::F64
                 ? mergeToBytes<double>(tensor, m_transforms[item.tensor], coefficientsD, item.start,
-                                       count, doubleScratch[workerIndex])
+                                       count, outType, doubleScratch[workerIndex])
                 : mergeToBytes<float>(tensor, m_transforms[item.tensor], coefficientsF, item.start,
-                                      count, floatScratch[workerIndex]);
+                                      count, outType, floatScratch[workerIndex]);
         writer.write(item.tensor, item.start * dtypeSize(outType), bytes, outSize);
         reporter.add(outSize);
     });

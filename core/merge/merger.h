@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,10 +50,12 @@ public:
 
     MemoryEstimate estimate(int threads) const;
 
-    /// The output's tensor list: the base's tensors, names, shapes and dtypes.
-    std::vector<OutputTensor> outputTensors() const;
+    /// The output's tensor list: the plan's tensors (the base's, then task-only ones), names,
+    /// shapes and dtypes; floating tensors in `floatingAs` when given (bf16, f16, f32, f64).
+    std::vector<OutputTensor> outputTensors(std::optional<DType> floatingAs = {}) const;
 
-    /// Writes every output tensor into `writer` (built from outputTensors()).
+    /// Writes every output tensor into `writer` (built from outputTensors()), each in the
+    /// writer's dtype for it (converted through float, or double for f64).
     void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients, int threads,
                    const ProgressCallback &progress = {}) const;
 

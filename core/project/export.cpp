@@ -5,6 +5,8 @@
 #include "merge/merge_job.h"
 #include "util/atomic_file.h"
 
+#include <sstream>
+
 namespace mf::project {
 
 const EvaluationEntry *measuredAt(const Project &project, const std::vector<double> &coefficients)
@@ -39,6 +41,35 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     merge.outPath = request.out;
     merge.shardSize = request.shardSize;
     merge.threads = request.threads;
+    merge.dtype = request.dtype;
+    merge.tokenizerFrom = request.tokenizerFrom;
+    merge.origin = request.origin.empty() ? "Mergefront, project " + project.path : request.origin +
+                                                "\n(project " + project.path + ")";
+    const EvaluationEntry *measured = measuredAt(project, request.coefficients);
+    {
+        std::ostringstream card;
+        card << "## Metrics\n\nPredicted by the project's surrogates";
+        if (measured)
+            card << " and measured by its evaluators";
+        card << " (" << project.evaluations.size() << " evaluations in the project)";
+        if (!request.preference.is_null())
+            card << "; chosen by the preference `" << request.preference.dump() << "`";
+        card << ".\n\n| task | metric | direction | predicted | measured |\n|---|---|---|---|---|\n";
+        for (std::size_t t = 0; t < project.tasks.size(); ++t) {
+            const TaskEntry &task = project.tasks[t];
+            card << "| " << task.name << " | " << task.metric << " | "
+                 << (task.direction == map::Direction::Maximize ? "maximize" : "minimize") << " | ";
+            if (static_cast<Eigen::Index>(t) < request.predicted.size())
+                card << nlohmann::json(request.predicted[static_cast<Eigen::Index>(t)]).dump();
+            card << " | ";
+            if (measured && measured->result.metrics.count(task.name))
+                card << nlohmann::json(measured->result.metrics.at(task.name)).dump();
+            else
+                card << "not measured";
+            card << " |\n";
+        }
+        merge.cardExtra = card.str();
+    }
     const MergeReport report = runMerge(
         merge, log ? log : [](const std::string &) {});
 
@@ -57,11 +88,18 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
                                       {"measured", nullptr},
                                       {"fingerprints", fingerprints},
                                       {"outputs", report.outputs}};
-    if (const EvaluationEntry *seen = measuredAt(project, request.coefficients))
-        sidecar["measured"] = seen->result.metrics;
+    if (measured)
+        sidecar["measured"] = measured->result.metrics;
+    if (request.dtype)
+        sidecar["dtype"] = dtypeName(*request.dtype);
+    if (!request.tokenizerFrom.empty())
+        sidecar["tokenizer_from"] = request.tokenizerFrom;
     ExportResult result;
     result.outputs = report.outputs;
-    result.sidecar = request.out + ".json";
+    std::string out = request.out;
+    while (out.size() > 1 && out.back() == '/')
+        out.pop_back(); // a folder's sidecar lies beside it: merged/ -> merged.json
+    result.sidecar = out + ".json";
     writeFileAtomically(result.sidecar, sidecar.dump(2) + "\n");
     project.chosen.push_back({{"coefficients", request.coefficients},
                               {"preference", request.preference},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,12 @@ struct ExportRequest {
     std::vector<double> coefficients;
     Eigen::VectorXd predicted;                   ///< the surrogates' metrics there
     nlohmann::ordered_json preference = nullptr; ///< how it was chosen (null: by hand)
-    std::string out;                             ///< any format `merge` writes
+    std::string out;                             ///< any format `merge` writes, a folder too
     std::uint64_t shardSize = 0;
     int threads = 0;
+    std::optional<DType> dtype; ///< floating tensors in this dtype (default: the base's)
+    std::string tokenizerFrom;  ///< a folder output: the task whose tokenizer is copied
+    std::string origin;         ///< how the export was asked for (the model card says it)
 };
 
 struct ExportResult {
@@ -35,7 +39,8 @@ struct ExportResult {
 };
 
 /// Merges the project's checkpoints with the request's coefficients into `out` (atomically;
-/// refuses to overwrite an input), writes OUT.json (coefficients, method and parameters,
+/// refuses to overwrite an input; a model folder gets a model card with the predicted and
+/// measured metrics), writes OUT.json (coefficients, method and parameters,
 /// preference, predicted and measured metrics, source fingerprints, outputs), records the
 /// point under `chosen` and saves the project. `log` gets the merge's report lines.
 ExportResult exportMerge(Project &project, const ExportRequest &request,

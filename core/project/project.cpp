@@ -90,6 +90,8 @@ std::string cacheKey(const MergeOptions &options, const std::vector<std::string>
         key["drop_rate"] = options.dropRate;
         key["seed"] = options.seed;
     }
+    if (!options.keepTaskOnly) // only when not the default: older projects' keys stay valid
+        key["task_only"] = "drop";
     return hexDigits(hashString(key.dump()));
 }
 
@@ -157,6 +159,10 @@ Project Project::load(const std::string &path)
         p.merge.disjointMean = m.value("disjoint_mean", false);
         p.merge.include = m.value("include", "");
         p.merge.exclude = m.value("exclude", "");
+        const std::string taskOnly = m.value("task_only", "keep");
+        if (taskOnly != "keep" && taskOnly != "drop")
+            fail(path, "merge: task_only is '" + taskOnly + "' (expected keep or drop)");
+        p.merge.keepTaskOnly = taskOnly == "keep";
         try {
             validateMergeOptions(p.merge);
         } catch (const Error &e) {
@@ -236,6 +242,7 @@ void Project::save() const
     mergeJson["disjoint_mean"] = merge.disjointMean;
     mergeJson["include"] = merge.include;
     mergeJson["exclude"] = merge.exclude;
+    mergeJson["task_only"] = merge.keepTaskOnly ? "keep" : "drop";
     d["merge"] = std::move(mergeJson);
     json mapJson = d.contains("map") && d["map"].is_object() ? d["map"] : json::object();
     mapJson["mode"] = map.mode;

@@ -91,14 +91,26 @@ void TestEvaluation::commandEvaluatorMeasuresTheMerge()
 {
     Models models;
     const std::string command = std::string("'") + MERGEFRONT_METRIC_TOOL + "' mean {checkpoint} w";
-    CommandEvaluator evaluator(models.options(command));
-    const Evaluation e = evaluator.evaluate({0.5, 0.25}, CancelFlag{false});
-    QVERIFY2(!e.failed, e.error.c_str());
-    // 1 + 0.5 * 1 + 0.25 * 3 = 2.25 for every entry.
-    QCOMPARE(e.metrics.at("a"), 2.25);
-    QCOMPARE(e.metrics.at("b"), 2.25);
-    QCOMPARE(e.device, std::string("command"));
-    QVERIFY(std::filesystem::is_empty(models.dir.file("work"))); // the merged checkpoint is gone
+    {
+        CommandEvaluator evaluator(models.options(command));
+        const Evaluation e = evaluator.evaluate({0.5, 0.25}, CancelFlag{false});
+        QVERIFY2(!e.failed, e.error.c_str());
+        // 1 + 0.5 * 1 + 0.25 * 3 = 2.25 for every entry.
+        QCOMPARE(e.metrics.at("a"), 2.25);
+        QCOMPARE(e.metrics.at("b"), 2.25);
+        QCOMPARE(e.device, std::string("command"));
+        // The worker's scratch folder is reused: one merge on the disk, not one per evaluation.
+        const Evaluation again = evaluator.evaluate({1, 0}, CancelFlag{false});
+        QVERIFY2(!again.failed, again.error.c_str());
+        QCOMPARE(again.metrics.at("a"), 2.0);
+        std::size_t folders = 0, files = 0;
+        for (const auto &entry :
+             std::filesystem::recursive_directory_iterator(models.dir.file("work")))
+            (entry.is_directory() ? folders : files) += 1;
+        QCOMPARE(folders, std::size_t(1));
+        QCOMPARE(files, std::size_t(1));
+    }
+    QVERIFY(std::filesystem::is_empty(models.dir.file("work"))); // gone with the evaluator
 }
 
 void TestEvaluation::commandFailuresAreRecorded()

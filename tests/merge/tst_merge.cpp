@@ -136,6 +136,7 @@ private Q_SLOTS:
     void streamingIgnoresThreadsAndBlocks();
     void mergeTensorMatchesTheFile();
     void reportsMismatchesByName();
+    void convertsTheOutputDType();
     void filtersByRegex();
     void rejectsBadOptions();
 };
@@ -352,10 +353,12 @@ void TestMerge::reportsMismatchesByName()
                   {"head", mf::DType::F32, {2}, {5, 5}},
                   {"vocab", mf::DType::F32, {4}, {1, 1, 1, 1}},
                   {"steps", mf::DType::I64, {1}, {9}},
-                  {"extra", mf::DType::F32, {1}, {1}}},
+                  {"extra", mf::DType::F32, {1}, {1}},
+                  {"twice", mf::DType::F32, {1}, {3}}},
                  {w({1, 4}),
                   {"vocab", mf::DType::F32, {3}, {1, 1, 1}},
-                  {"steps", mf::DType::I64, {1}, {9}}}});
+                  {"steps", mf::DType::I64, {1}, {9}},
+                  {"twice", mf::DType::F32, {1}, {2}}}});
     const auto base = mf::Checkpoint::open(m.dir.file("base.safetensors"));
     const auto a = mf::Checkpoint::open(m.models[0]);
     const auto b = mf::Checkpoint::open(m.models[1]);
@@ -372,15 +375,59 @@ void TestMerge::reportsMismatchesByName()
     QCOMPARE(reason("head"), std::string("missing in task 'b'"));
     QCOMPARE(reason("vocab"), std::string("shape [4] in task 'a' but [3] in the base"));
     QCOMPARE(reason("steps"), std::string("not floating point (I64)"));
+    // In one task only (its own head): carried unchanged. In two without the base: left out.
+    QCOMPARE(reason("extra"), std::string("only in task 'a', not in the base: carried unchanged"));
+    QCOMPARE(plan.taskOnlyTensors, std::uint64_t(1));
     QCOMPARE(plan.ignoredTensors,
-             std::vector<std::string>{"extra (only in task 'a', not in the base)"});
+             std::vector<std::string>{
+                 "twice (in tasks 'a', 'b' but not in the base: left out, not one of them)"});
+    const std::vector<std::string> lines = mf::describePlan(plan);
+    const auto said = [&lines](const std::string &text) {
+        for (const std::string &line : lines)
+            if (line.find(text) != std::string::npos)
+                return true;
+        return false;
+    };
+    QVERIFY(said("carried unchanged: extra"));
+    QVERIFY(said("--exclude '^(vocab)$'")); // the fix for a resized vocabulary, in words
 
     const auto out = m.merge({1, 1}, {});
     QCOMPARE(mftest::valuesOf(*out.find("w")), (std::vector<double>{2, 4}));
     QCOMPARE(mftest::valuesOf(*out.find("head")), (std::vector<double>{1, 1}));     // from the base
     QCOMPARE(mftest::valuesOf(*out.find("vocab")), (std::vector<double>{0, 0, 0})); // from the base
     QCOMPARE(mftest::valuesOf(*out.find("steps")), std::vector<double>{7});
-    QVERIFY(out.find("extra") == nullptr);
+    QCOMPARE(mftest::valuesOf(*out.find("extra")), std::vector<double>{1}); // task a's, as it is
+    QVERIFY(out.find("twice") == nullptr);
+
+    mf::MergeOptions drop;
+    drop.keepTaskOnly = false;
+    const auto dropped = m.merge({1, 1}, drop, 2, "dropped.safetensors");
+    QVERIFY(dropped.find("extra") == nullptr);
+    QCOMPARE(dropped.tensors().size(), std::size_t(4));
+}
+
+void TestMerge::convertsTheOutputDType()
+{
+    // f32 inputs, bf16 output: merged and copied floating tensors converted, integers kept.
+    MergeCase m({w({1, 2}), {"steps", mf::DType::I64, {1}, {7}}, {"b", mf::DType::F32, {1}, {0.1}}},
+                {{w({2, 4}), {"steps", mf::DType::I64, {1}, {9}},
+                  {"b", mf::DType::F32, {2}, {5, 5}}}});
+    mf::MergeRequest request;
+    request.basePath = m.dir.file("base.safetensors");
+    request.modelPaths = m.models;
+    request.coefficients = {0.5};
+    request.outPath = m.dir.file("bf16.safetensors");
+    request.dtype = mf::DType::BF16;
+    request.sync = false;
+    mf::runMerge(request, [](const std::string &) {});
+    const auto out = mf::Checkpoint::open(request.outPath);
+    QCOMPARE(out.find("w")->dtype, mf::DType::BF16);
+    QCOMPARE(mftest::valuesOf(*out.find("w")), (std::vector<double>{1.5, 3})); // exact in bf16
+    QCOMPARE(out.find("steps")->dtype, mf::DType::I64);
+    QCOMPARE(mftest::valuesOf(*out.find("steps")), std::vector<double>{7});
+    QCOMPARE(out.find("b")->dtype, mf::DType::BF16); // copied (shape differs), converted
+    // 0.1 rounded to bf16: 0.10009765625 (the nearest of 8 mantissa bits).
+    QCOMPARE(mftest::valuesOf(*out.find("b")), std::vector<double>{0.10009765625});
 }
 
 void TestMerge::filtersByRegex()
@@ -425,7 +472,8 @@ void TestMerge::rejectsBadOptions()
 MF_TEST_MAIN(TestMerge, taskArithmeticByHand, tiesByHand, tiesMatchesAnIndependentImplementation,
              dareKeepsAndRescales, dareIsSeededPerTaskAndTensor, dareTiesComposes,
              halfPrecisionAccumulatesInFloat, streamingIgnoresThreadsAndBlocks,
-             mergeTensorMatchesTheFile, reportsMismatchesByName, filtersByRegex, rejectsBadOptions)
+             mergeTensorMatchesTheFile, reportsMismatchesByName, convertsTheOutputDType,
+             filtersByRegex, rejectsBadOptions)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_merge.moc"
 #endif
