@@ -248,6 +248,9 @@ void checkFolderOutput(const std::string &out, const std::vector<std::string> &s
                         "or empty it first)");
     }
     const fs::path target = normalized(out);
+    if (!fs::is_directory(target.parent_path(), ec))
+        throw Error("cannot create " + out + ": the folder " + target.parent_path().string() +
+                    " does not exist");
     for (const std::string &source : sourceFolders) {
         if (source.empty())
             continue;

@@ -142,6 +142,40 @@ def fingerprint(path):
     return json.loads(result.stdout)["fingerprint"]
 
 
+def explore_end_to_end(folders):
+    """A project over model folders whose command evaluator refuses anything but a complete
+    folder: explore runs end to end, and each metric is what that merge must score."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    gpt2 = os.path.dirname(folders["base"])
+    command = f"/usr/bin/python3 {here}/folder_evaluator.py {{checkpoint}} {gpt2}/{{task}}"
+    evaluator = {"kind": "command", "command": command, "timeout": 300}
+    project = {"format": "mergefront-project", "version": 1, "base": folders["base"],
+               "tasks": [{"name": n, "checkpoint": folders[n], "metric": "closeness", "evaluator": evaluator}
+                         for n in ("code", "prose")],
+               "merge": {"method": "task_arithmetic"}, "map": {"mode": "plain", "budget": 6, "seed": 1}}
+    path = os.path.join(WORK, "project.json")
+    with open(path, "w") as f:
+        json.dump(project, f, indent=2)
+    run("explore", path, "--budget", "6", "--workers", "2")
+    with open(path) as f:
+        done = json.load(f)["evaluations"]
+    check(len(done) == 6, f"explore recorded {len(done)} evaluations, not 6")
+    check(all(not e["failed"] for e in done), f"failed evaluations: {[e['error'] for e in done if e['failed']]}")
+    base, code = load_source(folders["base"]), load_source(folders["code"])
+    prose = load_source(folders["prose"])
+    for e in done[:2]:
+        c = e["coefficients"]
+        wte = reference_merge({"w": base["transformer.wte.weight"]},
+                              [{"w": code["transformer.wte.weight"]}, {"w": prose["transformer.wte.weight"]}], c)["w"]
+        want = -(wte.float() - code["transformer.wte.weight"].float()).abs().mean().item()
+        check(abs(e["metrics"]["code"] - want) < 1e-6, f"closeness to code at {c}: {e['metrics']['code']} != {want}")
+    # The evaluator is strict: a bare weights file or a folder without its tokenizer is refused.
+    bare = subprocess.run(["/usr/bin/python3", f"{here}/folder_evaluator.py",
+                           os.path.join(folders["base"], "model-00001-of-00003.safetensors"), folders["code"]],
+                          capture_output=True, text=True)
+    check(bare.returncode == 3, f"the evaluator took a bare file: {bare.returncode} {bare.stderr}")
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     g = torch.Generator().manual_seed(7)
@@ -234,6 +268,7 @@ def main():
               f"{label}: the tied pair was merged apart")
         check_folder_files(f"gpt2 from {label}", bout, source, source, "float32", ["task_arithmetic"])
 
+    explore_end_to_end(folders)
     print(json.dumps({"failures": failures}, indent=1))
     return 1 if failures else 0
 
