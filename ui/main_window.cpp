@@ -3,6 +3,7 @@
 
 #include "front_plot.h"
 #include "merge_description.h"
+#include "merge/folder_output.h"
 #include "new_project_dialog.h"
 #include "project_document.h"
 #include "run_controller.h"
@@ -11,6 +12,7 @@
 #include "zoo/zoo.h"
 
 #include <QAction>
+#include <filesystem>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -174,9 +176,13 @@ void MainWindow::buildActions()
     m_saveAsAction->setShortcut(QKeySequence::SaveAs);
     file->addSeparator();
     m_exportAction = file->addAction(tr("&Export merged model…"), this, [this] {
-        const QString path =
-            QFileDialog::getSaveFileName(this, tr("Export the selected merge"), QString(),
-                                         tr("Checkpoints (*.safetensors *.pt)"));
+        const bool folder = m_shards->currentData().toLongLong() < 0;
+        const QString path = QFileDialog::getSaveFileName(
+            this, folder ? tr("Export the selected merge as a model folder (a new name)")
+                         : tr("Export the selected merge"),
+            QString(),
+            folder ? tr("Model folder (a name without extension)")
+                   : tr("Checkpoints (*.safetensors *.pt)"));
         if (!path.isEmpty())
             exportTo(path);
     });
@@ -288,14 +294,28 @@ void MainWindow::buildDocks()
     auto *exportRow = new QHBoxLayout;
     m_shards = new QComboBox(preferencePanel);
     m_shards->setObjectName(QStringLiteral("shards"));
-    m_shards->addItem(tr("one file"), QVariant::fromValue<qulonglong>(0));
+    m_shards->addItem(tr("one file"), QVariant::fromValue<qlonglong>(0));
     for (const int gigabytes : {1, 2, 5, 10})
         m_shards->addItem(tr("shards of %1 GB").arg(gigabytes),
-                          QVariant::fromValue<qulonglong>(qulonglong(gigabytes) << 30));
-    m_shards->setToolTip(tr("Sharded safetensors with an index, as large checkpoints ship"));
+                          QVariant::fromValue<qlonglong>(qlonglong(gigabytes) << 30));
+    m_shards->addItem(tr("model folder"), QVariant::fromValue<qlonglong>(-1));
+    m_shards->setToolTip(
+        tr("One file; sharded safetensors with an index, as large checkpoints ship; or a "
+           "Hugging Face model folder (weights, config, tokenizer, model card) that "
+           "transformers, vLLM and lm-eval load as it is"));
     exportRow->addWidget(m_exportButton, 1);
     exportRow->addWidget(m_shards);
     preferenceLayout->addLayout(exportRow);
+    m_tokenizer = new QComboBox(preferencePanel);
+    m_tokenizer->setObjectName(QStringLiteral("tokenizer"));
+    m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ: the model folder takes "
+                               "this one's"));
+    m_tokenizer->setVisible(false);
+    preferenceLayout->addWidget(m_tokenizer);
+    connect(m_shards, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        m_tokenizer->setVisible(m_tokenizer->count() > 1 &&
+                                m_shards->currentData().toLongLong() < 0);
+    });
     preferenceLayout->addStretch();
     connect(m_evaluateButton, &QPushButton::clicked, this, [this] {
         const std::vector<double> c = m_document->selectedCoefficients();
@@ -422,13 +442,31 @@ void MainWindow::exportTo(const QString &path)
     const auto &weights = m_document->preference().weights;
     preference = {{"weights", std::vector<double>(weights.data(), weights.data() + weights.size())},
                   {"rule", map::ruleName(m_document->preference().rule)}};
-    const auto shardSize = m_shards->currentData().toULongLong();
-    if (shardSize > 0 && !path.endsWith(QStringLiteral(".safetensors"))) {
+    const qlonglong mode = m_shards->currentData().toLongLong();
+    const bool folder = isFolderOutput(path.toStdString());
+    if (mode < 0 && !folder) {
+        log(tr("a model folder is named without a checkpoint extension: choose a new folder "
+               "name (%1 is a file name)")
+                .arg(path),
+            true);
+        return;
+    }
+    if (mode >= 0 && folder) {
+        log(tr("%1 names no checkpoint file: choose a .safetensors or .pt name, or export as "
+               "\"model folder\"")
+                .arg(path),
+            true);
+        return;
+    }
+    if (mode > 0 && !path.endsWith(QStringLiteral(".safetensors"))) {
         log(tr("sharded exports are safetensors: choose a .safetensors name, or no shards"), true);
         return;
     }
+    const QString tokenizerFrom =
+        mode < 0 && m_tokenizer->count() > 1 ? m_tokenizer->currentData().toString() : QString();
     m_runner->exportMerge(c, m_document->selectedPredicted(),
-                          QString::fromStdString(preference.dump()), path, shardSize);
+                          QString::fromStdString(preference.dump()), path,
+                          mode > 0 ? static_cast<std::uint64_t>(mode) : 0, tokenizerFrom);
 }
 
 bool MainWindow::saveScreenshot(const QString &path)
@@ -478,15 +516,47 @@ void MainWindow::inspectCheckpoints()
         models.push_back(p.resolve(task.checkpoint));
         names.push_back(task.name);
     }
-    auto *watcher = new QFutureWatcher<QString>(this);
-    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
-        m_inspection->setText(watcher->result());
-        if (watcher->result().startsWith(QStringLiteral("<b>Problem")))
-            log(watcher->result(), true);
-        watcher->deleteLater();
-    });
+    m_tokenizer->clear();
+    m_tokenizer->setVisible(false);
+    struct Inspection {
+        QString html;
+        QStringList differing; ///< tokenizer files that differ between base and tasks
+    };
+    auto *watcher = new QFutureWatcher<Inspection>(this);
+    const int generation = ++m_inspectGeneration;
+    connect(watcher, &QFutureWatcher<Inspection>::finished, this,
+            [this, watcher, generation, names] {
+                watcher->deleteLater();
+                if (generation != m_inspectGeneration)
+                    return; // another project was opened meanwhile
+                const Inspection result = watcher->result();
+                m_inspection->setText(result.html);
+                if (result.html.startsWith(QStringLiteral("<b>Problem")))
+                    log(result.html, true);
+                if (!result.differing.isEmpty()) {
+                    m_tokenizer->addItem(tr("tokenizer of the base"), QString());
+                    for (const std::string &name : names)
+                        m_tokenizer->addItem(tr("tokenizer of %1").arg(QString::fromStdString(name)),
+                                             QString::fromStdString(name));
+                    m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the "
+                                               "model folder takes the chosen one's")
+                                                .arg(result.differing.join(QStringLiteral(", "))));
+                    m_tokenizer->setVisible(m_shards->currentData().toLongLong() < 0);
+                }
+            });
     watcher->setFuture(QtConcurrent::run([base, models, names, options = p.merge] {
-        return describeMergeHtml(base, models, names, options);
+        Inspection result;
+        result.html = describeMergeHtml(base, models, names, options);
+        try {
+            std::vector<std::string> folders{std::filesystem::is_directory(base) ? base : ""};
+            for (const std::string &model : models)
+                folders.push_back(std::filesystem::is_directory(model) ? model : "");
+            for (const std::string &file : differingTokenizerFiles(folders))
+                result.differing << QString::fromStdString(file);
+        } catch (const std::exception &) {
+            // unreadable tokenizer files: the export says so when it copies them
+        }
+        return result;
     }));
 }
 

@@ -51,7 +51,8 @@ public:
     /// Exports the selected merge to `path` in the background (the dialog's work), sharded
     /// as the Shards box says (safetensors only).
     void exportTo(const QString &path);
-    QComboBox *shardBox() const { return m_shards; }
+    QComboBox *shardBox() const { return m_shards; }   ///< one file, shards, or a model folder
+    QComboBox *tokenizerBox() const { return m_tokenizer; } ///< shown when tokenizers differ
     /// Renders the window to a PNG.
     bool saveScreenshot(const QString &path);
 
@@ -87,7 +88,8 @@ private:
     QVBoxLayout *m_weightsLayout;
     std::vector<QSlider *> m_weights;
     std::vector<QDoubleSpinBox *> m_floors;
-    QComboBox *m_rule, *m_shards;
+    QComboBox *m_rule, *m_shards, *m_tokenizer;
+    int m_inspectGeneration = 0; ///< a checkpoint inspection of an older project is dropped
     QPushButton *m_sampleButton, *m_refineButton, *m_gridButton, *m_cancelButton, *m_evaluateButton,
         *m_exportButton;
     QSpinBox *m_gridLevels;

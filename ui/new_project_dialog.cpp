@@ -41,6 +41,22 @@ QString browseButtonText()
 
 } // namespace
 
+QString lmEvalCommandTemplate()
+{
+    // docs/EVALUATORS.md explains it: lm_eval writes <scratch>/<model>/results_*.json; the
+    // last line printed is the metric the task names ("acc" of hellaswag here).
+    return QStringLiteral(
+        "lm_eval --model hf --model_args pretrained={checkpoint},dtype=auto --tasks hellaswag "
+        "--batch_size auto --output_path {scratch} >&2 && python3 -c \"import glob, json, sys; "
+        "f = sorted(glob.glob(sys.argv[1] + '/*/results_*.json'))[-1]; "
+        "print(json.dumps({'acc': json.load(open(f))['results']['hellaswag']['acc,none']}))\" "
+        "{scratch}");
+}
+
+namespace {
+
+} // namespace
+
 NewProjectDialog::NewProjectDialog(QWidget *parent)
     : QDialog(parent)
 {
@@ -49,7 +65,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     resize(980, 560);
     auto *layout = new QVBoxLayout(this);
     auto *form = new QFormLayout;
-    auto fileRow = [this](QLineEdit *&edit, const QString &filter, bool save) {
+    auto fileRow = [this](QLineEdit *&edit, const QString &filter, bool save, bool folders = false) {
         auto *row = new QWidget(this);
         auto *h = new QHBoxLayout(row);
         h->setContentsMargins(0, 0, 0, 0);
@@ -58,6 +74,16 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
         h->addWidget(edit, 1);
         h->addWidget(browse);
         QLineEdit *target = edit;
+        if (folders) {
+            auto *folder = new QPushButton(tr("Model folder…"), row);
+            folder->setToolTip(tr("A Hugging Face model folder (config.json + weights)"));
+            h->addWidget(folder);
+            connect(folder, &QPushButton::clicked, this, [this, target] {
+                const QString path = QFileDialog::getExistingDirectory(this, tr("Model folder"));
+                if (!path.isEmpty())
+                    target->setText(path);
+            });
+        }
         connect(browse, &QPushButton::clicked, this, [this, target, filter, save] {
             const QString path =
                 save ? QFileDialog::getSaveFileName(this, QString(), QString(), filter)
@@ -69,14 +95,16 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     };
     const QString checkpoints = tr("Checkpoints (*.safetensors *.json *.pt *.pth *.bin)");
     form->addRow(tr("Project file"), fileRow(m_projectPath, tr("Projects (*.json)"), true));
-    form->addRow(tr("Base checkpoint"), fileRow(m_base, checkpoints, false));
+    form->addRow(tr("Base checkpoint"), fileRow(m_base, checkpoints, false, true));
     layout->addLayout(form);
     connect(m_base, &QLineEdit::textChanged, this, &NewProjectDialog::inspect);
 
     layout->addWidget(new QLabel(
-        tr("<b>Tasks</b>: one fine-tuned checkpoint each (Add…, or drop files here). Evaluator "
-           "<i>command</i>: a command template that gets {checkpoint} and {task} and prints "
-           "JSON metrics; <i>torchscript</i>: module;data files, evaluated in process.")));
+        tr("<b>Tasks</b>: one fine-tuned checkpoint or Hugging Face model folder each (Add…, or "
+           "drop files and folders here). Evaluator <i>command</i>: a command template that gets "
+           "{checkpoint} (a complete model folder when the base is one), {task} and {scratch} "
+           "and prints JSON metrics (a folder's example: lm-evaluation-harness); "
+           "<i>torchscript</i>: module;data files, evaluated in process.")));
     m_tasks = new QTableWidget(0, Columns, this);
     m_tasks->setHorizontalHeaderLabels({tr("name"), tr("checkpoint"), tr("evaluator"),
                                         tr("command, or module;data"), tr("metric"),
@@ -86,14 +114,22 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     layout->addWidget(m_tasks, 1);
     auto *taskButtons = new QHBoxLayout;
     auto *add = new QPushButton(tr("Add tasks…"), this);
+    auto *addFolder = new QPushButton(tr("Add model folder…"), this);
     auto *remove = new QPushButton(tr("Remove task"), this);
     taskButtons->addWidget(add);
+    taskButtons->addWidget(addFolder);
     taskButtons->addWidget(remove);
     taskButtons->addStretch();
     layout->addLayout(taskButtons);
     connect(add, &QPushButton::clicked, this, [this, checkpoints] {
         for (const QString &path :
              QFileDialog::getOpenFileNames(this, tr("Task checkpoints"), QString(), checkpoints))
+            addTask(path);
+    });
+    connect(addFolder, &QPushButton::clicked, this, [this] {
+        const QString path =
+            QFileDialog::getExistingDirectory(this, tr("Task model folder (config.json + weights)"));
+        if (!path.isEmpty())
             addTask(path);
     });
     connect(remove, &QPushButton::clicked, this, [this] {
@@ -164,7 +200,9 @@ void NewProjectDialog::addTask(const QString &checkpoint)
     const QSignalBlocker block(m_tasks);
     const int row = m_tasks->rowCount();
     m_tasks->insertRow(row);
-    QString name = QFileInfo(checkpoint).completeBaseName();
+    const QFileInfo info(checkpoint);
+    // A folder keeps its whole name ("Llama-3.1-math"); a file loses its extension.
+    QString name = info.isDir() ? QDir(checkpoint).dirName() : info.completeBaseName();
     if (name.endsWith(QStringLiteral(".safetensors")))
         name.chop(12);
     m_tasks->setItem(row, Name, new QTableWidgetItem(name));
@@ -172,10 +210,13 @@ void NewProjectDialog::addTask(const QString &checkpoint)
     auto *evaluator = new QComboBox(m_tasks);
     evaluator->addItems({QStringLiteral("command"), QStringLiteral("torchscript")});
     m_tasks->setCellWidget(row, Evaluator, evaluator);
-    m_tasks->setItem(
-        row, Setting,
-        new QTableWidgetItem(QStringLiteral("python3 eval.py {checkpoint} --task {task}")));
-    m_tasks->setItem(row, Metric, new QTableWidgetItem(QStringLiteral("accuracy")));
+    m_tasks->setItem(row, Setting,
+                     new QTableWidgetItem(info.isDir() ? lmEvalCommandTemplate()
+                                                       : QStringLiteral(
+                                                             "python3 eval.py {checkpoint} --task {task}")));
+    m_tasks->setItem(row, Metric,
+                     new QTableWidgetItem(info.isDir() ? QStringLiteral("acc")
+                                                       : QStringLiteral("accuracy")));
     auto *direction = new QComboBox(m_tasks);
     direction->addItems({QStringLiteral("maximize"), QStringLiteral("minimize")});
     m_tasks->setCellWidget(row, Direction, direction);

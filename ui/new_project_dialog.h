@@ -14,7 +14,12 @@ class QTableWidget;
 
 namespace mf::ui {
 
-/// File ▸ New: pick the base and the task checkpoints (file dialog or drag and drop), name
+/// The New dialog's example command for a model-folder task: lm-evaluation-harness on the
+/// merged folder, its results JSON turned into the task's metric (docs/EVALUATORS.md).
+QString lmEvalCommandTemplate();
+
+/// File ▸ New: pick the base and the task checkpoints or model folders (file and folder
+/// dialogs, or drag and drop), name
 /// the tasks, choose each task's evaluator and metric, the merge method and its parameters.
 /// The checkpoints are inspected as they are chosen (on a worker): what merges, what is left
 /// out and why, and mismatches, before anything runs. Accepting writes the project file.
@@ -24,7 +29,7 @@ public:
     explicit NewProjectDialog(QWidget *parent = nullptr);
 
     void setBase(const QString &path);
-    /// Adds a task row (name from the file name).
+    /// Adds a task row (name from the file or folder name; a folder's command: lm-eval).
     void addTask(const QString &checkpoint);
     /// Sets a task's evaluator: "command" with its template, or "torchscript" with module and
     /// data files.

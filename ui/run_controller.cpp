@@ -176,10 +176,11 @@ void RunController::evaluatePoint(const std::vector<double> &coefficients)
 
 void RunController::exportMerge(const std::vector<double> &coefficients,
                                 const Eigen::VectorXd &predicted, const QString &preferenceJson,
-                                const QString &out, std::uint64_t shardSize)
+                                const QString &out, std::uint64_t shardSize,
+                                const QString &tokenizerFrom)
 {
     start(tr("Exporting the merged model"), [this, coefficients, predicted, preferenceJson, out,
-                                             shardSize](project::Project &copy) {
+                                             shardSize, tokenizerFrom](project::Project &copy) {
         project::ExportRequest request;
         request.coefficients = coefficients;
         request.predicted = predicted;
@@ -188,6 +189,8 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                                  : nlohmann::ordered_json::parse(preferenceJson.toStdString());
         request.out = out.toStdString();
         request.shardSize = shardSize;
+        request.tokenizerFrom = tokenizerFrom.toStdString();
+        request.origin = "Mergefront (desktop), Export merged model";
         const project::ExportResult result =
             project::exportMerge(copy, request, [this](const std::string &line) {
                 post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });

@@ -46,10 +46,11 @@ public:
     /// Measures one merge for real (kind "point").
     void evaluatePoint(const std::vector<double> &coefficients);
     /// Writes the merge of `coefficients` to `out` with its sidecar (project::exportMerge);
-    /// `shardSize` > 0: sharded safetensors of at most that many bytes per file.
+    /// `shardSize` > 0: sharded safetensors of at most that many bytes per file; `out` with no
+    /// checkpoint extension: a model folder, its tokenizer from task `tokenizerFrom` (or the base).
     void exportMerge(const std::vector<double> &coefficients, const Eigen::VectorXd &predicted,
                      const QString &preferenceJson, const QString &out,
-                     std::uint64_t shardSize = 0);
+                     std::uint64_t shardSize = 0, const QString &tokenizerFrom = QString());
     /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.
     void buildExample(const QString &folder, bool mini = false);
 

@@ -89,6 +89,7 @@ private Q_SLOTS:
     void clickingAFrontPointSelectsIt();
     void eventLoopTurnsWhileARunIsCancelled();
     void exportsTheSelectedMerge();
+    void exportsAModelFolderWithATasksTokenizer();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
     void screenshotRendersTheWindow();
@@ -239,6 +240,21 @@ void TestGui::exportsTheSelectedMerge()
     QVERIFY(finished.wait(kHang));
     QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
     QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("sharded.safetensors")).find("w")), w);
+    // A model folder: the weights and a model card with the predicted metrics; a file name is
+    // refused for it before any work.
+    window.shardBox()->setCurrentIndex(window.shardBox()->count() - 1);
+    QCOMPARE(window.shardBox()->currentText(), QStringLiteral("model folder"));
+    window.exportTo(QString::fromStdString(dir.file("folder.safetensors")));
+    QVERIFY(!window.runner()->busy());
+    finished.clear();
+    window.exportTo(QString::fromStdString(dir.file("merged-folder")));
+    QVERIFY(finished.wait(kHang));
+    QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
+    QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("merged-folder")).find("w")), w);
+    const std::string card = mftest::readFile(dir.file("merged-folder/README.md"));
+    QVERIFY2(card.find("| a | accuracy | maximize |") != std::string::npos, card.c_str());
+    QVERIFY(std::filesystem::exists(dir.file("merged-folder.json"))); // the sidecar, beside it
+    QVERIFY(window.tokenizerBox()->isHidden()); // single files: no tokenizers to choose
     window.shardBox()->setCurrentIndex(0);
     // Never over a source checkpoint.
     finished.clear();
@@ -247,6 +263,47 @@ void TestGui::exportsTheSelectedMerge()
     QCOMPARE(finished.front().at(0).toBool(), false);
     QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("a.safetensors")).find("w")),
              (std::vector<double>{1, 0}));
+}
+
+void TestGui::exportsAModelFolderWithATasksTokenizer()
+{
+    // Model folders: base (0, 0), a (1, 0), b (0, 1); b's tokenizer differs from the others.
+    TempDir dir;
+    const std::vector<std::pair<std::string, std::vector<double>>> models = {
+        {"base", {0, 0}}, {"a", {1, 0}}, {"b", {0, 1}}};
+    for (const auto &[name, w] : models) {
+        std::filesystem::create_directories(dir.file(name));
+        mftest::writeFile(dir.file(name + "/config.json"),
+                          R"({"model_type": "toy", "torch_dtype": "float32"})");
+        mftest::writeFile(dir.file(name + "/tokenizer.json"), name == "b" ? "{\"v\": 2}" : "{\"v\": 1}");
+        mftest::writeCheckpoint(dir.file(name + "/model.safetensors"), {{"w", mf::DType::F32, {2}, w}});
+    }
+    const nlohmann::json evaluator = {{"kind", "command"}, {"command", peaksCommand()}};
+    const nlohmann::json project = {
+        {"format", "mergefront-project"}, {"version", 1}, {"base", "base"},
+        {"tasks",
+         {{{"name", "a"}, {"checkpoint", "a"}, {"evaluator", evaluator}},
+          {{"name", "b"}, {"checkpoint", "b"}, {"evaluator", evaluator}}}},
+        {"map", {{"mode", "plain"}, {"budget", 12}, {"seed", 1}}}};
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    MainWindow window;
+    window.show();
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); })); // commands get folders
+    waitForFit(window);
+    QTRY_COMPARE_WITH_TIMEOUT(window.tokenizerBox()->count(), 3, kHang);
+    QVERIFY(window.tokenizerBox()->isHidden()); // only for a model folder export
+    window.shardBox()->setCurrentIndex(window.shardBox()->count() - 1);
+    QVERIFY(window.tokenizerBox()->isVisible());
+    window.tokenizerBox()->setCurrentIndex(2);
+    QCOMPARE(window.tokenizerBox()->currentText(), QStringLiteral("tokenizer of b"));
+    QVERIFY(runToEnd(window, [&] { window.exportTo(QString::fromStdString(dir.file("out"))); }));
+    QCOMPARE(mftest::readFile(dir.file("out/tokenizer.json")), std::string("{\"v\": 2}"));
+    const auto config = nlohmann::json::parse(mftest::readFile(dir.file("out/config.json")));
+    QCOMPARE(config.at("model_type").get<std::string>(), std::string("toy"));
+    const std::vector<double> c = window.document()->selectedCoefficients();
+    const std::vector<double> w = mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("w"));
+    QVERIFY(std::fabs(w[0] - c[0]) < 1e-6 && std::fabs(w[1] - c[1]) < 1e-6);
 }
 
 void TestGui::reportsABadProjectAndKeepsTheOpenOne()
@@ -336,6 +393,15 @@ void TestGui::newProjectInspectsAndWrites()
     QVERIFY2(inspection.contains(QStringLiteral("left out (copied from the base): v: shape")),
              qPrintable(inspection));
     QCOMPARE(dialog.tasksTable()->item(1, 0)->text(), QStringLiteral("b"));
+    // A model folder as a task: its whole name, and lm-evaluation-harness as the example.
+    std::filesystem::create_directories(dir.file("Llama-3.1-math"));
+    mftest::writeCheckpoint(dir.file("Llama-3.1-math/model.safetensors"),
+                            {{"w", mf::DType::F32, {2}, {0, 1}}, {"v", mf::DType::F32, {3}, {1, 1, 1}}});
+    dialog.addTask(QString::fromStdString(dir.file("Llama-3.1-math")));
+    QCOMPARE(dialog.tasksTable()->item(2, 0)->text(), QStringLiteral("Llama-3.1-math"));
+    QVERIFY(dialog.tasksTable()->item(2, 3)->text().startsWith(QStringLiteral("lm_eval --model hf")));
+    QCOMPARE(dialog.tasksTable()->item(2, 4)->text(), QStringLiteral("acc"));
+    dialog.tasksTable()->removeRow(2);
     std::filesystem::create_directories(dir.file("sub"));
     const QString written = dialog.writeProject();
     const mf::project::Project project = mf::project::Project::load(written.toStdString());
