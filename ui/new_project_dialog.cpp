@@ -43,7 +43,7 @@ QString browseButtonText()
 
 QString lmEvalCommandTemplate()
 {
-    // docs/EVALUATORS.md explains it: lm_eval writes <scratch>/<model>/results_*.json; the
+    // docs/MODEL_FOLDERS.md explains it: lm_eval writes <scratch>/<model>/results_*.json; the
     // last line printed is the metric the task names ("acc" of hellaswag here).
     return QStringLiteral(
         "lm_eval --model hf --model_args pretrained={checkpoint},dtype=auto --tasks hellaswag "

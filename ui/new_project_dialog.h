@@ -15,7 +15,7 @@ class QTableWidget;
 namespace mf::ui {
 
 /// The New dialog's example command for a model-folder task: lm-evaluation-harness on the
-/// merged folder, its results JSON turned into the task's metric (docs/EVALUATORS.md).
+/// merged folder, its results JSON turned into the task's metric (docs/MODEL_FOLDERS.md).
 QString lmEvalCommandTemplate();
 
 /// File ▸ New: pick the base and the task checkpoints or model folders (file and folder
