@@ -141,6 +141,7 @@ case "$command" in
         bench/run_map_benchmarks.sh "$BUILD_DIR"
         python3 bench/run_eval_step_benchmark.py "$BUILD_DIR"
         python3 bench/run_example_benchmarks.py "$BUILD_DIR"
+        /usr/bin/python3 bench/run_folder_benchmark.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages

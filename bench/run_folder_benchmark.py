@@ -10,7 +10,9 @@ them out (sharded at 500 MB, tied embeddings, config, tokenizer files), merged b
     task vectors, scale, sum, add, cast, and save the folder (shards + index + config +
     tokenizer), at torch's default thread count and at all cores.
 Every output is fsynced (mergefront's default; the reference fsyncs its files too), the page
-cache is warm, each time is the median of MERGEFRONT_BENCH_RUNS (default 3) runs.
+cache is warm; mergefront's three outputs are measured interleaved, run by run, each after an
+os.sync() (so no run pays for the previous output's writeback), the median of
+MERGEFRONT_BENCH_RUNS (default 5) runs; the Python reference, the median of two.
 usage: run_folder_benchmark.py BUILD_DIR [WORK_DIR]   (./run.sh bench runs it)"""
 import json
 import os
@@ -29,7 +31,7 @@ from safetensors_reader import read_safetensors  # noqa: E402
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/release"
 WORK = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.environ.get("TMPDIR", "/tmp"), "mergefront-folder-bench")
 CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
-RUNS = int(os.environ.get("MERGEFRONT_BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("MERGEFRONT_BENCH_RUNS", "5"))
 LAYERS, WIDTH, VOCAB, POSITIONS = 10, 2048, 50257, 1024
 COEFS = [0.6, 0.4]
 
@@ -90,17 +92,30 @@ def python_reference(folders, out, threads):
     return time.perf_counter() - start
 
 
-def mergefront(folders, out, *extra):
+def mergefront_once(folders, out, *extra):
+    """Seconds and bytes touched of one merge into `out` (removed first, then synced away)."""
+    shutil.rmtree(out, ignore_errors=True)
+    if os.path.isfile(out):
+        os.remove(out)
+    os.sync()  # the previous output's writeback must not land in this run's fsync
     args = [CLI, "merge", "--base", folders[0], "--model", folders[1], "--model", folders[2],
             "--coef", ",".join(map(str, COEFS)), "--out", out, "--quiet", "--json", *extra]
-    times = []
+    report = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    return report["seconds"], report["bytes_touched"]
+
+
+def mergefront(folders):
+    """The three outputs, interleaved run by run so that they see the same disk."""
+    cases = {"file": (os.path.join(WORK, "merged.safetensors"),),
+             "folder": (os.path.join(WORK, "merged"),),
+             "sharded": (os.path.join(WORK, "merged-sharded"), "--shard-size", "500MB")}
+    times = {name: [] for name in cases}
+    touched = {}
     for _ in range(RUNS):
-        shutil.rmtree(out, ignore_errors=True)
-        if os.path.isfile(out):
-            os.remove(out)
-        report = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
-        times.append(report["seconds"])
-    return statistics.median(times), report["bytes_touched"]
+        for name, args in cases.items():
+            seconds, touched[name] = mergefront_once(folders, *args)
+            times[name].append(seconds)
+    return {name: (statistics.median(t), touched[name]) for name, t in times.items()}
 
 
 def main():
@@ -114,15 +129,16 @@ def main():
     weights = sum(os.path.getsize(os.path.join(folders[0], n)) for n in os.listdir(folders[0])
                   if n.endswith(".safetensors"))
     print("running mergefront-cli merge", file=sys.stderr)
-    folder_s, touched = mergefront(folders, os.path.join(WORK, "merged"))
-    sharded_s, _ = mergefront(folders, os.path.join(WORK, "merged-sharded"), "--shard-size", "500MB")
-    file_s, file_touched = mergefront(folders, os.path.join(WORK, "merged.safetensors"))
+    measured = mergefront(folders)
+    folder_s, touched = measured["folder"]
+    sharded_s, _ = measured["sharded"]
+    file_s, file_touched = measured["file"]
     print("running the Python PyTorch reference", file=sys.stderr)
     cores = os.cpu_count()
     py = {}
     for threads in sorted({torch.get_num_threads(), cores}):
         py[threads] = statistics.median(python_reference(folders, os.path.join(WORK, "merged-py"), threads)
-                                        for _ in range(RUNS))
+                                        for _ in range(min(RUNS, 2)))
     # The merges agree: mergefront's folder against the reference's, tensor by tensor.
     ours = read_safetensors(os.path.join(WORK, "merged", "model.safetensors"))[0]
     theirs = read_safetensors(os.path.join(WORK, "merged-py", "model.safetensors"))[0]
@@ -132,7 +148,7 @@ def main():
     print(f"Base + 2 tasks, GPT-2 shape ({LAYERS} layers, width {WIDTH}, vocab {VOCAB}), bf16, "
           f"{weights / 1e9:.2f} GB of weights each, sharded at 500 MB; data touched per merge "
           f"{touched / 1e9:.2f} GB (3 inputs read + 1 output written); {cores} cores; page cache warm; "
-          f"median of {RUNS}; every output fsynced. Outputs equal to the reference: {equal}.\n")
+          f"median of {RUNS} interleaved runs (Python: of 2); every output fsynced. Outputs equal to the reference: {equal}.\n")
     print("| what | time (s) | GB/s touched | vs one file | vs Python (best) |")
     print("|---|---:|---:|---:|---:|")
     for threads, seconds in py.items():

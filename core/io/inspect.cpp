@@ -24,6 +24,10 @@ std::string describeCheckpointJson(const Checkpoint &checkpoint)
     out["metadata"] = checkpoint.metadata();
     out["files"] = checkpoint.files();
     out["fingerprint"] = checkpoint.fingerprint();
+    if (!checkpoint.folder().empty())
+        out["folder"] = checkpoint.folder();
+    out["tied"] = checkpoint.tied();
+    out["notes"] = checkpoint.notes();
     return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -37,6 +41,12 @@ std::string describeCheckpointText(const Checkpoint &checkpoint)
     out << "  bytes:       " << checkpoint.byteSize() << " (" << formatBytes(checkpoint.byteSize())
         << ")\n";
     out << "  fingerprint: " << checkpoint.fingerprint() << "\n";
+    if (!checkpoint.folder().empty())
+        out << "  folder:      " << checkpoint.folder() << "\n";
+    for (const auto &[name, storedAs] : checkpoint.tied())
+        out << "  tied:        " << name << " = " << storedAs << "\n";
+    for (const std::string &note : checkpoint.notes())
+        out << "  note:        " << note << "\n";
     std::map<std::string, std::pair<std::size_t, std::uint64_t>> byType;
     for (const TensorRef &tensor : checkpoint.tensors()) {
         auto &entry = byType[dtypeName(tensor.dtype)];

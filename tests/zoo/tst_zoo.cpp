@@ -299,6 +299,14 @@ void TestZoo::wholeLoopOnTheMiniatureZoo()
     QVERIFY2(exported.code == 0, exported.err.c_str());
     const mf::Checkpoint merged = mf::Checkpoint::open(dir.file("chosen.safetensors"));
     QVERIFY(merged.find("fc1.weight"));
+    // Every task's own head travels with the merge, unchanged: the exported model classifies.
+    for (const std::string &task : {"mnist", "mnist-rot90"}) {
+        const mf::TensorRef *head = merged.find("heads." + task + ".weight");
+        QVERIFY2(head, task.c_str());
+        const mf::Checkpoint source = mf::Checkpoint::open(dir.file("zoo/" + task + ".safetensors"));
+        QCOMPARE(mftest::valuesOf(*head), mftest::valuesOf(*source.find("heads." + task + ".weight")));
+    }
+    QVERIFY(exported.err.find("carried unchanged: heads.mnist.weight") != std::string::npos);
 
     // Python PyTorch: the modules compute their checkpoints' MLP, and merges built the
     // reference-code way score what `evaluate` reports.
