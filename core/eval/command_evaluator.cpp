@@ -7,6 +7,7 @@
 #include "merge/folder_output.h"
 #include "merge/merge_inputs.h"
 #include "io/model_folder.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -149,7 +150,7 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
         if (s.folder && !slot.prepared) {
             fs::create_directories(model);
             writeFolderFiles(s.folderFiles, model, false);
-            writeWholeFile(model + "/README.md",
+            writeFile(model + "/README.md",
                            "# Mergefront scratch merge\n\nA temporary merge for an evaluation; "
                            "its weights change with every evaluation.\n",
                            false);

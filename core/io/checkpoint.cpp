@@ -6,6 +6,7 @@
 #include "io/pt_archive.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/text.h"
 #include "util/hash.h"
 
 #include <algorithm>
@@ -30,12 +31,6 @@ Checkpoint::Checkpoint(Checkpoint &&) noexcept = default;
 Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
 
 namespace {
-
-bool endsWith(const std::string &text, const std::string &suffix)
-{
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 } // namespace
 

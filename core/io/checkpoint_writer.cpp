@@ -39,12 +39,6 @@ struct CheckpointWriter::ZipState {
 
 namespace {
 
-bool endsWith(const std::string &text, const std::string &suffix)
-{
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::string temporaryName(const std::string &finalPath)
 {
     static std::mt19937_64 random{std::random_device{}()};

@@ -2,6 +2,7 @@
 #include "io/model_folder.h"
 
 #include "io/safetensors.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -19,12 +20,6 @@ namespace mf {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool endsWith(const std::string &text, const std::string &suffix)
-{
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 /// "<stem>-NNNNN-of-NNNNN<extension>", the shard names save_pretrained writes.
 bool isShardOf(const std::string &name, const std::string &stem, const std::string &extension)
@@ -60,14 +55,9 @@ bool isInputEmbedding(const std::string &name)
 
 nlohmann::json readConfig(const fs::path &path)
 {
-    std::ifstream stream(path, std::ios::binary);
-    if (!stream)
-        throw Error("cannot read " + path.string());
-    std::stringstream text;
-    text << stream.rdbuf();
     nlohmann::json config;
     try {
-        config = nlohmann::json::parse(text.str());
+        config = nlohmann::json::parse(readFile(path.string()));
     } catch (const nlohmann::json::exception &e) {
         throw Error(path.string() + " is not valid JSON (" + e.what() +
                     "); fix or remove it: a merged folder copies it");

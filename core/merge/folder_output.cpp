@@ -2,7 +2,9 @@
 #include "merge/folder_output.h"
 
 #include "io/model_folder.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/text.h"
 
 #include <nlohmann/json.hpp>
 
@@ -22,22 +24,6 @@ namespace mf {
 namespace fs = std::filesystem;
 
 namespace {
-
-bool endsWith(const std::string &text, const std::string &suffix)
-{
-    return text.size() >= suffix.size() &&
-           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string readWholeFile(const std::string &path)
-{
-    std::ifstream stream(path, std::ios::binary);
-    if (!stream)
-        throw Error("cannot read " + path);
-    std::stringstream buffer;
-    buffer << stream.rdbuf();
-    return buffer.str();
-}
 
 void syncPath(const std::string &path, bool directory)
 {
@@ -115,7 +101,7 @@ FolderFilesPlan planFolderFiles(const std::string &baseFolder, const std::string
             if (role == FolderFile::Config) {
                 nlohmann::ordered_json config;
                 try {
-                    config = nlohmann::ordered_json::parse(readWholeFile(path));
+                    config = nlohmann::ordered_json::parse(readFile(path));
                 } catch (const nlohmann::json::exception &e) {
                     throw Error(path + " is not valid JSON (" + e.what() +
                                 "); refusing to write a folder that cannot be loaded");
@@ -191,7 +177,7 @@ std::vector<std::string> differingTokenizerFiles(const std::vector<std::string> 
             if (role == FolderFile::Tokenizer) {
                 auto &list = contents[name];
                 list.resize(folders.size());
-                list[f] = readWholeFile((fs::path(folders[f]) / name).string());
+                list[f] = readFile((fs::path(folders[f]) / name).string());
             }
     }
     std::vector<std::string> differing;
@@ -206,33 +192,12 @@ std::vector<std::string> differingTokenizerFiles(const std::vector<std::string> 
     return differing;
 }
 
-void writeWholeFile(const std::string &path, const std::string &bytes, bool sync)
-{
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw Error("cannot create " + path + ": " + systemErrorText(errno));
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            const int err = errno;
-            ::close(fd);
-            throw Error("cannot write " + path + ": " + systemErrorText(err));
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if ((sync && ::fsync(fd) != 0) | (::close(fd) != 0))
-        throw Error("cannot write " + path + ": " + systemErrorText(errno));
-}
-
 void writeFolderFiles(const FolderFilesPlan &plan, const std::string &folder, bool sync)
 {
     for (const auto &[source, name] : plan.copies)
-        writeWholeFile((fs::path(folder) / name).string(), readWholeFile(source), sync);
+        writeFile((fs::path(folder) / name).string(), readFile(source), sync);
     if (!plan.config.empty())
-        writeWholeFile((fs::path(folder) / "config.json").string(), plan.config, sync);
+        writeFile((fs::path(folder) / "config.json").string(), plan.config, sync);
 }
 
 void checkFolderOutput(const std::string &out, const std::vector<std::string> &sourceFolders)
@@ -293,7 +258,7 @@ FolderTransaction::~FolderTransaction()
 
 void FolderTransaction::writeFile(const std::string &name, const std::string &bytes)
 {
-    writeWholeFile((fs::path(m_temp) / name).string(), bytes, m_sync);
+    mf::writeFile((fs::path(m_temp) / name).string(), bytes, m_sync);
 }
 
 std::string FolderTransaction::commit()

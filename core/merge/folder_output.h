@@ -74,7 +74,4 @@ private:
     bool m_committed = false;
 };
 
-/// Writes `bytes` to `path` (created or replaced), synced when asked.
-void writeWholeFile(const std::string &path, const std::string &bytes, bool sync);
-
 } // namespace mf

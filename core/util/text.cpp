@@ -82,6 +82,12 @@ std::uint64_t parseByteSize(const std::string &text)
     return static_cast<std::uint64_t>(bytes);
 }
 
+bool endsWith(const std::string &text, const std::string &suffix)
+{
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 std::vector<std::string> splitString(const std::string &text, char separator)
 {
     std::vector<std::string> parts;

@@ -16,6 +16,9 @@ std::string formatShape(const std::vector<std::int64_t> &shape);
 /// Parses "500MB", "2GB", "1.5GiB", "1000000" into bytes; throws mf::Error on bad text.
 std::uint64_t parseByteSize(const std::string &text);
 
+/// True when `text` ends with `suffix`.
+bool endsWith(const std::string &text, const std::string &suffix);
+
 /// Splits on a single character, keeping empty fields.
 std::vector<std::string> splitString(const std::string &text, char separator);
 

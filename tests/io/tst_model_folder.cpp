@@ -205,7 +205,7 @@ void TestModelFolder::writesACompleteFolder()
     // 0.5 * 1 + 0.5 * 3 = 2 added to every base entry, written in bf16; lm_head stays tied.
     QCOMPARE(mftest::valuesOf(*merged.find("transformer.wte.weight")),
              (std::vector<double>{2, 3, 4, 5, 6, 7}));
-    QCOMPARE(merged.find("transformer.wte.weight")->dtype, mf::DType::BF16);
+    QVERIFY(merged.find("transformer.wte.weight")->dtype == mf::DType::BF16);
     QVERIFY(merged.find("lm_head.weight") == nullptr);
     const auto config = nlohmann::ordered_json::parse(mftest::readFile(out + "/config.json"));
     QCOMPARE(config.at("torch_dtype").get<std::string>(), std::string("bfloat16"));
