@@ -5,6 +5,8 @@
 
 #include "fixtures.h"
 
+#include <filesystem>
+
 #include "io/checkpoint.h"
 
 #include <nlohmann/json.hpp>
@@ -131,6 +133,8 @@ void TestCli::userErrorsExitOneWithOneLine()
     TempDir dir;
     makeModels(dir);
     mftest::writeFile(dir.file("broken.safetensors"), "garbage!");
+    std::filesystem::create_directories(dir.file("empty"));
+    mftest::writeFile(dir.file("empty/config.json"), "{}");
     struct Case {
         std::vector<std::string> args;
         std::string expected;
@@ -151,6 +155,15 @@ void TestCli::userErrorsExitOneWithOneLine()
         {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
           "--coef", "1", "--out", dir.file("o.pt"), "--shard-size", "1GB"},
          "--shard-size needs a .safetensors output"},
+        // Model folders: one without weights, an output folder in use, a file output with a
+        // folder's option.
+        {{"inspect", dir.file("empty")}, "holds no weights"},
+        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+          "--coef", "1", "--out", dir.path()},
+         "exists and is not empty; refusing to write into it"},
+        {{"merge", "--base", dir.file("base.safetensors"), "--model", dir.file("a.safetensors"),
+          "--coef", "1", "--out", dir.file("o.safetensors"), "--tokenizer-from", "a"},
+         "--tokenizer-from needs a model folder output"},
     };
     for (const Case &c : cases) {
         const Run run = cli(dir, c.args);
@@ -162,7 +175,7 @@ void TestCli::userErrorsExitOneWithOneLine()
         QVERIFY2(run.err.find(c.expected) != std::string::npos, context.c_str());
     }
     QCOMPARE(dir.entries(), (std::vector<std::string>{"a.safetensors", "b.pt", "base.safetensors",
-                                                      "broken.safetensors"}));
+                                                      "broken.safetensors", "empty"}));
 }
 
 void TestCli::usageErrorsExitTwo()
