@@ -197,6 +197,22 @@ void TestCliProject::exportsTheChosenMerge()
     const auto file = projectFile(dir);
     QCOMPARE(file["chosen"].size(), std::size_t(2));
     QCOMPARE(file["chosen"][1]["exported"].get<std::string>(), std::string("pref.pt"));
+    // A model folder, converted to f16: its card has the predicted and measured metrics of the
+    // point and says how it was made; the sidecar lies beside the folder.
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "1,0", "--out",
+                               dir.file("chosen/"), "--dtype", "f16"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const mf::Checkpoint folder = mf::Checkpoint::open(dir.file("chosen"));
+    QVERIFY(folder.find("w")->dtype == mf::DType::F16);
+    QCOMPARE(mftest::valuesOf(*folder.find("w")), (std::vector<double>{1, 0}));
+    const std::string card = mftest::readFile(dir.file("chosen/README.md"));
+    char measured[64];
+    std::snprintf(measured, sizeof measured, "%.6f", peaks(1, 0, 0.8, 0.2));
+    for (const std::string &word :
+         {std::string("| a | accuracy | maximize | "), std::string("mergefront-cli export"),
+          std::string("--dtype f16"), std::string(measured).substr(0, 6)})
+        QVERIFY2(card.find(word) != std::string::npos, (word + "\n" + card).c_str());
+    QVERIFY(nlohmann::json::parse(mftest::readFile(dir.file("chosen.json")))["dtype"] == "F16");
     // Never over a source checkpoint.
     run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "1,0", "--out",
                                dir.file("a.safetensors")});
