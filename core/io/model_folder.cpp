@@ -157,6 +157,11 @@ Checkpoint openModelFolder(const std::string &folderPath)
             throw Error("folder " + folderPath + " holds the shard " + set.shards.front() +
                         " but no " + set.index + " (the index that names the shards)");
 
+    if (names.count("adapter_config.json"))
+        throw Error("folder " + folderPath +
+                    " is a PEFT adapter (adapter_config.json), not a whole model: merge the "
+                    "adapter into its base first (peft's merge_and_unload, then save_pretrained)");
+
     std::vector<const WeightSet *> present;
     for (const WeightSet &set : sets)
         if (names.count(set.entry))

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void prefersSafetensorsAndSaysSo();
     void refusesBadFolders();
     void tiesAnAbsentHead();
+    void readsTheHubCacheLayout();
     void writesACompleteFolder();
     void untiesWhenATaskStoresTheHeadApart();
     void refusesUnsafeOutputs();
@@ -161,6 +162,12 @@ void TestModelFolder::refusesBadFolders()
         cases.push_back({f, "config.json is not valid JSON"});
     }
     {
+        const std::string f = make("adapter");
+        mftest::writeFile(f + "/adapter_config.json", R"({"peft_type": "LORA"})");
+        mftest::writeCheckpoint(f + "/adapter_model.safetensors", gpt2(0));
+        cases.push_back({f, "is a PEFT adapter (adapter_config.json), not a whole model"});
+    }
+    {
         // An index whose shards do not hold what it says (a shard of another save).
         const std::string f = make("shards-disagree");
         mftest::writeCheckpoint(f + "/model.safetensors", gpt2(0), {}, 30);
@@ -184,6 +191,28 @@ void TestModelFolder::tiesAnAbsentHead()
     const std::string untiedConfig = R"({"model_type": "llama", "tie_word_embeddings": false})";
     const mf::Checkpoint untied = mf::Checkpoint::open(writeFolder(dir, "untied", 0, untiedConfig));
     QVERIFY(untied.tied().empty());
+}
+
+void TestModelFolder::readsTheHubCacheLayout()
+{
+    // huggingface_hub's cache: snapshots/<revision>/ holds symbolic links into blobs/.
+    TempDir dir;
+    const std::string source = writeFolder(dir, "download", 0);
+    const std::string snapshot = dir.file("models--org--base/snapshots/0123abcd");
+    fs::create_directories(snapshot);
+    fs::create_directories(dir.file("models--org--base/blobs"));
+    for (const auto &entry : fs::directory_iterator(source)) {
+        const std::string blob = dir.file("models--org--base/blobs/" + entry.path().filename().string());
+        fs::rename(entry.path(), blob);
+        fs::create_symlink("../../blobs/" + entry.path().filename().string(),
+                           snapshot + "/" + entry.path().filename().string());
+    }
+    const std::string a = writeFolder(dir, "a", 1);
+    mf::runMerge(request(snapshot, {a}, dir.file("out")), quiet);
+    QVERIFY(!fs::is_symlink(dir.file("out/config.json"))); // copies, not links into a cache
+    QCOMPARE(mftest::readFile(dir.file("out/tokenizer.json")), mftest::readFile(snapshot + "/tokenizer.json"));
+    QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("transformer.wte.weight")),
+             (std::vector<double>{0.5, 1.5, 2.5, 3.5, 4.5, 5.5}));
 }
 
 void TestModelFolder::writesACompleteFolder()
@@ -313,7 +342,7 @@ void TestModelFolder::leavesNothingWhenStopped()
 }
 
 MF_TEST_MAIN(TestModelFolder, readsEveryLayout, prefersSafetensorsAndSaysSo, refusesBadFolders,
-             tiesAnAbsentHead, writesACompleteFolder, untiesWhenATaskStoresTheHeadApart,
+             tiesAnAbsentHead, readsTheHubCacheLayout, writesACompleteFolder, untiesWhenATaskStoresTheHeadApart,
              refusesUnsafeOutputs, leavesNothingWhenStopped)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_model_folder.moc"
