@@ -178,8 +178,9 @@ void MainWindow::buildActions()
     m_exportAction = file->addAction(tr("&Export merged model…"), this, [this] {
         const bool folder = m_shards->currentData().toLongLong() < 0;
         const QString path = QFileDialog::getSaveFileName(
-            this, folder ? tr("Export the selected merge as a model folder (a new name)")
-                         : tr("Export the selected merge"),
+            this,
+            folder ? tr("Export the selected merge as a model folder (a new name)")
+                   : tr("Export the selected merge"),
             QString(),
             folder ? tr("Model folder (a name without extension)")
                    : tr("Checkpoints (*.safetensors *.pt)"));
@@ -524,26 +525,26 @@ void MainWindow::inspectCheckpoints()
     };
     auto *watcher = new QFutureWatcher<Inspection>(this);
     const int generation = ++m_inspectGeneration;
-    connect(watcher, &QFutureWatcher<Inspection>::finished, this,
-            [this, watcher, generation, names] {
-                watcher->deleteLater();
-                if (generation != m_inspectGeneration)
-                    return; // another project was opened meanwhile
-                const Inspection result = watcher->result();
-                m_inspection->setText(result.html);
-                if (result.html.startsWith(QStringLiteral("<b>Problem")))
-                    log(result.html, true);
-                if (!result.differing.isEmpty()) {
-                    m_tokenizer->addItem(tr("tokenizer of the base"), QString());
-                    for (const std::string &name : names)
-                        m_tokenizer->addItem(tr("tokenizer of %1").arg(QString::fromStdString(name)),
-                                             QString::fromStdString(name));
-                    m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the "
-                                               "model folder takes the chosen one's")
-                                                .arg(result.differing.join(QStringLiteral(", "))));
-                    m_tokenizer->setVisible(m_shards->currentData().toLongLong() < 0);
-                }
-            });
+    connect(
+        watcher, &QFutureWatcher<Inspection>::finished, this, [this, watcher, generation, names] {
+            watcher->deleteLater();
+            if (generation != m_inspectGeneration)
+                return; // another project was opened meanwhile
+            const Inspection result = watcher->result();
+            m_inspection->setText(result.html);
+            if (result.html.startsWith(QStringLiteral("<b>Problem")))
+                log(result.html, true);
+            if (!result.differing.isEmpty()) {
+                m_tokenizer->addItem(tr("tokenizer of the base"), QString());
+                for (const std::string &name : names)
+                    m_tokenizer->addItem(tr("tokenizer of %1").arg(QString::fromStdString(name)),
+                                         QString::fromStdString(name));
+                m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the "
+                                           "model folder takes the chosen one's")
+                                            .arg(result.differing.join(QStringLiteral(", "))));
+                m_tokenizer->setVisible(m_shards->currentData().toLongLong() < 0);
+            }
+        });
     watcher->setFuture(QtConcurrent::run([base, models, names, options = p.merge] {
         Inspection result;
         result.html = describeMergeHtml(base, models, names, options);

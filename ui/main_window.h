@@ -51,7 +51,7 @@ public:
     /// Exports the selected merge to `path` in the background (the dialog's work), sharded
     /// as the Shards box says (safetensors only).
     void exportTo(const QString &path);
-    QComboBox *shardBox() const { return m_shards; }   ///< one file, shards, or a model folder
+    QComboBox *shardBox() const { return m_shards; }        ///< one file, shards, or a model folder
     QComboBox *tokenizerBox() const { return m_tokenizer; } ///< shown when tokenizers differ
     /// Renders the window to a PNG.
     bool saveScreenshot(const QString &path);

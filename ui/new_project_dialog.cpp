@@ -65,7 +65,8 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     resize(980, 560);
     auto *layout = new QVBoxLayout(this);
     auto *form = new QFormLayout;
-    auto fileRow = [this](QLineEdit *&edit, const QString &filter, bool save, bool folders = false) {
+    auto fileRow = [this](QLineEdit *&edit, const QString &filter, bool save,
+                          bool folders = false) {
         auto *row = new QWidget(this);
         auto *h = new QHBoxLayout(row);
         h->setContentsMargins(0, 0, 0, 0);
@@ -127,8 +128,8 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
             addTask(path);
     });
     connect(addFolder, &QPushButton::clicked, this, [this] {
-        const QString path =
-            QFileDialog::getExistingDirectory(this, tr("Task model folder (config.json + weights)"));
+        const QString path = QFileDialog::getExistingDirectory(
+            this, tr("Task model folder (config.json + weights)"));
         if (!path.isEmpty())
             addTask(path);
     });
@@ -210,13 +211,14 @@ void NewProjectDialog::addTask(const QString &checkpoint)
     auto *evaluator = new QComboBox(m_tasks);
     evaluator->addItems({QStringLiteral("command"), QStringLiteral("torchscript")});
     m_tasks->setCellWidget(row, Evaluator, evaluator);
-    m_tasks->setItem(row, Setting,
-                     new QTableWidgetItem(info.isDir() ? lmEvalCommandTemplate()
-                                                       : QStringLiteral(
-                                                             "python3 eval.py {checkpoint} --task {task}")));
-    m_tasks->setItem(row, Metric,
-                     new QTableWidgetItem(info.isDir() ? QStringLiteral("acc")
-                                                       : QStringLiteral("accuracy")));
+    m_tasks->setItem(
+        row, Setting,
+        new QTableWidgetItem(info.isDir()
+                                 ? lmEvalCommandTemplate()
+                                 : QStringLiteral("python3 eval.py {checkpoint} --task {task}")));
+    m_tasks->setItem(
+        row, Metric,
+        new QTableWidgetItem(info.isDir() ? QStringLiteral("acc") : QStringLiteral("accuracy")));
     auto *direction = new QComboBox(m_tasks);
     direction->addItems({QStringLiteral("maximize"), QStringLiteral("minimize")});
     m_tasks->setCellWidget(row, Direction, direction);

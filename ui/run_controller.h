@@ -49,8 +49,8 @@ public:
     /// `shardSize` > 0: sharded safetensors of at most that many bytes per file; `out` with no
     /// checkpoint extension: a model folder, its tokenizer from task `tokenizerFrom` (or the base).
     void exportMerge(const std::vector<double> &coefficients, const Eigen::VectorXd &predicted,
-                     const QString &preferenceJson, const QString &out,
-                     std::uint64_t shardSize = 0, const QString &tokenizerFrom = QString());
+                     const QString &preferenceJson, const QString &out, std::uint64_t shardSize = 0,
+                     const QString &tokenizerFrom = QString());
     /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.
     void buildExample(const QString &folder, bool mini = false);
 

@@ -142,8 +142,9 @@ DType parseOutputDType(const std::string &name)
 
 std::string shellWord(const std::string &word)
 {
-    if (!word.empty() && word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                "0123456789-_./,:=+@%") == std::string::npos)
+    if (!word.empty() &&
+        word.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789-_./,:=+@%") == std::string::npos)
         return word;
     std::string quoted = "'";
     for (char c : word)

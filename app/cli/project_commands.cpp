@@ -47,7 +47,8 @@ const char *const kEvaluateUsage =
 const char *const kExportUsage =
     "usage: mergefront-cli export PROJECT.json (--weights w1,...,wN [--rule R] | --coef c1,...,cN) "
     "--out OUT\n"
-    "                             [--shard-size SIZE] [--dtype bf16|f16|f32] [--tokenizer-from NAME]\n"
+    "                             [--shard-size SIZE] [--dtype bf16|f16|f32] [--tokenizer-from "
+    "NAME]\n"
     "  writes the merged checkpoint (OUT: a file, or a model folder as `merge` writes it, with\n"
     "  a model card holding the predicted and measured metrics) and OUT.json: coefficients,\n"
     "  method, preference, predicted and measured metrics, source checkpoint fingerprints\n";
@@ -418,11 +419,10 @@ int evaluateCommand(const std::vector<std::string> &tokens)
 
 int exportCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(
-        tokens,
-        {"weights", "rule", "reference", "coef", "out", "shard-size", "threads", "dtype",
-         "tokenizer-from"},
-        {});
+    const Arguments args(tokens,
+                         {"weights", "rule", "reference", "coef", "out", "shard-size", "threads",
+                          "dtype", "tokenizer-from"},
+                         {});
     project::Project p = project::Project::load(onlyProject(args));
     if (args.value("weights").has_value() == args.value("coef").has_value())
         throw UsageError("give --weights (a preference) or --coef (coefficients), not both");

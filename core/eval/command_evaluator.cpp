@@ -26,16 +26,16 @@ namespace fs = std::filesystem;
 
 /// A worker's scratch folder, reused from one evaluation to the next.
 struct Slot {
-    std::string folder;     ///< workDir/mergefront-eval-XXXXXX
-    bool prepared = false;  ///< a model folder's non-weight files are in place
+    std::string folder;    ///< workDir/mergefront-eval-XXXXXX
+    bool prepared = false; ///< a model folder's non-weight files are in place
     bool busy = false;
 };
 
 struct CommandEvaluator::State {
     CommandEvaluatorOptions options;
     std::unique_ptr<MergeInputs> inputs;
-    bool folder = false;           ///< hand the commands a model folder
-    FolderFilesPlan folderFiles;   ///< its config and tokenizer files
+    bool folder = false;         ///< hand the commands a model folder
+    FolderFilesPlan folderFiles; ///< its config and tokenizer files
     std::mutex mutex;
     std::vector<std::unique_ptr<Slot>> slots;
 
@@ -151,9 +151,9 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             fs::create_directories(model);
             writeFolderFiles(s.folderFiles, model, false);
             writeFile(model + "/README.md",
-                           "# Mergefront scratch merge\n\nA temporary merge for an evaluation; "
-                           "its weights change with every evaluation.\n",
-                           false);
+                      "# Mergefront scratch merge\n\nA temporary merge for an evaluation; "
+                      "its weights change with every evaluation.\n",
+                      false);
             slot.prepared = true;
         }
         {
@@ -163,8 +163,8 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             WriterOptions writerOptions;
             writerOptions.format = outputFormatForPath(weights);
             writerOptions.sync = false; // a scratch file, read back at once
-            CheckpointWriter writer(weights, s.inputs->merger().outputTensors(),
-                                    {{"format", "pt"}}, writerOptions);
+            CheckpointWriter writer(weights, s.inputs->merger().outputTensors(), {{"format", "pt"}},
+                                    writerOptions);
             const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
             s.inputs->merger().mergeInto(writer, coefficients, threads);
             writer.commit();

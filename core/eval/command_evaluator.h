@@ -41,9 +41,9 @@ struct CommandEvaluatorOptions {
 /// complete one (weights as model.safetensors, config.json, tokenizer files, model card), so
 /// `lm_eval --model hf --model_args pretrained={checkpoint}` or a transformers/vLLM script
 /// loads it as it is; else a single file. Scratch folders are removed with the evaluator.
-/// Checkpoints are opened and the merge prepared once, when the evaluator is built. A time-out, a non-zero exit, output without the metric, or a metric
-/// that is not a finite number fail that evaluation, with the task and the command's stderr
-/// in the error; nothing throws.
+/// Checkpoints are opened and the merge prepared once, when the evaluator is built. A time-out, a
+/// non-zero exit, output without the metric, or a metric that is not a finite number fail that
+/// evaluation, with the task and the command's stderr in the error; nothing throws.
 class CommandEvaluator : public Evaluator {
 public:
     explicit CommandEvaluator(CommandEvaluatorOptions options);

@@ -97,7 +97,8 @@ void Checkpoint::detectSharedStorage()
     for (const TensorRef &tensor : m_tensors) {
         if (tensor.byteSize == 0)
             continue;
-        const auto [it, inserted] = first.emplace(std::make_pair(tensor.data, tensor.dtype), tensor.name);
+        const auto [it, inserted] =
+            first.emplace(std::make_pair(tensor.data, tensor.dtype), tensor.name);
         if (inserted)
             continue;
         const TensorRef *other = find(it->second);

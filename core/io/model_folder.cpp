@@ -98,12 +98,20 @@ FolderFile classifyFolderFile(const std::string &name)
         return FolderFile::GenerationConfig;
     if (name == "README.md")
         return FolderFile::ModelCard;
-    static const std::set<std::string> tokenizer = {
-        "tokenizer.json",      "tokenizer_config.json", "special_tokens_map.json",
-        "added_tokens.json",   "vocab.json",            "vocab.txt",
-        "merges.txt",          "tokenizer.model",       "spiece.model",
-        "sentencepiece.bpe.model", "chat_template.jinja", "chat_template.json",
-        "preprocessor_config.json", "processor_config.json"};
+    static const std::set<std::string> tokenizer = {"tokenizer.json",
+                                                    "tokenizer_config.json",
+                                                    "special_tokens_map.json",
+                                                    "added_tokens.json",
+                                                    "vocab.json",
+                                                    "vocab.txt",
+                                                    "merges.txt",
+                                                    "tokenizer.model",
+                                                    "spiece.model",
+                                                    "sentencepiece.bpe.model",
+                                                    "chat_template.jinja",
+                                                    "chat_template.json",
+                                                    "preprocessor_config.json",
+                                                    "processor_config.json"};
     if (tokenizer.count(name))
         return FolderFile::Tokenizer;
     return FolderFile::Other;
@@ -195,8 +203,8 @@ Checkpoint openModelFolder(const std::string &folderPath)
                 used.insert(fs::path(file).filename().string());
             for (const std::string &shard : set->shards)
                 if (!used.count(shard))
-                    throw Error("folder " + folderPath + " holds the shard " + shard +
-                                ", which " + set->index +
+                    throw Error("folder " + folderPath + " holds the shard " + shard + ", which " +
+                                set->index +
                                 " does not name (a left-over of another save? remove it)");
         }
         if (set != present.front())
@@ -215,8 +223,8 @@ Checkpoint openModelFolder(const std::string &folderPath)
                     embeddings.push_back(tensor.name);
             if (embeddings.size() == 1) {
                 checkpoint.addTie("lm_head.weight", embeddings.front());
-                checkpoint.addNote("lm_head.weight is not stored: tied to " +
-                                   embeddings.front() + " (config.json tie_word_embeddings)");
+                checkpoint.addNote("lm_head.weight is not stored: tied to " + embeddings.front() +
+                                   " (config.json tie_word_embeddings)");
             }
         }
     }
@@ -229,9 +237,8 @@ Checkpoint openModelFolder(const std::string &folderPath)
         const std::string why = disagreement(checkpoint, others[k]);
         const std::string taken = present.front()->entry, other = present[k + 1]->entry;
         if (!why.empty())
-            throw Error("folder " + folderPath + " holds two weight sets that disagree: " +
-                        taken + " and " + other + " (" + why +
-                        "); remove the stale one");
+            throw Error("folder " + folderPath + " holds two weight sets that disagree: " + taken +
+                        " and " + other + " (" + why + "); remove the stale one");
         checkpoint.addNote("took " + taken + "; " + other +
                            " holds the same tensors and was not read");
     }

@@ -27,7 +27,8 @@ namespace {
 
 void syncPath(const std::string &path, bool directory)
 {
-    const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    const int fd =
+        ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
     if (fd < 0)
         return;
     const int result = ::fsync(fd);
@@ -70,9 +71,9 @@ bool isFolderOutput(const std::string &out)
         if (endsWith(out, extension))
             return false;
     // File types that are not ours: a typo or another tool's format, never a folder name.
-    for (const char *extension : {".json", ".txt", ".csv", ".yaml", ".yml", ".gguf", ".ggml",
-                                  ".ckpt", ".onnx", ".h5", ".msgpack", ".npz", ".npy", ".pkl",
-                                  ".zip", ".tar", ".gz"})
+    for (const char *extension :
+         {".json", ".txt", ".csv", ".yaml", ".yml", ".gguf", ".ggml", ".ckpt", ".onnx", ".h5",
+          ".msgpack", ".npz", ".npy", ".pkl", ".zip", ".tar", ".gz"})
         if (endsWith(out, extension))
             return false;
     return true;
@@ -81,11 +82,16 @@ bool isFolderOutput(const std::string &out)
 std::string torchDtypeName(DType dtype)
 {
     switch (dtype) {
-    case DType::BF16: return "bfloat16";
-    case DType::F16: return "float16";
-    case DType::F32: return "float32";
-    case DType::F64: return "float64";
-    default: return "";
+    case DType::BF16:
+        return "bfloat16";
+    case DType::F16:
+        return "float16";
+    case DType::F32:
+        return "float32";
+    case DType::F64:
+        return "float64";
+    default:
+        return "";
     }
 }
 
@@ -117,13 +123,13 @@ FolderFilesPlan planFolderFiles(const std::string &baseFolder, const std::string
                     if (config.contains("dtype")) // transformers >= 4.56 writes "dtype"
                         config["dtype"] = torchDtype;
                     if (before != torchDtype)
-                        changes = "torch_dtype " + (before.empty() ? "(none)" : before) +
-                                  " -> " + torchDtype;
+                        changes = "torch_dtype " + (before.empty() ? "(none)" : before) + " -> " +
+                                  torchDtype;
                 }
                 if (!untie.empty()) {
                     config["tie_word_embeddings"] = false;
-                    changes += std::string(changes.empty() ? "" : ", ") +
-                               "tie_word_embeddings -> false";
+                    changes +=
+                        std::string(changes.empty() ? "" : ", ") + "tie_word_embeddings -> false";
                 }
                 plan.config = config.dump(2) + "\n";
                 copied.push_back("config.json" + (changes.empty() ? "" : " (" + changes + ")"));

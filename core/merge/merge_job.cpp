@@ -91,10 +91,9 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
     metadata["mergefront.version"] = MERGEFRONT_VERSION;
     metadata["mergefront.method"] = methodName(o.method);
     metadata["mergefront.coefficients"] = nlohmann::json(request.coefficients).dump();
-    metadata["mergefront.base"] =
-        nlohmann::json({{"path", displayName(request.basePath)},
-                        {"fingerprint", base.fingerprint()}})
-            .dump();
+    metadata["mergefront.base"] = nlohmann::json({{"path", displayName(request.basePath)},
+                                                  {"fingerprint", base.fingerprint()}})
+                                      .dump();
     metadata["mergefront.models"] = modelList.dump();
     if (o.method == MergeMethod::Ties || o.method == MergeMethod::DareTies) {
         metadata["mergefront.density"] = nlohmann::json(o.density).dump();
@@ -194,12 +193,15 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
         card << "library_name: transformers\n";
     card << "tags:\n- merge\n- mergefront\n- " << methodName(o.method) << "\n---\n\n";
     card << "# " << displayName(request.outPath) << "\n\n";
-    card << "A merge of " << opened.names.size() << " fine-tuned model(s) into their base, made with "
-         << "Mergefront " << MERGEFRONT_VERSION << ": θ = θ_base + Σ c_t · τ̃_t, τ_t = θ_t − θ_base ("
-         << methodName(o.method) << ").\n\n";
-    card << "## Sources\n\n| role | name | path | fingerprint | coefficient |\n|---|---|---|---|---|\n";
-    card << "| base | | " << markdownEscape(fs::absolute(request.basePath).lexically_normal().string())
-         << " | " << base.fingerprint() << " | |\n";
+    card << "A merge of " << opened.names.size()
+         << " fine-tuned model(s) into their base, made with "
+         << "Mergefront " << MERGEFRONT_VERSION
+         << ": θ = θ_base + Σ c_t · τ̃_t, τ_t = θ_t − θ_base (" << methodName(o.method) << ").\n\n";
+    card << "## Sources\n\n| role | name | path | fingerprint | coefficient "
+            "|\n|---|---|---|---|---|\n";
+    card << "| base | | "
+         << markdownEscape(fs::absolute(request.basePath).lexically_normal().string()) << " | "
+         << base.fingerprint() << " | |\n";
     for (std::size_t t = 0; t < opened.names.size(); ++t)
         card << "| task | " << markdownEscape(opened.names[t]) << " | "
              << markdownEscape(fs::absolute(request.modelPaths[t]).lexically_normal().string())
@@ -273,8 +275,9 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     MergeReport &report = opened.report;
     for (std::size_t i = 0; i < inputs.size(); ++i)
         for (const std::string &note : inputs[i]->notes())
-            report.notes.push_back((i == 0 ? std::string("base") : "task '" + opened.names[i - 1] + "'") +
-                                   ": " + note);
+            report.notes.push_back(
+                (i == 0 ? std::string("base") : "task '" + opened.names[i - 1] + "'") + ": " +
+                note);
     opened.threads = request.threads > 0 ? request.threads : defaultThreadCount();
     const Merger &merger = opened.inputs->merger();
     opened.outputs = merger.outputTensors(request.dtype);
@@ -304,10 +307,9 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
             tokenizerFolder = source.folder();
             label = "task '" + request.tokenizerFrom + "'";
         }
-        opened.folderFiles =
-            planFolderFiles(opened.inputs->base().folder(), tokenizerFolder, label,
-                            torchDtypeName(dominantFloatingType(opened.outputs)),
-                            merger.plan().untied);
+        opened.folderFiles = planFolderFiles(opened.inputs->base().folder(), tokenizerFolder, label,
+                                             torchDtypeName(dominantFloatingType(opened.outputs)),
+                                             merger.plan().untied);
         for (const std::string &line : opened.folderFiles.lines)
             report.notes.push_back("folder: " + line);
     } else {
@@ -321,7 +323,8 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     for (const TensorPlan &tensor : plan.tensors) {
         if (tensor.taskOnly >= 0)
             report.carried.push_back(tensor.name + " (task '" +
-                                     opened.names[static_cast<std::size_t>(tensor.taskOnly)] + "')");
+                                     opened.names[static_cast<std::size_t>(tensor.taskOnly)] +
+                                     "')");
         else if (!tensor.merged)
             report.copied.push_back({tensor.name, tensor.reason});
     }

@@ -131,8 +131,9 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
                                      " (the output ties them too)");
             continue;
         }
-        plan.tiedNotes.push_back(name + " is tied to " + storedAs + " in the base but stored apart in task '" +
-                                 apart.front() + "'" + (apart.size() > 1 ? " and others" : "") +
+        plan.tiedNotes.push_back(name + " is tied to " + storedAs +
+                                 " in the base but stored apart in task '" + apart.front() + "'" +
+                                 (apart.size() > 1 ? " and others" : "") +
                                  ": written apart as the base's " + storedAs +
                                  " + the task vectors (a folder's config.json unties it)");
         plan.untied.push_back(name);
@@ -150,8 +151,7 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
             if (tie != tasks[t]->tied().end() && base.find(tie->second)) {
                 plan.tiedNotes.push_back("task '" + taskNames[t] + "' stores " + tensor.name +
                                          " as the same storage as " + tie->second +
-                                         ", which the base stores alone: merged as " +
-                                         tie->second);
+                                         ", which the base stores alone: merged as " + tie->second);
                 continue;
             }
             auto &list = owners[tensor.name];

@@ -37,8 +37,8 @@ struct TensorPlan {
     const TensorRef *base = nullptr;      ///< its base values (a task's, when task-only)
     std::vector<const TensorRef *> tasks; ///< one per task when merged, else empty
     bool merged = false;
-    std::string reason;       ///< why the tensor is copied from the base (or from its task)
-    int taskOnly = -1;        ///< >= 0: only in this task, carried unchanged
+    std::string reason;         ///< why the tensor is copied from the base (or from its task)
+    int taskOnly = -1;          ///< >= 0: only in this task, carried unchanged
     bool shapeMismatch = false; ///< left out because a task has another shape
 };
 

@@ -43,8 +43,8 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     merge.threads = request.threads;
     merge.dtype = request.dtype;
     merge.tokenizerFrom = request.tokenizerFrom;
-    merge.origin = request.origin.empty() ? "Mergefront, project " + project.path : request.origin +
-                                                "\n(project " + project.path + ")";
+    merge.origin = request.origin.empty() ? "Mergefront, project " + project.path
+                                          : request.origin + "\n(project " + project.path + ")";
     const EvaluationEntry *measured = measuredAt(project, request.coefficients);
     {
         std::ostringstream card;
@@ -54,7 +54,8 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
         card << " (" << project.evaluations.size() << " evaluations in the project)";
         if (!request.preference.is_null())
             card << "; chosen by the preference `" << request.preference.dump() << "`";
-        card << ".\n\n| task | metric | direction | predicted | measured |\n|---|---|---|---|---|\n";
+        card
+            << ".\n\n| task | metric | direction | predicted | measured |\n|---|---|---|---|---|\n";
         for (std::size_t t = 0; t < project.tasks.size(); ++t) {
             const TaskEntry &task = project.tasks[t];
             card << "| " << task.name << " | " << task.metric << " | "

@@ -275,12 +275,16 @@ void TestGui::exportsAModelFolderWithATasksTokenizer()
         std::filesystem::create_directories(dir.file(name));
         mftest::writeFile(dir.file(name + "/config.json"),
                           R"({"model_type": "toy", "torch_dtype": "float32"})");
-        mftest::writeFile(dir.file(name + "/tokenizer.json"), name == "b" ? "{\"v\": 2}" : "{\"v\": 1}");
-        mftest::writeCheckpoint(dir.file(name + "/model.safetensors"), {{"w", mf::DType::F32, {2}, w}});
+        mftest::writeFile(dir.file(name + "/tokenizer.json"),
+                          name == "b" ? "{\"v\": 2}" : "{\"v\": 1}");
+        mftest::writeCheckpoint(dir.file(name + "/model.safetensors"),
+                                {{"w", mf::DType::F32, {2}, w}});
     }
     const nlohmann::json evaluator = {{"kind", "command"}, {"command", peaksCommand()}};
     const nlohmann::json project = {
-        {"format", "mergefront-project"}, {"version", 1}, {"base", "base"},
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", "base"},
         {"tasks",
          {{{"name", "a"}, {"checkpoint", "a"}, {"evaluator", evaluator}},
           {{"name", "b"}, {"checkpoint", "b"}, {"evaluator", evaluator}}}},
@@ -302,7 +306,8 @@ void TestGui::exportsAModelFolderWithATasksTokenizer()
     const auto config = nlohmann::json::parse(mftest::readFile(dir.file("out/config.json")));
     QCOMPARE(config.at("model_type").get<std::string>(), std::string("toy"));
     const std::vector<double> c = window.document()->selectedCoefficients();
-    const std::vector<double> w = mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("w"));
+    const std::vector<double> w =
+        mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("w"));
     QVERIFY(std::fabs(w[0] - c[0]) < 1e-6 && std::fabs(w[1] - c[1]) < 1e-6);
 }
 
@@ -395,11 +400,13 @@ void TestGui::newProjectInspectsAndWrites()
     QCOMPARE(dialog.tasksTable()->item(1, 0)->text(), QStringLiteral("b"));
     // A model folder as a task: its whole name, and lm-evaluation-harness as the example.
     std::filesystem::create_directories(dir.file("Llama-3.1-math"));
-    mftest::writeCheckpoint(dir.file("Llama-3.1-math/model.safetensors"),
-                            {{"w", mf::DType::F32, {2}, {0, 1}}, {"v", mf::DType::F32, {3}, {1, 1, 1}}});
+    mftest::writeCheckpoint(
+        dir.file("Llama-3.1-math/model.safetensors"),
+        {{"w", mf::DType::F32, {2}, {0, 1}}, {"v", mf::DType::F32, {3}, {1, 1, 1}}});
     dialog.addTask(QString::fromStdString(dir.file("Llama-3.1-math")));
     QCOMPARE(dialog.tasksTable()->item(2, 0)->text(), QStringLiteral("Llama-3.1-math"));
-    QVERIFY(dialog.tasksTable()->item(2, 3)->text().startsWith(QStringLiteral("lm_eval --model hf")));
+    QVERIFY(
+        dialog.tasksTable()->item(2, 3)->text().startsWith(QStringLiteral("lm_eval --model hf")));
     QCOMPARE(dialog.tasksTable()->item(2, 4)->text(), QStringLiteral("acc"));
     dialog.tasksTable()->removeRow(2);
     std::filesystem::create_directories(dir.file("sub"));

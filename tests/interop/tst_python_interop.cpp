@@ -23,9 +23,9 @@ std::string runCheck(const std::string &script)
 {
     mftest::TempDir dir;
     const std::string log = dir.file("log.txt");
-    const std::string command = "/usr/bin/python3 '" MERGEFRONT_SOURCE_DIR "/tests/interop/" + script +
-                                "' '" + std::string(MERGEFRONT_CLI) + "' '" + dir.file("work") +
-                                "' >'" + log + "' 2>&1";
+    const std::string command = "/usr/bin/python3 '" MERGEFRONT_SOURCE_DIR "/tests/interop/" +
+                                script + "' '" + std::string(MERGEFRONT_CLI) + "' '" +
+                                dir.file("work") + "' >'" + log + "' 2>&1";
     const int status = std::system(command.c_str());
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : mftest::readFile(log) + " ";
 }

@@ -60,7 +60,9 @@ mf::MergeRequest request(const std::string &base, const std::vector<std::string>
     return r;
 }
 
-void quiet(const std::string &) {}
+void quiet(const std::string &)
+{
+}
 
 } // namespace
 
@@ -202,7 +204,8 @@ void TestModelFolder::readsTheHubCacheLayout()
     fs::create_directories(snapshot);
     fs::create_directories(dir.file("models--org--base/blobs"));
     for (const auto &entry : fs::directory_iterator(source)) {
-        const std::string blob = dir.file("models--org--base/blobs/" + entry.path().filename().string());
+        const std::string blob =
+            dir.file("models--org--base/blobs/" + entry.path().filename().string());
         fs::rename(entry.path(), blob);
         fs::create_symlink("../../blobs/" + entry.path().filename().string(),
                            snapshot + "/" + entry.path().filename().string());
@@ -210,9 +213,11 @@ void TestModelFolder::readsTheHubCacheLayout()
     const std::string a = writeFolder(dir, "a", 1);
     mf::runMerge(request(snapshot, {a}, dir.file("out")), quiet);
     QVERIFY(!fs::is_symlink(dir.file("out/config.json"))); // copies, not links into a cache
-    QCOMPARE(mftest::readFile(dir.file("out/tokenizer.json")), mftest::readFile(snapshot + "/tokenizer.json"));
-    QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("transformer.wte.weight")),
-             (std::vector<double>{0.5, 1.5, 2.5, 3.5, 4.5, 5.5}));
+    QCOMPARE(mftest::readFile(dir.file("out/tokenizer.json")),
+             mftest::readFile(snapshot + "/tokenizer.json"));
+    QCOMPARE(
+        mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("transformer.wte.weight")),
+        (std::vector<double>{0.5, 1.5, 2.5, 3.5, 4.5, 5.5}));
 }
 
 void TestModelFolder::writesACompleteFolder()
@@ -266,11 +271,13 @@ void TestModelFolder::writesACompleteFolder()
     mf::MergeRequest fromTask = request(base, {a, b}, dir.file("out2"));
     fromTask.tokenizerFrom = "b";
     mf::runMerge(fromTask, quiet);
-    QCOMPARE(mftest::readFile(dir.file("out2/tokenizer.json")), mftest::readFile(b + "/tokenizer.json"));
+    QCOMPARE(mftest::readFile(dir.file("out2/tokenizer.json")),
+             mftest::readFile(b + "/tokenizer.json"));
     fromTask.outPath = dir.file("out3");
     fromTask.tokenizerFrom = "c";
-    QVERIFY(mftest::errorOf([&] { mf::runMerge(fromTask, quiet); })
-                .find("--tokenizer-from 'c' is not a task (the tasks: a, b)") != std::string::npos);
+    QVERIFY(mftest::errorOf([&] {
+                mf::runMerge(fromTask, quiet);
+            }).find("--tokenizer-from 'c' is not a task (the tasks: a, b)") != std::string::npos);
 }
 
 void TestModelFolder::untiesWhenATaskStoresTheHeadApart()
@@ -310,8 +317,7 @@ void TestModelFolder::refusesUnsafeOutputs()
     };
     for (const Case &c :
          {Case{dir.file("full"), "exists and is not empty; refusing to write into it"},
-          Case{base, "exists and is not empty"},
-          Case{base + "/merged", "inside the source folder"},
+          Case{base, "exists and is not empty"}, Case{base + "/merged", "inside the source folder"},
           Case{a + "/../a/sub/", "inside the source folder"},
           Case{dir.file("nowhere/deeper/out"), "does not exist"},
           Case{dir.file("notes.txt"), "must end in .safetensors, .pt, .pth or .bin, or name a "
@@ -342,8 +348,8 @@ void TestModelFolder::leavesNothingWhenStopped()
 }
 
 MF_TEST_MAIN(TestModelFolder, readsEveryLayout, prefersSafetensorsAndSaysSo, refusesBadFolders,
-             tiesAnAbsentHead, readsTheHubCacheLayout, writesACompleteFolder, untiesWhenATaskStoresTheHeadApart,
-             refusesUnsafeOutputs, leavesNothingWhenStopped)
+             tiesAnAbsentHead, readsTheHubCacheLayout, writesACompleteFolder,
+             untiesWhenATaskStoresTheHeadApart, refusesUnsafeOutputs, leavesNothingWhenStopped)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_model_folder.moc"
 #endif

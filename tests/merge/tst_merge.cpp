@@ -409,9 +409,9 @@ void TestMerge::reportsMismatchesByName()
 void TestMerge::convertsTheOutputDType()
 {
     // f32 inputs, bf16 output: merged and copied floating tensors converted, integers kept.
-    MergeCase m({w({1, 2}), {"steps", mf::DType::I64, {1}, {7}}, {"b", mf::DType::F32, {1}, {0.1}}},
-                {{w({2, 4}), {"steps", mf::DType::I64, {1}, {9}},
-                  {"b", mf::DType::F32, {2}, {5, 5}}}});
+    MergeCase m(
+        {w({1, 2}), {"steps", mf::DType::I64, {1}, {7}}, {"b", mf::DType::F32, {1}, {0.1}}},
+        {{w({2, 4}), {"steps", mf::DType::I64, {1}, {9}}, {"b", mf::DType::F32, {2}, {5, 5}}}});
     mf::MergeRequest request;
     request.basePath = m.dir.file("base.safetensors");
     request.modelPaths = m.models;

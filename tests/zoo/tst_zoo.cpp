@@ -303,8 +303,10 @@ void TestZoo::wholeLoopOnTheMiniatureZoo()
     for (const std::string &task : {"mnist", "mnist-rot90"}) {
         const mf::TensorRef *head = merged.find("heads." + task + ".weight");
         QVERIFY2(head, task.c_str());
-        const mf::Checkpoint source = mf::Checkpoint::open(dir.file("zoo/tasks/" + task + ".safetensors"));
-        QCOMPARE(mftest::valuesOf(*head), mftest::valuesOf(*source.find("heads." + task + ".weight")));
+        const mf::Checkpoint source =
+            mf::Checkpoint::open(dir.file("zoo/tasks/" + task + ".safetensors"));
+        QCOMPARE(mftest::valuesOf(*head),
+                 mftest::valuesOf(*source.find("heads." + task + ".weight")));
     }
     QVERIFY(exported.err.find("carried unchanged: heads.mnist.weight") != std::string::npos);
 
