@@ -163,7 +163,7 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             WriterOptions writerOptions;
             writerOptions.format = outputFormatForPath(weights);
             writerOptions.sync = false; // a scratch file, read back at once
-            CheckpointWriter writer(weights, s.inputs->merger().outputTensors(), {{"format", "pt"}},
+            CheckpointWriter writer(weights, s.inputs->merger().outputTensors({}, s.folder), {{"format", "pt"}},
                                     writerOptions);
             const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
             s.inputs->merger().mergeInto(writer, coefficients, threads);

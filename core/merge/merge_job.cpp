@@ -280,7 +280,7 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
                 note);
     opened.threads = request.threads > 0 ? request.threads : defaultThreadCount();
     const Merger &merger = opened.inputs->merger();
-    opened.outputs = merger.outputTensors(request.dtype);
+    opened.outputs = merger.outputTensors(request.dtype, /*omitDuplicates=*/opened.folder);
 
     if (opened.folder) {
         std::vector<std::string> sourceFolders;

@@ -117,6 +117,29 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
     for (const TensorRef &tensor : base.tensors())
         planTensor(tensor.name, tensor);
 
+    // Names the base stores as one storage with another tensor: when every task has them as
+    // one tensor too, they are one tensor of the merge.
+    for (TensorPlan &entry : plan.tensors) {
+        const auto tie = base.tied().find(entry.name);
+        if (tie == base.tied().end() || !base.find(entry.name))
+            continue;
+        std::size_t target = 0;
+        while (target < plan.tensors.size() && plan.tensors[target].name != tie->second)
+            ++target;
+        if (target == plan.tensors.size() || plan.tensors[target].merged != entry.merged)
+            continue;
+        bool same = true;
+        for (std::size_t t = 0; t < entry.tasks.size() && same; ++t)
+            same = entry.tasks[t]->data == plan.tensors[target].tasks[t]->data &&
+                   entry.tasks[t]->dtype == plan.tensors[target].tasks[t]->dtype;
+        if (!same)
+            continue;
+        entry.duplicateOf = static_cast<int>(target);
+        plan.tiedNotes.push_back(entry.name + " is the same storage as " + tie->second +
+                                 " in the base and every task: merged once, as " + tie->second +
+                                 "; a model folder stores it once");
+    }
+
     // Names the base ties to a tensor it stores (lm_head.weight -> the word embeddings).
     for (const auto &[name, storedAs] : base.tied()) {
         if (base.find(name) || !base.find(storedAs))

@@ -40,6 +40,10 @@ struct TensorPlan {
     std::string reason;         ///< why the tensor is copied from the base (or from its task)
     int taskOnly = -1;          ///< >= 0: only in this task, carried unchanged
     bool shapeMismatch = false; ///< left out because a task has another shape
+    /// >= 0: the plan index of the tensor this one is the same storage as, in the base and in
+    /// every task (a `.bin`'s lm_head.weight on the word embeddings): merged exactly as that
+    /// one, and written once in a model folder (as save_pretrained does).
+    int duplicateOf = -1;
 };
 
 /// Which tensors merge and which are left out, and why. Output = the base's tensor list.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <map>
 #include <mutex>
 
 namespace mf {
@@ -154,9 +155,10 @@ const void *mergeToBytes(const TensorPlan &tensor, const TensorTransform &transf
 }
 
 struct WorkItem {
-    std::size_t tensor;
+    std::size_t tensor;  ///< index into the plan
     std::uint64_t start; ///< element (merged) or byte (copied) offset
     std::uint64_t count;
+    std::size_t output = 0; ///< index into the writer's tensors
 };
 
 } // namespace
@@ -187,9 +189,14 @@ void Merger::prepare(int threads, const ProgressCallback &progress)
         const TensorPlan &tensor = m_plan.tensors[i];
         if (!tensor.merged)
             return;
+        if (tensor.duplicateOf >= 0)
+            return; // takes the transform of the tensor it is
         m_transforms[i] = prepareTransform(tensor, m_options);
         reporter.add(tensor.base->numel());
     });
+    for (std::size_t i = 0; i < m_plan.tensors.size(); ++i)
+        if (m_plan.tensors[i].duplicateOf >= 0)
+            m_transforms[i] = m_transforms[static_cast<std::size_t>(m_plan.tensors[i].duplicateOf)];
     reporter.finish();
     m_prepared = true;
 }
@@ -210,10 +217,13 @@ MemoryEstimate Merger::estimate(int threads) const
     return estimate;
 }
 
-std::vector<OutputTensor> Merger::outputTensors(std::optional<DType> floatingAs) const
+std::vector<OutputTensor> Merger::outputTensors(std::optional<DType> floatingAs,
+                                                bool omitDuplicates) const
 {
     std::vector<OutputTensor> tensors;
     for (const TensorPlan &tensor : m_plan.tensors) {
+        if (omitDuplicates && tensor.duplicateOf >= 0)
+            continue;
         const DType dtype =
             floatingAs && isFloating(tensor.base->dtype) ? *floatingAs : tensor.base->dtype;
         tensors.push_back({tensor.name, dtype, tensor.base->shape});
@@ -237,28 +247,36 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
                        int threads, const ProgressCallback &progress) const
 {
     checkCoefficients(coefficients);
-    if (writer.tensors().size() != m_plan.tensors.size())
-        throw Error("internal: writer does not hold the merge's tensors");
-
+    // Each of the writer's tensors is a tensor of the plan, by name.
+    std::map<std::string, std::size_t> byName;
+    for (std::size_t i = 0; i < m_plan.tensors.size(); ++i)
+        byName.emplace(m_plan.tensors[i].name, i);
+    std::vector<std::size_t> planIndex(writer.tensors().size());
+    for (std::size_t out = 0; out < writer.tensors().size(); ++out) {
+        const OutputTensor &tensor = writer.tensors()[out];
+        const auto it = byName.find(tensor.name);
+        if (it == byName.end() || tensor.shape != m_plan.tensors[it->second].base->shape)
+            throw Error("internal: writer does not hold the merge's tensors");
+        planIndex[out] = it->second;
+    }
     // A tensor goes block by block through the kernel when it is merged or changes dtype;
     // otherwise its bytes are copied as they are.
-    auto converted = [&](std::size_t index) {
-        return m_plan.tensors[index].merged ||
-               writer.tensors()[index].dtype != m_plan.tensors[index].base->dtype;
+    auto converted = [&](std::size_t out) {
+        const TensorPlan &tensor = m_plan.tensors[planIndex[out]];
+        return tensor.merged || writer.tensors()[out].dtype != tensor.base->dtype;
     };
-    for (std::size_t index = 0; index < m_plan.tensors.size(); ++index)
-        if (writer.tensors()[index].name != m_plan.tensors[index].name ||
-            writer.tensors()[index].shape != m_plan.tensors[index].base->shape ||
-            (converted(index) && !isFloating(writer.tensors()[index].dtype)))
+    for (std::size_t out = 0; out < writer.tensors().size(); ++out)
+        if (converted(out) && !isFloating(writer.tensors()[out].dtype))
             throw Error("internal: writer does not hold the merge's tensors");
     std::vector<WorkItem> items;
-    for (std::size_t index : writer.diskOrder()) {
+    for (std::size_t out : writer.diskOrder()) {
+        const std::size_t index = planIndex[out];
         const TensorPlan &tensor = m_plan.tensors[index];
-        const bool elements = converted(index);
+        const bool elements = converted(out);
         const std::uint64_t total = elements ? tensor.base->numel() : tensor.base->byteSize;
         const std::uint64_t step = elements ? kMergeBlock : kCopyChunk;
         for (std::uint64_t start = 0; start < total; start += step)
-            items.push_back({index, start, std::min(step, total - start)});
+            items.push_back({index, start, std::min(step, total - start), out});
     }
     const std::vector<float> coefficientsF(coefficients.begin(), coefficients.end());
     const std::vector<double> &coefficientsD = coefficients;
@@ -270,9 +288,9 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
         const WorkItem &item = items[i];
         const TensorPlan &tensor = m_plan.tensors[item.tensor];
-        const DType outType = writer.tensors()[item.tensor].dtype;
-        if (!converted(item.tensor)) {
-            writer.write(item.tensor, item.start, tensor.base->data + item.start, item.count);
+        const DType outType = writer.tensors()[item.output].dtype;
+        if (!converted(item.output)) {
+            writer.write(item.output, item.start, tensor.base->data + item.start, item.count);
             reporter.add(item.count);
             return;
         }
@@ -285,7 +303,7 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
                                        count, outType, doubleScratch[workerIndex])
                 : mergeToBytes<float>(tensor, m_transforms[item.tensor], coefficientsF, item.start,
                                       count, outType, floatScratch[workerIndex]);
-        writer.write(item.tensor, item.start * dtypeSize(outType), bytes, outSize);
+        writer.write(item.output, item.start * dtypeSize(outType), bytes, outSize);
         reporter.add(outSize);
     });
     reporter.finish();

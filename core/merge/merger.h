@@ -51,11 +51,13 @@ public:
     MemoryEstimate estimate(int threads) const;
 
     /// The output's tensor list: the plan's tensors (the base's, then task-only ones), names,
-    /// shapes and dtypes; floating tensors in `floatingAs` when given (bf16, f16, f32, f64).
-    std::vector<OutputTensor> outputTensors(std::optional<DType> floatingAs = {}) const;
+    /// shapes and dtypes; floating tensors in `floatingAs` when given (bf16, f16, f32, f64);
+    /// without the duplicates of one storage when `omitDuplicates` (a model folder).
+    std::vector<OutputTensor> outputTensors(std::optional<DType> floatingAs = {},
+                                            bool omitDuplicates = false) const;
 
-    /// Writes every output tensor into `writer` (built from outputTensors()), each in the
-    /// writer's dtype for it (converted through float, or double for f64).
+    /// Writes every tensor of `writer` (built from outputTensors(), all or a subset, matched by
+    /// name) in the writer's dtype for it (converted through float, or double for f64).
     void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients, int threads,
                    const ProgressCallback &progress = {}) const;
 
