@@ -202,7 +202,7 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
         entry.name = name;
         entry.base = tasks[t]->find(name);
         entry.taskOnly = static_cast<int>(t);
-        entry.reason = "only in task '" + taskNames[t] + "', not in the base: carried unchanged";
+        entry.reason = "only in task '" + taskNames[t] + "', not in the base";
         ++plan.taskOnlyTensors;
         plan.tensors.push_back(std::move(entry));
     }
