@@ -13,6 +13,7 @@
 
 #include <QAction>
 #include <filesystem>
+#include <utility>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -120,9 +121,13 @@ MainWindow::MainWindow(QWidget *parent)
             log(message, true);
         statusBar()->showMessage(message, 8000);
         updateRunState();
+        // The example is opened once the job that built it has ended (not while it "runs").
+        const QString example = std::exchange(m_exampleToOpen, QString());
+        if (ok && !example.isEmpty())
+            openProject(example);
     });
     connect(m_runner, &RunController::exampleReady, this,
-            [this](const QString &path) { openProject(path); });
+            [this](const QString &path) { m_exampleToOpen = path; });
 
     QSettings settings;
     m_recent = settings.value(QStringLiteral("recent")).toStringList();
@@ -389,8 +394,32 @@ void MainWindow::buildDocks()
     resizeDocks({runDock}, {230}, Qt::Vertical);
 }
 
+bool MainWindow::mayLeaveTheRun(const QString &what)
+{
+    if (!m_runner->busy())
+        return true;
+    const QString question =
+        tr("A run is in progress on %1. Cancel it (its finished evaluations are saved in that "
+           "project) and open %2, or stay with the run?")
+            .arg(m_document->path(), what);
+    const bool leave = m_runSwitchAnswer
+                           ? m_runSwitchAnswer(question)
+                           : QMessageBox::question(this, tr("A run is in progress"), question,
+                                                   QMessageBox::Yes | QMessageBox::No,
+                                                   QMessageBox::No) == QMessageBox::Yes;
+    if (!leave) {
+        log(tr("stayed with the running job; %1 was not opened").arg(what));
+        return false;
+    }
+    m_runner->cancel();
+    log(tr("cancelled the running job to open %1").arg(what));
+    return true;
+}
+
 bool MainWindow::openProject(const QString &path)
 {
+    if (!mayLeaveTheRun(path))
+        return false;
     try {
         m_document->open(path);
     } catch (const std::exception &e) {

@@ -4,6 +4,8 @@
 #include <QMainWindow>
 #include <QStringList>
 
+#include <functional>
+
 #include <vector>
 
 class QAction;
@@ -44,6 +46,13 @@ public:
     QLabel *selectedLabel() const { return m_selectedLabel; }
     QTableWidget *frontTable() const { return m_frontTable; }
 
+    /// How the question "a run is in progress: cancel it and switch?" is answered (true:
+    /// cancel and switch); the default asks with a dialog. For tests and scripted use.
+    void setRunSwitchAnswer(std::function<bool(const QString &)> answer)
+    {
+        m_runSwitchAnswer = std::move(answer);
+    }
+
     /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
     bool openProject(const QString &path);
     /// Opens the example project, building it first (in the background) when missing.
@@ -79,6 +88,9 @@ private:
     void log(const QString &line, bool error = false);
     void inspectCheckpoints();
     bool confirmGridCost(int levels);
+    /// While a run is in progress: asks whether to cancel it and switch project; true when the
+    /// caller may go on (no run, or the run is cancelled).
+    bool mayLeaveTheRun(const QString &what);
 
     ProjectDocument *m_document;
     RunController *m_runner;
@@ -90,6 +102,8 @@ private:
     std::vector<QDoubleSpinBox *> m_floors;
     QComboBox *m_rule, *m_shards, *m_tokenizer;
     int m_inspectGeneration = 0; ///< a checkpoint inspection of an older project is dropped
+    std::function<bool(const QString &)> m_runSwitchAnswer;
+    QString m_exampleToOpen; ///< the example built by the running job, opened when it ends
     QPushButton *m_sampleButton, *m_refineButton, *m_gridButton, *m_cancelButton, *m_evaluateButton,
         *m_exportButton;
     QSpinBox *m_gridLevels;

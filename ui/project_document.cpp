@@ -28,6 +28,8 @@ void ProjectDocument::open(const QString &path)
     project::Project loaded = project::Project::load(path.toStdString());
     m_project = std::move(loaded);
     m_open = true;
+    ++m_projectGeneration;
+    ++m_generation; // a fit still running is of the project before: its result is dropped
     m_front.reset();
     m_fitNote.clear();
     m_selected = -1;

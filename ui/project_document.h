@@ -65,6 +65,9 @@ public:
     std::vector<double> measuredMetrics(const std::vector<double> &coefficients) const;
 
     // --- changes made by runs (RunController) -----------------------------------------
+    /// Counts open(): a run tags what it reports with the generation it started on, and what
+    /// comes back for another one is dropped (it is saved in its own project's file).
+    int projectGeneration() const { return m_projectGeneration; }
     /// One evaluation a run just recorded (and saved in its own copy): shown at once.
     void addEvaluation(const project::EvaluationEntry &entry);
     /// The run's copy of the project when it ends (it saved every evaluation already).
@@ -96,7 +99,8 @@ private:
     QString m_fitNote;
     bool m_fitRunning = false;
     bool m_refitPending = false;
-    int m_generation = 0;
+    int m_generation = 0; ///< of fits: a fit of an older state is not shown
+    int m_projectGeneration = 0;
     QFutureWatcher<FitOutcome> m_fitWatcher;
     map::Preference m_preference;
     int m_selected = -1;

@@ -35,34 +35,36 @@ void RunController::post(std::function<void()> function)
 
 void RunController::cancel()
 {
-    m_cancel = true;
-    std::lock_guard<std::mutex> lock(m_mutex);
-    if (m_session)
-        m_session->cancel();
+    if (m_cancel)
+        *m_cancel = true;
 }
 
 void RunController::start(const QString &what, Job job, bool needsProject)
 {
     if (m_busy) {
-        Q_EMIT finished(false, tr("another job is running"));
+        Q_EMIT logLine(tr("not started: another job is running (it goes on)"));
+        Q_EMIT refused(tr("another job is running"));
         return;
     }
     if (needsProject && !m_document->isOpen()) {
-        Q_EMIT finished(false, tr("no project is open"));
+        Q_EMIT logLine(tr("not started: no project is open"));
+        Q_EMIT refused(tr("no project is open"));
         return;
     }
     if (m_worker.joinable())
         m_worker.join(); // the previous job has ended (busy is false); reap its thread
     m_busy = true;
-    m_cancel = false;
+    m_cancel = eval::makeCancelToken();
+    m_jobGeneration = m_document->projectGeneration();
     Q_EMIT started(what);
     Q_EMIT logLine(what + QStringLiteral("…"));
     project::Project copy = m_document->project();
-    m_worker = std::thread([this, copy = std::move(copy), job = std::move(job)]() mutable {
+    m_worker = std::thread([this, copy = std::move(copy), job = std::move(job), cancel = m_cancel,
+                            generation = m_jobGeneration]() mutable {
         bool ok = true;
         QString message;
         try {
-            message = job(copy);
+            message = job(copy, cancel);
         } catch (const Cancelled &) {
             ok = false;
             message = tr("stopped; every finished evaluation is saved");
@@ -70,34 +72,30 @@ void RunController::start(const QString &what, Job job, bool needsProject)
             ok = false;
             message = QString::fromStdString(e.what());
         }
-        post([this, ok, message, copy = std::move(copy)] {
-            if (m_document->isOpen() && m_document->path().toStdString() == copy.path)
+        post([this, ok, message, generation, copy = std::move(copy)] {
+            // Only into the project the job started on (another may have been opened since).
+            const bool ours = m_document->isOpen() &&
+                              m_document->projectGeneration() == generation &&
+                              m_document->path().toStdString() == copy.path;
+            if (ours)
                 m_document->adoptProject(copy);
             m_busy = false;
-            Q_EMIT logLine(message);
-            Q_EMIT finished(ok, message);
+            const QString where =
+                ours ? QString() : tr(" (%1, saved there)").arg(QString::fromStdString(copy.path));
+            Q_EMIT logLine(message + where);
+            Q_EMIT finished(ok, message + where);
         });
     });
 }
 
-void RunController::runSession(project::Project &copy,
+void RunController::runSession(project::Project &copy, const eval::CancelToken &cancel,
                                const std::function<void(project::Session &)> &work)
 {
-    project::Session session(copy);
-    {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_session = &session;
-    }
-    struct Detach {
-        RunController *self;
-        ~Detach()
-        {
-            std::lock_guard<std::mutex> lock(self->m_mutex);
-            self->m_session = nullptr;
-        }
-    } detach{this};
-    if (m_cancel)
+    if (*cancel)
         throw Cancelled();
+    project::SessionOptions options;
+    options.cancel = cancel; // the one token: Cancel reaches the running evaluations directly
+    project::Session session(copy, options);
     work(session);
 }
 
@@ -105,9 +103,11 @@ eval::JobRunner::ProgressCallback RunController::liveProgress(const project::Pro
 {
     // Called right after the session recorded (and saved) an evaluation: the newest one goes
     // to the document (the plot) at once, the counts to the progress bar.
-    return [this, &copy](const eval::JobProgress &p) {
+    return [this, &copy, generation = m_jobGeneration](const eval::JobProgress &p) {
         project::EvaluationEntry entry = copy.evaluations.back();
-        post([this, p, entry = std::move(entry)] {
+        post([this, p, generation, entry = std::move(entry)] {
+            if (m_document->projectGeneration() != generation)
+                return; // saved in the job's project; this window shows another now
             if (entry.result.failed)
                 Q_EMIT logLine(
                     tr("evaluation failed: %1").arg(QString::fromStdString(entry.result.error)));
@@ -130,7 +130,7 @@ void RunController::refine()
 
 void RunController::exploreTo(const QString &what, bool oneMoreRound)
 {
-    start(what, [this, oneMoreRound](project::Project &copy) {
+    start(what, [this, oneMoreRound](project::Project &copy, const eval::CancelToken &cancel) {
         // Bayesian MAP resumes from the samples the project holds: a budget of the initial
         // design (P + 1) evaluates that design; max(2, N) more is one round near the front.
         const int n = static_cast<int>(copy.tasks.size());
@@ -138,30 +138,34 @@ void RunController::exploreTo(const QString &what, bool oneMoreRound)
                                     map::QuadraticSurrogate::fullParameterCount(n) + 1);
         copy.map.mode = "bayesian";
         copy.map.budget = design + (oneMoreRound ? std::max(2, n) : 0);
-        runSession(copy, [&](project::Session &session) { session.explore(liveProgress(copy)); });
+        runSession(copy, cancel,
+                   [&](project::Session &session) { session.explore(liveProgress(copy)); });
         return tr("%1 evaluations in all").arg(copy.samples().count());
     });
 }
 
 void RunController::grid(int levels)
 {
-    start(tr("Ground-truth grid (%1 levels)").arg(levels), [this, levels](project::Project &copy) {
-        const Eigen::MatrixXd grid = map::gridDesign(copy.problem(), levels);
-        std::vector<std::vector<double>> queue;
-        for (Eigen::Index r = 0; r < grid.rows(); ++r)
-            queue.emplace_back(grid.row(r).begin(), grid.row(r).end());
-        runSession(copy, [&](project::Session &session) {
-            session.evaluate(queue, "grid", liveProgress(copy));
-        });
-        return tr("grid done: %1 merges").arg(queue.size());
-    });
+    start(tr("Ground-truth grid (%1 levels)").arg(levels),
+          [this, levels](project::Project &copy, const eval::CancelToken &cancel) {
+              const Eigen::MatrixXd grid = map::gridDesign(copy.problem(), levels);
+              std::vector<std::vector<double>> queue;
+              for (Eigen::Index r = 0; r < grid.rows(); ++r)
+                  queue.emplace_back(grid.row(r).begin(), grid.row(r).end());
+              runSession(copy, cancel, [&](project::Session &session) {
+                  session.evaluate(queue, "grid", liveProgress(copy));
+              });
+              return tr("grid done: %1 merges").arg(queue.size());
+          });
 }
 
 void RunController::evaluatePoint(const std::vector<double> &coefficients)
 {
-    start(tr("Evaluating the selected merge"), [this, coefficients](project::Project &copy) {
+    start(tr("Evaluating the selected merge"), [this,
+                                                coefficients](project::Project &copy,
+                                                              const eval::CancelToken &cancel) {
         eval::Evaluation result;
-        runSession(copy, [&](project::Session &session) {
+        runSession(copy, cancel, [&](project::Session &session) {
             result = session.evaluate({coefficients}, "point", liveProgress(copy)).front();
         });
         if (result.failed)
@@ -179,33 +183,37 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                                 const QString &out, std::uint64_t shardSize,
                                 const QString &tokenizerFrom)
 {
-    start(tr("Exporting the merged model"), [this, coefficients, predicted, preferenceJson, out,
-                                             shardSize, tokenizerFrom](project::Project &copy) {
-        project::ExportRequest request;
-        request.coefficients = coefficients;
-        request.predicted = predicted;
-        request.preference = preferenceJson.isEmpty()
-                                 ? nlohmann::ordered_json(nullptr)
-                                 : nlohmann::ordered_json::parse(preferenceJson.toStdString());
-        request.out = out.toStdString();
-        request.shardSize = shardSize;
-        request.tokenizerFrom = tokenizerFrom.toStdString();
-        request.origin = "Mergefront (desktop), Export merged model";
-        const project::ExportResult result =
-            project::exportMerge(copy, request, [this](const std::string &line) {
-                post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
-            });
-        return tr("exported %1 and %2")
-            .arg(QString::fromStdString(result.outputs.back()),
-                 QString::fromStdString(result.sidecar));
-    });
+    start(tr("Exporting the merged model"),
+          [this, coefficients, predicted, preferenceJson, out, shardSize,
+           tokenizerFrom](project::Project &copy, const eval::CancelToken &cancel) {
+              project::ExportRequest request;
+              request.coefficients = coefficients;
+              request.predicted = predicted;
+              request.preference =
+                  preferenceJson.isEmpty()
+                      ? nlohmann::ordered_json(nullptr)
+                      : nlohmann::ordered_json::parse(preferenceJson.toStdString());
+              request.out = out.toStdString();
+              request.shardSize = shardSize;
+              request.tokenizerFrom = tokenizerFrom.toStdString();
+              request.origin = "Mergefront (desktop), Export merged model";
+              const project::ExportResult result = project::exportMerge(
+                  copy, request,
+                  [this](const std::string &line) {
+                      post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
+                  },
+                  [cancel] { return !cancel->load(); });
+              return tr("exported %1 and %2")
+                  .arg(QString::fromStdString(result.outputs.back()),
+                       QString::fromStdString(result.sidecar));
+          });
 }
 
 void RunController::buildExample(const QString &folder, bool mini)
 {
     start(
         tr("Building the example project (training on MNIST and Fashion-MNIST)"),
-        [this, folder, mini](project::Project &) {
+        [this, folder, mini](project::Project &, const eval::CancelToken &cancel) {
             zoo::ZooOptions options;
             options.out = folder.toStdString();
             options.tasks = {"mnist", "mnist-rot90"};
@@ -214,8 +222,8 @@ void RunController::buildExample(const QString &folder, bool mini)
             options.log = [this](const std::string &line) {
                 post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
             };
-            options.cancelled = [this] {
-                return m_cancel.load();
+            options.cancelled = [cancel] {
+                return cancel->load();
             };
             const zoo::ZooReport report = zoo::buildZoo(options);
             const QString path = QString::fromStdString(report.project);

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -64,23 +63,32 @@ Q_SIGNALS:
     void logLine(const QString &line);
     /// ok false: `message` says why (cancelled, a bad file, a failed evaluation).
     void finished(bool ok, const QString &message);
+    /// A start was refused (another job runs, no project is open); the running job, if any,
+    /// goes on and will send its own finished().
+    void refused(const QString &message);
     /// buildExample's project file, when it succeeded.
     void exampleReady(const QString &projectPath);
 
 private:
-    using Job = std::function<QString(project::Project &)>; ///< returns the success message
+    /// Runs on the worker with the job's copy of the project and its stop request; returns
+    /// the success message.
+    using Job = std::function<QString(project::Project &, const eval::CancelToken &)>;
     void start(const QString &what, Job job, bool needsProject = true);
     void exploreTo(const QString &what, bool oneMoreRound);
     void post(std::function<void()> function); ///< run on the GUI thread
-    void runSession(project::Project &copy, const std::function<void(project::Session &)> &work);
+    void runSession(project::Project &copy, const eval::CancelToken &cancel,
+                    const std::function<void(project::Session &)> &work);
     eval::JobRunner::ProgressCallback liveProgress(const project::Project &copy);
 
     ProjectDocument *m_document;
     std::thread m_worker;
     std::atomic<bool> m_busy{false};
-    std::atomic<bool> m_cancel{false};
-    std::mutex m_mutex;                    ///< guards m_session
-    project::Session *m_session = nullptr; ///< the job's session, for cancel()
+    /// The running job's stop request, down to its evaluations (set and replaced on the GUI
+    /// thread only; the worker holds its own reference).
+    eval::CancelToken m_cancel;
+    /// The document's project generation the running job started on (set before its thread
+    /// starts): evaluations and the final project go to the document only while it matches.
+    int m_jobGeneration = 0;
 };
 
 } // namespace mf::ui

@@ -8,11 +8,15 @@ namespace mf::cli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
+// One flag for the whole process, held as a token too; a lock-free atomic store is safe in
+// a signal handler.
+const eval::CancelToken g_token = eval::makeCancelToken();
+std::atomic<bool> &g_interrupted = *g_token;
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler stores to it");
 
 void onInterrupt(int)
 {
-    g_interrupted = true;
+    g_interrupted.store(true);
 }
 
 } // namespace
@@ -29,6 +33,12 @@ void catchInterrupts()
 bool interrupted()
 {
     return g_interrupted.load();
+}
+
+eval::CancelToken interruptToken()
+{
+    catchInterrupts();
+    return g_token;
 }
 
 } // namespace mf::cli

@@ -67,6 +67,7 @@ project::SessionOptions sessionOptions(const Arguments &args)
     project::SessionOptions options;
     options.threads = static_cast<int>(args.unsignedNumber("threads", 0));
     options.workers = std::max(1, static_cast<int>(args.unsignedNumber("workers", 1)));
+    options.cancel = interruptToken(); // Ctrl-C reaches the evaluations in flight
     return options;
 }
 

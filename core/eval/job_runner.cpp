@@ -14,7 +14,7 @@ std::vector<Evaluation> JobRunner::run(const std::vector<std::vector<double>> &q
                                        const ResultCallback &onResult,
                                        const ProgressCallback &onProgress)
 {
-    m_cancel = false;
+    CancelFlag &cancel = *m_token;
     const int threads = std::max(
         1, std::min(evaluator.concurrentSafe() ? workers : 1, static_cast<int>(queue.size())));
     std::vector<Evaluation> results;
@@ -30,12 +30,25 @@ std::vector<Evaluation> JobRunner::run(const std::vector<std::vector<double>> &q
             std::size_t index;
             {
                 std::lock_guard<std::mutex> lock(mutex);
-                if (m_cancel || error || next >= queue.size())
+                if (cancel || error || next >= queue.size())
                     return;
                 index = next++;
             }
-            Evaluation evaluation = evaluator.evaluate(queue[index], m_cancel);
-            if (m_cancel && evaluation.failed)
+            Evaluation evaluation;
+            try {
+                evaluation = evaluator.evaluate(queue[index], cancel);
+            } catch (const std::exception &e) {
+                evaluation = Evaluation();
+                evaluation.failed = true;
+                evaluation.error = std::string("the evaluator failed: ") + e.what();
+            } catch (...) {
+                evaluation = Evaluation();
+                evaluation.failed = true;
+                evaluation.error = "the evaluator failed with an unknown exception";
+            }
+            if (evaluation.failed)
+                evaluation.coefficients = queue[index];
+            if (cancel && evaluation.failed)
                 return; // stopped midway: not a result
             std::lock_guard<std::mutex> lock(mutex);
             if (error)
@@ -53,7 +66,7 @@ std::vector<Evaluation> JobRunner::run(const std::vector<std::vector<double>> &q
                 progress.etaSeconds =
                     progress.rate > 0 ? (progress.total - progress.done) / progress.rate : 0;
                 if (onProgress && !onProgress(progress))
-                    m_cancel = true;
+                    cancel = true;
             } catch (...) {
                 error = std::current_exception();
             }

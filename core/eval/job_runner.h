@@ -13,6 +13,15 @@ namespace mf::eval {
 /// Set from any thread to stop work; evaluators poll it (a command is killed within ~50 ms).
 using CancelFlag = std::atomic<bool>;
 
+/// One stop request for a whole job, shared from where it is asked (the GUI's Cancel, the
+/// CLI's Ctrl-C) down to every evaluation in flight: set once, from any thread, and seen by
+/// everyone who holds it, whenever they look. Never reset: a new job gets a new token.
+using CancelToken = std::shared_ptr<CancelFlag>;
+inline CancelToken makeCancelToken()
+{
+    return std::make_shared<CancelFlag>(false);
+}
+
 /// The result of evaluating one merge on every task.
 struct Evaluation {
     std::vector<double> coefficients;
@@ -44,23 +53,30 @@ struct JobProgress {
 
 /// Runs a queue of evaluations on worker threads. `onResult` is called once per finished
 /// evaluation, one call at a time (e.g. to save the project after every evaluation);
-/// `onProgress` after each. Cancellation (cancel() or a false from onProgress) lets running
-/// evaluations stop at their next poll and starts no new ones; run() then returns what
-/// finished. An exception thrown by onResult stops the run and is rethrown.
+/// `onProgress` after each. Cancellation (the token set, cancel(), or a false from
+/// onProgress, which sets the token) lets running evaluations stop at their next poll and
+/// starts no new ones, also when it came before run(); run() then returns what finished. An
+/// evaluator that throws gives a failed evaluation with the message, never an ended process.
+/// An exception thrown by onResult stops the run and is rethrown.
 class JobRunner {
 public:
     using ResultCallback = std::function<void(const Evaluation &)>;
     using ProgressCallback = std::function<bool(const JobProgress &)>;
 
+    explicit JobRunner(CancelToken token = makeCancelToken())
+        : m_token(std::move(token))
+    {
+    }
+
     std::vector<Evaluation> run(const std::vector<std::vector<double>> &queue, Evaluator &evaluator,
                                 int workers, const ResultCallback &onResult = {},
                                 const ProgressCallback &onProgress = {});
-    void cancel() { m_cancel = true; }
-    bool cancelled() const { return m_cancel; }
-    const CancelFlag &cancelFlag() const { return m_cancel; }
+    void cancel() { *m_token = true; }
+    bool cancelled() const { return *m_token; }
+    const CancelFlag &cancelFlag() const { return *m_token; }
 
 private:
-    CancelFlag m_cancel{false};
+    CancelToken m_token;
 };
 
 } // namespace mf::eval

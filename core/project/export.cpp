@@ -26,7 +26,8 @@ nlohmann::ordered_json metricsJson(const Project &project, const Eigen::VectorXd
 }
 
 ExportResult exportMerge(Project &project, const ExportRequest &request,
-                         const std::function<void(const std::string &)> &log)
+                         const std::function<void(const std::string &)> &log,
+                         const std::function<bool()> &keepGoing)
 {
     MergeRequest merge;
     merge.basePath = project.resolve(project.base);
@@ -72,7 +73,8 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
         merge.cardExtra = card.str();
     }
     const MergeReport report = runMerge(
-        merge, log ? log : [](const std::string &) {});
+        merge, log ? log : [](const std::string &) {},
+        [&keepGoing](const Progress &) { return !keepGoing || keepGoing(); });
 
     nlohmann::ordered_json fingerprints = nlohmann::ordered_json::object();
     fingerprints["base"] = Checkpoint::open(merge.basePath).fingerprint();

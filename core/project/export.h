@@ -43,7 +43,9 @@ struct ExportResult {
 /// measured metrics), writes OUT.json (coefficients, method and parameters,
 /// preference, predicted and measured metrics, source fingerprints, outputs), records the
 /// point under `chosen` and saves the project. `log` gets the merge's report lines.
+/// `keepGoing` returning false stops the merge (mf::Cancelled; nothing is left behind).
 ExportResult exportMerge(Project &project, const ExportRequest &request,
-                         const std::function<void(const std::string &)> &log = {});
+                         const std::function<void(const std::string &)> &log = {},
+                         const std::function<bool()> &keepGoing = {});
 
 } // namespace mf::project

@@ -18,10 +18,7 @@
 namespace mf::project {
 
 struct Session::State {
-    SessionOptions options;
-    std::atomic<bool> stop{false};
-    std::mutex mutex;                  ///< guards runner
-    eval::JobRunner *runner = nullptr; ///< the run in progress, for cancel()
+    SessionOptions options; ///< options.cancel: the one stop request, down to the evaluators
     std::unique_ptr<eval::Evaluator> evaluator;
     std::vector<std::string> checkpoints; ///< resolved: base, then the tasks
 };
@@ -32,6 +29,8 @@ Session::Session(Project &project, SessionOptions options)
 {
     State &s = *m_state;
     s.options = std::move(options);
+    if (!s.options.cancel)
+        s.options.cancel = eval::makeCancelToken();
     s.checkpoints.push_back(project.resolve(project.base));
     std::vector<std::string> fingerprints{Checkpoint::open(s.checkpoints.front()).fingerprint()};
     eval::CommandEvaluatorOptions command;
@@ -111,21 +110,11 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
         where.push_back(i);
     }
     State &s = *m_state;
-    if (s.stop)
+    // The runner polls the session's token itself: a cancel at any moment, before this call
+    // or during it, is seen without a hand-over that could miss it.
+    eval::JobRunner runner(s.options.cancel);
+    if (runner.cancelled())
         throw Cancelled();
-    eval::JobRunner runner;
-    {
-        std::lock_guard<std::mutex> lock(s.mutex);
-        s.runner = &runner;
-    }
-    struct Detach {
-        State &s;
-        ~Detach()
-        {
-            std::lock_guard<std::mutex> lock(s.mutex);
-            s.runner = nullptr;
-        }
-    } detach{s};
     std::size_t finished = 0;
     runner.run(
         missing, *m_state->evaluator, m_state->options.workers,
@@ -139,7 +128,7 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
                 }
             ++finished;
         },
-        [&](const eval::JobProgress &p) { return (!progress || progress(p)) && !s.stop; });
+        [&](const eval::JobProgress &p) { return !progress || progress(p); });
     if (finished < missing.size())
         throw Cancelled();
     return results;
@@ -147,10 +136,7 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
 
 void Session::cancel()
 {
-    m_state->stop = true;
-    std::lock_guard<std::mutex> lock(m_state->mutex);
-    if (m_state->runner)
-        m_state->runner->cancel();
+    *m_state->options.cancel = true;
 }
 
 std::vector<double> Session::similarity() const

@@ -16,6 +16,8 @@ struct SessionOptions {
     int threads = 0;     ///< merge threads (0 = all cores)
     int workers = 1;     ///< concurrent evaluations, when the evaluator allows it
     std::string workDir; ///< temporary merged checkpoints (default: the system's temp folder)
+    /// The job's stop request (the caller may hold it too and set it from any thread).
+    eval::CancelToken cancel = eval::makeCancelToken();
 };
 
 /// The fitted surrogates and the predicted front of a project's samples.
@@ -47,7 +49,8 @@ public:
 
     /// Asks a running evaluate() / explore() (on another thread) to stop: evaluations in flight
     /// stop at their next poll (a command is killed), what finished is saved, and the call
-    /// throws mf::Cancelled. Later calls throw mf::Cancelled at once. Thread-safe.
+    /// throws mf::Cancelled. Later calls throw mf::Cancelled at once. Thread-safe; the same as
+    /// setting options.cancel.
     void cancel();
 
     /// Cosine similarity of the task vectors (row-major N x N), for nested MAP.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <cmath>
+#include <stdexcept>
 #include <thread>
 
 using mftest::TempDir;
@@ -76,6 +77,21 @@ private:
     double m_delay;
 };
 
+/// An evaluator that throws on negative coefficients (a bug in someone's evaluator).
+class ThrowingEvaluator : public Evaluator {
+public:
+    Evaluation evaluate(const std::vector<double> &c, const CancelFlag &) override
+    {
+        if (c[0] < 0)
+            throw std::runtime_error("CUDA error: an illegal memory access was encountered");
+        Evaluation e;
+        e.coefficients = c;
+        e.metrics["sum"] = c[0] + c[1];
+        return e;
+    }
+    bool concurrentSafe() const override { return true; }
+};
+
 } // namespace
 
 class TestEvaluation : public QObject {
@@ -85,6 +101,8 @@ private Q_SLOTS:
     void commandFailuresAreRecorded();
     void runnerReportsEveryEvaluation();
     void runnerCancels();
+    void throwingEvaluatorsFailTheirEvaluation();
+    void aTokenSetBeforeTheRunStopsIt();
 };
 
 void TestEvaluation::commandEvaluatorMeasuresTheMerge()
@@ -203,8 +221,42 @@ void TestEvaluation::runnerCancels()
     QCOMPARE(static_cast<int>(done.size()), 1);
 }
 
+void TestEvaluation::throwingEvaluatorsFailTheirEvaluation()
+{
+    ThrowingEvaluator evaluator;
+    JobRunner runner;
+    const auto done = runner.run({{1, 2}, {-1, 0}, {3, 4}}, evaluator, 2);
+    QCOMPARE(done.size(), std::size_t(3)); // the process goes on, every evaluation reported
+    int failed = 0;
+    for (const Evaluation &e : done)
+        if (e.failed) {
+            ++failed;
+            QCOMPARE(e.coefficients, (std::vector<double>{-1, 0}));
+            QVERIFY2(e.error.find("the evaluator failed: CUDA error: an illegal memory access") ==
+                         0,
+                     e.error.c_str());
+        }
+    QCOMPARE(failed, 1);
+}
+
+void TestEvaluation::aTokenSetBeforeTheRunStopsIt()
+{
+    // The one token of a job: a cancel that comes before run() is not lost (no evaluation of
+    // 30 s starts), and the runner's own cancel() is seen by whoever holds the token.
+    const mf::eval::CancelToken token = mf::eval::makeCancelToken();
+    *token = true;
+    SlowEvaluator slow(30);
+    JobRunner runner(token);
+    QVERIFY(runner.run({{1, 1}, {2, 2}}, slow, 2).empty());
+    const mf::eval::CancelToken other = mf::eval::makeCancelToken();
+    JobRunner second(other);
+    second.cancel();
+    QVERIFY(other->load());
+}
+
 MF_TEST_MAIN(TestEvaluation, commandEvaluatorMeasuresTheMerge, commandFailuresAreRecorded,
-             runnerReportsEveryEvaluation, runnerCancels)
+             runnerReportsEveryEvaluation, runnerCancels, throwingEvaluatorsFailTheirEvaluation,
+             aTokenSetBeforeTheRunStopsIt)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_evaluation.moc"
 #endif

@@ -90,6 +90,9 @@ private Q_SLOTS:
     void eventLoopTurnsWhileARunIsCancelled();
     void exportsTheSelectedMerge();
     void exportsAModelFolderWithATasksTokenizer();
+    void aRefusedStartLeavesTheRunningJob();
+    void aRunStaysWithItsProject();
+    void aFitOfTheOldProjectIsDropped();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
     void screenshotRendersTheWindow();
@@ -309,6 +312,80 @@ void TestGui::exportsAModelFolderWithATasksTokenizer()
     const std::vector<double> w =
         mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("w"));
     QVERIFY(std::fabs(w[0] - c[0]) < 1e-6 && std::fabs(w[1] - c[1]) < 1e-6);
+}
+
+void TestGui::aRefusedStartLeavesTheRunningJob()
+{
+    // A second start while a job runs is refused and says so; the running job is not reported
+    // as stopped, and it finishes with its own result.
+    TempDir dir;
+    MainWindow window;
+    openCommandProject(window, dir, "sleep 1; " + peaksCommand());
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    QSignalSpy refused(window.runner(), &mf::ui::RunController::refused);
+    window.runner()->sample();
+    window.runner()->refine();
+    QCOMPARE(refused.size(), 1);
+    QCOMPARE(refused.front().at(0).toString(), QStringLiteral("another job is running"));
+    QCOMPARE(finished.size(), 0);
+    QVERIFY(window.runner()->busy());
+    QVERIFY(finished.wait(kHang));
+    QCOMPARE(finished.size(), 1);
+    QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
+}
+
+void TestGui::aRunStaysWithItsProject()
+{
+    // Project A samples with a slow command; opening project B meanwhile asks. "Stay" keeps A;
+    // "switch" cancels A's run: its finished evaluations are in A's file, none lands in B.
+    TempDir a, b;
+    mftest::writeCommandProject(b, peaksCommand());
+    MainWindow window;
+    openCommandProject(window, a, "sleep 1; " + peaksCommand());
+    QStringList asked;
+    bool answer = false;
+    window.setRunSwitchAnswer([&](const QString &question) {
+        asked << question;
+        return answer;
+    });
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    QSignalSpy evaluated(window.document(), &mf::ui::ProjectDocument::evaluationsChanged);
+    window.runner()->sample();
+    const QString projectB = QString::fromStdString(b.file("project.json"));
+    QVERIFY(!window.openProject(projectB)); // stay
+    QCOMPARE(asked.size(), 1);
+    QVERIFY(asked.front().contains(QStringLiteral("A run is in progress")));
+    QCOMPARE(window.document()->path(), QString::fromStdString(a.file("project.json")));
+    QTRY_VERIFY_WITH_TIMEOUT(evaluated.size() >= 1, kHang); // A's run goes on, into A
+    answer = true;
+    QVERIFY(window.openProject(projectB)); // switch: the run is cancelled
+    QCOMPARE(window.document()->path(), projectB);
+    QVERIFY(finished.wait(kHang));
+    QCOMPARE(finished.front().at(0).toBool(), false); // stopped
+    QVERIFY(
+        finished.front().at(1).toString().contains(QString::fromStdString(a.file("project.json"))));
+    QCOMPARE(window.document()->project().evaluations.size(), std::size_t(0)); // none of A's
+    QCOMPARE(mf::project::Project::load(b.file("project.json")).evaluations.size(), std::size_t(0));
+    QVERIFY(!mf::project::Project::load(a.file("project.json")).evaluations.empty());
+    QVERIFY(!window.runner()->busy());
+}
+
+void TestGui::aFitOfTheOldProjectIsDropped()
+{
+    // A's fit starts on open; B opens before its result is delivered: B shows no front (it
+    // has no samples), not A's.
+    TempDir a, b;
+    MainWindow window;
+    openSampled(window, a);
+    QVERIFY(window.document()->hasFront());
+    mftest::writeCommandProject(b, peaksCommand());
+    QVERIFY(window.openProject(QString::fromStdString(a.file("project.json")))); // refit of A
+    QVERIFY(window.openProject(QString::fromStdString(b.file("project.json"))));
+    waitForFit(window);
+    QTest::qWait(100);
+    waitForFit(window);
+    QCOMPARE(window.document()->path(), QString::fromStdString(b.file("project.json")));
+    QVERIFY(!window.document()->hasFront());
 }
 
 void TestGui::reportsABadProjectAndKeepsTheOpenOne()

@@ -241,6 +241,20 @@ void TestProject::sessionCancelsFromAnotherThread()
         again = true;
     }
     QVERIFY(again);
+
+    // The caller's token, set before the session runs anything (a Cancel that arrives while the
+    // checkpoints are still being opened): no ten-minute command starts.
+    mf::project::SessionOptions options;
+    options.cancel = mf::eval::makeCancelToken();
+    mf::project::Session early(p, options);
+    *options.cancel = true;
+    bool stopped = false;
+    try {
+        early.evaluate({{0.3}}, "point");
+    } catch (const mf::Cancelled &) {
+        stopped = true;
+    }
+    QVERIFY(stopped);
 }
 
 void TestProject::movesKeepingPathsToTheSameFiles()
