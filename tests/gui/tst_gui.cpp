@@ -93,6 +93,7 @@ private Q_SLOTS:
     void aRefusedStartLeavesTheRunningJob();
     void aRunStaysWithItsProject();
     void aFitOfTheOldProjectIsDropped();
+    void closingDuringARunStopsIt();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
     void screenshotRendersTheWindow();
@@ -386,6 +387,22 @@ void TestGui::aFitOfTheOldProjectIsDropped()
     waitForFit(window);
     QCOMPARE(window.document()->path(), QString::fromStdString(b.file("project.json")));
     QVERIFY(!window.document()->hasFront());
+}
+
+void TestGui::closingDuringARunStopsIt()
+{
+    // Closing the window while commands of ten minutes run: they are killed and the window goes
+    // (a missed cancel would hang here for ten minutes, until ctest's timeout).
+    TempDir dir;
+    auto *window = new MainWindow;
+    openCommandProject(*window, dir, "sleep 600; " + peaksCommand());
+    window->runner()->sample();
+    QTest::qWait(300); // the commands have started
+    QVERIFY(window->runner()->busy());
+    window->close();
+    delete window;
+    QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
+             std::size_t(0));
 }
 
 void TestGui::reportsABadProjectAndKeepsTheOpenOne()
