@@ -64,8 +64,9 @@ QTableWidgetItem *numberItem(double value, int decimals = 4)
 
 QString exampleFolder()
 {
-    return QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation) +
-           QStringLiteral("/example");
+    // ~/.local/share/mergefront/example (AppLocalDataLocation would say mergefront twice).
+    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) +
+           QStringLiteral("/mergefront/example");
 }
 
 } // namespace
@@ -468,10 +469,22 @@ void MainWindow::exportTo(const QString &path)
         log(tr("nothing is selected to export"), true);
         return;
     }
+    // How the point was chosen: the preference (weights, rule, floors), or null for a point
+    // picked by hand on the plot or in the table (docs/PROJECT.md).
     nlohmann::ordered_json preference = nullptr;
-    const auto &weights = m_document->preference().weights;
-    preference = {{"weights", std::vector<double>(weights.data(), weights.data() + weights.size())},
-                  {"rule", map::ruleName(m_document->preference().rule)}};
+    if (!m_document->pickedByHand()) {
+        const map::Preference &chosen = m_document->preference();
+        nlohmann::ordered_json floors = nlohmann::ordered_json::array();
+        for (Eigen::Index t = 0; t < chosen.floors.size(); ++t)
+            floors.push_back(std::isnan(chosen.floors[t])
+                                 ? nlohmann::ordered_json(nullptr)
+                                 : nlohmann::ordered_json(chosen.floors[t]));
+        preference = {
+            {"weights", std::vector<double>(chosen.weights.data(),
+                                            chosen.weights.data() + chosen.weights.size())},
+            {"rule", map::ruleName(chosen.rule)},
+            {"floors", floors}};
+    }
     const qlonglong mode = m_shards->currentData().toLongLong();
     const bool folder = isFolderOutput(path.toStdString());
     if (mode < 0 && !folder) {

@@ -53,6 +53,8 @@ public:
     void setPreference(const map::Preference &preference);
     /// Selects a front point by hand (a click); the preference stays as it was.
     void selectFrontPoint(int index);
+    /// True when the selection was picked on the plot or the table (not by the preference).
+    bool pickedByHand() const { return m_manualSelection; }
     int selectedIndex() const { return m_selected; }
     /// The selection's coefficients and predicted metrics (empty when nothing is selected).
     std::vector<double> selectedCoefficients() const;

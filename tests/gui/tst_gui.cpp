@@ -182,6 +182,12 @@ void TestGui::clickingAFrontPointSelectsIt()
     QCOMPARE(rows.size(), 1);
     QCOMPARE(window.frontTable()->item(rows.front().row(), 0)->data(Qt::UserRole).toInt(),
              window.document()->selectedIndex());
+    // Exported, a clicked point's sidecar says it was picked by hand (preference null).
+    QVERIFY(window.document()->pickedByHand());
+    QVERIFY(
+        runToEnd(window, [&] { window.exportTo(QString::fromStdString(dir.file("picked.pt"))); }));
+    const auto sidecar = nlohmann::json::parse(mftest::readFile(dir.file("picked.pt.json")));
+    QVERIFY(sidecar["preference"].is_null());
 }
 
 void TestGui::eventLoopTurnsWhileARunIsCancelled()
@@ -231,6 +237,8 @@ void TestGui::exportsTheSelectedMerge()
         nlohmann::json::parse(mftest::readFile(dir.file("chosen.safetensors.json")));
     QCOMPARE(sidecar["coefficients"].get<std::vector<double>>(), c);
     QCOMPARE(sidecar["preference"]["rule"].get<std::string>(), std::string("chebyshev"));
+    QCOMPARE(sidecar["preference"]["floors"].size(), std::size_t(2)); // none set: null each
+    QVERIFY(sidecar["preference"]["floors"][0].is_null());
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).chosen.size(), std::size_t(1));
     QCOMPARE(window.document()->project().chosen.size(), std::size_t(1));
     // Sharded exports are safetensors (a .pt name is refused before any work; the same merge
