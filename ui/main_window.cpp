@@ -471,20 +471,10 @@ void MainWindow::exportTo(const QString &path)
     }
     // How the point was chosen: the preference (weights, rule, floors), or null for a point
     // picked by hand on the plot or in the table (docs/PROJECT.md).
-    nlohmann::ordered_json preference = nullptr;
-    if (!m_document->pickedByHand()) {
-        const map::Preference &chosen = m_document->preference();
-        nlohmann::ordered_json floors = nlohmann::ordered_json::array();
-        for (Eigen::Index t = 0; t < chosen.floors.size(); ++t)
-            floors.push_back(std::isnan(chosen.floors[t])
-                                 ? nlohmann::ordered_json(nullptr)
-                                 : nlohmann::ordered_json(chosen.floors[t]));
-        preference = {
-            {"weights", std::vector<double>(chosen.weights.data(),
-                                            chosen.weights.data() + chosen.weights.size())},
-            {"rule", map::ruleName(chosen.rule)},
-            {"floors", floors}};
-    }
+    const nlohmann::ordered_json preference =
+        m_document->pickedByHand()
+            ? nlohmann::ordered_json(nullptr)
+            : nlohmann::ordered_json::parse(m_document->preferenceJson().dump());
     const qlonglong mode = m_shards->currentData().toLongLong();
     const bool folder = isFolderOutput(path.toStdString());
     if (mode < 0 && !folder) {
@@ -613,7 +603,18 @@ void MainWindow::rebuildPreferencePanel()
     m_floors.clear();
     if (!m_document->isOpen())
         return;
+    // The document's preference (the project's saved one, or equal weights): shown as it is.
+    const map::Preference &current = m_document->preference();
+    const double heaviest = current.weights.size() ? current.weights.maxCoeff() : 0;
+    {
+        const QSignalBlocker block(m_rule);
+        const int rule = m_rule->findData(QString::fromLatin1(map::ruleName(current.rule)));
+        if (rule >= 0)
+            m_rule->setCurrentIndex(rule);
+    }
+    Eigen::Index index = 0;
     for (const auto &task : m_document->project().tasks) {
+        const Eigen::Index t = index++;
         auto *row = new QWidget;
         auto *layout = new QHBoxLayout(row);
         layout->setContentsMargins(0, 0, 0, 0);
@@ -621,7 +622,12 @@ void MainWindow::rebuildPreferencePanel()
         name->setMinimumWidth(80);
         auto *slider = new QSlider(Qt::Horizontal, row);
         slider->setRange(0, 100);
-        slider->setValue(50);
+        // Equal weights sit in the middle; otherwise the heaviest at 100, the rest in proportion.
+        const double weight = t < current.weights.size() ? current.weights[t] : 1;
+        const bool equal =
+            current.weights.size() && current.weights.maxCoeff() == current.weights.minCoeff();
+        slider->setValue(
+            equal || heaviest <= 0 ? 50 : static_cast<int>(std::lround(100 * weight / heaviest)));
         slider->setToolTip(tr("How much %1 matters").arg(QString::fromStdString(task.name)));
         auto *floor = new QDoubleSpinBox(row);
         floor->setRange(-1e9, 1e9);
@@ -629,7 +635,8 @@ void MainWindow::rebuildPreferencePanel()
         floor->setSingleStep(0.01);
         floor->setMinimum(task.direction == map::Direction::Maximize ? -0.001 : -1e9);
         floor->setSpecialValueText(tr("no floor"));
-        floor->setValue(floor->minimum());
+        const double floorValue = t < current.floors.size() ? current.floors[t] : kNaN;
+        floor->setValue(std::isnan(floorValue) ? floor->minimum() : floorValue);
         floor->setToolTip(tr("Least acceptable %1 (a loss: most acceptable)")
                               .arg(QString::fromStdString(task.name)));
         layout->addWidget(name);

@@ -38,20 +38,71 @@ void ProjectDocument::open(const QString &path)
     const auto n = static_cast<Eigen::Index>(m_project.tasks.size());
     m_preference.weights = Eigen::VectorXd::Ones(n);
     m_preference.floors = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::quiet_NaN());
+    restorePreference();
     setDirty(false);
     Q_EMIT opened();
     Q_EMIT selectionChanged();
     refit();
 }
 
+void ProjectDocument::restorePreference()
+{
+    // What the last Save kept; anything malformed (a hand edit) leaves the defaults.
+    const nlohmann::json &saved = m_project.preference;
+    const auto n = static_cast<std::size_t>(m_project.tasks.size());
+    if (!saved.is_object())
+        return;
+    try {
+        map::Preference preference = m_preference;
+        const auto weights = saved.at("weights").get<std::vector<double>>();
+        const auto &floors = saved.at("floors");
+        if (weights.size() != n || !floors.is_array() || floors.size() != n)
+            return;
+        double sum = 0;
+        for (std::size_t t = 0; t < n; ++t) {
+            if (!(weights[t] >= 0))
+                return;
+            sum += weights[t];
+            preference.weights[static_cast<Eigen::Index>(t)] = weights[t];
+            preference.floors[static_cast<Eigen::Index>(t)] =
+                floors[t].is_number() ? floors[t].get<double>()
+                                      : std::numeric_limits<double>::quiet_NaN();
+        }
+        if (sum <= 0)
+            return;
+        preference.rule = map::parseRule(saved.at("rule").get<std::string>());
+        if (preference.rule == map::Rule::ReferencePoint)
+            return; // the window sets no reference point
+        m_preference = preference;
+    } catch (const std::exception &) {
+        // keep the defaults
+    }
+}
+
+nlohmann::json ProjectDocument::preferenceJson() const
+{
+    nlohmann::json floors = nlohmann::json::array();
+    for (Eigen::Index t = 0; t < m_preference.floors.size(); ++t)
+        floors.push_back(std::isnan(m_preference.floors[t])
+                             ? nlohmann::json(nullptr)
+                             : nlohmann::json(m_preference.floors[t]));
+    return {
+        {"weights", std::vector<double>(m_preference.weights.data(),
+                                        m_preference.weights.data() + m_preference.weights.size())},
+        {"rule", map::ruleName(m_preference.rule)},
+        {"floors", floors}};
+}
+
 void ProjectDocument::save()
 {
+    m_project.preference = preferenceJson();
     m_project.save();
     setDirty(false);
 }
 
 void ProjectDocument::saveAs(const QString &path)
 {
+    m_project.preference = preferenceJson();
     project::Project copy = m_project;
     copy.moveTo(path.toStdString()); // relative paths still name the same files
     copy.save();
@@ -136,8 +187,21 @@ void ProjectDocument::fitFinished()
 
 void ProjectDocument::setPreference(const map::Preference &preference)
 {
+    auto same = [](const Eigen::VectorXd &a, const Eigen::VectorXd &b) {
+        if (a.size() != b.size())
+            return false;
+        for (Eigen::Index i = 0; i < a.size(); ++i)
+            if (!(a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i]))))
+                return false;
+        return true;
+    };
+    const bool changed = preference.rule != m_preference.rule ||
+                         !same(preference.weights, m_preference.weights) ||
+                         !same(preference.floors, m_preference.floors);
     m_preference = preference;
     m_manualSelection = false;
+    if (changed)
+        setDirty(true); // saved with the project (File > Save)
     reselect();
 }
 

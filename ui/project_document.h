@@ -53,6 +53,9 @@ public:
     void setPreference(const map::Preference &preference);
     /// Selects a front point by hand (a click); the preference stays as it was.
     void selectFrontPoint(int index);
+    /// The preference as the project saves it and a sidecar records it: weights, rule, floors
+    /// (null where none).
+    nlohmann::json preferenceJson() const;
     /// True when the selection was picked on the plot or the table (not by the preference).
     bool pickedByHand() const { return m_manualSelection; }
     int selectedIndex() const { return m_selected; }
@@ -90,6 +93,7 @@ private:
         int generation = 0;
     };
     void setDirty(bool dirty);
+    void restorePreference(); ///< from the project's saved "preference"
     void startFit();
     void fitFinished();
     void reselect();

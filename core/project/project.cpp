@@ -210,6 +210,8 @@ Project Project::load(const std::string &path)
     }
     if (d.contains("chosen"))
         p.chosen = d["chosen"];
+    if (d.contains("preference"))
+        p.preference = d["preference"];
     p.device = d.value("device", p.device);
     return p;
 }
@@ -268,6 +270,8 @@ void Project::save() const
     }
     d["evaluations"] = std::move(evaluationsJson);
     d["chosen"] = chosen;
+    if (!preference.is_null())
+        d["preference"] = preference;
     d["device"] = device;
     writeFileAtomically(path, d.dump(1, '\t', false, json::error_handler_t::replace) + "\n");
 }

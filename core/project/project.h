@@ -60,6 +60,8 @@ public:
     std::string device = "auto"; ///< in-process evaluation: "auto", "cpu", "cuda", "cuda:N"
     std::vector<EvaluationEntry> evaluations;
     nlohmann::json chosen = nlohmann::json::array(); ///< the user's chosen points, as given
+    /// The GUI's last preference ({"weights", "rule", "floors"}), null when never saved.
+    nlohmann::json preference = nullptr;
 
     /// Writes the project (atomically) to `path`.
     void save() const;

@@ -94,6 +94,7 @@ private Q_SLOTS:
     void aRunStaysWithItsProject();
     void aFitOfTheOldProjectIsDropped();
     void closingDuringARunStopsIt();
+    void thePreferenceIsSavedAndMarksTheProjectModified();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
     void screenshotRendersTheWindow();
@@ -411,6 +412,34 @@ void TestGui::closingDuringARunStopsIt()
     delete window;
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
              std::size_t(0));
+}
+
+void TestGui::thePreferenceIsSavedAndMarksTheProjectModified()
+{
+    TempDir dir;
+    {
+        MainWindow window;
+        openSampled(window, dir);
+        QVERIFY(!window.document()->isDirty());
+        QVERIFY(!window.isWindowModified());
+        window.weightSlider(0)->setValue(100);
+        window.weightSlider(1)->setValue(25);
+        window.ruleBox()->setCurrentIndex(window.ruleBox()->findData(QStringLiteral("weighted")));
+        QVERIFY(window.document()->isDirty());
+        QVERIFY(window.isWindowModified()); // the title's *
+        window.document()->save();
+        QVERIFY(!window.isWindowModified());
+    }
+    const auto saved = mf::project::Project::load(dir.file("project.json")).preference;
+    QCOMPARE(saved["rule"].get<std::string>(), std::string("weighted"));
+    QCOMPARE(saved["weights"].get<std::vector<double>>(), (std::vector<double>{1.0, 0.25}));
+    MainWindow reopened;
+    QVERIFY(reopened.openProject(QString::fromStdString(dir.file("project.json"))));
+    QCOMPARE(reopened.weightSlider(0)->value(), 100);
+    QCOMPARE(reopened.weightSlider(1)->value(), 25);
+    QCOMPARE(reopened.ruleBox()->currentData().toString(), QStringLiteral("weighted"));
+    QCOMPARE(reopened.document()->preference().rule, mf::map::Rule::WeightedSum);
+    QVERIFY(!reopened.document()->isDirty());
 }
 
 void TestGui::reportsABadProjectAndKeepsTheOpenOne()
