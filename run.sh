@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Mergefront's one entry point on a fresh Debian 12 machine:
-#   ./run.sh demo    install what is missing, build (Release), run the example job
+#   ./run.sh demo    install what is missing, build (Release), build the example project and
+#                    open it in the desktop explorer when a display is there; without one (ssh,
+#                    CI) run the command-line demo on it and write the window's screenshot
+#   ./run.sh install [PREFIX]  build, then install mergefront, mergefront-cli, the plugin, the
+#                    .desktop entry and the icon under PREFIX (default /usr/local)
 #   ./run.sh test    install what is missing, build, run the whole test suite (ctest),
 #                    then build core + CLI + core tests without Qt and run those too
 #   ./run.sh bench   install, build, run the benchmarks of docs/BENCHMARKS.md
@@ -125,7 +129,26 @@ case "$command" in
         ensure_packages
         fetch_mnist
         configure_and_build "$BUILD_DIR"
+        zoo=${MERGEFRONT_EXAMPLE_DIR:-$BUILD_DIR/example}
+        if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD_DIR/app/cli/mergefront" ]; then
+            "$BUILD_DIR/app/cli/mergefront-cli" zoo --out "$zoo" --tasks mnist,mnist-rot90 2>&1 |
+                grep -v " epoch "
+            echo "== the desktop explorer on the example project ($zoo/project.json)"
+            exec "$BUILD_DIR/app/cli/mergefront" "$zoo/project.json"
+        fi
         demo
+        if [ -x "$BUILD_DIR/app/cli/mergefront" ]; then
+            QT_QPA_PLATFORM=offscreen "$BUILD_DIR/app/cli/mergefront" --screenshot "$zoo/window.png" \
+                "$zoo/project.json" 2>/dev/null
+            echo
+            echo "== no display here: the window on this project is in $zoo/window.png"
+            echo "   (with a display, ./run.sh demo opens it)"
+        fi
+        ;;
+    install)
+        ensure_packages
+        configure_and_build "$BUILD_DIR"
+        cmake --install "$BUILD_DIR" --prefix "${2:-/usr/local}"
         ;;
     test)
         ensure_packages
@@ -153,7 +176,7 @@ case "$command" in
         echo "MNIST: $MNIST_DIR/package/data" >&2
         ;;
     *)
-        echo "usage: ./run.sh demo|test|bench|build|data" >&2
+        echo "usage: ./run.sh demo|test|bench|build|install [PREFIX]|data" >&2
         exit 2
         ;;
 esac

@@ -35,6 +35,13 @@ void *pluginHandle()
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
         candidates.push_back((exe.parent_path() / "libmergefront_torch.so").string());
+        // Installed: <prefix>/bin/mergefront-cli and <prefix>/<libdir>/mergefront/ (libdir is
+        // lib/x86_64-linux-gnu under /usr on Debian, lib elsewhere).
+#ifdef MERGEFRONT_INSTALL_LIBDIR
+        candidates.push_back((exe.parent_path() / ".." / MERGEFRONT_INSTALL_LIBDIR / "mergefront" /
+                              "libmergefront_torch.so")
+                                 .string());
+#endif
         candidates.push_back(
             (exe.parent_path() / "../lib/mergefront/libmergefront_torch.so").string());
     }
