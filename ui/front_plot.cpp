@@ -248,11 +248,27 @@ void FrontPlot::rebuild()
     m_selectedMeasured->setLineStyle(QCPGraph::lsNone);
     m_selectedMeasured->setScatterStyle(QCPScatterStyle(
         QCPScatterStyle::ssCrossSquare, QPen(QColor(20, 150, 40), 2), Qt::NoBrush, 12));
-    m_scatter->rescaleAxes();
-    for (QCPAxis *axis : {m_scatter->xAxis, m_scatter->yAxis}) {
-        const QCPRange range = axis->range();
-        const double pad = std::max(0.02, range.size() * 0.06);
-        axis->setRange(range.lower - pad, range.upper + pad);
+    const bool nothing = sx.isEmpty() && gx.isEmpty() && !m_document->hasFront();
+    m_scatter->legend->setVisible(!nothing);
+    if (nothing) {
+        // Nothing measured yet: the metrics' own scale (accuracy-like, 0 to 1) and what to do,
+        // instead of a default range of nothing.
+        m_scatter->xAxis->setRange(-0.02, 1.02);
+        m_scatter->yAxis->setRange(-0.02, 1.02);
+        auto *hint = new QCPItemText(m_scatter);
+        hint->position->setType(QCPItemPosition::ptAxisRectRatio);
+        hint->position->setCoords(0.5, 0.45);
+        hint->setText(tr("No merge measured yet.\nSample (Ctrl+R) evaluates MAP's first merges;\n"
+                         "the front and the single-task references appear as they come in."));
+        hint->setColor(QColor(110, 110, 110));
+        hint->setFont(QFont(font().family(), 10));
+    } else {
+        m_scatter->rescaleAxes();
+        for (QCPAxis *axis : {m_scatter->xAxis, m_scatter->yAxis}) {
+            const QCPRange range = axis->range();
+            const double pad = std::max(0.02, range.size() * 0.06);
+            axis->setRange(range.lower - pad, range.upper + pad);
+        }
     }
     rebuildParallel();
     updateSelection();

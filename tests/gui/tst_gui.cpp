@@ -95,6 +95,7 @@ private Q_SLOTS:
     void aFitOfTheOldProjectIsDropped();
     void closingDuringARunStopsIt();
     void thePreferenceIsSavedAndMarksTheProjectModified();
+    void anEmptyProjectShowsTheMetricsScale();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
     void screenshotRendersTheWindow();
@@ -440,6 +441,25 @@ void TestGui::thePreferenceIsSavedAndMarksTheProjectModified()
     QCOMPARE(reopened.ruleBox()->currentData().toString(), QStringLiteral("weighted"));
     QCOMPARE(reopened.document()->preference().rule, mf::map::Rule::WeightedSum);
     QVERIFY(!reopened.document()->isDirty());
+}
+
+void TestGui::anEmptyProjectShowsTheMetricsScale()
+{
+    // Before any sample: 0 to 1 with a word on what to do, not a default range of nothing.
+    TempDir dir;
+    MainWindow window;
+    openCommandProject(window, dir, peaksCommand());
+    QCustomPlot *plot = window.plot()->tradeOffPlot();
+    for (QCPAxis *axis : {plot->xAxis, plot->yAxis}) {
+        QVERIFY(axis->range().lower > -0.05 && axis->range().lower < 0);
+        QVERIFY(axis->range().upper > 1 && axis->range().upper < 1.05);
+    }
+    QVERIFY(!plot->legend->visible());
+    bool hint = false;
+    for (int i = 0; i < plot->itemCount(); ++i)
+        if (auto *text = qobject_cast<QCPItemText *>(plot->item(i)))
+            hint |= text->text().startsWith(QStringLiteral("No merge measured yet"));
+    QVERIFY(hint);
 }
 
 void TestGui::reportsABadProjectAndKeepsTheOpenOne()
