@@ -26,7 +26,7 @@ JOBS=$(nproc)
 PACKAGES=(
     g++ cmake ninja-build ccache pkg-config
     qt6-base-dev libqcustomplot-dev libtorch-dev libeigen3-dev nlohmann-json3-dev zlib1g-dev
-    clang libclang-rt-14-dev
+    clang libclang-rt-14-dev lintian
     libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist
 )
 
