@@ -263,7 +263,7 @@ void NewProjectDialog::inspect()
         [base, models, names] { return describeMergeHtml(base, models, names, MergeOptions{}); }));
 }
 
-nlohmann::json NewProjectDialog::projectJson() const
+project::Project NewProjectDialog::project() const
 {
     const QString projectPath = m_projectPath->text();
     if (projectPath.isEmpty())
@@ -276,63 +276,48 @@ nlohmann::json NewProjectDialog::projectJson() const
     auto relative = [&](const QString &path) {
         return folder.relativeFilePath(QFileInfo(path).absoluteFilePath()).toStdString();
     };
-    nlohmann::json tasks = nlohmann::json::array();
+    project::Project p;
+    p.path = projectPath.toStdString();
+    p.base = relative(m_base->text());
     for (int row = 0; row < m_tasks->rowCount(); ++row) {
-        const std::string name = m_tasks->item(row, Name)->text().trimmed().toStdString();
-        if (name.empty())
+        project::TaskEntry task;
+        task.name = m_tasks->item(row, Name)->text().trimmed().toStdString();
+        if (task.name.empty())
             throw Error("task " + std::to_string(row + 1) + " has no name");
         const QString kind =
             qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->currentText();
         const QString setting = m_tasks->item(row, Setting)->text();
-        nlohmann::json evaluator = {{"kind", kind.toStdString()}};
+        task.evaluator = {{"kind", kind.toStdString()}};
         if (kind == QStringLiteral("command")) {
-            evaluator["command"] = setting.toStdString();
-            evaluator["timeout"] = 3600;
+            task.evaluator["command"] = setting.toStdString();
+            task.evaluator["timeout"] = 3600;
         } else {
             const QStringList parts = setting.split(QLatin1Char(';'));
             if (parts.size() != 2)
-                throw Error("task '" + name +
+                throw Error("task '" + task.name +
                             "': give the TorchScript module and the data file as MODULE;DATA");
-            evaluator["module"] = relative(parts[0].trimmed());
-            evaluator["data"] = relative(parts[1].trimmed());
+            task.evaluator["module"] = relative(parts[0].trimmed());
+            task.evaluator["data"] = relative(parts[1].trimmed());
         }
-        tasks.push_back(
-            {{"name", name},
-             {"checkpoint", relative(m_tasks->item(row, Checkpoint)->text())},
-             {"metric", m_tasks->item(row, Metric)->text().trimmed().toStdString()},
-             {"direction", qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Direction))
-                               ->currentText()
-                               .toStdString()},
-             {"evaluator", evaluator}});
+        task.checkpoint = relative(m_tasks->item(row, Checkpoint)->text());
+        task.metric = m_tasks->item(row, Metric)->text().trimmed().toStdString();
+        task.direction =
+            qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Direction))->currentText() ==
+                    QStringLiteral("minimize")
+                ? map::Direction::Minimize
+                : map::Direction::Maximize;
+        p.tasks.push_back(std::move(task));
     }
-    return {{"format", "mergefront-project"},
-            {"version", project::Project::kVersion},
-            {"base", relative(m_base->text())},
-            {"tasks", tasks},
-            {"merge",
-             {{"method", m_method->currentText().toStdString()},
-              {"density", m_density->value()},
-              {"drop_rate", m_drop->value()},
-              {"seed", m_seed->value()}}},
-            {"map", {{"mode", "bayesian"}, {"budget", 0}, {"seed", 1}}},
-            {"device", "auto"},
-            {"evaluations", nlohmann::json::array()},
-            {"chosen", nlohmann::json::array()}};
+    p.merge.method = parseMergeMethod(m_method->currentText().toStdString());
+    p.merge.density = m_density->value();
+    p.merge.dropRate = m_drop->value();
+    p.merge.seed = static_cast<std::uint64_t>(m_seed->value());
+    return p;
 }
 
 QString NewProjectDialog::writeProject() const
 {
-    const nlohmann::json document = projectJson();
-    const std::string path = m_projectPath->text().toStdString();
-    if (QFileInfo::exists(m_projectPath->text()))
-        throw Error(path + " already exists (its evaluations would be lost): choose another name");
-    writeFileAtomically(path, document.dump(2) + "\n");
-    try {
-        project::Project::load(path); // the same checks as opening it
-    } catch (...) {
-        std::remove(path.c_str());
-        throw;
-    }
+    project().saveNew();
     return m_projectPath->text();
 }
 

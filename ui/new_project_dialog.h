@@ -3,7 +3,7 @@
 
 #include <QDialog>
 
-#include <nlohmann/json.hpp>
+#include "project/project.h"
 
 class QComboBox;
 class QDoubleSpinBox;
@@ -40,9 +40,9 @@ public:
     QTableWidget *tasksTable() const { return m_tasks; }
     QLabel *inspectionLabel() const { return m_inspection; }
 
-    /// The project document the fields describe (paths relative to the project file).
+    /// The project the fields describe (paths relative to the project file), not yet saved.
     /// Throws mf::Error naming what is missing.
-    nlohmann::json projectJson() const;
+    project::Project project() const;
     /// Writes the project (atomically); returns its path. Throws mf::Error.
     QString writeProject() const;
 

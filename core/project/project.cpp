@@ -276,6 +276,20 @@ void Project::save() const
     writeFileAtomically(path, d.dump(1, '\t', false, json::error_handler_t::replace) + "\n");
 }
 
+void Project::saveNew() const
+{
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec))
+        throw Error(path + " already exists (its evaluations would be lost): choose another name");
+    save();
+    try {
+        load(path); // the same checks as opening it
+    } catch (...) {
+        std::filesystem::remove(path, ec);
+        throw;
+    }
+}
+
 std::string Project::resolve(const std::string &relative) const
 {
     const fs::path p(relative);

@@ -65,6 +65,10 @@ public:
 
     /// Writes the project (atomically) to `path`.
     void save() const;
+    /// Writes a new project to `path`: refused when a file is there (its evaluations would be
+    /// lost); the file is then read back with the checks of load() and removed if they fail.
+    /// The one way a project file comes into being (File > New, the example zoo).
+    void saveNew() const;
 
     /// A path from the file, resolved against the project file's folder.
     std::string resolve(const std::string &relative) const;

@@ -231,37 +231,26 @@ void measureAccuracies(const fs::path &out, const std::vector<std::string> &task
     }
 }
 
-json projectDocument(const fs::path &projectPath, const fs::path &out,
-                     const std::vector<std::string> &tasks)
+project::Project projectOver(const fs::path &projectPath, const fs::path &out,
+                             const std::vector<std::string> &tasks)
 {
     const fs::path folder =
         projectPath.parent_path().empty() ? fs::path(".") : projectPath.parent_path();
-    json document = {{"format", "mergefront-project"},
-                     {"version", project::Project::kVersion},
-                     {"base", relativePath((out / "base.safetensors").string(), folder.string())},
-                     {"tasks", json::array()},
-                     {"merge", {{"method", "task_arithmetic"}}},
-                     {"map", {{"mode", "bayesian"}, {"budget", 0}, {"seed", 1}}},
-                     {"device", "auto"},
-                     {"evaluations", json::array()},
-                     {"chosen", json::array()}};
+    project::Project p;
+    p.path = projectPath.string();
+    p.base = relativePath((out / "base.safetensors").string(), folder.string());
     for (const std::string &name : tasks) {
         const TaskFiles files = taskFiles(out, name);
-        document["tasks"].push_back(
-            {{"name", name},
-             {"checkpoint", relativePath(files.checkpoint, folder.string())},
-             {"metric", "accuracy"},
-             {"direction", "maximize"},
-             {"link", "auto"},
-             {"lower", 0},
-             {"upper", 1},
-             {"evaluator",
-              {{"kind", "torchscript"},
-               {"module", relativePath(files.module, folder.string())},
-               {"data", relativePath(files.data, folder.string())},
-               {"batch_size", 1024}}}});
+        project::TaskEntry task;
+        task.name = name;
+        task.checkpoint = relativePath(files.checkpoint, folder.string());
+        task.evaluator = {{"kind", "torchscript"},
+                          {"module", relativePath(files.module, folder.string())},
+                          {"data", relativePath(files.data, folder.string())},
+                          {"batch_size", 1024}};
+        p.tasks.push_back(std::move(task));
     }
-    return document;
+    return p;
 }
 
 } // namespace
@@ -449,11 +438,9 @@ ZooReport buildZoo(const ZooOptions &options)
 
     report.project = projectPath.string();
     if (!fs::exists(projectPath)) {
-        const json document = projectDocument(projectPath, out, tasks);
         if (!projectPath.parent_path().empty())
             fs::create_directories(projectPath.parent_path());
-        writeFileAtomically(projectPath.string(), document.dump(2) + "\n");
-        project::Project::load(projectPath.string()); // the file a user gets must load
+        projectOver(projectPath, out, tasks).saveNew(); // read back: the file a user gets loads
         report.projectWritten = true;
     }
     return report;

@@ -5,6 +5,8 @@
 
 #include "fixtures.h"
 
+#include <filesystem>
+
 #include "eval/job_runner.h"
 #include "project/project.h"
 #include "project/session.h"
@@ -60,6 +62,7 @@ private Q_SLOTS:
     void refusesBadFiles();
     void sessionCancelsFromAnotherThread();
     void movesKeepingPathsToTheSameFiles();
+    void savesANewProjectOnlyOnce();
 };
 
 void TestProject::readsTheSchema()
@@ -276,9 +279,35 @@ void TestProject::movesKeepingPathsToTheSameFiles()
     QCOMPARE(p.tasks[1].checkpoint, std::string("/abs/loss.pt")); // absolute stays absolute
 }
 
+void TestProject::savesANewProjectOnlyOnce()
+{
+    TempDir dir;
+    Project p;
+    p.path = dir.file("new.json");
+    p.base = "base.safetensors";
+    mf::project::TaskEntry task;
+    task.name = "a";
+    task.checkpoint = "a.safetensors";
+    task.evaluator = {{"kind", "command"}, {"command", "true"}};
+    p.tasks.push_back(task);
+    p.saveNew();
+    const Project read = Project::load(p.path);
+    QCOMPARE(read.tasks.size(), std::size_t(1));
+    QCOMPARE(read.tasks[0].evaluator["command"].get<std::string>(), std::string("true"));
+    // Never over a project that exists (its evaluations would be lost).
+    QVERIFY(mftest::errorOf([&] { p.saveNew(); }).find("already exists") != std::string::npos);
+    // A project that would not load is not left behind.
+    Project twice = p;
+    twice.path = dir.file("twice.json");
+    twice.tasks.push_back(task); // the same name twice
+    QVERIFY(!mftest::errorOf([&] { twice.saveNew(); }).empty());
+    QVERIFY(!std::filesystem::exists(twice.path));
+}
+
 MF_TEST_MAIN(TestProject, readsTheSchema, roundTripsAndKeepsUnknownKeys,
              savesEveryEvaluationAsItArrives, cachesByCoefficientsAndSettings, refusesBadFiles,
-             sessionCancelsFromAnotherThread, movesKeepingPathsToTheSameFiles)
+             sessionCancelsFromAnotherThread, movesKeepingPathsToTheSameFiles,
+             savesANewProjectOnlyOnce)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_project.moc"
 #endif
