@@ -12,8 +12,6 @@
 #include "zoo/zoo.h"
 
 #include <QAction>
-#include <filesystem>
-#include <utility>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -45,7 +43,9 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <utility>
 
 namespace mf::ui {
 
