@@ -106,12 +106,8 @@ CommandEvaluator::CommandEvaluator(CommandEvaluatorOptions options)
     s.inputs->merger().prepare(threads);
     s.folder = !s.inputs->base().folder().empty();
     if (s.folder) {
-        std::string dtype;
-        for (const OutputTensor &tensor : s.inputs->merger().outputTensors())
-            if (isFloating(tensor.dtype)) {
-                dtype = torchDtypeName(tensor.dtype);
-                break;
-            }
+        const std::string dtype =
+            torchDtypeName(dominantFloatingType(s.inputs->merger().outputTensors()));
         s.folderFiles = planFolderFiles(s.inputs->base().folder(), s.inputs->base().folder(),
                                         "the base", dtype, s.inputs->merger().plan().untied);
     }
@@ -163,8 +159,8 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             WriterOptions writerOptions;
             writerOptions.format = outputFormatForPath(weights);
             writerOptions.sync = false; // a scratch file, read back at once
-            CheckpointWriter writer(weights, s.inputs->merger().outputTensors({}, s.folder), {{"format", "pt"}},
-                                    writerOptions);
+            CheckpointWriter writer(weights, s.inputs->merger().outputTensors({}, s.folder),
+                                    {{"format", "pt"}}, writerOptions);
             const int threads = s.options.threads > 0 ? s.options.threads : defaultThreadCount();
             s.inputs->merger().mergeInto(writer, coefficients, threads);
             writer.commit();

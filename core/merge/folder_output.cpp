@@ -13,10 +13,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <unistd.h>
 
 namespace mf {
@@ -25,17 +23,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void syncPath(const std::string &path, bool directory)
+/// Makes a folder's entries durable (best effort, as for the writer's files' folder).
+void syncFolder(const std::string &path)
 {
-    const int fd =
-        ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return;
-    const int result = ::fsync(fd);
-    const int err = errno;
+    ::fsync(fd);
     ::close(fd);
-    if (result != 0 && !directory)
-        throw Error("cannot write " + path + ": " + systemErrorText(err));
 }
 
 /// An absolute, normalized path ("a/./b/" -> "/cwd/a/b"), resolving what exists.
@@ -93,6 +88,22 @@ std::string torchDtypeName(DType dtype)
     default:
         return "";
     }
+}
+
+DType dominantFloatingType(const std::vector<OutputTensor> &tensors)
+{
+    std::map<DType, std::uint64_t> counts;
+    for (const OutputTensor &tensor : tensors)
+        if (isFloating(tensor.dtype))
+            counts[tensor.dtype] += elementCount(tensor.shape);
+    DType best = DType::F32;
+    std::uint64_t most = 0;
+    for (const auto &[dtype, count] : counts)
+        if (count > most) {
+            best = dtype;
+            most = count;
+        }
+    return best;
 }
 
 FolderFilesPlan planFolderFiles(const std::string &baseFolder, const std::string &tokenizerFolder,
@@ -270,14 +281,14 @@ void FolderTransaction::writeFile(const std::string &name, const std::string &by
 std::string FolderTransaction::commit()
 {
     if (m_sync)
-        syncPath(m_temp, true);
+        syncFolder(m_temp);
     // rename(2) replaces an empty folder; a folder made meanwhile and not empty fails here.
     if (::rename(m_temp.c_str(), m_out.c_str()) != 0)
         throw Error("cannot rename into " + m_out + ": " + systemErrorText(errno));
     m_committed = true;
     if (m_sync) {
         const fs::path parent = fs::path(m_out).parent_path();
-        syncPath(parent.empty() ? "." : parent.string(), true);
+        syncFolder(parent.empty() ? "." : parent.string());
     }
     return m_out;
 }

@@ -5,6 +5,7 @@
 // generation config and tokenizer files from the sources, a README.md model card; the whole
 // folder appears at once (a temporary folder renamed into place).
 #include "io/checkpoint.h"
+#include "io/checkpoint_writer.h"
 
 #include <cstdint>
 #include <string>
@@ -23,6 +24,9 @@ bool isFolderOutput(const std::string &out);
 
 /// "bfloat16", "float16", "float32", "float64" (config.json's torch_dtype), else "".
 std::string torchDtypeName(DType dtype);
+
+/// The dtype most floating parameters of an output have: what its config.json says.
+DType dominantFloatingType(const std::vector<OutputTensor> &tensors);
 
 /// The non-weight files of a merged folder, decided before anything is written.
 struct FolderFilesPlan {

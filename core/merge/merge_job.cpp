@@ -154,23 +154,6 @@ struct OpenedMerge {
     MergeReport report;
 };
 
-/// The dtype most floating parameters of the output have (config.json's torch_dtype).
-DType dominantFloatingType(const std::vector<OutputTensor> &tensors)
-{
-    std::map<DType, std::uint64_t> counts;
-    for (const OutputTensor &tensor : tensors)
-        if (isFloating(tensor.dtype))
-            counts[tensor.dtype] += elementCount(tensor.shape);
-    DType best = DType::F32;
-    std::uint64_t most = 0;
-    for (const auto &[dtype, count] : counts)
-        if (count > most) {
-            best = dtype;
-            most = count;
-        }
-    return best;
-}
-
 std::string markdownEscape(const std::string &text)
 {
     std::string out;
