@@ -109,6 +109,16 @@ public:
         , m_file(file)
     {
     }
+    Unpickler(const Unpickler &) = delete;
+    Unpickler &operator=(const Unpickler &) = delete;
+    ~Unpickler()
+    {
+        // A hostile pickle can build reference cycles (a list appended to itself through the
+        // memo): emptying every list and dict still alive breaks them, so nothing leaks.
+        for (const std::weak_ptr<PyObject> &made : m_mutable)
+            if (const PyRef object = made.lock())
+                object->items.clear();
+    }
 
     PyRef run()
     {
@@ -143,10 +153,10 @@ public:
                 push(tupleOf(popN(3, at)));
                 break;
             case ']':
-                push(make(PyObject::Kind::List));
+                push(makeMutable(PyObject::Kind::List));
                 break;
             case '}':
-                push(make(PyObject::Kind::Dict));
+                push(makeMutable(PyObject::Kind::Dict));
                 break;
             case 'a': {
                 PyRef value = popValue(at);
@@ -438,7 +448,7 @@ private:
         return result;
     }
 
-    PyRef reduce(const PyRef &callable, const PyRef &args, std::size_t at) const
+    PyRef reduce(const PyRef &callable, const PyRef &args, std::size_t at)
     {
         if (callable->kind != PyObject::Kind::Global || args->kind != PyObject::Kind::Tuple)
             fail(at, "REDUCE of something other than an allowed class");
@@ -447,7 +457,7 @@ private:
         if (name == "collections.OrderedDict") {
             if (!a.empty())
                 fail(at, "OrderedDict built from arguments");
-            return make(PyObject::Kind::Dict);
+            return makeMutable(PyObject::Kind::Dict);
         }
         if (name == "torch._utils._rebuild_tensor_v2") {
             if (a.size() < 6 || a.size() > 7 || a[0]->kind != PyObject::Kind::Storage)
@@ -492,6 +502,15 @@ private:
         return storage;
     }
 
+    /// A list or dict: the only objects a pickle can change after making them (APPEND,
+    /// SETITEM), so the only ones through which it can build a reference cycle.
+    PyRef makeMutable(PyObject::Kind kind)
+    {
+        PyRef object = make(kind);
+        m_mutable.push_back(object);
+        return object;
+    }
+
     const unsigned char *m_data;
     std::size_t m_size;
     std::size_t m_pos = 0;
@@ -499,6 +518,7 @@ private:
     std::vector<PyRef> m_stack;
     std::vector<std::size_t> m_marks;
     std::unordered_map<std::uint64_t, PyRef> m_memo;
+    std::vector<std::weak_ptr<PyObject>> m_mutable; ///< every list and dict, for ~Unpickler
 };
 
 bool holdsTensors(const PyObject &dict)
