@@ -73,8 +73,10 @@ std::string displayName(const std::string &path)
     return p.filename().string();
 }
 
+/// `fingerprints`: the base's, then each task's (MergeReport::fingerprints).
 Metadata provenance(const MergeRequest &request, const Checkpoint &base,
-                    const std::vector<Checkpoint> &models, const std::vector<std::string> &names)
+                    const std::vector<std::string> &fingerprints,
+                    const std::vector<std::string> &names)
 {
     Metadata metadata;
     for (const auto &[key, value] : base.metadata())
@@ -82,17 +84,17 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
             metadata[key] = value;
     metadata.emplace("format", "pt"); // what Hugging Face loaders expect of torch weights
     nlohmann::json modelList = nlohmann::json::array();
-    for (std::size_t t = 0; t < models.size(); ++t)
+    for (std::size_t t = 0; t < names.size(); ++t)
         modelList.push_back({{"name", names[t]},
                              {"path", displayName(request.modelPaths[t])},
-                             {"fingerprint", models[t].fingerprint()},
+                             {"fingerprint", fingerprints[t + 1]},
                              {"coefficient", request.coefficients[t]}});
     const MergeOptions &o = request.options;
     metadata["mergefront.version"] = MERGEFRONT_VERSION;
     metadata["mergefront.method"] = methodName(o.method);
     metadata["mergefront.coefficients"] = nlohmann::json(request.coefficients).dump();
     metadata["mergefront.base"] = nlohmann::json({{"path", displayName(request.basePath)},
-                                                  {"fingerprint", base.fingerprint()}})
+                                                  {"fingerprint", fingerprints.front()}})
                                       .dump();
     metadata["mergefront.models"] = modelList.dump();
     if (o.method == MergeMethod::Ties || o.method == MergeMethod::DareTies) {
@@ -184,11 +186,11 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
             "|\n|---|---|---|---|---|\n";
     card << "| base | | "
          << markdownEscape(fs::absolute(request.basePath).lexically_normal().string()) << " | "
-         << base.fingerprint() << " | |\n";
+         << opened.report.fingerprints.front() << " | |\n";
     for (std::size_t t = 0; t < opened.names.size(); ++t)
         card << "| task | " << markdownEscape(opened.names[t]) << " | "
              << markdownEscape(fs::absolute(request.modelPaths[t]).lexically_normal().string())
-             << " | " << opened.inputs->models()[t].fingerprint() << " | "
+             << " | " << opened.report.fingerprints[t + 1] << " | "
              << nlohmann::json(request.coefficients[t]).dump() << " |\n";
     card << "\n## Method\n\n- method: `" << methodName(o.method) << "`\n";
     if (o.method == MergeMethod::Ties || o.method == MergeMethod::DareTies)
@@ -256,6 +258,8 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
                                                   opened.names, request.options);
     const std::vector<const Checkpoint *> inputs = opened.inputs->all();
     MergeReport &report = opened.report;
+    for (const Checkpoint *input : inputs)
+        report.fingerprints.push_back(input->fingerprint());
     for (std::size_t i = 0; i < inputs.size(); ++i)
         for (const std::string &note : inputs[i]->notes())
             report.notes.push_back(
@@ -360,7 +364,7 @@ MergeReport runMerge(const MergeRequest &request,
     }
     merger.prepare(opened.threads, progress);
     const Metadata metadata =
-        provenance(request, opened.inputs->base(), opened.inputs->models(), opened.names);
+        provenance(request, opened.inputs->base(), opened.report.fingerprints, opened.names);
     WriterOptions writerOptions;
     writerOptions.sync = request.sync;
     MergeReport report;

@@ -38,10 +38,11 @@ struct MergeReport {
     std::uint64_t mergedTensors = 0;
     std::uint64_t mergedParameters = 0;
     std::uint64_t copiedTensors = 0;
-    std::vector<LeftOutTensor> copied; ///< every tensor copied from the base, with the reason
-    std::vector<std::string> ignored;  ///< tensors only in some task, not in the output
-    std::vector<std::string> carried;  ///< task-only tensors carried unchanged ("name (task)")
-    std::vector<std::string> notes;    ///< how the inputs were read, ties, files copied
+    std::vector<LeftOutTensor> copied;     ///< every tensor copied from the base, with the reason
+    std::vector<std::string> ignored;      ///< tensors only in some task, not in the output
+    std::vector<std::string> carried;      ///< task-only tensors carried unchanged ("name (task)")
+    std::vector<std::string> notes;        ///< how the inputs were read, ties, files copied
+    std::vector<std::string> fingerprints; ///< the base's, then each task's (computed once)
     MemoryEstimate estimate;
     std::vector<std::string> outputs; ///< files written (entry point last: the folder for one)
     std::uint64_t bytesTouched = 0;   ///< inputs read + output written

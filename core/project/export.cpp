@@ -77,9 +77,9 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
         [&keepGoing](const Progress &) { return !keepGoing || keepGoing(); });
 
     nlohmann::ordered_json fingerprints = nlohmann::ordered_json::object();
-    fingerprints["base"] = Checkpoint::open(merge.basePath).fingerprint();
+    fingerprints["base"] = report.fingerprints.front(); // as the merge read them
     for (std::size_t t = 0; t < project.tasks.size(); ++t)
-        fingerprints[project.tasks[t].name] = Checkpoint::open(merge.modelPaths[t]).fingerprint();
+        fingerprints[project.tasks[t].name] = report.fingerprints[t + 1];
     nlohmann::ordered_json sidecar = {{"coefficients", request.coefficients},
                                       {"tasks", names},
                                       {"method", methodName(project.merge.method)},
