@@ -3,57 +3,49 @@
 
 #include <QWidget>
 
+#include <vector>
+
 class QCustomPlot;
-class QComboBox;
 class QTabWidget;
-class QMouseEvent;
-class QCPGraph;
-class QCPCurve;
 
 namespace mf::ui {
 
+class FrontView;
 class ProjectDocument;
+class TradeOffView;
 
-/// The front as a person sees it. "Trade-off": two metrics against each other (a chooser
-/// picks which two when there are more tasks): measured samples, grid points, the predicted
-/// front, base and single-task reference lines, the selected point (and its measurement).
-/// "Parallel coordinates": every front point as a line across one axis per metric, the
-/// selection highlighted. Hover shows a point's numbers; a click selects a front point.
+/// The front as a person sees it: one tab per FrontView (views/): the trade-off plot and
+/// parallel coordinates today. FrontPlot owns the views, tells each when the document changed
+/// and passes a clicked front point on; what each draws is the view's business.
 class FrontPlot : public QWidget {
     Q_OBJECT
 public:
     explicit FrontPlot(ProjectDocument *document, QWidget *parent = nullptr);
 
+    const std::vector<FrontView *> &views() const { return m_views; }
+    TradeOffView *tradeOff() const { return m_tradeOff; }
+    QCustomPlot *tradeOffPlot() const;
+    QCustomPlot *parallelPlot() const;
     void setAxes(int xMetric, int yMetric);
-    int xMetric() const;
-    int yMetric() const;
-    /// Writes the visible plot: PNG, or PDF when `path` ends in .pdf. False on failure.
-    bool savePlot(const QString &path);
     /// Where front point `index` is drawn on the trade-off plot, in its widget's pixels.
     QPoint frontPointPixel(int index) const;
-    QCustomPlot *tradeOffPlot() const { return m_scatter; }
-    QCustomPlot *parallelPlot() const { return m_parallel; }
     void showParallel(bool parallel);
+    /// Writes the visible view: PNG, or PDF when `path` ends in .pdf. False on failure.
+    bool savePlot(const QString &path);
 
 Q_SIGNALS:
     void frontPointClicked(int index);
 
 private:
-    void rebuildAxesChoice();
+    void addView(FrontView *view);
     void rebuild();
-    void rebuildParallel();
     void updateSelection();
-    int nearestFrontPoint(const QPointF &pixel, double maxDistance) const;
-    void hover(QMouseEvent *event);
-    void press(QMouseEvent *event);
 
     ProjectDocument *m_document;
     QTabWidget *m_tabs;
-    QComboBox *m_x, *m_y;
-    QCustomPlot *m_scatter, *m_parallel;
-    QCPGraph *m_grid = nullptr, *m_samples = nullptr, *m_frontDots = nullptr, *m_selected = nullptr,
-             *m_selectedMeasured = nullptr;
-    QCPCurve *m_frontLine = nullptr, *m_parallelLines = nullptr, *m_parallelSelected = nullptr;
+    std::vector<FrontView *> m_views;
+    TradeOffView *m_tradeOff;
+    FrontView *m_parallel;
 };
 
 } // namespace mf::ui

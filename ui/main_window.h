@@ -6,31 +6,29 @@
 
 #include <functional>
 
-#include <vector>
-
 class QAction;
 class QComboBox;
 class QDockWidget;
-class QDoubleSpinBox;
 class QLabel;
 class QMenu;
-class QPlainTextEdit;
-class QProgressBar;
-class QPushButton;
 class QSlider;
-class QSpinBox;
-class QTableWidget;
-class QVBoxLayout;
+class QTableView;
 
 namespace mf::ui {
 
 class FrontPlot;
+class FrontTableModel;
 class ProjectDocument;
+class ProjectPanel;
 class RunController;
+class RunPanel;
+class SelectionPanel;
 
-/// The desktop explorer: the plotted front in the middle; docks for the project and its
-/// tasks (left), the preference and the selected merge (right), the run controls with
-/// progress and log, and the table of front points (bottom). It drives the core through
+/// The desktop explorer: the plotted front (FrontPlot) in the middle; docks for the project
+/// (ProjectPanel, left), the preference and the selected merge (SelectionPanel, right), the
+/// run controls and log (RunPanel) and the sortable table of front points (FrontTableModel,
+/// bottom). The window itself owns menus, docks, opening and switching projects (a run stays
+/// with its project), export, recent files and drag and drop. It drives the core through
 /// ProjectDocument and RunController; no work runs on the GUI thread.
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -41,10 +39,16 @@ public:
     ProjectDocument *document() const { return m_document; }
     RunController *runner() const { return m_runner; }
     FrontPlot *plot() const { return m_plot; }
-    QSlider *weightSlider(int task) const { return m_weights.at(static_cast<std::size_t>(task)); }
-    QComboBox *ruleBox() const { return m_rule; }
-    QLabel *selectedLabel() const { return m_selectedLabel; }
-    QTableWidget *frontTable() const { return m_frontTable; }
+    ProjectPanel *projectPanel() const { return m_projectPanel; }
+    SelectionPanel *selectionPanel() const { return m_selectionPanel; }
+    RunPanel *runPanel() const { return m_runPanel; }
+    QTableView *frontTable() const { return m_frontTable; }
+    // Shortcuts into the panels (tests and scripted use).
+    QSlider *weightSlider(int task) const;
+    QComboBox *ruleBox() const;
+    QLabel *selectedLabel() const;
+    QComboBox *shardBox() const;     ///< one file, shards, or a model folder
+    QComboBox *tokenizerBox() const; ///< shown when tokenizers differ
 
     /// How the question "a run is in progress: cancel it and switch?" is answered (true:
     /// cancel and switch); the default asks with a dialog. For tests and scripted use.
@@ -57,11 +61,9 @@ public:
     bool openProject(const QString &path);
     /// Opens the example project, building it first (in the background) when missing.
     void openExample();
-    /// Exports the selected merge to `path` in the background (the dialog's work), sharded
-    /// as the Shards box says (safetensors only).
+    /// Exports the selected merge to `path` in the background (the dialog's work), as the
+    /// selection panel's Shards box says (one file, safetensors shards, a model folder).
     void exportTo(const QString &path);
-    QComboBox *shardBox() const { return m_shards; }        ///< one file, shards, or a model folder
-    QComboBox *tokenizerBox() const { return m_tokenizer; } ///< shown when tokenizers differ
     /// Renders the window to a PNG.
     bool saveScreenshot(const QString &path);
 
@@ -76,18 +78,13 @@ private:
     QDockWidget *addDock(const QString &title, const QString &name, QWidget *content,
                          Qt::DockWidgetArea area);
     void projectOpened();
-    void rebuildPreferencePanel();
-    void preferenceChanged();
-    void updateSelectionPanel();
-    void updateFrontTable();
-    void updateSurrogateTable();
+    /// Keeps the table's highlighted row on the document's selection.
+    void followSelectionInTable();
     void updateRunState();
     void updateTitle();
     void addRecent(const QString &path);
     void rebuildRecentMenu();
     void log(const QString &line, bool error = false);
-    void inspectCheckpoints();
-    bool confirmGridCost(int levels);
     /// While a run is in progress: asks whether to cancel it and switch project; true when the
     /// caller may go on (no run, or the run is cancelled).
     bool mayLeaveTheRun(const QString &what);
@@ -95,20 +92,13 @@ private:
     ProjectDocument *m_document;
     RunController *m_runner;
     FrontPlot *m_plot;
-    QTableWidget *m_tasksTable, *m_surrogateTable, *m_frontTable;
-    QLabel *m_inspection, *m_selectedLabel, *m_rateLabel, *m_fitLabel;
-    QVBoxLayout *m_weightsLayout;
-    std::vector<QSlider *> m_weights;
-    std::vector<QDoubleSpinBox *> m_floors;
-    QComboBox *m_rule, *m_shards, *m_tokenizer;
-    int m_inspectGeneration = 0; ///< a checkpoint inspection of an older project is dropped
+    ProjectPanel *m_projectPanel;
+    SelectionPanel *m_selectionPanel;
+    RunPanel *m_runPanel;
+    FrontTableModel *m_frontModel;
+    QTableView *m_frontTable;
     std::function<bool(const QString &)> m_runSwitchAnswer;
     QString m_exampleToOpen; ///< the example built by the running job, opened when it ends
-    QPushButton *m_sampleButton, *m_refineButton, *m_gridButton, *m_cancelButton, *m_evaluateButton,
-        *m_exportButton;
-    QSpinBox *m_gridLevels;
-    QProgressBar *m_progress;
-    QPlainTextEdit *m_log;
     QMenu *m_recentMenu;
     QAction *m_saveAction, *m_saveAsAction, *m_exportAction, *m_exportPlotAction;
     QStringList m_recent;

@@ -25,6 +25,7 @@
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
+#include <QTableView>
 #include <QTableWidget>
 #include <QTimer>
 
@@ -115,7 +116,21 @@ void TestGui::samplesLiveAndFits()
     QVERIFY(arrived.count() >= 7);
     waitForFit(window);
     QVERIFY(window.document()->hasFront());
-    QCOMPARE(window.frontTable()->rowCount(), window.document()->front().size());
+    QCOMPARE(window.frontTable()->model()->rowCount(), window.document()->front().size());
+    // Sorted by a predicted metric (the model sorts numbers, not text), the first row is the
+    // front's best point on it, and selecting that row selects that point.
+    {
+        QAbstractItemModel *table = window.frontTable()->model();
+        const int column = 1 + 2; // "#", c:a, c:b, then a's predicted metric
+        QCOMPARE(table->headerData(column, Qt::Horizontal).toString(), QStringLiteral("a ↑"));
+        window.frontTable()->sortByColumn(column, Qt::DescendingOrder);
+        Eigen::Index best = 0;
+        window.document()->front().metrics.col(0).maxCoeff(&best);
+        QCOMPARE(table->index(0, 0).data(Qt::UserRole).toInt(), static_cast<int>(best));
+        window.frontTable()->selectRow(0);
+        QCOMPARE(window.document()->selectedIndex(), static_cast<int>(best));
+        window.frontTable()->sortByColumn(0, Qt::AscendingOrder);
+    }
     QCOMPARE(window.findChild<QTableWidget *>(QStringLiteral("surrogates"))->rowCount(), 2);
     // Saved after every evaluation by the worker: the file holds them all.
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
@@ -182,8 +197,7 @@ void TestGui::clickingAFrontPointSelectsIt()
     // The table follows.
     const auto rows = window.frontTable()->selectionModel()->selectedRows();
     QCOMPARE(rows.size(), 1);
-    QCOMPARE(window.frontTable()->item(rows.front().row(), 0)->data(Qt::UserRole).toInt(),
-             window.document()->selectedIndex());
+    QCOMPARE(rows.front().data(Qt::UserRole).toInt(), window.document()->selectedIndex());
     // Exported, a clicked point's sidecar says it was picked by hand (preference null).
     QVERIFY(window.document()->pickedByHand());
     QVERIFY(

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "front_table_model.h"
+
+#include "project_document.h"
+#include "ui_format.h"
+
+#include <cmath>
+
+namespace mf::ui {
+
+FrontTableModel::FrontTableModel(ProjectDocument *document, QObject *parent)
+    : QAbstractTableModel(parent)
+    , m_document(document)
+{
+    for (auto signal : {&ProjectDocument::opened, &ProjectDocument::frontChanged,
+                        &ProjectDocument::evaluationsChanged})
+        connect(document, signal, this, &FrontTableModel::reset);
+    reset();
+}
+
+void FrontTableModel::reset()
+{
+    beginResetModel();
+    const bool shown = m_document->isOpen() && m_document->hasFront();
+    m_tasks = m_document->isOpen() ? m_document->taskCount() : 0;
+    m_rows = shown ? m_document->front().size() : 0;
+    m_measured.assign(static_cast<std::size_t>(m_rows), {});
+    for (int i = 0; i < m_rows; ++i) {
+        const auto row = m_document->front().coefficients.row(i);
+        m_measured[static_cast<std::size_t>(i)] =
+            m_document->measuredMetrics(std::vector<double>(row.begin(), row.end()));
+    }
+    endResetModel();
+}
+
+int FrontTableModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : m_rows;
+}
+
+int FrontTableModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() || m_tasks == 0 ? 0 : 1 + 3 * m_tasks;
+}
+
+std::pair<FrontTableModel::Column, int> FrontTableModel::describe(int column) const
+{
+    if (column == 0)
+        return {Column::Index, -1};
+    const int k = column - 1;
+    return {static_cast<Column>(1 + k / m_tasks), k % m_tasks};
+}
+
+QVariant FrontTableModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= m_rows)
+        return {};
+    const int i = index.row();
+    if (role == kFrontIndexRole)
+        return i;
+    if (role != Qt::DisplayRole && role != Qt::EditRole && role != Qt::TextAlignmentRole)
+        return {};
+    if (role == Qt::TextAlignmentRole)
+        return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+    const auto [column, t] = describe(index.column());
+    double value = 0;
+    int decimals = 4;
+    switch (column) {
+    case Column::Index:
+        return role == Qt::EditRole ? QVariant(i) : QVariant(QString::number(i));
+    case Column::Coefficient:
+        value = m_document->front().coefficients(i, t);
+        decimals = 3;
+        break;
+    case Column::Predicted:
+        value = m_document->front().metrics(i, t);
+        break;
+    case Column::Measured: {
+        const std::vector<double> &measured = m_measured[static_cast<std::size_t>(i)];
+        if (measured.empty() || !std::isfinite(measured[static_cast<std::size_t>(t)]))
+            return {};
+        value = measured[static_cast<std::size_t>(t)];
+        break;
+    }
+    }
+    return role == Qt::EditRole ? QVariant(value) : QVariant(QString::number(value, 'f', decimals));
+}
+
+QVariant FrontTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section >= columnCount())
+        return QAbstractTableModel::headerData(section, orientation, role);
+    const auto [column, t] = describe(section);
+    if (column == Column::Index)
+        return tr("#");
+    const auto &task = m_document->project().tasks[static_cast<std::size_t>(t)];
+    const QString name = QString::fromStdString(task.name);
+    const QString arrow = directionArrow(task.direction);
+    switch (column) {
+    case Column::Coefficient:
+        return QStringLiteral("c:%1").arg(name);
+    case Column::Predicted:
+        return name + arrow;
+    default:
+        return tr("measured:%1").arg(name);
+    }
+}
+
+} // namespace mf::ui

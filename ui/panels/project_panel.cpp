@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "panels/project_panel.h"
+
+#include "merge/folder_output.h"
+#include "merge_description.h"
+#include "project_document.h"
+#include "ui_format.h"
+
+#include <QFutureWatcher>
+#include <QHeaderView>
+#include <QLabel>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <filesystem>
+
+namespace mf::ui {
+
+namespace {
+
+QTableWidget *readOnlyTable(const QStringList &header, QWidget *parent)
+{
+    auto *table = new QTableWidget(0, static_cast<int>(header.size()), parent);
+    table->setHorizontalHeaderLabels(header);
+    table->horizontalHeader()->setStretchLastSection(true);
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    return table;
+}
+
+} // namespace
+
+ProjectPanel::ProjectPanel(ProjectDocument *document, QWidget *parent)
+    : QWidget(parent)
+    , m_document(document)
+{
+    auto *layout = new QVBoxLayout(this);
+    m_tasks = readOnlyTable({tr("task"), tr("metric"), tr("evaluator"), tr("checkpoint")}, this);
+    m_tasks->setObjectName(QStringLiteral("tasks"));
+    layout->addWidget(m_tasks);
+    m_inspection = new QLabel(this);
+    m_inspection->setObjectName(QStringLiteral("inspection"));
+    m_inspection->setWordWrap(true);
+    m_inspection->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_inspection);
+    layout->addWidget(new QLabel(tr("<b>Surrogates</b> (quadratic per task)"), this));
+    m_surrogates = readOnlyTable({tr("task"), tr("R²"), tr("LOO RMSE")}, this);
+    m_surrogates->setObjectName(QStringLiteral("surrogates"));
+    layout->addWidget(m_surrogates);
+    m_fitLabel = new QLabel(this);
+    layout->addWidget(m_fitLabel);
+
+    connect(document, &ProjectDocument::opened, this, &ProjectPanel::projectOpened);
+    connect(document, &ProjectDocument::frontChanged, this, &ProjectPanel::updateSurrogates);
+    connect(document, &ProjectDocument::fittingChanged, this,
+            [this](bool running) { m_fitLabel->setText(running ? tr("fitting…") : QString()); });
+    projectOpened();
+}
+
+void ProjectPanel::projectOpened()
+{
+    const bool open = m_document->isOpen();
+    const auto &p = m_document->project();
+    m_tasks->setRowCount(open ? static_cast<int>(p.tasks.size()) : 0);
+    for (int t = 0; open && t < static_cast<int>(p.tasks.size()); ++t) {
+        const auto &task = p.tasks[static_cast<std::size_t>(t)];
+        m_tasks->setItem(t, 0, new QTableWidgetItem(QString::fromStdString(task.name)));
+        m_tasks->setItem(t, 1,
+                         new QTableWidgetItem(QString::fromStdString(task.metric) +
+                                              directionArrow(task.direction)));
+        m_tasks->setItem(t, 2,
+                         new QTableWidgetItem(QString::fromStdString(
+                             task.evaluator.value("kind", std::string("?")))));
+        m_tasks->setItem(t, 3, new QTableWidgetItem(QString::fromStdString(task.checkpoint)));
+    }
+    m_tasks->resizeColumnsToContents();
+    updateSurrogates();
+    m_inspection->setText(open ? tr("inspecting the checkpoints…")
+                               : tr("No project open. File ▸ Open project… (Ctrl+O), "
+                                    "drop a project file here, or File ▸ Open the example "
+                                    "project."));
+    ++m_inspectGeneration; // an inspection still running is of the project before
+    if (open)
+        inspectCheckpoints();
+}
+
+void ProjectPanel::inspectCheckpoints()
+{
+    // Opening checkpoints and planning the merge reads files: on a worker.
+    const auto &p = m_document->project();
+    std::string base = p.resolve(p.base);
+    std::vector<std::string> models, names;
+    for (const auto &task : p.tasks) {
+        models.push_back(p.resolve(task.checkpoint));
+        names.push_back(task.name);
+    }
+    struct Inspection {
+        QString html;
+        QStringList differing; ///< tokenizer files that differ between base and tasks
+    };
+    auto *watcher = new QFutureWatcher<Inspection>(this);
+    const int generation = m_inspectGeneration;
+    connect(watcher, &QFutureWatcher<Inspection>::finished, this, [this, watcher, generation] {
+        watcher->deleteLater();
+        if (generation != m_inspectGeneration)
+            return; // another project was opened meanwhile
+        const Inspection result = watcher->result();
+        m_inspection->setText(result.html);
+        if (result.html.startsWith(QStringLiteral("<b>Problem")))
+            Q_EMIT logLine(result.html, true);
+        if (!result.differing.isEmpty())
+            Q_EMIT tokenizersDiffer(result.differing);
+    });
+    watcher->setFuture(QtConcurrent::run([base, models, names, options = p.merge] {
+        Inspection result;
+        result.html = describeMergeHtml(base, models, names, options);
+        try {
+            std::vector<std::string> folders{std::filesystem::is_directory(base) ? base : ""};
+            for (const std::string &model : models)
+                folders.push_back(std::filesystem::is_directory(model) ? model : "");
+            for (const std::string &file : differingTokenizerFiles(folders))
+                result.differing << QString::fromStdString(file);
+        } catch (const std::exception &) {
+            // unreadable tokenizer files: the export says so when it copies them
+        }
+        return result;
+    }));
+}
+
+void ProjectPanel::updateSurrogates()
+{
+    const bool fitted = m_document->isOpen() && m_document->hasFront();
+    const auto &tasks = m_document->project().tasks;
+    m_surrogates->setRowCount(fitted ? static_cast<int>(tasks.size()) : 0);
+    for (int t = 0; fitted && t < static_cast<int>(tasks.size()); ++t) {
+        const auto &diagnostics =
+            m_document->surrogates()[static_cast<std::size_t>(t)].diagnostics();
+        m_surrogates->setItem(
+            t, 0,
+            new QTableWidgetItem(QString::fromStdString(tasks[static_cast<std::size_t>(t)].name)));
+        m_surrogates->setItem(t, 1, numberItem(diagnostics.r2));
+        m_surrogates->setItem(t, 2, numberItem(diagnostics.looRmse));
+    }
+    m_fitLabel->setText(m_document->isOpen() && !fitted && !m_document->fitNote().isEmpty()
+                            ? m_document->fitNote()
+                            : QString());
+}
+
+} // namespace mf::ui

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "panels/run_panel.h"
+
+#include "project_document.h"
+#include "run_controller.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTime>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace mf::ui {
+
+RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *parent)
+    : QWidget(parent)
+    , m_document(document)
+    , m_runner(runner)
+{
+    auto *layout = new QVBoxLayout(this);
+    auto *buttons = new QHBoxLayout;
+    m_sample = new QPushButton(tr("Sample"), this);
+    m_sample->setObjectName(QStringLiteral("sample"));
+    m_sample->setToolTip(tr("Evaluate MAP's initial design (P + 1 merges)"));
+    m_refine = new QPushButton(tr("Refine"), this);
+    m_refine->setObjectName(QStringLiteral("refine"));
+    m_refine->setToolTip(
+        tr("One Bayesian round: merges near the front where the surrogates are unsure"));
+    m_grid = new QPushButton(tr("Ground truth grid"), this);
+    m_grid->setObjectName(QStringLiteral("grid"));
+    m_gridLevels = new QSpinBox(this);
+    m_gridLevels->setRange(2, 51);
+    m_gridLevels->setValue(11);
+    m_gridLevels->setSuffix(tr(" levels"));
+    m_cancel = new QPushButton(tr("Cancel"), this);
+    m_cancel->setObjectName(QStringLiteral("cancel"));
+    for (QWidget *w :
+         std::initializer_list<QWidget *>{m_sample, m_refine, m_grid, m_gridLevels, m_cancel})
+        buttons->addWidget(w);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    buttons->addWidget(m_progress, 1);
+    layout->addLayout(buttons);
+    m_rate = new QLabel(this);
+    m_rate->setObjectName(QStringLiteral("rate"));
+    layout->addWidget(m_rate);
+    m_log = new QPlainTextEdit(this);
+    m_log->setObjectName(QStringLiteral("log"));
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(5000);
+    layout->addWidget(m_log);
+
+    connect(m_sample, &QPushButton::clicked, runner, &RunController::sample);
+    connect(m_refine, &QPushButton::clicked, runner, &RunController::refine);
+    connect(m_grid, &QPushButton::clicked, this, &RunPanel::requestGrid);
+    connect(m_cancel, &QPushButton::clicked, runner, &RunController::cancel);
+
+    connect(runner, &RunController::started, this, [this](const QString &what) {
+        m_progress->setRange(0, 0);
+        m_rate->setText(what);
+        updateState();
+    });
+    connect(runner, &RunController::progress, this,
+            [this](int done, int total, int failed, double rate, double eta) {
+                m_progress->setRange(0, total);
+                m_progress->setValue(done);
+                m_rate->setText(tr("%1/%2 evaluated, %3 failed · %4/s · ETA %5 s")
+                                    .arg(done)
+                                    .arg(total)
+                                    .arg(failed)
+                                    .arg(rate, 0, 'f', 2)
+                                    .arg(eta, 0, 'f', 0));
+            });
+    connect(runner, &RunController::logLine, this, [this](const QString &line) { log(line); });
+    // A refused start changes nothing of the run in progress (its progress stays as it is).
+    connect(runner, &RunController::refused, this,
+            [this](const QString &message) { log(tr("not started: %1").arg(message), true); });
+    connect(runner, &RunController::finished, this, [this](bool ok, const QString &message) {
+        m_progress->setRange(0, 1);
+        m_progress->setValue(ok ? 1 : 0);
+        m_rate->setText(ok ? tr("done") : tr("stopped"));
+        if (!ok)
+            log(message, true);
+        updateState();
+    });
+    connect(document, &ProjectDocument::opened, this, &RunPanel::updateState);
+    updateState();
+}
+
+void RunPanel::updateState()
+{
+    const bool idle = m_document->isOpen() && !m_runner->busy();
+    for (QWidget *w : std::initializer_list<QWidget *>{m_sample, m_refine, m_grid})
+        w->setEnabled(idle);
+    m_cancel->setEnabled(m_runner->busy());
+}
+
+void RunPanel::log(const QString &line, bool error)
+{
+    const QString stamp = QTime::currentTime().toString(QStringLiteral("HH:mm:ss"));
+    m_log->appendHtml(error ? QStringLiteral("<span style='color:#b00020'>%1 %2</span>")
+                                  .arg(stamp, line.toHtmlEscaped())
+                            : QStringLiteral("%1 %2").arg(stamp, line.toHtmlEscaped()));
+}
+
+void RunPanel::requestGrid()
+{
+    if (confirmGridCost(m_gridLevels->value()))
+        m_runner->grid(m_gridLevels->value());
+}
+
+bool RunPanel::confirmGridCost(int levels)
+{
+    const auto &p = m_document->project();
+    const double merges = std::pow(levels, static_cast<double>(p.tasks.size()));
+    std::vector<double> seconds;
+    for (const auto &e : p.evaluations)
+        if (!e.result.failed)
+            seconds.push_back(e.result.seconds);
+    std::sort(seconds.begin(), seconds.end());
+    const double each =
+        seconds.empty() ? std::numeric_limits<double>::quiet_NaN() : seconds[seconds.size() / 2];
+    const QString cost = std::isfinite(each) ? tr("about %1 minutes at %2 s per merge")
+                                                   .arg(merges * each / 60, 0, 'f', 1)
+                                                   .arg(each, 0, 'f', 2)
+                                             : tr("time unknown (no evaluation measured yet)");
+    return QMessageBox::question(this, tr("Ground-truth grid"),
+                                 tr("The grid evaluates %1 merges (%2 levels per task): %3. "
+                                    "It can be cancelled; finished evaluations are kept.")
+                                     .arg(merges)
+                                     .arg(levels)
+                                     .arg(cost)) == QMessageBox::Yes;
+}
+
+} // namespace mf::ui

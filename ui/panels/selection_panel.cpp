@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "panels/selection_panel.h"
+
+#include "project_document.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPushButton>
+#include <QSlider>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <limits>
+
+namespace mf::ui {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+} // namespace
+
+SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
+    : QWidget(parent)
+    , m_document(document)
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(new QLabel(tr("<b>Preference</b> (weight per task)"), this));
+    auto *weights = new QWidget(this);
+    m_weightsLayout = new QVBoxLayout(weights);
+    m_weightsLayout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(weights);
+    auto *ruleRow = new QFormLayout;
+    m_rule = new QComboBox(this);
+    m_rule->setObjectName(QStringLiteral("rule"));
+    m_rule->addItem(tr("Chebyshev (reaches every front point)"), QStringLiteral("chebyshev"));
+    m_rule->addItem(tr("Weighted sum"), QStringLiteral("weighted"));
+    ruleRow->addRow(tr("Rule"), m_rule);
+    layout->addLayout(ruleRow);
+    connect(m_rule, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &SelectionPanel::preferenceChanged);
+
+    m_selected = new QLabel(this);
+    m_selected->setObjectName(QStringLiteral("selectedPoint"));
+    m_selected->setWordWrap(true);
+    m_selected->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_selected);
+    m_evaluate = new QPushButton(tr("Evaluate this point"), this);
+    m_evaluate->setObjectName(QStringLiteral("evaluatePoint"));
+    layout->addWidget(m_evaluate);
+    auto *exportRow = new QHBoxLayout;
+    m_export = new QPushButton(tr("Export merged model…"), this);
+    m_export->setObjectName(QStringLiteral("exportMerge"));
+    m_shards = new QComboBox(this);
+    m_shards->setObjectName(QStringLiteral("shards"));
+    m_shards->addItem(tr("one file"), QVariant::fromValue<qlonglong>(0));
+    for (const int gigabytes : {1, 2, 5, 10})
+        m_shards->addItem(tr("shards of %1 GB").arg(gigabytes),
+                          QVariant::fromValue<qlonglong>(qlonglong(gigabytes) << 30));
+    m_shards->addItem(tr("model folder"), QVariant::fromValue<qlonglong>(-1));
+    m_shards->setToolTip(
+        tr("One file; sharded safetensors with an index, as large checkpoints ship; or a "
+           "Hugging Face model folder (weights, config, tokenizer, model card) that "
+           "transformers, vLLM and lm-eval load as it is"));
+    exportRow->addWidget(m_export, 1);
+    exportRow->addWidget(m_shards);
+    layout->addLayout(exportRow);
+    m_tokenizer = new QComboBox(this);
+    m_tokenizer->setObjectName(QStringLiteral("tokenizer"));
+    m_tokenizer->setVisible(false);
+    layout->addWidget(m_tokenizer);
+    layout->addStretch();
+
+    connect(m_shards, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            [this] { m_tokenizer->setVisible(m_tokenizer->count() > 1 && exportMode() < 0); });
+    connect(m_evaluate, &QPushButton::clicked, this, [this] {
+        const std::vector<double> c = m_document->selectedCoefficients();
+        if (!c.empty())
+            Q_EMIT evaluateRequested(c);
+    });
+    connect(m_export, &QPushButton::clicked, this, &SelectionPanel::exportRequested);
+    connect(document, &ProjectDocument::opened, this, [this] {
+        m_tokenizer->clear();
+        m_tokenizer->setVisible(false);
+        rebuildPreference();
+        updateSelection();
+    });
+    connect(document, &ProjectDocument::selectionChanged, this, &SelectionPanel::updateSelection);
+    connect(document, &ProjectDocument::evaluationsChanged, this, &SelectionPanel::updateSelection);
+    connect(document, &ProjectDocument::frontChanged, this, &SelectionPanel::updateSelection);
+    rebuildPreference();
+    updateSelection();
+}
+
+std::int64_t SelectionPanel::exportMode() const
+{
+    return m_shards->currentData().toLongLong();
+}
+
+QString SelectionPanel::tokenizerFrom() const
+{
+    return exportMode() < 0 && m_tokenizer->count() > 1 ? m_tokenizer->currentData().toString()
+                                                        : QString();
+}
+
+void SelectionPanel::offerTokenizers(const QStringList &differingFiles)
+{
+    m_tokenizer->clear();
+    m_tokenizer->addItem(tr("tokenizer of the base"), QString());
+    for (const QString &name : m_document->taskNames())
+        m_tokenizer->addItem(tr("tokenizer of %1").arg(name), name);
+    m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the model folder takes "
+                               "the chosen one's")
+                                .arg(differingFiles.join(QStringLiteral(", "))));
+    m_tokenizer->setVisible(exportMode() < 0);
+}
+
+void SelectionPanel::setRunIdle(bool idle)
+{
+    m_idle = idle;
+    updateSelection();
+}
+
+void SelectionPanel::rebuildPreference()
+{
+    while (QLayoutItem *item = m_weightsLayout->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    m_weights.clear();
+    m_floors.clear();
+    if (!m_document->isOpen())
+        return;
+    // The document's preference (the project's saved one, or equal weights): shown as it is.
+    const map::Preference &current = m_document->preference();
+    const double heaviest = current.weights.size() ? current.weights.maxCoeff() : 0;
+    {
+        const QSignalBlocker block(m_rule);
+        const int rule = m_rule->findData(QString::fromLatin1(map::ruleName(current.rule)));
+        if (rule >= 0)
+            m_rule->setCurrentIndex(rule);
+    }
+    const bool equal =
+        current.weights.size() && current.weights.maxCoeff() == current.weights.minCoeff();
+    Eigen::Index index = 0;
+    for (const auto &task : m_document->project().tasks) {
+        const Eigen::Index t = index++;
+        auto *row = new QWidget;
+        auto *layout = new QHBoxLayout(row);
+        layout->setContentsMargins(0, 0, 0, 0);
+        auto *name = new QLabel(QString::fromStdString(task.name), row);
+        name->setMinimumWidth(80);
+        auto *slider = new QSlider(Qt::Horizontal, row);
+        slider->setRange(0, 100);
+        // Equal weights sit in the middle; otherwise the heaviest at 100, the rest in proportion.
+        const double weight = t < current.weights.size() ? current.weights[t] : 1;
+        slider->setValue(
+            equal || heaviest <= 0 ? 50 : static_cast<int>(std::lround(100 * weight / heaviest)));
+        slider->setToolTip(tr("How much %1 matters").arg(QString::fromStdString(task.name)));
+        auto *floor = new QDoubleSpinBox(row);
+        floor->setRange(-1e9, 1e9);
+        floor->setDecimals(3);
+        floor->setSingleStep(0.01);
+        floor->setMinimum(task.direction == map::Direction::Maximize ? -0.001 : -1e9);
+        floor->setSpecialValueText(tr("no floor"));
+        const double floorValue = t < current.floors.size() ? current.floors[t] : kNaN;
+        floor->setValue(std::isnan(floorValue) ? floor->minimum() : floorValue);
+        floor->setToolTip(tr("Least acceptable %1 (a loss: most acceptable)")
+                              .arg(QString::fromStdString(task.name)));
+        layout->addWidget(name);
+        layout->addWidget(slider, 1);
+        layout->addWidget(floor);
+        m_weightsLayout->addWidget(row);
+        m_weights.push_back(slider);
+        m_floors.push_back(floor);
+        connect(slider, &QSlider::valueChanged, this, &SelectionPanel::preferenceChanged);
+        connect(floor, qOverload<double>(&QDoubleSpinBox::valueChanged), this,
+                &SelectionPanel::preferenceChanged);
+    }
+}
+
+void SelectionPanel::preferenceChanged()
+{
+    if (!m_document->isOpen())
+        return;
+    map::Preference preference;
+    const auto n = static_cast<Eigen::Index>(m_weights.size());
+    preference.weights.resize(n);
+    preference.floors.resize(n);
+    for (Eigen::Index t = 0; t < n; ++t) {
+        preference.weights[t] = m_weights[static_cast<std::size_t>(t)]->value() / 100.0;
+        const QDoubleSpinBox *floor = m_floors[static_cast<std::size_t>(t)];
+        preference.floors[t] = floor->value() == floor->minimum() ? kNaN : floor->value();
+    }
+    if (preference.weights.sum() <= 0) {
+        Q_EMIT message(tr("at least one weight must be above 0"));
+        return;
+    }
+    preference.rule = map::parseRule(m_rule->currentData().toString().toStdString());
+    m_document->setPreference(preference);
+}
+
+void SelectionPanel::updateSelection()
+{
+    const std::vector<double> c = m_document->selectedCoefficients();
+    m_evaluate->setEnabled(!c.empty() && m_idle);
+    m_export->setEnabled(!c.empty() && m_idle);
+    if (c.empty()) {
+        m_selected->setText(m_document->isOpen()
+                                ? tr("<i>No front yet: %1</i>")
+                                      .arg(m_document->fitNote().isEmpty()
+                                               ? tr("run Sample to evaluate a few merges")
+                                               : m_document->fitNote().toHtmlEscaped())
+                                : QString());
+        return;
+    }
+    const Eigen::VectorXd predicted = m_document->selectedPredicted();
+    const std::vector<double> measured = m_document->measuredMetrics(c);
+    QString html =
+        tr("<b>Selected merge</b> (front point %1)<table cellspacing=4>"
+           "<tr><th align=left>task</th><th>c</th><th>predicted</th><th>measured</th></tr>")
+            .arg(m_document->selectedIndex());
+    const auto &tasks = m_document->project().tasks;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        const QString real = measured.empty() || std::isnan(measured[t])
+                                 ? QStringLiteral("–")
+                                 : QString::number(measured[t], 'f', 4);
+        html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td align=right>%3</td>"
+                               "<td align=right>%4</td></tr>")
+                    .arg(QString::fromStdString(tasks[t].name))
+                    .arg(c[t], 0, 'f', 3)
+                    .arg(predicted[static_cast<Eigen::Index>(t)], 0, 'f', 4)
+                    .arg(real);
+    }
+    html += QStringLiteral("</table>");
+    if (!m_document->selectionNote().isEmpty())
+        html += QStringLiteral("<br><i>%1</i>").arg(m_document->selectionNote().toHtmlEscaped());
+    m_selected->setText(html);
+}
+
+} // namespace mf::ui

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QStringList>
+#include <QWidget>
+
+#include <cstdint>
+#include <vector>
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
+class QSlider;
+class QVBoxLayout;
+
+namespace mf::ui {
+
+class ProjectDocument;
+
+/// The right dock: the preference (a weight slider and a floor per task, the rule) that
+/// selects a front point through the document, the selected merge (coefficients, predicted
+/// and measured metrics), and what to do with it: evaluate it for real, export it (one file,
+/// shards, or a model folder with the tokenizer of choice).
+class SelectionPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit SelectionPanel(ProjectDocument *document, QWidget *parent = nullptr);
+
+    QSlider *weightSlider(int task) const { return m_weights.at(static_cast<std::size_t>(task)); }
+    QComboBox *ruleBox() const { return m_rule; }
+    QLabel *selectedLabel() const { return m_selected; }
+    QComboBox *shardBox() const { return m_shards; }        ///< one file, shards, or a model folder
+    QComboBox *tokenizerBox() const { return m_tokenizer; } ///< shown when tokenizers differ
+    QPushButton *evaluateButton() const { return m_evaluate; }
+
+    /// The export as the Shards box says: 0 one file, > 0 the shard size in bytes, < 0 a folder.
+    std::int64_t exportMode() const;
+    /// The task whose tokenizer a folder export takes ("" the base's).
+    QString tokenizerFrom() const;
+    /// Offers a choice of tokenizer (base or a task's) for folder exports.
+    void offerTokenizers(const QStringList &differingFiles);
+    /// Whether Evaluate and Export may start (no run in progress).
+    void setRunIdle(bool idle);
+
+Q_SIGNALS:
+    void evaluateRequested(const std::vector<double> &coefficients);
+    void exportRequested();
+    /// A short message for the status bar.
+    void message(const QString &text);
+
+private:
+    void rebuildPreference();
+    void preferenceChanged();
+    void updateSelection();
+
+    ProjectDocument *m_document;
+    QVBoxLayout *m_weightsLayout;
+    std::vector<QSlider *> m_weights;
+    std::vector<QDoubleSpinBox *> m_floors;
+    QComboBox *m_rule, *m_shards, *m_tokenizer;
+    QLabel *m_selected;
+    QPushButton *m_evaluate, *m_export;
+    bool m_idle = true;
+};
+
+} // namespace mf::ui

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "views/trade_off_view.h"
+
+#include "project_document.h"
+#include "qcustomplot_include.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace mf::ui {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+QString numbers(const ProjectDocument &document, const std::vector<double> &c,
+                const std::vector<double> &metrics, const QString &what)
+{
+    QString text = QStringLiteral("<b>%1</b><br>").arg(what);
+    const auto &tasks = document.project().tasks;
+    for (std::size_t t = 0; t < tasks.size(); ++t)
+        text += QStringLiteral("c[%1] = %2&nbsp;&nbsp; %1: %3<br>")
+                    .arg(QString::fromStdString(tasks[t].name))
+                    .arg(c[t], 0, 'f', 3)
+                    .arg(t < metrics.size() ? metrics[t] : kNaN, 0, 'f', 4);
+    return text;
+}
+
+} // namespace
+
+TradeOffView::TradeOffView(ProjectDocument *document, QWidget *parent)
+    : FrontView(document, parent)
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    auto *choice = new QHBoxLayout;
+    m_x = new QComboBox(this);
+    m_y = new QComboBox(this);
+    m_x->setObjectName(QStringLiteral("xMetric"));
+    m_y->setObjectName(QStringLiteral("yMetric"));
+    choice->addWidget(new QLabel(tr("x:"), this));
+    choice->addWidget(m_x);
+    choice->addWidget(new QLabel(tr("y:"), this));
+    choice->addWidget(m_y);
+    choice->addStretch();
+    layout->addLayout(choice);
+    m_plot = new QCustomPlot(this);
+    m_plot->setObjectName(QStringLiteral("tradeOffPlot"));
+    layout->addWidget(m_plot);
+    m_plot->setMouseTracking(true);
+    m_plot->legend->setVisible(true);
+    m_plot->legend->setFont(QFont(font().family(), 8));
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
+
+    connect(m_x, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { rebuild(); });
+    connect(m_y, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { rebuild(); });
+    connect(m_plot, &QCustomPlot::mouseMove, this, &TradeOffView::hover);
+    connect(m_plot, &QCustomPlot::mousePress, this, &TradeOffView::press);
+}
+
+QString TradeOffView::title() const
+{
+    return tr("Trade-off");
+}
+
+void TradeOffView::resetAxesChoice()
+{
+    const QStringList names = document()->taskNames();
+    for (QComboBox *box : {m_x, m_y}) {
+        const QSignalBlocker block(box);
+        box->clear();
+        box->addItems(names);
+    }
+    m_x->setCurrentIndex(0);
+    m_y->setCurrentIndex(names.size() > 1 ? 1 : 0);
+    m_x->setEnabled(names.size() > 2);
+    m_y->setEnabled(names.size() > 2);
+}
+
+void TradeOffView::setAxes(int xMetric, int yMetric)
+{
+    {
+        const QSignalBlocker bx(m_x), by(m_y);
+        m_x->setCurrentIndex(xMetric);
+        m_y->setCurrentIndex(yMetric);
+    }
+    rebuild();
+}
+
+int TradeOffView::xMetric() const
+{
+    return std::max(0, m_x->currentIndex());
+}
+
+int TradeOffView::yMetric() const
+{
+    return std::max(0, m_y->currentIndex());
+}
+
+void TradeOffView::addReferenceLine(double value, bool vertical, const QString &label,
+                                    const QColor &color)
+{
+    auto *line = new QCPItemStraightLine(m_plot);
+    line->setPen(QPen(color, 1, Qt::DashLine));
+    line->point1->setCoords(vertical ? value : 0, vertical ? 0 : value);
+    line->point2->setCoords(vertical ? value : 1, vertical ? 1 : value);
+    auto *text = new QCPItemText(m_plot);
+    text->setText(label);
+    text->setColor(color);
+    text->setFont(QFont(font().family(), 8));
+    text->position->setTypeX(vertical ? QCPItemPosition::ptPlotCoords
+                                      : QCPItemPosition::ptAxisRectRatio);
+    text->position->setTypeY(vertical ? QCPItemPosition::ptAxisRectRatio
+                                      : QCPItemPosition::ptPlotCoords);
+    // Vertical lines labelled at the top, horizontal ones just right of the legend (which sits
+    // bottom left, in the dominated corner).
+    text->position->setCoords(vertical ? value : 0.36, vertical ? 0.02 : value);
+    text->setPositionAlignment(vertical ? (Qt::AlignTop | Qt::AlignRight)
+                                        : (Qt::AlignBottom | Qt::AlignLeft));
+    text->setRotation(vertical ? -90 : 0);
+}
+
+void TradeOffView::rebuild()
+{
+    m_plot->clearPlottables();
+    m_plot->clearItems();
+    m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = nullptr;
+    m_frontLine = nullptr;
+    if (!document()->isOpen()) {
+        m_plot->replot();
+        return;
+    }
+    const auto &p = document()->project();
+    const int x = xMetric(), y = yMetric();
+    const std::string &xName = p.tasks[static_cast<std::size_t>(x)].name;
+    const std::string &yName = p.tasks[static_cast<std::size_t>(y)].name;
+    m_plot->xAxis->setLabel(QString::fromStdString(xName + " (" + p.tasks[x].metric + ")"));
+    m_plot->yAxis->setLabel(QString::fromStdString(yName + " (" + p.tasks[y].metric + ")"));
+
+    QVector<double> gx, gy, sx, sy;
+    const std::size_t n = p.tasks.size();
+    for (const auto &e : p.evaluations) {
+        if (e.result.failed)
+            continue;
+        const auto ix = e.result.metrics.find(xName), iy = e.result.metrics.find(yName);
+        if (ix == e.result.metrics.end() || iy == e.result.metrics.end())
+            continue;
+        (e.kind == "grid" ? gx : sx).push_back(ix->second);
+        (e.kind == "grid" ? gy : sy).push_back(iy->second);
+    }
+    if (!gx.isEmpty()) {
+        m_grid = m_plot->addGraph();
+        m_grid->setName(tr("grid (ground truth)"));
+        m_grid->setLineStyle(QCPGraph::lsNone);
+        m_grid->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(170, 170, 170), 3));
+        m_grid->setData(gx, gy, false);
+    }
+    if (document()->hasFront()) {
+        const map::Front &front = document()->front();
+        QVector<double> fx, fy, order;
+        std::vector<int> index(static_cast<std::size_t>(front.size()));
+        std::iota(index.begin(), index.end(), 0);
+        std::sort(index.begin(), index.end(),
+                  [&](int a, int b) { return front.metrics(a, x) < front.metrics(b, x); });
+        for (int i : index) {
+            fx.push_back(front.metrics(i, x));
+            fy.push_back(front.metrics(i, y));
+            order.push_back(static_cast<double>(order.size()));
+        }
+        if (n == 2) {
+            m_frontLine = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
+            m_frontLine->setName(tr("predicted front"));
+            m_frontLine->setPen(QPen(QColor(230, 120, 20), 2));
+            m_frontLine->setData(order, fx, fy);
+        } else {
+            m_frontDots = m_plot->addGraph();
+            m_frontDots->setName(tr("predicted front (projected)"));
+            m_frontDots->setLineStyle(QCPGraph::lsNone);
+            m_frontDots->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(230, 120, 20, 140), 4));
+            m_frontDots->setData(fx, fy, false);
+        }
+    }
+    if (!sx.isEmpty()) {
+        m_samples = m_plot->addGraph();
+        m_samples->setName(tr("measured merges"));
+        m_samples->setLineStyle(QCPGraph::lsNone);
+        m_samples->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle,
+                                                   QPen(QColor(30, 90, 200), 1.5), Qt::white, 7));
+        m_samples->setData(sx, sy, false);
+    }
+    // Reference lines: the base (all coefficients 0) and each fine-tuned model (its own
+    // coefficient 1) on its own task, where the project measured them.
+    const std::vector<double> base = document()->measuredMetrics(std::vector<double>(n, 0.0));
+    if (!base.empty()) {
+        addReferenceLine(base[static_cast<std::size_t>(x)], true, tr("base"),
+                         QColor(120, 120, 120));
+        if (y != x)
+            addReferenceLine(base[static_cast<std::size_t>(y)], false, tr("base"),
+                             QColor(120, 120, 120));
+    }
+    for (int axis : {x, y}) {
+        std::vector<double> oneHot(n, 0.0);
+        oneHot[static_cast<std::size_t>(axis)] = 1;
+        const std::vector<double> single = document()->measuredMetrics(oneHot);
+        if (!single.empty())
+            addReferenceLine(single[static_cast<std::size_t>(axis)], axis == x,
+                             tr("%1 alone").arg(QString::fromStdString(p.tasks[axis].name)),
+                             QColor(40, 140, 60));
+        if (x == y)
+            break;
+    }
+    m_selected = m_plot->addGraph();
+    m_selected->setName(tr("selected (predicted)"));
+    m_selected->setLineStyle(QCPGraph::lsNone);
+    m_selected->setScatterStyle(QCPScatterStyle(
+        QCPScatterStyle::ssDiamond, QPen(QColor(200, 20, 20), 2), QColor(240, 60, 60), 13));
+    m_selectedMeasured = m_plot->addGraph();
+    m_selectedMeasured->setName(tr("selected (measured)"));
+    m_selectedMeasured->setLineStyle(QCPGraph::lsNone);
+    m_selectedMeasured->setScatterStyle(QCPScatterStyle(
+        QCPScatterStyle::ssCrossSquare, QPen(QColor(20, 150, 40), 2), Qt::NoBrush, 12));
+    const bool nothing = sx.isEmpty() && gx.isEmpty() && !document()->hasFront();
+    m_plot->legend->setVisible(!nothing);
+    if (nothing) {
+        // Nothing measured yet: the metrics' own scale (accuracy-like, 0 to 1) and what to do,
+        // instead of a default range of nothing.
+        m_plot->xAxis->setRange(-0.02, 1.02);
+        m_plot->yAxis->setRange(-0.02, 1.02);
+        auto *hint = new QCPItemText(m_plot);
+        hint->position->setType(QCPItemPosition::ptAxisRectRatio);
+        hint->position->setCoords(0.5, 0.45);
+        hint->setText(tr("No merge measured yet.\nSample (Ctrl+R) evaluates MAP's first merges;\n"
+                         "the front and the single-task references appear as they come in."));
+        hint->setColor(QColor(110, 110, 110));
+        hint->setFont(QFont(font().family(), 10));
+    } else {
+        m_plot->rescaleAxes();
+        for (QCPAxis *axis : {m_plot->xAxis, m_plot->yAxis}) {
+            const QCPRange range = axis->range();
+            const double pad = std::max(0.02, range.size() * 0.06);
+            axis->setRange(range.lower - pad, range.upper + pad);
+        }
+    }
+    updateSelection();
+}
+
+void TradeOffView::updateSelection()
+{
+    if (!m_selected) {
+        m_plot->replot();
+        return;
+    }
+    m_selected->data()->clear();
+    m_selectedMeasured->data()->clear();
+    const int index = document()->selectedIndex();
+    if (document()->hasFront() && index >= 0) {
+        const map::Front &front = document()->front();
+        const int x = xMetric(), y = yMetric();
+        m_selected->addData(front.metrics(index, x), front.metrics(index, y));
+        const std::vector<double> measured =
+            document()->measuredMetrics(document()->selectedCoefficients());
+        if (!measured.empty())
+            m_selectedMeasured->addData(measured[static_cast<std::size_t>(x)],
+                                        measured[static_cast<std::size_t>(y)]);
+    }
+    // Legend entries only for what is drawn.
+    for (QCPGraph *graph : {m_selected, m_selectedMeasured}) {
+        if (graph->data()->isEmpty())
+            graph->removeFromLegend();
+        else
+            graph->addToLegend();
+    }
+    m_plot->replot();
+}
+
+QPoint TradeOffView::frontPointPixel(int index) const
+{
+    const map::Front &front = document()->front();
+    return QPoint(
+        static_cast<int>(std::lround(m_plot->xAxis->coordToPixel(front.metrics(index, xMetric())))),
+        static_cast<int>(
+            std::lround(m_plot->yAxis->coordToPixel(front.metrics(index, yMetric())))));
+}
+
+int TradeOffView::nearestFrontPoint(const QPointF &pixel, double maxDistance) const
+{
+    if (!document()->hasFront())
+        return -1;
+    const map::Front &front = document()->front();
+    int best = -1;
+    double bestDistance = maxDistance;
+    for (int i = 0; i < front.size(); ++i) {
+        const double dx = m_plot->xAxis->coordToPixel(front.metrics(i, xMetric())) - pixel.x();
+        const double dy = m_plot->yAxis->coordToPixel(front.metrics(i, yMetric())) - pixel.y();
+        const double distance = std::hypot(dx, dy);
+        if (distance < bestDistance) {
+            bestDistance = distance;
+            best = i;
+        }
+    }
+    return best;
+}
+
+void TradeOffView::hover(QMouseEvent *event)
+{
+    if (!document()->isOpen())
+        return;
+    const QPointF at = event->position();
+    // A measured merge first (its numbers are real), else a front point.
+    const auto &p = document()->project();
+    const std::string &xName = p.tasks[static_cast<std::size_t>(xMetric())].name;
+    const std::string &yName = p.tasks[static_cast<std::size_t>(yMetric())].name;
+    for (const auto &e : p.evaluations) {
+        if (e.result.failed || !e.result.metrics.count(xName) || !e.result.metrics.count(yName))
+            continue;
+        const double dx = m_plot->xAxis->coordToPixel(e.result.metrics.at(xName)) - at.x();
+        const double dy = m_plot->yAxis->coordToPixel(e.result.metrics.at(yName)) - at.y();
+        if (std::hypot(dx, dy) < 6) {
+            std::vector<double> metrics;
+            for (const auto &task : p.tasks)
+                metrics.push_back(e.result.metrics.count(task.name) ? e.result.metrics.at(task.name)
+                                                                    : kNaN);
+            QToolTip::showText(event->globalPosition().toPoint(),
+                               numbers(*document(), e.result.coefficients, metrics,
+                                       tr("measured (%1)").arg(QString::fromStdString(e.kind))),
+                               m_plot);
+            return;
+        }
+    }
+    const int index = nearestFrontPoint(at, 8);
+    if (index < 0) {
+        QToolTip::hideText();
+        return;
+    }
+    const map::Front &front = document()->front();
+    const auto c = front.coefficients.row(index);
+    const auto y = front.metrics.row(index);
+    QToolTip::showText(event->globalPosition().toPoint(),
+                       numbers(*document(), {c.begin(), c.end()}, {y.begin(), y.end()},
+                               tr("predicted front point %1").arg(index)),
+                       m_plot);
+}
+
+void TradeOffView::press(QMouseEvent *event)
+{
+    if (event->button() != Qt::LeftButton)
+        return;
+    const int index = nearestFrontPoint(event->position(), 12);
+    if (index >= 0)
+        Q_EMIT frontPointClicked(index);
+}
+
+} // namespace mf::ui
