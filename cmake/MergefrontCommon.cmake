@@ -8,3 +8,15 @@ target_compile_options(mergefront_common INTERFACE
 target_compile_definitions(mergefront_common INTERFACE
     QT_NO_KEYWORDS
     MERGEFRONT_VERSION="${PROJECT_VERSION}")
+
+# MERGEFRONT_SANITIZE builds everything instrumented: "address,undefined" (ASan + UBSan, any
+# error fails: UBSan does not recover) or "thread" (TSan). `./run.sh sanitize` builds and runs
+# both; tests/sanitizers/ holds the options and the few third-party suppressions, each named.
+set(MERGEFRONT_SANITIZE "" CACHE STRING "Sanitizers to build with: address,undefined | thread | empty")
+if(MERGEFRONT_SANITIZE)
+    add_compile_options(-fsanitize=${MERGEFRONT_SANITIZE} -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=${MERGEFRONT_SANITIZE})
+    if(MERGEFRONT_SANITIZE MATCHES "undefined")
+        add_compile_options(-fno-sanitize-recover=undefined)
+    endif()
+endif()

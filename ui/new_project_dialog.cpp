@@ -15,7 +15,6 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
-#include <QFutureWatcher>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -26,7 +25,6 @@
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace mf::ui {
 
@@ -252,15 +250,13 @@ void NewProjectDialog::inspect()
     }
     m_inspection->setText(tr("inspecting…"));
     const int generation = ++m_inspectGeneration;
-    auto *watcher = new QFutureWatcher<QString>(this);
-    connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher, generation] {
-        if (generation == m_inspectGeneration)
-            m_inspection->setText(watcher->result());
-        watcher->deleteLater();
-    });
     // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
-    watcher->setFuture(QtConcurrent::run(
-        [base, models, names] { return describeMergeHtml(base, models, names, MergeOptions{}); }));
+    m_background.run(
+        [base, models, names] { return describeMergeHtml(base, models, names, MergeOptions{}); },
+        [this, generation](const QString &html) {
+            if (generation == m_inspectGeneration)
+                m_inspection->setText(html);
+        });
 }
 
 project::Project NewProjectDialog::project() const

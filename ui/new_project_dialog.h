@@ -5,6 +5,8 @@
 
 #include "project/project.h"
 
+#include "background.h"
+
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -61,6 +63,7 @@ private:
     QSpinBox *m_seed;
     QLabel *m_inspection;
     int m_inspectGeneration = 0;
+    Background m_background; ///< the inspections (waited for when the dialog goes)
 };
 
 } // namespace mf::ui

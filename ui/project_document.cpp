@@ -4,8 +4,6 @@
 #include "project/export.h"
 #include "util/error.h"
 
-#include <QtConcurrent/QtConcurrentRun>
-
 #include <cmath>
 #include <limits>
 
@@ -14,14 +12,10 @@ namespace mf::ui {
 ProjectDocument::ProjectDocument(QObject *parent)
     : QObject(parent)
 {
-    connect(&m_fitWatcher, &QFutureWatcher<FitOutcome>::finished, this,
-            &ProjectDocument::fitFinished);
 }
 
-ProjectDocument::~ProjectDocument()
-{
-    m_fitWatcher.waitForFinished(); // a fit in flight holds its own copy; let it end
-}
+// A fit in flight holds its own copy of the project; m_background waits for it to end.
+ProjectDocument::~ProjectDocument() = default;
 
 void ProjectDocument::open(const QString &path)
 {
@@ -150,25 +144,26 @@ void ProjectDocument::startFit()
     Q_EMIT fittingChanged(true);
     const int generation = ++m_generation;
     // The worker fits a copy: the GUI thread keeps the project and never waits.
-    m_fitWatcher.setFuture(QtConcurrent::run([copy = m_project, generation] {
-        FitOutcome outcome;
-        outcome.generation = generation;
-        try {
-            outcome.result = project::fitFront(copy);
-        } catch (const std::exception &e) {
-            outcome.error = QString::fromStdString(e.what());
-        }
-        return outcome;
-    }));
+    m_background.run(
+        [copy = m_project, generation] {
+            FitOutcome outcome;
+            outcome.generation = generation;
+            try {
+                outcome.result = project::fitFront(copy);
+            } catch (const std::exception &e) {
+                outcome.error = QString::fromStdString(e.what());
+            }
+            return outcome;
+        },
+        [this](FitOutcome outcome) { fitFinished(std::move(outcome)); });
 }
 
-void ProjectDocument::fitFinished()
+void ProjectDocument::fitFinished(FitOutcome outcome)
 {
-    const FitOutcome outcome = m_fitWatcher.result();
     m_fitRunning = false;
     if (outcome.generation == m_generation) {
         if (outcome.result && outcome.result->front.size() > 0) {
-            m_front = outcome.result;
+            m_front = std::move(outcome.result);
             m_fitNote.clear();
         } else {
             m_front.reset();

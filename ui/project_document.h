@@ -5,7 +5,8 @@
 #include "project/project.h"
 #include "project/session.h"
 
-#include <QFutureWatcher>
+#include "background.h"
+
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -95,7 +96,7 @@ private:
     void setDirty(bool dirty);
     void restorePreference(); ///< from the project's saved "preference"
     void startFit();
-    void fitFinished();
+    void fitFinished(FitOutcome outcome);
     void reselect();
 
     project::Project m_project;
@@ -107,11 +108,11 @@ private:
     bool m_refitPending = false;
     int m_generation = 0; ///< of fits: a fit of an older state is not shown
     int m_projectGeneration = 0;
-    QFutureWatcher<FitOutcome> m_fitWatcher;
     map::Preference m_preference;
     int m_selected = -1;
     bool m_manualSelection = false;
     QString m_selectionNote;
+    Background m_background; ///< the fits (last: it waits for a fit in flight first)
 };
 
 } // namespace mf::ui

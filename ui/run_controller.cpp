@@ -10,7 +10,6 @@
 #include "util/error.h"
 #include "zoo/zoo.h"
 
-#include <QMetaObject>
 #include <QPointer>
 
 namespace mf::ui {
@@ -26,11 +25,6 @@ RunController::~RunController()
     cancel();
     if (m_worker.joinable())
         m_worker.join();
-}
-
-void RunController::post(std::function<void()> function)
-{
-    QMetaObject::invokeMethod(this, std::move(function), Qt::QueuedConnection);
 }
 
 void RunController::cancel()

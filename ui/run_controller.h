@@ -4,6 +4,8 @@
 #include "eval/job_runner.h"
 #include "project/project.h"
 
+#include "background.h"
+
 #include <Eigen/Core>
 
 #include <QObject>
@@ -75,12 +77,13 @@ private:
     using Job = std::function<QString(project::Project &, const eval::CancelToken &)>;
     void start(const QString &what, Job job, bool needsProject = true);
     void exploreTo(const QString &what, bool oneMoreRound);
-    void post(std::function<void()> function); ///< run on the GUI thread
+    void post(std::function<void()> function) { m_background.post(std::move(function)); }
     void runSession(project::Project &copy, const eval::CancelToken &cancel,
                     const std::function<void(project::Session &)> &work);
     eval::JobRunner::ProgressCallback liveProgress(const project::Project &copy);
 
     ProjectDocument *m_document;
+    Background m_background; ///< the way back onto the GUI thread
     std::thread m_worker;
     std::atomic<bool> m_busy{false};
     /// The running job's stop request, down to its evaluations (set and replaced on the GUI

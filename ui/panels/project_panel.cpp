@@ -6,12 +6,10 @@
 #include "project_document.h"
 #include "ui_format.h"
 
-#include <QFutureWatcher>
 #include <QHeaderView>
 #include <QLabel>
 #include <QTableWidget>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include <filesystem>
 
@@ -99,33 +97,31 @@ void ProjectPanel::inspectCheckpoints()
         QString html;
         QStringList differing; ///< tokenizer files that differ between base and tasks
     };
-    auto *watcher = new QFutureWatcher<Inspection>(this);
     const int generation = m_inspectGeneration;
-    connect(watcher, &QFutureWatcher<Inspection>::finished, this, [this, watcher, generation] {
-        watcher->deleteLater();
-        if (generation != m_inspectGeneration)
-            return; // another project was opened meanwhile
-        const Inspection result = watcher->result();
-        m_inspection->setText(result.html);
-        if (result.html.startsWith(QStringLiteral("<b>Problem")))
-            Q_EMIT logLine(result.html, true);
-        if (!result.differing.isEmpty())
-            Q_EMIT tokenizersDiffer(result.differing);
-    });
-    watcher->setFuture(QtConcurrent::run([base, models, names, options = p.merge] {
-        Inspection result;
-        result.html = describeMergeHtml(base, models, names, options);
-        try {
-            std::vector<std::string> folders{std::filesystem::is_directory(base) ? base : ""};
-            for (const std::string &model : models)
-                folders.push_back(std::filesystem::is_directory(model) ? model : "");
-            for (const std::string &file : differingTokenizerFiles(folders))
-                result.differing << QString::fromStdString(file);
-        } catch (const std::exception &) {
-            // unreadable tokenizer files: the export says so when it copies them
-        }
-        return result;
-    }));
+    m_background.run(
+        [base, models, names, options = p.merge] {
+            Inspection result;
+            result.html = describeMergeHtml(base, models, names, options);
+            try {
+                std::vector<std::string> folders{std::filesystem::is_directory(base) ? base : ""};
+                for (const std::string &model : models)
+                    folders.push_back(std::filesystem::is_directory(model) ? model : "");
+                for (const std::string &file : differingTokenizerFiles(folders))
+                    result.differing << QString::fromStdString(file);
+            } catch (const std::exception &) {
+                // unreadable tokenizer files: the export says so when it copies them
+            }
+            return result;
+        },
+        [this, generation](Inspection result) {
+            if (generation != m_inspectGeneration)
+                return; // another project was opened meanwhile
+            m_inspection->setText(result.html);
+            if (result.html.startsWith(QStringLiteral("<b>Problem")))
+                Q_EMIT logLine(result.html, true);
+            if (!result.differing.isEmpty())
+                Q_EMIT tokenizersDiffer(result.differing);
+        });
 }
 
 void ProjectPanel::updateSurrogates()

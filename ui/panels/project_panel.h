@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "background.h"
+
 #include <QStringList>
 #include <QWidget>
 
@@ -38,6 +40,7 @@ private:
     QTableWidget *m_tasks, *m_surrogates;
     QLabel *m_inspection, *m_fitLabel;
     int m_inspectGeneration = 0; ///< a checkpoint inspection of an older project is dropped
+    Background m_background;     ///< the inspections
 };
 
 } // namespace mf::ui
