@@ -3,7 +3,8 @@
 """Fixtures for the TorchScript evaluator's test, written by Python PyTorch (Debian's
 python3-torch 1.13): a base MLP and two fine-tunes with their own heads (3 and 2 classes),
 as state dicts, as TorchScript modules (architecture + the task's own head), evaluation data
-as safetensors (inputs, targets), and the accuracies Python computes for known merges.
+as safetensors (inputs, targets), the accuracies Python computes for known merges, and a
+module that fails on every merge (refusing.module.pt, b's weights).
 Run: python3 tests/data/make_torch_fixtures.py (outputs are committed)."""
 import json
 import os
@@ -27,6 +28,23 @@ class Net(torch.nn.Module):
     @torch.jit.export
     def evaluate(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (self.forward(inputs).argmax(1) == targets).float().mean() * 100.0
+
+
+class Refusing(Net):
+    """An evaluator module that fails on every merge (how an evaluator with a bug looks from
+    Mergefront: the interpreter raises). The GUI test runs a project with it."""
+
+    @torch.jit.export
+    def evaluate(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if bool(inputs.numel() > 0):
+            raise RuntimeError("refusing module: it fails on every merge (a test fixture)")
+        return inputs.sum()
+
+
+def write_refusing_module(model):
+    refusing = Refusing(model.head.out_features)
+    refusing.load_state_dict(model.state_dict())
+    torch.jit.save(torch.jit.script(refusing), os.path.join(HERE, "refusing.module.pt"))
 
 
 def save_safetensors(path, tensors):
@@ -65,6 +83,7 @@ def main():
         save_safetensors(os.path.join(HERE, f"{name}.data.safetensors"), {"inputs": x, "targets": y})
         data[name], models[name] = (x, y), model
     torch.save({k: v for k, v in base.state_dict().items()}, os.path.join(HERE, "base.pt"))
+    write_refusing_module(models["b"])
 
     # Expected metrics of merges: body = base + Σ c_t (body_t − base); each task keeps its head.
     expected = {}

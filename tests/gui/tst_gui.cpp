@@ -91,6 +91,7 @@ private Q_SLOTS:
     void eventLoopTurnsWhileARunIsCancelled();
     void exportsTheSelectedMerge();
     void exportsAModelFolderWithATasksTokenizer();
+    void aFailingEvaluatorIsRecordedAndShown();
     void aRefusedStartLeavesTheRunningJob();
     void aRunStaysWithItsProject();
     void aFitOfTheOldProjectIsDropped();
@@ -337,6 +338,59 @@ void TestGui::exportsAModelFolderWithATasksTokenizer()
     const std::vector<double> w =
         mftest::valuesOf(*mf::Checkpoint::open(dir.file("out")).find("w"));
     QVERIFY(std::fabs(w[0] - c[0]) < 1e-6 && std::fabs(w[1] - c[1]) < 1e-6);
+}
+
+void TestGui::aFailingEvaluatorIsRecordedAndShown()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF)");
+#else
+    // Task b's TorchScript module raises on every merge (tests/data/make_torch_fixtures.py):
+    // each evaluation is recorded as failed with the module's message, the log says so, the
+    // window and the run go on to the end, and the project file keeps them all.
+    TempDir dir;
+    const std::string data = mftest::dataPath("torch/");
+    auto task = [&](const std::string &name, const std::string &module, const std::string &metric) {
+        return nlohmann::json{{"name", name},
+                              {"checkpoint", data + name + ".pt"},
+                              {"metric", metric},
+                              {"evaluator",
+                               {{"kind", "torchscript"},
+                                {"module", data + module},
+                                {"data", data + name + ".data.safetensors"}}}};
+    };
+    mftest::writeFile(dir.file("project.json"),
+                      nlohmann::json{{"format", "mergefront-project"},
+                                     {"version", 1},
+                                     {"base", data + "base.pt"},
+                                     {"tasks",
+                                      {task("a", "a.module.pt", "accuracy"),
+                                       task("b", "refusing.module.pt", "evaluate")}},
+                                     {"device", "cpu"}}
+                          .dump());
+    MainWindow window;
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    window.runner()->sample();
+    QVERIFY(finished.wait(kHang));
+    const auto &evaluations = window.document()->project().evaluations;
+    QCOMPARE(evaluations.size(), std::size_t(7)); // P + 1, none dropped
+    for (const auto &e : evaluations) {
+        QVERIFY(e.result.failed);
+        QVERIFY2(e.result.error.find("task 'b': the module failed") != std::string::npos &&
+                     e.result.error.find("refusing module: it fails on every merge") !=
+                         std::string::npos,
+                 e.result.error.c_str());
+    }
+    const QString log = window.findChild<QPlainTextEdit *>(QStringLiteral("log"))->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("evaluation failed: task 'b'")), qPrintable(log));
+    QVERIFY(!window.runner()->busy());
+    waitForFit(window);
+    QVERIFY(!window.document()->hasFront()); // nothing measured to fit
+    const auto saved = mf::project::Project::load(dir.file("project.json"));
+    QCOMPARE(saved.evaluations.size(), std::size_t(7));
+    QVERIFY(saved.evaluations.front().result.failed);
+#endif
 }
 
 void TestGui::aRefusedStartLeavesTheRunningJob()
