@@ -28,13 +28,15 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDI
 
 # Everything comes from Debian packages. Build: compiler, CMake, Ninja, ccache, Qt 6,
 # QCustomPlot (Qt 6), LibTorch, Eigen, nlohmann_json, zlib; clang + its runtime for the
-# libFuzzer test. Runtime and reference: OpenBLAS (LibTorch is ~5x slower on the reference
+# libFuzzer test; Slurm (slurmctld, slurmd, the client commands) and munge for the cluster test,
+# which starts a private single-node Slurm of its own. Runtime and reference: OpenBLAS (LibTorch is ~5x slower on the reference
 # BLAS), Debian's python3-torch (the Python cross-check and benchmark reference only), the
 # Fashion-MNIST data set (the example project).
 PACKAGES=(
     g++ cmake ninja-build ccache pkg-config
     qt6-base-dev libqcustomplot-dev libtorch-dev libeigen3-dev nlohmann-json3-dev zlib1g-dev
     clang libclang-rt-14-dev lintian
+    slurm-wlm munge
     libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist
 )
 

@@ -255,7 +255,9 @@ void MainWindow::buildDocks()
     m_frontTable->setSelectionMode(QAbstractItemView::SingleSelection);
     m_frontTable->verticalHeader()->hide();
     m_frontTable->verticalHeader()->setDefaultSectionSize(m_frontTable->fontMetrics().height() + 8);
-    m_frontTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Sized to the numbers when the front changes; the user may widen a column after.
+    connect(m_frontModel, &QAbstractItemModel::modelReset, m_frontTable,
+            &QTableView::resizeColumnsToContents);
     connect(m_frontTable->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
         if (m_updatingTable)
             return;
@@ -281,7 +283,7 @@ void MainWindow::followSelectionInTable()
     m_updatingTable = true;
     if (row.isValid()) {
         m_frontTable->selectRow(row.row());
-        m_frontTable->scrollTo(row);
+        m_frontTable->scrollTo(row, QAbstractItemView::PositionAtCenter);
     } else {
         m_frontTable->clearSelection();
     }

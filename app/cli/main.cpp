@@ -23,6 +23,7 @@ const char *const kUsage =
     "  explore PROJECT.json          MAP on a project (saved after every evaluation)\n"
     "  grid PROJECT.json --levels K  brute-force ground truth\n"
     "  status | front | select | evaluate | export PROJECT.json ...   see COMMAND --help\n"
+    "  job PROJECT.json --coef ... --result FILE   one merge on a cluster node (Slurm runner)\n"
     "  zoo --out DIR [--tasks ...]   build the example project (real MNIST / Fashion-MNIST)\n"
     "  --version                     print the version\n"
     "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
                                 {"explore", exploreCommand, kExploreUsage},
                                 {"grid", gridCommand, kGridUsage},
                                 {"status", statusCommand, kStatusUsage},
+                                {"job", jobCommand, kJobUsage},
                                 {"front", frontCommand, kFrontUsage},
                                 {"select", selectCommand, kSelectUsage},
                                 {"evaluate", evaluateCommand, kEvaluateUsage},

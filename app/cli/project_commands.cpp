@@ -13,6 +13,8 @@
 #include "project/project.h"
 #include "project/sample_table.h"
 #include "project/session.h"
+#include "project/slurm_runner.h"
+#include "eval/slurm.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -34,7 +36,15 @@ const char *const kExploreUsage =
     "  is saved after every evaluation. Ctrl-C stops after saving what finished.\n";
 const char *const kGridUsage =
     "usage: mergefront-cli grid PROJECT.json --levels K [--csv FILE] [--threads T] [--workers W]\n";
-const char *const kStatusUsage = "usage: mergefront-cli status PROJECT.json [--json]\n";
+const char *const kStatusUsage =
+    "usage: mergefront-cli status PROJECT.json [--json]\n"
+    "  evaluations, surrogates, and with a cluster runner the jobs in flight and their states\n";
+const char *const kJobUsage =
+    "usage: mergefront-cli job PROJECT.json --coef c1,...,cN --result FILE.json [--cache-key K]\n"
+    "                          [--threads T]\n"
+    "  what a cluster job runs on its node: merges into node-local scratch ($TMPDIR, else the\n"
+    "  runner's work folder), evaluates with the project's evaluators, writes FILE.json\n"
+    "  atomically and removes the merge; the project file is only read\n";
 const char *const kFrontUsage = "usage: mergefront-cli front PROJECT.json --csv|--json\n";
 const char *const kSelectUsage = "usage: mergefront-cli select PROJECT.json --weights w1,...,wN "
                                  "[--rule weighted|chebyshev|reference]\n"
@@ -240,13 +250,40 @@ int statusCommand(const std::vector<std::string> &tokens)
     } catch (const Error &e) {
         note = e.what(); // too few samples so far: said, not an error
     }
-    const nlohmann::ordered_json out = {{"tasks", tasks},
-                                        {"evaluations", samples},
-                                        {"failed", failed},
-                                        {"grid_evaluations", grid},
-                                        {"surrogates", surrogates},
-                                        {"device", device},
-                                        {"note", note}};
+    if (p.runner.slurm())
+        device = "slurm";
+    nlohmann::ordered_json out = {{"tasks", tasks},
+                                  {"evaluations", samples},
+                                  {"failed", failed},
+                                  {"grid_evaluations", grid},
+                                  {"surrogates", surrogates},
+                                  {"device", device},
+                                  {"note", note}};
+    if (p.runner.slurm()) {
+        // The jobs in flight as Slurm sees them now ("unknown" when it cannot be asked).
+        std::vector<std::string> ids;
+        for (const auto &job : p.jobs)
+            ids.push_back(job.id);
+        std::map<std::string, eval::SlurmJobState> states;
+        std::string slurmNote;
+        try {
+            states = eval::SlurmClient().states(ids);
+        } catch (const Error &e) {
+            slurmNote = e.what();
+        }
+        nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
+        for (const auto &job : p.jobs) {
+            const auto it = states.find(job.id);
+            jobs.push_back({{"id", job.id},
+                            {"state", it == states.end() ? "unknown" : it->second.state},
+                            {"coefficients", job.coefficients},
+                            {"attempt", job.attempt},
+                            {"submitted_at", job.submittedAt}});
+        }
+        out["jobs"] = std::move(jobs);
+        if (!slurmNote.empty())
+            out["slurm"] = slurmNote;
+    }
     if (args.flag("json")) {
         std::cout << out.dump(2) << "\n";
     } else {
@@ -257,7 +294,45 @@ int statusCommand(const std::vector<std::string> &tokens)
                         s["r2"].dump().c_str(), s["loo_rmse"].dump().c_str());
         if (!note.empty())
             std::printf("  %s\n", note.c_str());
+        if (out.contains("jobs"))
+            for (const auto &job : out["jobs"])
+                std::printf(
+                    "  Slurm job %s: %s, coefficients %s\n", job["id"].get<std::string>().c_str(),
+                    job["state"].get<std::string>().c_str(), job["coefficients"].dump().c_str());
     }
+    return 0;
+}
+
+int jobCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens, {"coef", "result", "cache-key", "threads"}, {});
+    project::Project p = project::Project::load(onlyProject(args));
+    const std::vector<double> c = coefficientsFrom(args, p);
+    const std::string resultPath = args.required("result");
+    p.runner.kind = "local"; // this is the node: evaluate here
+    project::SessionOptions options;
+    options.threads = static_cast<int>(args.unsignedNumber("threads", 0));
+    options.cancel = interruptToken(); // scancel's SIGTERM stops the evaluation
+    const char *scratch = std::getenv("TMPDIR");
+    options.workDir = scratch && *scratch ? scratch : p.runnerWorkdir() + "/scratch";
+    eval::Evaluation evaluation;
+    {
+        project::Session session(p, options);
+        if (const auto expected = args.value("cache-key");
+            expected && *expected != session.cacheKey())
+            throw Error(p.path + ": the merge or evaluation settings (or a checkpoint) changed "
+                                 "since this job was submitted; its result would not be of that "
+                                 "project");
+        try {
+            evaluation = session.evaluateHere(c);
+        } catch (const Cancelled &) {
+            std::fprintf(stderr, "mergefront-cli job: cancelled; no result written\n");
+            return 130;
+        }
+        project::writeJobResult(resultPath, evaluation, session.cacheKey());
+    } // the session's merges in scratch are removed here
+    std::fprintf(stderr, "job: %s %s\n", resultPath.c_str(),
+                 evaluation.failed ? ("(failed: " + evaluation.error + ")").c_str() : "written");
     return 0;
 }
 

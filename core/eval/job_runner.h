@@ -49,6 +49,10 @@ struct JobProgress {
     int total = 0;
     double rate = 0;       ///< evaluations per second so far
     double etaSeconds = 0; ///< at that rate
+    // A cluster run's jobs in flight (a local run leaves them empty).
+    int queued = 0;                ///< waiting in the cluster's queue
+    int running = 0;               ///< running on a node
+    std::vector<std::string> jobs; ///< their ids
 };
 
 /// Runs a queue of evaluations on worker threads. `onResult` is called once per finished

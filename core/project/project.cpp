@@ -208,6 +208,67 @@ Project Project::load(const std::string &path)
             p.evaluations.push_back(std::move(entry));
         }
     }
+    if (d.contains("runner")) {
+        const json &r = d["runner"];
+        if (!r.is_object())
+            fail(path, "\"runner\" is not an object");
+        p.runner.kind = r.value("kind", p.runner.kind);
+        if (p.runner.kind != "local" && p.runner.kind != "slurm")
+            fail(path, "runner: kind '" + p.runner.kind + "' (expected local or slurm)");
+        if (r.contains("sbatch")) {
+            if (!r["sbatch"].is_array())
+                fail(path, "runner: \"sbatch\" is not a list of options");
+            for (const json &option : r["sbatch"]) {
+                if (!option.is_string())
+                    fail(path, "runner: an sbatch option is not a string");
+                p.runner.sbatch.push_back(option.get<std::string>());
+            }
+        }
+        p.runner.maxJobs = static_cast<int>(optionalNumber(r, "max_jobs", 4, path, "runner"));
+        if (p.runner.maxJobs < 1)
+            fail(path, "runner: max_jobs must be at least 1");
+        p.runner.workdir = r.value("workdir", "");
+        p.runner.setup = r.value("setup", "");
+        p.runner.cli = r.value("cli", p.runner.cli);
+        p.runner.retries = static_cast<int>(optionalNumber(r, "retries", 2, path, "runner"));
+        if (p.runner.retries < 0)
+            fail(path, "runner: retries must not be negative");
+        p.runner.pollSeconds = optionalNumber(r, "poll_seconds", 5, path, "runner");
+        if (!(p.runner.pollSeconds >= 0.1))
+            fail(path, "runner: poll_seconds must be at least 0.1");
+    }
+    if (d.contains("jobs")) {
+        if (!d["jobs"].is_array())
+            fail(path, "\"jobs\" is not an array");
+        for (std::size_t i = 0; i < d["jobs"].size(); ++i) {
+            const json &j = d["jobs"][i];
+            const std::string where = "job " + std::to_string(i + 1);
+            if (!j.is_object() || !j.contains("id") || !j["id"].is_string() ||
+                !j.contains("coefficients") || !j["coefficients"].is_array())
+                fail(path, where + " needs a string \"id\" and a \"coefficients\" array");
+            JobRecord job;
+            job.id = j["id"].get<std::string>();
+            for (const json &c : j["coefficients"]) {
+                if (!c.is_number())
+                    fail(path, where + ": a coefficient is not a number");
+                job.coefficients.push_back(c.get<double>());
+            }
+            if (job.coefficients.size() != p.tasks.size())
+                fail(path, where + " (Slurm job " + job.id + ") has " +
+                               std::to_string(job.coefficients.size()) + " coefficients for " +
+                               std::to_string(p.tasks.size()) + " tasks");
+            job.kind = j.value("kind", "sample");
+            job.cacheKey = j.value("cache_key", "");
+            job.submittedAt = j.value("submitted_at", "");
+            job.attempt = j.value("attempt", 1);
+            job.result = j.value("result", "");
+            if (j.contains("history") && j["history"].is_array())
+                for (const json &h : j["history"])
+                    if (h.is_string())
+                        job.history.push_back(h.get<std::string>());
+            p.jobs.push_back(std::move(job));
+        }
+    }
     if (d.contains("chosen"))
         p.chosen = d["chosen"];
     if (d.contains("preference"))
@@ -270,6 +331,32 @@ void Project::save() const
     }
     d["evaluations"] = std::move(evaluationsJson);
     d["chosen"] = chosen;
+    if (d.contains("runner") || runner.slurm()) {
+        json r = d.contains("runner") && d["runner"].is_object() ? d["runner"] : json::object();
+        r["kind"] = runner.kind;
+        if (runner.slurm()) {
+            r["sbatch"] = runner.sbatch;
+            r["max_jobs"] = runner.maxJobs;
+            r["workdir"] = runner.workdir;
+            r["setup"] = runner.setup;
+            r["cli"] = runner.cli;
+            r["retries"] = runner.retries;
+            r["poll_seconds"] = runner.pollSeconds;
+        }
+        d["runner"] = std::move(r);
+    }
+    json jobsJson = json::array();
+    for (const JobRecord &job : jobs)
+        jobsJson.push_back({{"id", job.id},
+                            {"coefficients", job.coefficients},
+                            {"kind", job.kind},
+                            {"cache_key", job.cacheKey},
+                            {"submitted_at", job.submittedAt},
+                            {"attempt", job.attempt},
+                            {"result", job.result},
+                            {"history", job.history}});
+    if (!jobsJson.empty() || d.contains("jobs"))
+        d["jobs"] = std::move(jobsJson);
     if (!preference.is_null())
         d["preference"] = preference;
     d["device"] = device;
@@ -288,6 +375,15 @@ void Project::saveNew() const
         std::filesystem::remove(path, ec);
         throw;
     }
+}
+
+std::string Project::runnerWorkdir() const
+{
+    // Absolute: the job scripts name it on the nodes.
+    if (!runner.workdir.empty())
+        return fs::absolute(resolve(runner.workdir)).lexically_normal().string();
+    const fs::path file = fs::absolute(path);
+    return (file.parent_path() / (file.stem().string() + ".slurm")).lexically_normal().string();
 }
 
 std::string Project::resolve(const std::string &relative) const

@@ -40,6 +40,32 @@ struct MapSettings {
     std::uint64_t seed = 1;
 };
 
+/// Where evaluations run (docs/PROJECT.md, "runner"): here, or as Slurm jobs.
+struct RunnerSettings {
+    std::string kind = "local";      ///< "local" or "slurm"
+    std::vector<std::string> sbatch; ///< slurm: sbatch options, one per element
+    int maxJobs = 4;                 ///< slurm: jobs in flight at most (and Bayesian MAP's batch)
+    std::string workdir;             ///< slurm: a folder every node sees ("" : PROJECT.slurm/)
+    std::string setup;               ///< slurm: shell lines run on the node before the CLI
+    std::string cli = "mergefront-cli"; ///< slurm: the headless CLI as the nodes call it
+    int retries = 2;                    ///< slurm: resubmissions of a job that ended badly
+    double pollSeconds = 5;             ///< slurm: the longest wait between two looks
+    bool slurm() const { return kind == "slurm"; }
+};
+
+/// A Slurm job submitted for one merge and not collected yet (docs/PROJECT.md, "jobs"): saved
+/// before it can finish, so a controller that dies loses nothing and a new one re-attaches.
+struct JobRecord {
+    std::string id; ///< Slurm's job id
+    std::vector<double> coefficients;
+    std::string kind;     ///< what the evaluation is recorded as ("sample", "grid", "point")
+    std::string cacheKey; ///< the project's merge and evaluation settings it was submitted with
+    std::string submittedAt;
+    int attempt = 1;                  ///< 1, then each resubmission
+    std::string result;               ///< the result file the job writes (absolute)
+    std::vector<std::string> history; ///< earlier attempts: "JOBID STATE"
+};
+
 /// A versioned JSON project: what to merge, how to evaluate, every evaluation so far, the
 /// user's chosen points. Unknown keys (a newer Mergefront's) are kept through load and save.
 /// save() is atomic; callers save after every evaluation so a crash loses at most the one
@@ -62,6 +88,8 @@ public:
     nlohmann::json chosen = nlohmann::json::array(); ///< the user's chosen points, as given
     /// The GUI's last preference ({"weights", "rule", "floors"}), null when never saved.
     nlohmann::json preference = nullptr;
+    RunnerSettings runner;
+    std::vector<JobRecord> jobs; ///< cluster jobs in flight
 
     /// Writes the project (atomically) to `path`.
     void save() const;
@@ -69,6 +97,9 @@ public:
     /// lost); the file is then read back with the checks of load() and removed if they fail.
     /// The one way a project file comes into being (File > New, the example zoo).
     void saveNew() const;
+
+    /// The runner's work folder (runner.workdir resolved, or PROJECT.slurm/ beside the file).
+    std::string runnerWorkdir() const;
 
     /// A path from the file, resolved against the project file's folder.
     std::string resolve(const std::string &relative) const;

@@ -6,6 +6,7 @@
 #include "io/checkpoint.h"
 #include "map/nested.h"
 #include "merge/merge_inputs.h"
+#include "project/slurm_runner.h"
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -81,7 +82,9 @@ Session::Session(Project &project, SessionOptions options)
     for (const TaskEntry &task : project.tasks)
         evaluation.push_back({task.name, task.metric, task.evaluator});
     m_cacheKey = project::cacheKey(project.merge, fingerprints, evaluation.dump());
-    if (*kinds.begin() == "command") {
+    if (project.runner.slurm()) {
+        m_device = "slurm"; // evaluated on the nodes: nothing is loaded here
+    } else if (*kinds.begin() == "command") {
         m_device = "command";
         s.evaluator = std::make_unique<eval::CommandEvaluator>(std::move(command));
     } else {
@@ -110,28 +113,54 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
         where.push_back(i);
     }
     State &s = *m_state;
+    std::size_t finished = 0;
+    auto collect = [&](const eval::Evaluation &e) {
+        for (std::size_t k = 0; k < missing.size(); ++k)
+            if (missing[k] == e.coefficients && results[where[k]].coefficients.empty()) {
+                results[where[k]] = e;
+                ++finished;
+                break;
+            }
+    };
+    if (m_project.runner.slurm()) {
+        // Jobs recorded by an earlier run are collected too (and not submitted again).
+        SlurmRunner runner(m_project, m_cacheKey, s.options.cancel, s.options.detach);
+        runner.run(missing, kind, collect, progress);
+        if (finished < missing.size())
+            throw Cancelled();
+        return results;
+    }
     // The runner polls the session's token itself: a cancel at any moment, before this call
     // or during it, is seen without a hand-over that could miss it.
     eval::JobRunner runner(s.options.cancel);
     if (runner.cancelled())
         throw Cancelled();
-    std::size_t finished = 0;
     runner.run(
         missing, *m_state->evaluator, m_state->options.workers,
         [&](const eval::Evaluation &e) {
             m_project.record(e, kind, m_cacheKey);
             m_project.save(); // after every evaluation: a crash loses at most the one in flight
-            for (std::size_t k = 0; k < missing.size(); ++k)
-                if (missing[k] == e.coefficients && results[where[k]].coefficients.empty()) {
-                    results[where[k]] = e;
-                    break;
-                }
-            ++finished;
+            collect(e);
         },
         [&](const eval::JobProgress &p) { return !progress || progress(p); });
     if (finished < missing.size())
         throw Cancelled();
     return results;
+}
+
+eval::Evaluation Session::evaluateHere(const std::vector<double> &coefficients)
+{
+    State &s = *m_state;
+    if (!s.evaluator)
+        throw Error("this session evaluates on the cluster, not here");
+    if (coefficients.size() != m_project.tasks.size())
+        throw Error("expected " + std::to_string(m_project.tasks.size()) + " coefficients, got " +
+                    std::to_string(coefficients.size()));
+    eval::JobRunner runner(s.options.cancel);
+    std::vector<eval::Evaluation> done = runner.run({coefficients}, *s.evaluator, 1);
+    if (done.empty())
+        throw Cancelled();
+    return done.front();
 }
 
 void Session::cancel()
@@ -200,6 +229,8 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
     }
     map::BayesianOptions options;
     options.budget = budget;
+    if (m_project.runner.slurm()) // one round keeps every job slot busy
+        options.batch = std::max(m_project.runner.maxJobs, 2);
     options.seed = m_project.map.seed;
     return map::bayesianMap(problem, m_project.samples(), batch, options);
 }

@@ -18,6 +18,9 @@ struct SessionOptions {
     std::string workDir; ///< temporary merged checkpoints (default: the system's temp folder)
     /// The job's stop request (the caller may hold it too and set it from any thread).
     eval::CancelToken cancel = eval::makeCancelToken();
+    /// A cluster run only: stop watching, leave the jobs running and recorded (collected by the
+    /// next run). Set from any thread; evaluate() then throws mf::Cancelled.
+    eval::CancelToken detach = eval::makeCancelToken();
 };
 
 /// The fitted surrogates and the predicted front of a project's samples.
@@ -27,8 +30,9 @@ struct FrontResult {
 };
 
 /// Drives a project: opens its checkpoints once, builds its evaluator, evaluates merges
-/// (serving repeats from the project's cache), records and saves the project after every new
-/// evaluation, and runs MAP on it. Used by the CLI (and later the GUI) alike.
+/// (serving repeats from the project's cache) here or, with the runner "slurm", as cluster jobs
+/// (SlurmRunner; no evaluator is built here then), records and saves the project after every
+/// new evaluation, and runs MAP on it. Used by the CLI and the GUI alike.
 class Session {
 public:
     Session(Project &project, SessionOptions options = {});
@@ -42,6 +46,10 @@ public:
     std::vector<eval::Evaluation> evaluate(const std::vector<std::vector<double>> &queue,
                                            const std::string &kind,
                                            const eval::JobRunner::ProgressCallback &progress = {});
+
+    /// Evaluates one merge here, with the project's evaluators, and records nothing (what a
+    /// cluster job runs on its node). Never throws for a bad evaluation (failed = true).
+    eval::Evaluation evaluateHere(const std::vector<double> &coefficients);
 
     /// MAP over the project (mode and budget from the project unless given), resuming from
     /// the samples it already holds.

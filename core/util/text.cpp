@@ -82,6 +82,11 @@ std::uint64_t parseByteSize(const std::string &text)
     return static_cast<std::uint64_t>(bytes);
 }
 
+bool startsWith(const std::string &text, const std::string &prefix)
+{
+    return text.compare(0, prefix.size(), prefix) == 0;
+}
+
 bool endsWith(const std::string &text, const std::string &suffix)
 {
     return text.size() >= suffix.size() &&

@@ -16,6 +16,9 @@ std::string formatShape(const std::vector<std::int64_t> &shape);
 /// Parses "500MB", "2GB", "1.5GiB", "1000000" into bytes; throws mf::Error on bad text.
 std::uint64_t parseByteSize(const std::string &text);
 
+/// True when `text` starts with `prefix`.
+bool startsWith(const std::string &text, const std::string &prefix);
+
 /// True when `text` ends with `suffix`.
 bool endsWith(const std::string &text, const std::string &suffix);
 

@@ -42,8 +42,13 @@ TempDir::~TempDir()
 
 std::vector<std::string> TempDir::entries() const
 {
+    return listFolder(m_path);
+}
+
+std::vector<std::string> listFolder(const std::string &path)
+{
     std::vector<std::string> names;
-    for (const auto &entry : fs::directory_iterator(m_path))
+    for (const auto &entry : fs::directory_iterator(path))
         names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;

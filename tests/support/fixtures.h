@@ -29,6 +29,8 @@ private:
 };
 
 void writeFile(const std::string &path, const std::string &bytes);
+/// Names of the entries in a folder, sorted.
+std::vector<std::string> listFolder(const std::string &path);
 std::string readFile(const std::string &path);
 
 /// A tensor given as floats, stored in `dtype` (or as raw bytes for integer dtypes).

@@ -300,7 +300,7 @@ void TestZoo::wholeLoopOnTheMiniatureZoo()
     const mf::Checkpoint merged = mf::Checkpoint::open(dir.file("chosen.safetensors"));
     QVERIFY(merged.find("fc1.weight"));
     // Every task's own head travels with the merge, unchanged: the exported model classifies.
-    for (const std::string &task : {"mnist", "mnist-rot90"}) {
+    for (const std::string task : {"mnist", "mnist-rot90"}) {
         const mf::TensorRef *head = merged.find("heads." + task + ".weight");
         QVERIFY2(head, task.c_str());
         const mf::Checkpoint source =

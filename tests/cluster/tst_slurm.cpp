@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Evaluations as Slurm jobs, against a real Slurm: a private single-node slurmctld + slurmd with
+// munge (tests/cluster/slurm_cluster.sh), started for this test and stopped after it. The jobs
+// run the real mergefront-cli on the node. Checked: a whole explore on the cluster with the
+// same numbers as here; kill -9 of the controller, then a rerun that re-attaches and collects
+// without submitting anything twice; Ctrl-C that scancels every job; status --json listing the
+// jobs in flight; a failing job retried, then recorded with its state and stderr; a job that
+// leaves an unusable result; sbatch refusing (unknown partition) and Slurm not installed, each
+// with one clear message and the project untouched.
+#include "testing.h"
+
+#include "fixtures.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <functional>
+#include <set>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+using mftest::TempDir;
+
+namespace {
+
+constexpr int kHangSeconds = 600; // a hang detector, not a speed limit
+
+std::string shellQuote(const std::string &text)
+{
+    std::string quoted = "'";
+    for (char c : text)
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+std::string peaksCommand()
+{
+    return shellQuote(MERGEFRONT_METRIC_TOOL) + " peaks {checkpoint} {task}";
+}
+
+/// Runs a shell command line; its exit code and stdout.
+std::pair<int, std::string> shell(const std::string &command)
+{
+    std::string out;
+    std::FILE *pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (!pipe)
+        return {-1, ""};
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe))
+        out += buffer;
+    const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// The private cluster, started on first use and stopped when the test ends.
+class Cluster {
+public:
+    static Cluster &get()
+    {
+        static Cluster cluster;
+        return cluster;
+    }
+    bool up() const { return m_up; }
+    const std::string &why() const { return m_why; }
+    ~Cluster()
+    {
+        if (m_started)
+            shell(shellQuote(script()) + " stop " + shellQuote(m_dir.path()));
+    }
+
+private:
+    Cluster()
+    {
+        m_started = true;
+        const auto [code, out] = shell(shellQuote(script()) + " start " + shellQuote(m_dir.path()) +
+                                       " " + std::to_string(::getpid()));
+        if (code == 3) {
+            m_why = "Slurm is not installed (./run.sh installs slurm-wlm and munge): " + out;
+            return;
+        }
+        if (code != 0) {
+            m_why = "the test cluster did not start: " + out;
+            return;
+        }
+        ::setenv("SLURM_CONF", m_dir.file("slurm.conf").c_str(), 1);
+        m_up = true;
+    }
+    static std::string script()
+    {
+        return std::string(MERGEFRONT_SOURCE_DIR) + "/tests/cluster/slurm_cluster.sh";
+    }
+    TempDir m_dir;
+    bool m_started = false, m_up = false;
+    std::string m_why;
+};
+
+#define REQUIRE_CLUSTER()                                                                          \
+    do {                                                                                           \
+        if (!Cluster::get().up())                                                                  \
+            QSKIP(Cluster::get().why().c_str());                                                   \
+    } while (false)
+
+nlohmann::json projectFile(const TempDir &dir)
+{
+    return nlohmann::json::parse(mftest::readFile(dir.file("project.json")));
+}
+
+/// The project's recorded jobs in flight (none when the key is absent).
+nlohmann::json jobsOf(const nlohmann::json &file)
+{
+    return file.value("jobs", nlohmann::json::array());
+}
+
+/// The two-task command project of the fixtures, evaluated through Slurm.
+void makeSlurmProject(const TempDir &dir, const std::string &command,
+                      const nlohmann::json &runner = nlohmann::json::object())
+{
+    mftest::writeCommandProject(dir, command);
+    nlohmann::json project = projectFile(dir);
+    project["runner"] = {{"kind", "slurm"},
+                         {"cli", shellQuote(MERGEFRONT_CLI)},
+                         {"max_jobs", 2},
+                         {"poll_seconds", 0.5},
+                         {"retries", 1}};
+    for (const auto &[key, value] : runner.items())
+        project["runner"][key] = value;
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+}
+
+/// Every Slurm job id the cluster knows of (finished ones too, for MinJobAge).
+std::set<long> knownJobs()
+{
+    std::set<long> ids;
+    const auto [code, out] = shell("squeue --noheader --states=all --format=%i");
+    std::size_t start = 0;
+    while (code == 0 && start < out.size()) {
+        const std::size_t end = out.find('\n', start);
+        const std::string line = out.substr(start, end - start);
+        if (!line.empty())
+            ids.insert(std::atol(line.c_str()));
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
+    }
+    return ids;
+}
+
+std::string jobState(const std::string &id)
+{
+    auto [code, out] = shell("squeue --noheader --states=all --format=%T --jobs=" + id);
+    while (!out.empty() && out.back() == '\n')
+        out.pop_back();
+    return code == 0 ? out : "GONE";
+}
+
+/// Starts `mergefront-cli ARGS...` in the background; its pid.
+pid_t startCli(const std::vector<std::string> &args)
+{
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        std::freopen("/dev/null", "w", stdout);
+        std::freopen("/dev/null", "w", stderr);
+        std::vector<char *> argv{const_cast<char *>(MERGEFRONT_CLI)};
+        for (const std::string &arg : args)
+            argv.push_back(const_cast<char *>(arg.c_str()));
+        argv.push_back(nullptr);
+        ::execv(MERGEFRONT_CLI, argv.data());
+        std::_Exit(127);
+    }
+    return pid;
+}
+
+/// Waits (polling the project file) until `ready` says so; false after the hang limit.
+bool waitFor(const TempDir &dir, const std::function<bool(const nlohmann::json &)> &ready)
+{
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(kHangSeconds);
+    while (std::chrono::steady_clock::now() < until) {
+        const auto file =
+            nlohmann::json::parse(mftest::readFile(dir.file("project.json")), nullptr, false);
+        if (!file.is_discarded() && ready(file))
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+} // namespace
+
+class TestSlurm : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void exploresOnTheCluster();
+    void reattachesAfterKill9WithoutDuplicates();
+    void ctrlCCancelsEveryJobAndStatusListsThem();
+    void aFailingJobIsRetriedThenRecorded();
+    void refusalsLeaveTheProjectUntouched();
+};
+
+void TestSlurm::exploresOnTheCluster()
+{
+    REQUIRE_CLUSTER();
+    TempDir dir, here;
+    makeSlurmProject(dir, peaksCommand());
+    const std::set<long> before = knownJobs();
+    auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(nlohmann::json::parse(run.out)["evaluations"].get<int>(), 12);
+    const auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(12));
+    QVERIFY2(jobsOf(file).empty(), jobsOf(file).dump().c_str()); // every job collected
+    std::set<long> submitted;
+    for (long id : knownJobs())
+        if (!before.count(id))
+            submitted.insert(id);
+    QCOMPARE(submitted.size(), std::size_t(12)); // one job per merge
+    // The numbers are the ones this machine computes for the same merges.
+    mftest::writeCommandProject(here, peaksCommand());
+    for (const auto &e : file["evaluations"]) {
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+        QVERIFY(e["device"].get<std::string>().rfind("slurm:", 0) == 0);
+        std::string coef;
+        for (const auto &c : e["coefficients"])
+            coef += (coef.empty() ? "" : ",") + c.dump();
+        const auto local =
+            mftest::runCli(here, {"evaluate", here.file("project.json"), "--coef", coef, "--json"});
+        QVERIFY2(local.code == 0, local.err.c_str());
+        const auto measured = nlohmann::json::parse(local.out)["metrics"];
+        for (const char *task : {"a", "b"})
+            QVERIFY(std::fabs(measured[task].get<double>() - e["metrics"][task].get<double>()) <
+                    1e-12);
+    }
+    // Nothing left behind in the shared folder but the job scripts: results read and removed,
+    // the logs of jobs that succeeded removed.
+    QVERIFY(mftest::listFolder(dir.file("project.slurm/results")).empty());
+    QVERIFY(mftest::listFolder(dir.file("project.slurm/logs")).empty());
+    // Once more: everything is in the cache, nothing is submitted.
+    const std::set<long> after = knownJobs();
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(knownJobs().size(), after.size());
+}
+
+void TestSlurm::reattachesAfterKill9WithoutDuplicates()
+{
+    REQUIRE_CLUSTER();
+    TempDir dir;
+    makeSlurmProject(dir, "sleep 1; " + peaksCommand());
+    const std::set<long> before = knownJobs();
+    const pid_t pid = startCli({"explore", dir.file("project.json")});
+    QVERIFY(pid > 0);
+    // Killed once its first jobs are recorded and one evaluation is in.
+    QVERIFY(waitFor(dir, [](const nlohmann::json &file) {
+        return file.contains("jobs") && !file["jobs"].empty() && file.contains("evaluations") &&
+               !file["evaluations"].empty();
+    }));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    const auto orphaned = jobsOf(projectFile(dir));
+    QVERIFY(!orphaned.empty());
+    // The rerun collects what the orphaned jobs compute instead of submitting them again.
+    const auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(12));
+    QVERIFY2(jobsOf(file).empty(), jobsOf(file).dump().c_str());
+    std::set<std::vector<double>> distinct;
+    for (const auto &e : file["evaluations"]) {
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+        distinct.insert(e["coefficients"].get<std::vector<double>>());
+    }
+    QCOMPARE(distinct.size(), std::size_t(12)); // no merge evaluated twice
+    std::size_t submitted = 0;
+    for (long id : knownJobs())
+        submitted += !before.count(id);
+    QCOMPARE(submitted, std::size_t(12)); // and none submitted twice
+    for (const auto &job : orphaned)
+        QCOMPARE(jobState(job["id"].get<std::string>()), std::string("COMPLETED"));
+}
+
+void TestSlurm::ctrlCCancelsEveryJobAndStatusListsThem()
+{
+    REQUIRE_CLUSTER();
+    TempDir dir;
+    makeSlurmProject(dir, "sleep 300; " + peaksCommand());
+    const pid_t pid = startCli({"explore", dir.file("project.json")});
+    QVERIFY(pid > 0);
+    QVERIFY(waitFor(dir, [](const nlohmann::json &file) {
+        return file.contains("jobs") && file["jobs"].size() == 2; // max_jobs
+    }));
+    std::vector<std::string> ids;
+    for (const auto &job : jobsOf(projectFile(dir)))
+        ids.push_back(job["id"].get<std::string>());
+    // status --json lists them as Slurm sees them.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kHangSeconds);
+    nlohmann::json status;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const auto run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+        QVERIFY2(run.code == 0, run.err.c_str());
+        status = nlohmann::json::parse(run.out);
+        if (status["jobs"].size() == 2 && status["jobs"][0]["state"] == "RUNNING" &&
+            status["jobs"][1]["state"] == "RUNNING")
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    QCOMPARE(status["device"].get<std::string>(), std::string("slurm"));
+    QCOMPARE(status["jobs"].size(), std::size_t(2));
+    for (const auto &job : status["jobs"]) {
+        QCOMPARE(job["state"].get<std::string>(), std::string("RUNNING"));
+        QCOMPARE(job["coefficients"].size(), std::size_t(2));
+        QVERIFY(job["id"] == ids[0] || job["id"] == ids[1]);
+    }
+    // Ctrl-C: the controller scancels its jobs, forgets them, exits 130.
+    ::kill(pid, SIGINT);
+    int exit = 0;
+    ::waitpid(pid, &exit, 0);
+    QVERIFY(WIFEXITED(exit));
+    QCOMPARE(WEXITSTATUS(exit), 130);
+    for (const std::string &id : ids) {
+        std::string state = jobState(id);
+        for (int i = 0; i < 600 && state != "CANCELLED"; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            state = jobState(id);
+        }
+        QCOMPARE(state, std::string("CANCELLED"));
+    }
+    const auto file = projectFile(dir);
+    QVERIFY2(jobsOf(file).empty(), jobsOf(file).dump().c_str());
+    QVERIFY(file.value("evaluations", nlohmann::json::array()).empty());
+}
+
+void TestSlurm::aFailingJobIsRetriedThenRecorded()
+{
+    REQUIRE_CLUSTER();
+    {
+        // The node's setup fails: the job ends FAILED, is submitted once more (retries 1),
+        // then recorded as a failed evaluation naming the job, its state and its stderr.
+        TempDir dir;
+        makeSlurmProject(dir, peaksCommand(),
+                         {{"setup", "echo 'module load cuda: no such module' >&2; exit 3"}});
+        const auto run = mftest::runCli(
+            dir, {"evaluate", dir.file("project.json"), "--coef", "0.5,0.5", "--json"});
+        QCOMPARE(run.code, 1);
+        QVERIFY2(run.err.find("ended FAILED") != std::string::npos &&
+                     run.err.find("attempt 2 of 2") != std::string::npos &&
+                     run.err.find("module load cuda: no such module") != std::string::npos,
+                 run.err.c_str());
+        const auto file = projectFile(dir);
+        QCOMPARE(file["evaluations"].size(), std::size_t(1));
+        QVERIFY(file["evaluations"][0]["failed"].get<bool>());
+        QVERIFY2(jobsOf(file).empty(), jobsOf(file).dump().c_str());
+    }
+    {
+        // A job that completes but leaves an unusable result file (here a "CLI" that writes
+        // rubbish where the result goes): the same, with the reason.
+        TempDir dir;
+        makeSlurmProject(dir, peaksCommand(),
+                         {{"cli", "sh -c 'echo rubbish > \"$6\"' cli"}, {"retries", 0}});
+        const auto run = mftest::runCli(
+            dir, {"evaluate", dir.file("project.json"), "--coef", "0.5,0.5", "--json"});
+        QCOMPARE(run.code, 1);
+        QVERIFY2(run.err.find("unusable result") != std::string::npos &&
+                     run.err.find("not valid JSON") != std::string::npos,
+                 run.err.c_str());
+    }
+}
+
+void TestSlurm::refusalsLeaveTheProjectUntouched()
+{
+    REQUIRE_CLUSTER();
+    {
+        TempDir dir;
+        makeSlurmProject(dir, peaksCommand(), {{"sbatch", {"--partition=no-such-partition"}}});
+        const std::string before = mftest::readFile(dir.file("project.json"));
+        const auto run = mftest::runCli(dir, {"explore", dir.file("project.json")});
+        QCOMPARE(run.code, 1);
+        QVERIFY2(run.err.find("sbatch refused the job") != std::string::npos &&
+                     run.err.find("invalid partition") != std::string::npos,
+                 run.err.c_str());
+        QCOMPARE(mftest::readFile(dir.file("project.json")), before);
+    }
+    {
+        // No Slurm client on the PATH (a workstation without Slurm).
+        TempDir dir;
+        makeSlurmProject(dir, peaksCommand());
+        const std::string before = mftest::readFile(dir.file("project.json"));
+        const auto [code, out] = shell("PATH=" + dir.path() + " " + shellQuote(MERGEFRONT_CLI) +
+                                       " explore " + shellQuote(dir.file("project.json")));
+        QCOMPARE(code, 1);
+        QVERIFY2(out.find("not found: Slurm's client commands are not on the PATH") !=
+                     std::string::npos,
+                 out.c_str());
+        QCOMPARE(mftest::readFile(dir.file("project.json")), before);
+    }
+}
+
+MF_TEST_MAIN(TestSlurm, exploresOnTheCluster, reattachesAfterKill9WithoutDuplicates,
+             ctrlCCancelsEveryJobAndStatusListsThem, aFailingJobIsRetriedThenRecorded,
+             refusalsLeaveTheProjectUntouched)
+#ifdef MERGEFRONT_QT_TEST
+#include "tst_slurm.moc"
+#endif
