@@ -2,6 +2,7 @@
 #include "new_project_dialog.h"
 
 #include "merge_description.h"
+#include "project/evaluator_backend.h"
 #include "project/project.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -98,12 +99,19 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     layout->addLayout(form);
     connect(m_base, &QLineEdit::textChanged, this, &NewProjectDialog::inspect);
 
-    layout->addWidget(new QLabel(
+    QString evaluators;
+    for (const project::EvaluatorBackend &backend : project::evaluatorBackends())
+        evaluators += tr(" Evaluator <i>%1</i>: %2 (setting: %3).")
+                          .arg(QString::fromStdString(backend.kind),
+                               QString::fromStdString(backend.summary).toHtmlEscaped(),
+                               QString::fromStdString(backend.setting).toHtmlEscaped());
+    auto *tasksLabel = new QLabel(
         tr("<b>Tasks</b>: one fine-tuned checkpoint or Hugging Face model folder each (Add…, or "
-           "drop files and folders here). Evaluator <i>command</i>: a command template that gets "
-           "{checkpoint} (a complete model folder when the base is one), {task} and {scratch} "
-           "and prints JSON metrics (a folder's example: lm-evaluation-harness); "
-           "<i>torchscript</i>: module;data files, evaluated in process.")));
+           "drop files and folders here); with a model folder base, a command gets a complete "
+           "model folder (example: lm-evaluation-harness).") +
+        evaluators);
+    tasksLabel->setWordWrap(true);
+    layout->addWidget(tasksLabel);
     m_tasks = new QTableWidget(0, Columns, this);
     m_tasks->setHorizontalHeaderLabels({tr("name"), tr("checkpoint"), tr("evaluator"),
                                         tr("command, or module;data"), tr("metric"),
@@ -207,7 +215,13 @@ void NewProjectDialog::addTask(const QString &checkpoint)
     m_tasks->setItem(row, Name, new QTableWidgetItem(name));
     m_tasks->setItem(row, Checkpoint, new QTableWidgetItem(checkpoint));
     auto *evaluator = new QComboBox(m_tasks);
-    evaluator->addItems({QStringLiteral("command"), QStringLiteral("torchscript")});
+    for (const project::EvaluatorBackend &backend : project::evaluatorBackends()) {
+        evaluator->addItem(QString::fromStdString(backend.kind));
+        evaluator->setItemData(
+            evaluator->count() - 1,
+            QString::fromStdString(backend.summary + " (setting: " + backend.setting + ")"),
+            Qt::ToolTipRole);
+    }
     m_tasks->setCellWidget(row, Evaluator, evaluator);
     m_tasks->setItem(
         row, Setting,
@@ -225,14 +239,16 @@ void NewProjectDialog::addTask(const QString &checkpoint)
 
 void NewProjectDialog::setCommandEvaluator(int row, const QString &command)
 {
-    qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->setCurrentIndex(0);
+    qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))
+        ->setCurrentText(QStringLiteral("command"));
     m_tasks->item(row, Setting)->setText(command);
 }
 
 void NewProjectDialog::setTorchScriptEvaluator(int row, const QString &module,
                                                const QString &dataFile)
 {
-    qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->setCurrentIndex(1);
+    qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))
+        ->setCurrentText(QStringLiteral("torchscript"));
     m_tasks->item(row, Setting)->setText(module + QLatin1Char(';') + dataFile);
 }
 
@@ -283,18 +299,11 @@ project::Project NewProjectDialog::project() const
         const QString kind =
             qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->currentText();
         const QString setting = m_tasks->item(row, Setting)->text();
-        task.evaluator = {{"kind", kind.toStdString()}};
-        if (kind == QStringLiteral("command")) {
-            task.evaluator["command"] = setting.toStdString();
-            task.evaluator["timeout"] = 3600;
-        } else {
-            const QStringList parts = setting.split(QLatin1Char(';'));
-            if (parts.size() != 2)
-                throw Error("task '" + task.name +
-                            "': give the TorchScript module and the data file as MODULE;DATA");
-            task.evaluator["module"] = relative(parts[0].trimmed());
-            task.evaluator["data"] = relative(parts[1].trimmed());
-        }
+        task.evaluator =
+            project::evaluatorBackend(kind.toStdString(), "task '" + task.name + "'")
+                .fromSetting(task.name, setting.toStdString(), [&](const std::string &path) {
+                    return relative(QString::fromStdString(path));
+                });
         task.checkpoint = relative(m_tasks->item(row, Checkpoint)->text());
         task.metric = m_tasks->item(row, Metric)->text().trimmed().toStdString();
         task.direction =

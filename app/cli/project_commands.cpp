@@ -13,6 +13,7 @@
 #include "project/project.h"
 #include "project/sample_table.h"
 #include "project/session.h"
+#include "project/evaluator_backend.h"
 #include "project/slurm_runner.h"
 #include "eval/slurm.h"
 #include "util/atomic_file.h"
@@ -234,10 +235,9 @@ int statusCommand(const std::vector<std::string> &tokens)
     }
     nlohmann::ordered_json tasks = nlohmann::ordered_json::array();
     std::string device;
-    for (const auto &t : p.tasks) {
+    for (const auto &t : p.tasks)
         tasks.push_back(t.name);
-        device = t.evaluator.value("kind", "") == "torchscript" ? p.device : "command";
-    }
+    device = project::projectBackend(p).device(p);
     nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
     std::string note;
     try {

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/session.h"
 
-#include "eval/command_evaluator.h"
-#include "eval/torch_plugin.h"
 #include "io/checkpoint.h"
 #include "map/nested.h"
 #include "merge/merge_inputs.h"
+#include "project/evaluator_backend.h"
 #include "project/slurm_runner.h"
 #include "util/error.h"
 #include "util/parallel.h"
@@ -34,62 +33,23 @@ Session::Session(Project &project, SessionOptions options)
         s.options.cancel = eval::makeCancelToken();
     s.checkpoints.push_back(project.resolve(project.base));
     std::vector<std::string> fingerprints{Checkpoint::open(s.checkpoints.front()).fingerprint()};
-    eval::CommandEvaluatorOptions command;
-    command.base = s.checkpoints.front();
-    command.merge = project.merge;
-    command.threads = s.options.threads;
-    command.workDir = s.options.workDir;
-    eval::TorchEvaluatorOptions torch;
-    torch.base = s.checkpoints.front();
-    torch.merge = project.merge;
-    torch.threads = s.options.threads;
-    torch.device = project.device;
-    std::set<std::string> kinds;
     for (const TaskEntry &task : project.tasks) {
         s.checkpoints.push_back(project.resolve(task.checkpoint));
         fingerprints.push_back(Checkpoint::open(s.checkpoints.back()).fingerprint());
-        const std::string kind = task.evaluator.value("kind", "");
-        kinds.insert(kind);
-        const std::string where = project.path + ": task '" + task.name + "'";
-        if (kind == "command") {
-            const std::string line = task.evaluator.value("command", "");
-            if (line.empty())
-                throw Error(where + " has a command evaluator without \"command\"");
-            command.models.push_back(s.checkpoints.back());
-            command.tasks.push_back(
-                {task.name, line, task.metric, task.evaluator.value("timeout", 3600.0)});
-        } else if (kind == "torchscript") {
-            eval::TorchTask spec;
-            spec.name = task.name;
-            spec.module = project.resolve(task.evaluator.value("module", ""));
-            spec.data = project.resolve(task.evaluator.value("data", ""));
-            spec.metric = task.metric;
-            spec.batchSize = task.evaluator.value("batch_size", spec.batchSize);
-            if (task.evaluator.contains("names") && task.evaluator["names"].is_object())
-                for (const auto &[from, to] : task.evaluator["names"].items())
-                    spec.names[from] = to.get<std::string>();
-            torch.models.push_back(s.checkpoints.back());
-            torch.tasks.push_back(std::move(spec));
-        } else {
-            throw Error(where + " has the evaluator kind '" + kind +
-                        "' (expected command or torchscript)");
-        }
     }
-    if (kinds.size() > 1)
-        throw Error(project.path +
-                    ": every task must use the same evaluator kind (command or torchscript)");
+    const EvaluatorBackend &backend = projectBackend(project); // checks the kinds
     nlohmann::json evaluation = nlohmann::json::array();
     for (const TaskEntry &task : project.tasks)
         evaluation.push_back({task.name, task.metric, task.evaluator});
     m_cacheKey = project::cacheKey(project.merge, fingerprints, evaluation.dump());
     if (project.runner.slurm()) {
         m_device = "slurm"; // evaluated on the nodes: nothing is loaded here
-    } else if (*kinds.begin() == "command") {
-        m_device = "command";
-        s.evaluator = std::make_unique<eval::CommandEvaluator>(std::move(command));
-    } else {
-        s.evaluator = eval::createTorchScriptEvaluator(torch, m_device);
+        return;
     }
+    BackendInput input{project, s.checkpoints.front(),
+                       std::vector<std::string>(s.checkpoints.begin() + 1, s.checkpoints.end()),
+                       s.options.threads, s.options.workDir};
+    s.evaluator = backend.create(input, m_device);
 }
 
 Session::~Session() = default;

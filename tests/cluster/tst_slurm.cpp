@@ -196,6 +196,7 @@ private Q_SLOTS:
     void exploresOnTheCluster();
     void reattachesAfterKill9WithoutDuplicates();
     void ctrlCCancelsEveryJobAndStatusListsThem();
+    void evaluatesTorchScriptOnTheNode();
     void aFailingJobIsRetriedThenRecorded();
     void refusalsLeaveTheProjectUntouched();
 };
@@ -332,6 +333,51 @@ void TestSlurm::ctrlCCancelsEveryJobAndStatusListsThem()
     QVERIFY(file.value("evaluations", nlohmann::json::array()).empty());
 }
 
+void TestSlurm::evaluatesTorchScriptOnTheNode()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF)");
+#else
+    REQUIRE_CLUSTER();
+    // The in-process evaluator on the node (its LibTorch, CPU here, CUDA on a GPU node): the
+    // numbers Python PyTorch computed for that merge (tests/data/make_torch_fixtures.py).
+    TempDir dir;
+    const std::string data = mftest::dataPath("torch/");
+    auto task = [&](const std::string &name) {
+        return nlohmann::json{{"name", name},
+                              {"checkpoint", data + name + ".pt"},
+                              {"metric", "accuracy"},
+                              {"evaluator",
+                               {{"kind", "torchscript"},
+                                {"module", data + name + ".module.pt"},
+                                {"data", data + name + ".data.safetensors"}}}};
+    };
+    mftest::writeFile(
+        dir.file("project.json"),
+        nlohmann::json{
+            {"format", "mergefront-project"},
+            {"version", 1},
+            {"base", data + "base.pt"},
+            {"tasks", {task("a"), task("b")}},
+            {"device", "cpu"},
+            {"runner",
+             {{"kind", "slurm"}, {"cli", shellQuote(MERGEFRONT_CLI)}, {"poll_seconds", 0.5}}}}
+            .dump());
+    const auto run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "1,0", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto json = nlohmann::json::parse(run.out);
+    const auto expected =
+        nlohmann::json::parse(mftest::readFile(mftest::dataPath("torch/expected.json")));
+    for (const char *name : {"a", "b"})
+        QVERIFY(std::fabs(json["metrics"][name].get<double>() -
+                          expected["1.0,0.0"][name]["accuracy"].get<double>()) < 1e-6);
+    QVERIFY2(json["device"].get<std::string>().rfind("slurm:", 0) == 0 &&
+                 json["device"].get<std::string>().find(":cpu") != std::string::npos,
+             json["device"].dump().c_str());
+#endif
+}
+
 void TestSlurm::aFailingJobIsRetriedThenRecorded()
 {
     REQUIRE_CLUSTER();
@@ -398,8 +444,8 @@ void TestSlurm::refusalsLeaveTheProjectUntouched()
 }
 
 MF_TEST_MAIN(TestSlurm, exploresOnTheCluster, reattachesAfterKill9WithoutDuplicates,
-             ctrlCCancelsEveryJobAndStatusListsThem, aFailingJobIsRetriedThenRecorded,
-             refusalsLeaveTheProjectUntouched)
+             ctrlCCancelsEveryJobAndStatusListsThem, evaluatesTorchScriptOnTheNode,
+             aFailingJobIsRetriedThenRecorded, refusalsLeaveTheProjectUntouched)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_slurm.moc"
 #endif
