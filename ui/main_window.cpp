@@ -294,10 +294,15 @@ bool MainWindow::mayLeaveTheRun(const QString &what)
 {
     if (!m_runner->busy())
         return true;
+    const bool cluster = m_document->project().runner.slurm();
     const QString question =
-        tr("A run is in progress on %1. Cancel it (its finished evaluations are saved in that "
-           "project) and open %2, or stay with the run?")
-            .arg(m_document->path(), what);
+        cluster ? tr("A cluster run is in progress on %1. Stop watching it (its Slurm jobs go on "
+                     "and are collected when %1 is opened again) and open %2, or stay with the "
+                     "run?")
+                      .arg(m_document->path(), what)
+                : tr("A run is in progress on %1. Cancel it (its finished evaluations are saved "
+                     "in that project) and open %2, or stay with the run?")
+                      .arg(m_document->path(), what);
     const bool leave = m_runSwitchAnswer
                            ? m_runSwitchAnswer(question)
                            : QMessageBox::question(this, tr("A run is in progress"), question,
@@ -307,8 +312,13 @@ bool MainWindow::mayLeaveTheRun(const QString &what)
         log(tr("stayed with the running job; %1 was not opened").arg(what));
         return false;
     }
-    m_runner->cancel();
-    log(tr("cancelled the running job to open %1").arg(what));
+    if (cluster) {
+        m_runner->detach();
+        log(tr("left the cluster jobs running to open %1").arg(what));
+    } else {
+        m_runner->cancel();
+        log(tr("cancelled the running job to open %1").arg(what));
+    }
     return true;
 }
 
@@ -405,6 +415,14 @@ void MainWindow::projectOpened()
     updateRunState();
     updateTitle();
     followSelectionInTable();
+    // Cluster jobs an earlier run left (the window was closed, or the CLI killed): collected,
+    // and watched while they still run.
+    const auto &p = m_document->project();
+    if (m_document->isOpen() && p.runner.slurm() && !p.jobs.empty() && !m_runner->busy()) {
+        log(tr("%1 Slurm job(s) of an earlier run are recorded: collecting them")
+                .arg(p.jobs.size()));
+        m_runner->collectJobs();
+    }
 }
 
 void MainWindow::updateRunState()
@@ -452,7 +470,33 @@ void MainWindow::log(const QString &line, bool error)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    if (m_runner->busy()) {
+    if (m_runner->busy() && m_document->project().runner.slurm()) {
+        const QString question =
+            tr("Slurm jobs of this run are queued or running. Leave them running (they are "
+               "collected when you open %1 again), or cancel them?")
+                .arg(m_document->path());
+        bool leave = true;
+        if (m_clusterCloseAnswer) {
+            leave = m_clusterCloseAnswer(question);
+        } else {
+            QMessageBox box(QMessageBox::Question, tr("Cluster jobs are running"), question,
+                            QMessageBox::NoButton, this);
+            QPushButton *keep = box.addButton(tr("Leave them running"), QMessageBox::AcceptRole);
+            box.addButton(tr("Cancel them"), QMessageBox::DestructiveRole);
+            QPushButton *stay = box.addButton(tr("Do not close"), QMessageBox::RejectRole);
+            box.exec();
+            if (box.clickedButton() == stay) {
+                event->ignore();
+                return;
+            }
+            leave = box.clickedButton() == keep;
+        }
+        if (leave)
+            m_runner->detach();
+        else
+            m_runner->cancel(); // scancel, within a poll slice
+        log(leave ? tr("leaving the cluster jobs running") : tr("cancelling the cluster jobs"));
+    } else if (m_runner->busy()) {
         m_runner->cancel(); // finished evaluations are saved already
         log(tr("cancelling the running job before closing"));
     }

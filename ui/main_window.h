@@ -57,6 +57,13 @@ public:
         m_runSwitchAnswer = std::move(answer);
     }
 
+    /// How "leave the cluster jobs running, or cancel them?" is answered when the window closes
+    /// during a cluster run (true: leave them); the default asks with a dialog.
+    void setClusterCloseAnswer(std::function<bool(const QString &)> answer)
+    {
+        m_clusterCloseAnswer = std::move(answer);
+    }
+
     /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
     bool openProject(const QString &path);
     /// Opens the example project, building it first (in the background) when missing.
@@ -97,7 +104,7 @@ private:
     RunPanel *m_runPanel;
     FrontTableModel *m_frontModel;
     QTableView *m_frontTable;
-    std::function<bool(const QString &)> m_runSwitchAnswer;
+    std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer;
     QString m_exampleToOpen; ///< the example built by the running job, opened when it ends
     QMenu *m_recentMenu;
     QAction *m_saveAction, *m_saveAsAction, *m_exportAction, *m_exportPlotAction;

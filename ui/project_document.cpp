@@ -282,6 +282,7 @@ void ProjectDocument::adoptProject(const project::Project &project)
     m_project.evaluations = project.evaluations;
     m_project.chosen = project.chosen;
     m_project.map = project.map;
+    m_project.jobs = project.jobs; // cluster jobs still recorded (a detached run leaves them)
     Q_EMIT evaluationsChanged();
     refit();
 }

@@ -33,6 +33,14 @@ void RunController::cancel()
         *m_cancel = true;
 }
 
+void RunController::detach()
+{
+    if (m_detach)
+        *m_detach = true;
+    if (m_cancel && !m_document->project().runner.slurm())
+        *m_cancel = true;
+}
+
 void RunController::start(const QString &what, Job job, bool needsProject)
 {
     if (m_busy) {
@@ -49,6 +57,7 @@ void RunController::start(const QString &what, Job job, bool needsProject)
         m_worker.join(); // the previous job has ended (busy is false); reap its thread
     m_busy = true;
     m_cancel = eval::makeCancelToken();
+    m_detach = eval::makeCancelToken();
     m_jobGeneration = m_document->projectGeneration();
     Q_EMIT started(what);
     Q_EMIT logLine(what + QStringLiteral("…"));
@@ -88,25 +97,38 @@ void RunController::runSession(project::Project &copy, const eval::CancelToken &
     if (*cancel)
         throw Cancelled();
     project::SessionOptions options;
-    options.cancel = cancel; // the one token: Cancel reaches the running evaluations directly
+    options.cancel = cancel;   // the one token: Cancel reaches the running evaluations directly
+    options.detach = m_detach; // set before the worker starts, replaced only by the next start
     project::Session session(copy, options);
     work(session);
 }
 
 eval::JobRunner::ProgressCallback RunController::liveProgress(const project::Project &copy)
 {
-    // Called right after the session recorded (and saved) an evaluation: the newest one goes
-    // to the document (the plot) at once, the counts to the progress bar.
-    return [this, &copy, generation = m_jobGeneration](const eval::JobProgress &p) {
-        project::EvaluationEntry entry = copy.evaluations.back();
-        post([this, p, generation, entry = std::move(entry)] {
+    // Called on the worker after the session recorded (and saved) evaluations, or after a look
+    // at a cluster's queue: what is new goes to the document (the plot) at once, the counts to
+    // the progress bar.
+    auto seen = std::make_shared<std::size_t>(copy.evaluations.size());
+    return [this, &copy, seen, generation = m_jobGeneration](const eval::JobProgress &p) {
+        std::vector<project::EvaluationEntry> fresh(
+            copy.evaluations.begin() + static_cast<std::ptrdiff_t>(*seen), copy.evaluations.end());
+        *seen = copy.evaluations.size();
+        QStringList ids;
+        for (const std::string &id : p.jobs)
+            ids << QString::fromStdString(id);
+        const bool cluster = copy.runner.slurm();
+        post([this, p, generation, fresh = std::move(fresh), ids, cluster] {
             if (m_document->projectGeneration() != generation)
                 return; // saved in the job's project; this window shows another now
-            if (entry.result.failed)
-                Q_EMIT logLine(
-                    tr("evaluation failed: %1").arg(QString::fromStdString(entry.result.error)));
-            m_document->addEvaluation(entry);
+            for (const project::EvaluationEntry &entry : fresh) {
+                if (entry.result.failed)
+                    Q_EMIT logLine(tr("evaluation failed: %1")
+                                       .arg(QString::fromStdString(entry.result.error)));
+                m_document->addEvaluation(entry);
+            }
             Q_EMIT progress(p.done, p.total, p.failed, p.rate, p.etaSeconds);
+            if (cluster)
+                Q_EMIT clusterJobs(p.queued, p.running, ids);
         });
         return true;
     };
@@ -200,6 +222,19 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
               return tr("exported %1 and %2")
                   .arg(QString::fromStdString(result.outputs.back()),
                        QString::fromStdString(result.sidecar));
+          });
+}
+
+void RunController::collectJobs()
+{
+    start(tr("Collecting the cluster jobs of an earlier run"),
+          [this](project::Project &copy, const eval::CancelToken &cancel) {
+              const std::size_t before = copy.evaluations.size();
+              runSession(copy, cancel, [&](project::Session &session) {
+                  session.evaluate({}, "sample", liveProgress(copy));
+              });
+              return tr("collected %1 evaluations from the cluster")
+                  .arg(copy.evaluations.size() - before);
           });
 }
 

@@ -10,6 +10,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <atomic>
 #include <functional>
@@ -54,14 +55,22 @@ public:
                      const QString &tokenizerFrom = QString());
     /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.
     void buildExample(const QString &folder, bool mini = false);
+    /// A cluster project: collects the Slurm jobs an earlier run left recorded (re-attaches to
+    /// those still queued or running), submitting nothing new.
+    void collectJobs();
 
     /// Stops the job: evaluations in flight stop at their next poll (commands are killed),
     /// what finished stays saved. Training stops after the current epoch.
     void cancel();
+    /// A cluster run: stops watching and leaves its Slurm jobs running, recorded in the project
+    /// (collectJobs() or any later run collects them). A local run: the same as cancel().
+    void detach();
 
 Q_SIGNALS:
     void started(const QString &what);
     void progress(int done, int total, int failed, double rate, double etaSeconds);
+    /// A cluster run's jobs in flight, after each look at Slurm's queue.
+    void clusterJobs(int queued, int running, const QStringList &ids);
     void logLine(const QString &line);
     /// ok false: `message` says why (cancelled, a bad file, a failed evaluation).
     void finished(bool ok, const QString &message);
@@ -89,6 +98,7 @@ private:
     /// The running job's stop request, down to its evaluations (set and replaced on the GUI
     /// thread only; the worker holds its own reference).
     eval::CancelToken m_cancel;
+    eval::CancelToken m_detach; ///< the running job's "leave the cluster jobs running"
     /// The document's project generation the running job started on (set before its thread
     /// starts): evaluations and the final project go to the document only while it matches.
     int m_jobGeneration = 0;

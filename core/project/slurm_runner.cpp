@@ -293,6 +293,10 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
     };
 
     while (true) {
+        // Detached first: a detached run that is cancelled afterwards (its owner going away)
+        // leaves its jobs running.
+        if (*m_detach)
+            throw Cancelled(); // the jobs stay recorded, and running
         if (*m_cancel) {
             // What finished is kept; the rest is cancelled and forgotten.
             for (std::size_t i = 0; i < m_project.jobs.size();) {
@@ -312,8 +316,6 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
             m_project.save();
             throw Cancelled();
         }
-        if (*m_detach)
-            throw Cancelled(); // the jobs stay recorded, and running
         bool changed = false;
         while (!todo.empty() &&
                static_cast<int>(m_project.jobs.size()) < m_project.runner.maxJobs) {

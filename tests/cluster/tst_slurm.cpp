@@ -9,6 +9,7 @@
 // with one clear message and the project untouched.
 #include "testing.h"
 
+#include "cluster.h"
 #include "fixtures.h"
 
 #include <nlohmann/json.hpp>
@@ -29,80 +30,14 @@ namespace {
 
 constexpr int kHangSeconds = 600; // a hang detector, not a speed limit
 
-std::string shellQuote(const std::string &text)
-{
-    std::string quoted = "'";
-    for (char c : text)
-        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
+using mftest::Cluster;
+using mftest::shell;
+using mftest::shellQuote;
 
 std::string peaksCommand()
 {
     return shellQuote(MERGEFRONT_METRIC_TOOL) + " peaks {checkpoint} {task}";
 }
-
-/// Runs a shell command line; its exit code and stdout.
-std::pair<int, std::string> shell(const std::string &command)
-{
-    std::string out;
-    std::FILE *pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe)
-        return {-1, ""};
-    char buffer[4096];
-    while (std::fgets(buffer, sizeof buffer, pipe))
-        out += buffer;
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-/// The private cluster, started on first use and stopped when the test ends.
-class Cluster {
-public:
-    static Cluster &get()
-    {
-        static Cluster cluster;
-        return cluster;
-    }
-    bool up() const { return m_up; }
-    const std::string &why() const { return m_why; }
-    ~Cluster()
-    {
-        if (m_started)
-            shell(shellQuote(script()) + " stop " + shellQuote(m_dir.path()));
-    }
-
-private:
-    Cluster()
-    {
-        m_started = true;
-        const auto [code, out] = shell(shellQuote(script()) + " start " + shellQuote(m_dir.path()) +
-                                       " " + std::to_string(::getpid()));
-        if (code == 3) {
-            m_why = "Slurm is not installed (./run.sh installs slurm-wlm and munge): " + out;
-            return;
-        }
-        if (code != 0) {
-            m_why = "the test cluster did not start: " + out;
-            return;
-        }
-        ::setenv("SLURM_CONF", m_dir.file("slurm.conf").c_str(), 1);
-        m_up = true;
-    }
-    static std::string script()
-    {
-        return std::string(MERGEFRONT_SOURCE_DIR) + "/tests/cluster/slurm_cluster.sh";
-    }
-    TempDir m_dir;
-    bool m_started = false, m_up = false;
-    std::string m_why;
-};
-
-#define REQUIRE_CLUSTER()                                                                          \
-    do {                                                                                           \
-        if (!Cluster::get().up())                                                                  \
-            QSKIP(Cluster::get().why().c_str());                                                   \
-    } while (false)
 
 nlohmann::json projectFile(const TempDir &dir)
 {

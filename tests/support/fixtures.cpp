@@ -180,8 +180,6 @@ std::string dataPath(const std::string &name)
     return std::string(MERGEFRONT_TEST_DATA) + "/" + name;
 }
 
-namespace {
-
 std::string shellQuote(const std::string &text)
 {
     std::string quoted = "'";
@@ -189,8 +187,6 @@ std::string shellQuote(const std::string &text)
         quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return quoted + "'";
 }
-
-} // namespace
 
 CliRun runCli(const TempDir &dir, const std::vector<std::string> &args)
 {

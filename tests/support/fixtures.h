@@ -29,6 +29,8 @@ private:
 };
 
 void writeFile(const std::string &path, const std::string &bytes);
+/// `text` quoted for /bin/sh.
+std::string shellQuote(const std::string &text);
 /// Names of the entries in a folder, sorted.
 std::vector<std::string> listFolder(const std::string &path);
 std::string readFile(const std::string &path);

@@ -53,6 +53,11 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
     m_rate = new QLabel(this);
     m_rate->setObjectName(QStringLiteral("rate"));
     layout->addWidget(m_rate);
+    m_cluster = new QLabel(this);
+    m_cluster->setObjectName(QStringLiteral("clusterJobs"));
+    m_cluster->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_cluster->setVisible(false);
+    layout->addWidget(m_cluster);
     m_log = new QPlainTextEdit(this);
     m_log->setObjectName(QStringLiteral("log"));
     m_log->setReadOnly(true);
@@ -80,6 +85,16 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
                                     .arg(rate, 0, 'f', 2)
                                     .arg(eta, 0, 'f', 0));
             });
+    connect(runner, &RunController::clusterJobs, this,
+            [this](int queued, int running, const QStringList &ids) {
+                m_cluster->setText(
+                    tr("Slurm: %1 queued, %2 running%3")
+                        .arg(queued)
+                        .arg(running)
+                        .arg(ids.isEmpty() ? QString()
+                                           : tr(" · jobs %1").arg(ids.join(QStringLiteral(" ")))));
+                m_cluster->setVisible(true);
+            });
     connect(runner, &RunController::logLine, this, [this](const QString &line) { log(line); });
     // A refused start changes nothing of the run in progress (its progress stays as it is).
     connect(runner, &RunController::refused, this,
@@ -88,6 +103,7 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
         m_progress->setRange(0, 1);
         m_progress->setValue(ok ? 1 : 0);
         m_rate->setText(ok ? tr("done") : tr("stopped"));
+        m_cluster->setVisible(false);
         if (!ok)
             log(message, true);
         updateState();

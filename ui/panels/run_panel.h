@@ -32,6 +32,7 @@ public:
     QPushButton *sampleButton() const { return m_sample; }
     QPushButton *refineButton() const { return m_refine; }
     QPushButton *gridButton() const { return m_grid; }
+    QLabel *clusterLabel() const { return m_cluster; }
 
 private:
     bool confirmGridCost(int levels);
@@ -42,6 +43,7 @@ private:
     QSpinBox *m_gridLevels;
     QProgressBar *m_progress;
     QLabel *m_rate;
+    QLabel *m_cluster; ///< a cluster run's jobs: queued, running, their ids
     QPlainTextEdit *m_log;
 };
 
