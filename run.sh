@@ -119,8 +119,8 @@ run_sanitizers() {
         ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --output-on-failure -j "$JOBS" -E '^package_deb$')
-    echo "== ThreadSanitizer: the GUI, job-runner and session tests" >&2
-    local tsan_tests=(tst_gui tst_evaluation tst_project)
+    echo "== ThreadSanitizer: the GUI (and on a cluster), job-runner and session tests" >&2
+    local tsan_tests=(tst_gui tst_evaluation tst_project tst_slurm_gui)
     configure_and_build_sanitized "$TSAN_DIR" thread "${tsan_tests[@]}"
     (cd "$TSAN_DIR" &&
         TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$supp/tsan.supp \
