@@ -27,6 +27,22 @@ constexpr const char *kFormat = "mergefront-project";
     throw Error(path + ": " + what);
 }
 
+/// A coefficient vector of the file (an evaluation's, a job's): one number per task.
+std::vector<double> readCoefficients(const nlohmann::json &array, std::size_t tasks,
+                                     const std::string &path, const std::string &where)
+{
+    std::vector<double> coefficients;
+    for (const auto &c : array) {
+        if (!c.is_number())
+            fail(path, where + ": a coefficient is not a number");
+        coefficients.push_back(c.get<double>());
+    }
+    if (coefficients.size() != tasks)
+        fail(path, where + " has " + std::to_string(coefficients.size()) + " coefficients for " +
+                       std::to_string(tasks) + " tasks");
+    return coefficients;
+}
+
 std::string requireString(const json &object, const char *key, const std::string &path,
                           const std::string &where)
 {
@@ -187,14 +203,8 @@ Project Project::load(const std::string &path)
                 fail(path, where + " has no \"coefficients\" array");
             EvaluationEntry entry;
             entry.raw = e;
-            for (const auto &c : e["coefficients"]) {
-                if (!c.is_number())
-                    fail(path, where + ": a coefficient is not a number");
-                entry.result.coefficients.push_back(c.get<double>());
-            }
-            if (entry.result.coefficients.size() != p.tasks.size())
-                fail(path, where + " has " + std::to_string(entry.result.coefficients.size()) +
-                               " coefficients for " + std::to_string(p.tasks.size()) + " tasks");
+            entry.result.coefficients =
+                readCoefficients(e["coefficients"], p.tasks.size(), path, where);
             if (e.contains("metrics") && e["metrics"].is_object())
                 for (const auto &[task, value] : e["metrics"].items())
                     entry.result.metrics[task] = value.is_number() ? value.get<double>() : NAN;
@@ -248,15 +258,8 @@ Project Project::load(const std::string &path)
                 fail(path, where + " needs a string \"id\" and a \"coefficients\" array");
             JobRecord job;
             job.id = j["id"].get<std::string>();
-            for (const json &c : j["coefficients"]) {
-                if (!c.is_number())
-                    fail(path, where + ": a coefficient is not a number");
-                job.coefficients.push_back(c.get<double>());
-            }
-            if (job.coefficients.size() != p.tasks.size())
-                fail(path, where + " (Slurm job " + job.id + ") has " +
-                               std::to_string(job.coefficients.size()) + " coefficients for " +
-                               std::to_string(p.tasks.size()) + " tasks");
+            job.coefficients = readCoefficients(j["coefficients"], p.tasks.size(), path,
+                                                where + " (Slurm job " + job.id + ")");
             job.kind = j.value("kind", "sample");
             job.cacheKey = j.value("cache_key", "");
             job.submittedAt = j.value("submitted_at", "");

@@ -216,7 +216,8 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
                                         [&](const JobRecord &job) {
                                             if (job.cacheKey == m_cacheKey)
                                                 return false;
-                                            stale.push_back(job.id);
+                                            if (!job.id.empty() && job.id.front() != '(')
+                                                stale.push_back(job.id);
                                             return true;
                                         }),
                          m_project.jobs.end());

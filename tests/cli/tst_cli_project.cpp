@@ -256,15 +256,7 @@ void TestCliProject::evaluatesInProcessWithTorchScript()
 #else
     TempDir dir;
     const std::string data = mftest::dataPath("torch/");
-    auto task = [&](const std::string &name) {
-        return nlohmann::json{{"name", name},
-                              {"checkpoint", data + name + ".pt"},
-                              {"metric", "accuracy"},
-                              {"evaluator",
-                               {{"kind", "torchscript"},
-                                {"module", data + name + ".module.pt"},
-                                {"data", data + name + ".data.safetensors"}}}};
-    };
+    auto task = [](const std::string &name) { return mftest::torchScriptTask(name); };
     const nlohmann::json project = {{"format", "mergefront-project"},
                                     {"version", 1},
                                     {"base", data + "base.pt"},

@@ -132,6 +132,8 @@ private Q_SLOTS:
     void reattachesAfterKill9WithoutDuplicates();
     void ctrlCCancelsEveryJobAndStatusListsThem();
     void evaluatesTorchScriptOnTheNode();
+    void exploresTheImageZooLikeTheLocalRunner();
+    void survivesANodeGoingDown();
     void aFailingJobIsRetriedThenRecorded();
     void refusalsLeaveTheProjectUntouched();
 };
@@ -278,14 +280,8 @@ void TestSlurm::evaluatesTorchScriptOnTheNode()
     // numbers Python PyTorch computed for that merge (tests/data/make_torch_fixtures.py).
     TempDir dir;
     const std::string data = mftest::dataPath("torch/");
-    auto task = [&](const std::string &name) {
-        return nlohmann::json{{"name", name},
-                              {"checkpoint", data + name + ".pt"},
-                              {"metric", "accuracy"},
-                              {"evaluator",
-                               {{"kind", "torchscript"},
-                                {"module", data + name + ".module.pt"},
-                                {"data", data + name + ".data.safetensors"}}}};
+    auto task = [](const std::string &name) {
+        return mftest::torchScriptTask(name);
     };
     mftest::writeFile(
         dir.file("project.json"),
@@ -311,6 +307,102 @@ void TestSlurm::evaluatesTorchScriptOnTheNode()
                  json["device"].get<std::string>().find(":cpu") != std::string::npos,
              json["device"].dump().c_str());
 #endif
+}
+
+void TestSlurm::exploresTheImageZooLikeTheLocalRunner()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF)");
+#else
+    REQUIRE_CLUSTER();
+    // The miniature image zoo (real MNIST, TorchScript evaluators): explored through Slurm,
+    // then the same coefficients evaluated by the local runner in a copy of the project.
+    TempDir dir;
+    auto run = mftest::runCli(
+        dir, {"zoo", "--out", dir.file("zoo"), "--mini", "--tasks", "mnist,mnist-rot90"});
+    if (run.code != 0 && run.err.find("mnist") != std::string::npos &&
+        run.err.find("does not exist") != std::string::npos)
+        QSKIP("MNIST is not here (./run.sh data fetches it)");
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const std::string local = dir.file("zoo/local.json");
+    mftest::writeFile(local, mftest::readFile(dir.file("zoo/project.json")));
+    auto project = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
+    project["runner"] = {{"kind", "slurm"},
+                         {"cli", shellQuote(MERGEFRONT_CLI)},
+                         {"max_jobs", 2},
+                         {"poll_seconds", 0.5}};
+    project["device"] = "cpu";
+    mftest::writeFile(dir.file("zoo/project.json"), project.dump(1));
+    run = mftest::runCli(dir, {"explore", dir.file("zoo/project.json"), "--mode", "plain",
+                               "--budget", "7", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto file = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
+    QCOMPARE(file["evaluations"].size(), std::size_t(7));
+    for (std::size_t i : {std::size_t(0), std::size_t(6)}) {
+        const auto &e = file["evaluations"][i];
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+        std::string coef;
+        for (const auto &c : e["coefficients"])
+            coef += (coef.empty() ? "" : ",") + c.dump();
+        const auto here = mftest::runCli(dir, {"evaluate", local, "--coef", coef, "--json"});
+        QVERIFY2(here.code == 0, here.err.c_str());
+        const auto metrics = nlohmann::json::parse(here.out)["metrics"];
+        for (const char *task : {"mnist", "mnist-rot90"})
+            QVERIFY2(std::fabs(metrics[task].get<double>() - e["metrics"][task].get<double>()) <
+                         1e-9,
+                     (std::string(task) + ": " + metrics[task].dump() + " here, " +
+                      e["metrics"][task].dump() + " on the node")
+                         .c_str());
+    }
+#endif
+}
+
+void TestSlurm::survivesANodeGoingDown()
+{
+    REQUIRE_CLUSTER();
+    // Both jobs running when the node goes DOWN: without Slurm's own requeue (--no-requeue)
+    // they end NODE_FAIL; each is submitted again (retries 1) and completes once the node is
+    // back (ReturnToService). Nothing is lost, and each merge is evaluated once.
+    TempDir dir;
+    makeSlurmProject(dir, "sleep 3; " + peaksCommand(),
+                     {{"sbatch", {"--no-requeue"}}, {"retries", 1}});
+    mftest::writeFile(dir.file("points.csv"), "c:a,c:b\n0.25,0.75\n0.75,0.25\n");
+    const std::set<long> before = knownJobs();
+    const pid_t pid =
+        startCli({"evaluate", dir.file("project.json"), "--points", dir.file("points.csv")});
+    QVERIFY(pid > 0);
+    QVERIFY(waitFor(dir, [](const nlohmann::json &file) { return jobsOf(file).size() == 2; }));
+    std::vector<std::string> ids;
+    for (const auto &job : jobsOf(projectFile(dir)))
+        ids.push_back(job["id"].get<std::string>());
+    for (const std::string &id : ids)
+        for (int i = 0; i < 6000 && jobState(id) != "RUNNING"; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto [down, why] = shell("scontrol update nodename=$(hostname -s) state=down "
+                                   "reason=mergefront-test");
+    QVERIFY2(down == 0, why.c_str());
+    for (const std::string &id : ids) {
+        std::string state = jobState(id);
+        for (int i = 0; i < 6000 && state != "NODE_FAIL"; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            state = jobState(id);
+        }
+        QCOMPARE(state, std::string("NODE_FAIL"));
+    }
+    shell("scontrol update nodename=$(hostname -s) state=resume"); // if not back already
+    int exit = 0;
+    ::waitpid(pid, &exit, 0);
+    QVERIFY(WIFEXITED(exit));
+    QCOMPARE(WEXITSTATUS(exit), 0);
+    const auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(2));
+    for (const auto &e : file["evaluations"])
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+    QVERIFY(jobsOf(file).empty());
+    std::size_t submitted = 0;
+    for (long id : knownJobs())
+        submitted += !before.count(id);
+    QCOMPARE(submitted, std::size_t(4)); // two, and each once more after NODE_FAIL
 }
 
 void TestSlurm::aFailingJobIsRetriedThenRecorded()
@@ -380,6 +472,7 @@ void TestSlurm::refusalsLeaveTheProjectUntouched()
 
 MF_TEST_MAIN(TestSlurm, exploresOnTheCluster, reattachesAfterKill9WithoutDuplicates,
              ctrlCCancelsEveryJobAndStatusListsThem, evaluatesTorchScriptOnTheNode,
+             exploresTheImageZooLikeTheLocalRunner, survivesANodeGoingDown,
              aFailingJobIsRetriedThenRecorded, refusalsLeaveTheProjectUntouched)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_slurm.moc"

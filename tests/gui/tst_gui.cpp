@@ -350,22 +350,14 @@ void TestGui::aFailingEvaluatorIsRecordedAndShown()
     // window and the run go on to the end, and the project file keeps them all.
     TempDir dir;
     const std::string data = mftest::dataPath("torch/");
-    auto task = [&](const std::string &name, const std::string &module, const std::string &metric) {
-        return nlohmann::json{{"name", name},
-                              {"checkpoint", data + name + ".pt"},
-                              {"metric", metric},
-                              {"evaluator",
-                               {{"kind", "torchscript"},
-                                {"module", data + module},
-                                {"data", data + name + ".data.safetensors"}}}};
-    };
     mftest::writeFile(dir.file("project.json"),
                       nlohmann::json{{"format", "mergefront-project"},
                                      {"version", 1},
                                      {"base", data + "base.pt"},
                                      {"tasks",
-                                      {task("a", "a.module.pt", "accuracy"),
-                                       task("b", "refusing.module.pt", "evaluate")}},
+                                      {mftest::torchScriptTask("a"),
+                                       mftest::torchScriptTask("b", "refusing.module.pt",
+                                                               "evaluate")}},
                                      {"device", "cpu"}}
                           .dump());
     MainWindow window;

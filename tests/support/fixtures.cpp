@@ -231,4 +231,17 @@ void writeCommandProject(const TempDir &dir, const std::string &command)
     writeFile(dir.file("project.json"), project.dump(2));
 }
 
+nlohmann::json torchScriptTask(const std::string &name, const std::string &module,
+                               const std::string &metric)
+{
+    const std::string data = dataPath("torch/");
+    return {{"name", name},
+            {"checkpoint", data + name + ".pt"},
+            {"metric", metric},
+            {"evaluator",
+             {{"kind", "torchscript"},
+              {"module", data + (module.empty() ? name + ".module.pt" : module)},
+              {"data", data + name + ".data.safetensors"}}}};
+}
+
 } // namespace mftest

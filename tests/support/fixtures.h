@@ -6,6 +6,8 @@
 #include "io/checkpoint_writer.h"
 #include "util/error.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -80,5 +82,10 @@ CliRun runCli(const TempDir &dir, const std::vector<std::string> &args);
 /// a moves w to (1, 0) (safetensors), task b to (0, 1) (.pt), so a merge's w is (c_a, c_b);
 /// both tasks are evaluated by the command evaluator with `command`; plain MAP, budget 12.
 void writeCommandProject(const TempDir &dir, const std::string &command);
+
+/// A task of the TorchScript fixtures (tests/data/torch, make_torch_fixtures.py): checkpoint
+/// NAME.pt, `module` (default NAME.module.pt) and NAME.data.safetensors, all absolute.
+nlohmann::json torchScriptTask(const std::string &name, const std::string &module = "",
+                               const std::string &metric = "accuracy");
 
 } // namespace mftest
