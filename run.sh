@@ -216,6 +216,7 @@ case "$command" in
         python3 bench/run_eval_step_benchmark.py "$BUILD_DIR"
         python3 bench/run_example_benchmarks.py "$BUILD_DIR"
         /usr/bin/python3 bench/run_folder_benchmark.py "$BUILD_DIR"
+        python3 bench/run_slurm_benchmark.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages

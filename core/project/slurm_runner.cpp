@@ -242,6 +242,8 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
     eval::JobProgress state;
     state.total = static_cast<int>(todo.size() + m_project.jobs.size());
     std::map<std::string, Watch> watches;
+    /// When this run submitted each job (jobs re-attached from an earlier run are not here).
+    std::map<std::string, std::chrono::steady_clock::time_point> submitted;
     const auto started = std::chrono::steady_clock::now();
     const double longest = m_project.runner.pollSeconds;
     double wait = std::min(0.5, longest);
@@ -249,6 +251,17 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
     auto finish = [&](std::size_t index, const eval::Evaluation &evaluation) {
         const JobRecord job = m_project.jobs[index];
         m_project.record(evaluation, job.kind, job.cacheKey);
+        // Which job computed it, and how long it took from submission to here (what Slurm and
+        // the file system add: that minus the evaluation's own seconds).
+        nlohmann::json slurm = {
+            {"job", job.id}, {"attempt", job.attempt}, {"submitted_at", job.submittedAt}};
+        if (!job.history.empty())
+            slurm["history"] = job.history;
+        if (const auto it = submitted.find(job.id); it != submitted.end())
+            slurm["submit_to_collect_seconds"] =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second)
+                    .count();
+        m_project.evaluations.back().raw["slurm"] = std::move(slurm);
         m_project.jobs.erase(m_project.jobs.begin() + static_cast<std::ptrdiff_t>(index));
         m_project.save();
         std::error_code ec;
@@ -271,7 +284,9 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
         watches.erase(job.id);
         if (job.attempt <= m_project.runner.retries) {
             ++job.attempt;
+            const auto asked = std::chrono::steady_clock::now();
             submit(job);
+            submitted[job.id] = asked;
             m_project.save();
             return;
         }
@@ -324,7 +339,9 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
             job.coefficients = todo.back();
             job.kind = kind;
             job.cacheKey = m_cacheKey;
+            const auto asked = std::chrono::steady_clock::now(); // sbatch's own time counts
             submit(job); // throws with sbatch's message: nothing is recorded for this one
+            submitted[job.id] = asked;
             m_project.jobs.push_back(std::move(job));
             m_project.save(); // before anything waits on it
             todo.pop_back();
@@ -396,7 +413,15 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
         // Wait: short after a change, growing to poll_seconds while nothing happens.
         wait = changed ? std::min(0.5, longest) : std::min(longest, wait * 1.5);
         const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(wait);
-        while (!*m_cancel && !*m_detach && std::chrono::steady_clock::now() < until)
+        // A result file appearing ends the wait at once (a stat per job every 0.1 s costs
+        // nothing; squeue is asked at the backing-off interval only).
+        auto resultReady = [&] {
+            std::error_code ec;
+            return std::any_of(m_project.jobs.begin(), m_project.jobs.end(),
+                               [&](const JobRecord &job) { return fs::exists(job.result, ec); });
+        };
+        while (!*m_cancel && !*m_detach && std::chrono::steady_clock::now() < until &&
+               !resultReady())
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }

@@ -66,7 +66,9 @@ munged --force --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.k
     --pid-file="$dir/munged.pid" --log-file="$dir/munged.log" --seed-file="$dir/munge/seed"
 
 host=$(hostname -s)
-cpus=$(nproc)
+# MERGEFRONT_SLURM_CPUS declares more CPUs than the machine has (config_overrides), to stand in
+# for a wider cluster with short sleeping jobs (bench/run_slurm_benchmark.py).
+cpus=${MERGEFRONT_SLURM_CPUS:-$(nproc)}
 memory=$(($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2))
 cat >"$dir/slurm.conf" <<CONF
 ClusterName=mergefront-test
