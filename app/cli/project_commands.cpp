@@ -86,9 +86,20 @@ project::SessionOptions sessionOptions(const Arguments &args)
 eval::JobRunner::ProgressCallback progressPrinter()
 {
     catchInterrupts();
-    return [](const eval::JobProgress &p) {
-        std::fprintf(stderr, "evaluated %d/%d (%d failed), %.2f/s, ETA %.0f s\n", p.done, p.total,
-                     p.failed, p.rate, p.etaSeconds);
+    return [last = std::string()](const eval::JobProgress &p) mutable {
+        char line[256];
+        std::snprintf(line, sizeof line, "evaluated %d/%d (%d failed), %.2f/s, ETA %.0f s", p.done,
+                      p.total, p.failed, p.rate, p.etaSeconds);
+        std::string text = line;
+        if (!p.jobs.empty()) // a cluster run: reported after every look at the queue
+            text += ", Slurm: " + std::to_string(p.queued) + " queued, " +
+                    std::to_string(p.running) + " running";
+        // Said when the counts change (not the rate alone).
+        const std::string counts = std::to_string(p.done) + "/" + std::to_string(p.failed) + "/" +
+                                   std::to_string(p.queued) + "/" + std::to_string(p.running);
+        if (counts != last)
+            std::fprintf(stderr, "%s\n", text.c_str());
+        last = counts;
         return !interrupted();
     };
 }
