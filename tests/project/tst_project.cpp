@@ -114,6 +114,46 @@ void TestProject::roundTripsAndKeepsUnknownKeys()
     QCOMPARE(again.evaluations[1].result.seconds, 1.5);
     QVERIFY(again.evaluations[1].when.size() == 20 && again.evaluations[1].when.back() == 'Z');
     QCOMPARE(dir.entries(), std::vector<std::string>{"p.json"}); // no temporaries left
+
+    // The runner and the cluster jobs in flight survive save and load, with unknown keys.
+    Project cluster = Project::load(dir.file("p.json"));
+    cluster.runner.kind = "slurm";
+    cluster.runner.sbatch = {"--partition=gpu", "--gres=gpu:1"};
+    cluster.runner.maxJobs = 8;
+    cluster.runner.setup = "module load cuda";
+    mf::project::JobRecord job;
+    job.id = "4242";
+    job.coefficients = {0.25, 0.75};
+    job.kind = "grid";
+    job.cacheKey = "k";
+    job.submittedAt = "2026-12-01T10:00:00Z";
+    job.attempt = 2;
+    job.result = "/shared/r.json";
+    job.history = {"4241 ended NODE_FAIL"};
+    cluster.jobs.push_back(job);
+    cluster.save();
+    auto raw = nlohmann::json::parse(mftest::readFile(dir.file("p.json")));
+    raw["runner"]["future_runner_key"] = "kept";
+    mftest::writeFile(dir.file("p.json"), raw.dump());
+    Project reread = Project::load(dir.file("p.json"));
+    QCOMPARE(reread.runner.kind, std::string("slurm"));
+    QCOMPARE(reread.runner.sbatch, cluster.runner.sbatch);
+    QCOMPARE(reread.runner.maxJobs, 8);
+    QCOMPARE(reread.runner.setup, std::string("module load cuda"));
+    QCOMPARE(reread.runner.cli, std::string("mergefront-cli"));
+    QCOMPARE(reread.jobs.size(), std::size_t(1));
+    QCOMPARE(reread.jobs[0].id, std::string("4242"));
+    QVERIFY(reread.jobs[0].coefficients == job.coefficients);
+    QCOMPARE(reread.jobs[0].kind, std::string("grid"));
+    QCOMPARE(reread.jobs[0].attempt, 2);
+    QCOMPARE(reread.jobs[0].result, job.result);
+    QCOMPARE(reread.jobs[0].history.front(), job.history.front());
+    reread.save();
+    QCOMPARE(
+        nlohmann::json::parse(mftest::readFile(dir.file("p.json")))["runner"]["future_runner_key"]
+            .get<std::string>(),
+        std::string("kept"));
+    QCOMPARE(reread.runnerWorkdir(), dir.file("p.slurm"));
 }
 
 void TestProject::savesEveryEvaluationAsItArrives()
@@ -192,6 +232,26 @@ void TestProject::refusesBadFiles()
              d["evaluations"] = {{{"coefficients", {1, 2, 3}}}};
          }),
          "evaluation 1 has 3 coefficients for 2 tasks"},
+        {with([](auto &d) {
+             d["runner"] = {{"kind", "pbs"}};
+         }),
+         "runner: kind 'pbs' (expected local or slurm)"},
+        {with([](auto &d) {
+             d["runner"] = {{"kind", "slurm"}, {"max_jobs", 0}};
+         }),
+         "runner: max_jobs must be at least 1"},
+        {with([](auto &d) {
+             d["runner"] = {{"kind", "slurm"}, {"sbatch", "--partition=gpu"}};
+         }),
+         "runner: \"sbatch\" is not a list of options"},
+        {with([](auto &d) {
+             d["jobs"] = {{{"id", "17"}, {"coefficients", {1}}}};
+         }),
+         "job 1 (Slurm job 17) has 1 coefficients for 2 tasks"},
+        {with([](auto &d) {
+             d["jobs"] = {{{"coefficients", {1, 2}}}};
+         }),
+         "job 1 needs a string \"id\""},
     };
     for (const Case &c : cases) {
         mftest::writeFile(dir.file("bad.json"), c.text);
