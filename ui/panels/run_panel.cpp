@@ -78,12 +78,13 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
             [this](int done, int total, int failed, double rate, double eta) {
                 m_progress->setRange(0, total);
                 m_progress->setValue(done);
-                m_rate->setText(tr("%1/%2 evaluated, %3 failed · %4/s · ETA %5 s")
+                // No ETA before the first evaluation is in (a rate of 0 says nothing yet).
+                m_rate->setText(tr("%1/%2 evaluated, %3 failed · %4/s · ETA %5")
                                     .arg(done)
                                     .arg(total)
                                     .arg(failed)
                                     .arg(rate, 0, 'f', 2)
-                                    .arg(eta, 0, 'f', 0));
+                                    .arg(rate > 0 ? tr("%1 s").arg(eta, 0, 'f', 0) : tr("–")));
             });
     connect(runner, &RunController::clusterJobs, this,
             [this](int queued, int running, const QStringList &ids) {
