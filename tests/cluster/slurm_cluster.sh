@@ -70,6 +70,8 @@ host=$(hostname -s)
 # for a wider cluster with short sleeping jobs (bench/run_slurm_benchmark.py).
 cpus=${MERGEFRONT_SLURM_CPUS:-$(nproc)}
 memory=$(($(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2))
+# MinJobAge: ended jobs stay listed by squeue for an hour, so the tests can count every job a
+# run submitted (there is no accounting database to ask).
 cat >"$dir/slurm.conf" <<CONF
 ClusterName=mergefront-test
 SlurmctldHost=$host(127.0.0.1)
@@ -96,7 +98,7 @@ SelectTypeParameters=CR_Core
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
-MinJobAge=30
+MinJobAge=3600
 KillWait=2
 SlurmdParameters=config_overrides
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$((cpus < 4 ? 4 : cpus)) RealMemory=$memory State=UNKNOWN
