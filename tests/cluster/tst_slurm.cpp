@@ -366,7 +366,8 @@ void TestSlurm::survivesANodeGoingDown()
     TempDir dir;
     makeSlurmProject(dir, "sleep 3; " + peaksCommand(),
                      {{"sbatch", {"--no-requeue"}}, {"retries", 1}});
-    mftest::writeFile(dir.file("points.csv"), "c:a,c:b\n0.25,0.75\n0.75,0.25\n");
+    // The same merge twice in the points: one job, both rows answered.
+    mftest::writeFile(dir.file("points.csv"), "c:a,c:b\n0.25,0.75\n0.75,0.25\n0.25,0.75\n");
     const std::set<long> before = knownJobs();
     const pid_t pid =
         startCli({"evaluate", dir.file("project.json"), "--points", dir.file("points.csv")});
