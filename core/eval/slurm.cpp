@@ -48,10 +48,11 @@ std::string joined(const std::vector<std::string> &ids, char separator)
 
 bool SlurmJobState::inFlight() const
 {
+    // Held after a requeue (REQUEUE_HOLD, SPECIAL_EXIT) counts as ended: it would wait for a
+    // person to release it; the runner cancels it and submits again.
     static const std::set<std::string> running = {
-        "PENDING",   "CONFIGURING", "RUNNING",      "COMPLETING",  "SUSPENDED",
-        "REQUEUED",  "RESIZING",    "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD",
-        "SIGNALING", "STAGE_OUT",   "SPECIAL_EXIT"};
+        "PENDING",  "CONFIGURING", "RUNNING",       "COMPLETING", "SUSPENDED", "REQUEUED",
+        "RESIZING", "REQUEUE_FED", "RESV_DEL_HOLD", "SIGNALING",  "STAGE_OUT"};
     return running.count(state) > 0;
 }
 

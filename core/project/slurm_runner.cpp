@@ -282,6 +282,12 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
         const std::string tail = stderrTail(job.id);
         job.history.push_back(job.id + " " + what);
         watches.erase(job.id);
+        if (!job.id.empty() && job.id.front() != '(') {
+            try {
+                m_slurm.cancel({job.id}); // ended, or held: never also running later
+            } catch (const Error &) {
+            }
+        }
         if (job.attempt <= m_project.runner.retries) {
             ++job.attempt;
             const auto asked = std::chrono::steady_clock::now();
