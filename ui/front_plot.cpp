@@ -13,7 +13,6 @@ namespace mf::ui {
 
 FrontPlot::FrontPlot(ProjectDocument *document, QWidget *parent)
     : QWidget(parent)
-    , m_document(document)
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);

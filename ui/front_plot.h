@@ -41,7 +41,6 @@ private:
     void rebuild();
     void updateSelection();
 
-    ProjectDocument *m_document;
     QTabWidget *m_tabs;
     std::vector<FrontView *> m_views;
     TradeOffView *m_tradeOff;

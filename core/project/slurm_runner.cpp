@@ -85,11 +85,6 @@ void writeJobResult(const std::string &path, const eval::Evaluation &evaluation,
     writeFileAtomically(path, result.dump(1) + "\n");
 }
 
-/// What the runner keeps per job while it watches (not saved: the record is).
-struct SlurmRunner::Watch {
-    int completedWithoutResult = 0; ///< looks at a COMPLETED job whose result is not there yet
-};
-
 SlurmRunner::SlurmRunner(Project &project, std::string cacheKey, eval::CancelToken cancel,
                          eval::CancelToken detach)
     : m_project(project)
@@ -241,7 +236,8 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
     std::reverse(todo.begin(), todo.end()); // submitted from the back, in queue order
     eval::JobProgress state;
     state.total = static_cast<int>(todo.size() + m_project.jobs.size());
-    std::map<std::string, Watch> watches;
+    /// Looks at a COMPLETED job whose result file is not there yet, per job id.
+    std::map<std::string, int> completedWithoutResult;
     /// When this run submitted each job (jobs re-attached from an earlier run are not here).
     std::map<std::string, std::chrono::steady_clock::time_point> submitted;
     const auto started = std::chrono::steady_clock::now();
@@ -270,7 +266,7 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
             fs::remove(m_workdir + "/logs/" + job.id + ".out", ec);
             fs::remove(m_workdir + "/logs/" + job.id + ".err", ec);
         }
-        watches.erase(job.id);
+        completedWithoutResult.erase(job.id);
         ++state.done;
         state.failed += evaluation.failed;
         if (onResult)
@@ -281,7 +277,7 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
         JobRecord &job = m_project.jobs[index];
         const std::string tail = stderrTail(job.id);
         job.history.push_back(job.id + " " + what);
-        watches.erase(job.id);
+        completedWithoutResult.erase(job.id);
         if (!job.id.empty() && job.id.front() != '(') {
             try {
                 m_slurm.cancel({job.id}); // ended, or held: never also running later
@@ -391,8 +387,7 @@ void SlurmRunner::run(const std::vector<std::vector<double>> &queue, const std::
             }
             // Ended. COMPLETED without a result yet: the file may still be on its way through
             // the shared file system; give it two more looks.
-            if (s.state == "COMPLETED" &&
-                ++watches[m_project.jobs[i].id].completedWithoutResult <= 2) {
+            if (s.state == "COMPLETED" && ++completedWithoutResult[m_project.jobs[i].id] <= 2) {
                 ++i;
                 continue;
             }

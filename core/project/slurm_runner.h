@@ -39,7 +39,6 @@ public:
              const eval::JobRunner::ProgressCallback &progress = {});
 
 private:
-    struct Watch;
     void submit(JobRecord &job);
     /// Reads the job's result file: true and `evaluation` when it is there and whole; false when
     /// not there yet; throws mf::Error when it is there but unusable.

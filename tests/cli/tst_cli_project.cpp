@@ -256,13 +256,13 @@ void TestCliProject::evaluatesInProcessWithTorchScript()
 #else
     TempDir dir;
     const std::string data = mftest::dataPath("torch/");
-    auto task = [](const std::string &name) { return mftest::torchScriptTask(name); };
-    const nlohmann::json project = {{"format", "mergefront-project"},
-                                    {"version", 1},
-                                    {"base", data + "base.pt"},
-                                    {"tasks", {task("a"), task("b")}},
-                                    {"map", {{"mode", "plain"}, {"budget", 8}}},
-                                    {"device", "cpu"}};
+    const nlohmann::json project = {
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", data + "base.pt"},
+        {"tasks", {mftest::torchScriptTask("a"), mftest::torchScriptTask("b")}},
+        {"map", {{"mode", "plain"}, {"budget", 8}}},
+        {"device", "cpu"}};
     mftest::writeFile(dir.file("project.json"), project.dump());
     auto run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "1,0", "--json"});

@@ -7,6 +7,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <set>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +71,28 @@ private:
     bool m_started = false, m_up = false;
     std::string m_why;
 };
+
+/// Every Slurm job id the cluster knows of (ended ones too: the test cluster keeps them an hour).
+inline std::set<long> knownJobs()
+{
+    std::set<long> ids;
+    const auto [code, out] = shell("squeue --noheader --states=all --format=%i");
+    std::istringstream lines(out);
+    std::string line;
+    while (code == 0 && std::getline(lines, line))
+        if (!line.empty())
+            ids.insert(std::atol(line.c_str()));
+    return ids;
+}
+
+/// How many jobs were submitted since `before` (a knownJobs() taken then).
+inline std::size_t jobsSince(const std::set<long> &before)
+{
+    std::size_t submitted = 0;
+    for (long id : knownJobs())
+        submitted += !before.count(id);
+    return submitted;
+}
 
 #define REQUIRE_CLUSTER()                                                                          \
     do {                                                                                           \

@@ -31,6 +31,8 @@ namespace {
 constexpr int kHangSeconds = 600; // a hang detector, not a speed limit
 
 using mftest::Cluster;
+using mftest::jobsSince;
+using mftest::knownJobs;
 using mftest::shell;
 using mftest::shellQuote;
 
@@ -64,24 +66,6 @@ void makeSlurmProject(const TempDir &dir, const std::string &command,
     for (const auto &[key, value] : runner.items())
         project["runner"][key] = value;
     mftest::writeFile(dir.file("project.json"), project.dump(2));
-}
-
-/// Every Slurm job id the cluster knows of (finished ones too, for MinJobAge).
-std::set<long> knownJobs()
-{
-    std::set<long> ids;
-    const auto [code, out] = shell("squeue --noheader --states=all --format=%i");
-    std::size_t start = 0;
-    while (code == 0 && start < out.size()) {
-        const std::size_t end = out.find('\n', start);
-        const std::string line = out.substr(start, end - start);
-        if (!line.empty())
-            ids.insert(std::atol(line.c_str()));
-        if (end == std::string::npos)
-            break;
-        start = end + 1;
-    }
-    return ids;
 }
 
 std::string jobState(const std::string &id)
@@ -150,11 +134,7 @@ void TestSlurm::exploresOnTheCluster()
     const auto file = projectFile(dir);
     QCOMPARE(file["evaluations"].size(), std::size_t(12));
     QVERIFY2(jobsOf(file).empty(), jobsOf(file).dump().c_str()); // every job collected
-    std::set<long> submitted;
-    for (long id : knownJobs())
-        if (!before.count(id))
-            submitted.insert(id);
-    QCOMPARE(submitted.size(), std::size_t(12)); // one job per merge
+    QCOMPARE(jobsSince(before), std::size_t(12));                // one job per merge
     // The numbers are the ones this machine computes for the same merges.
     mftest::writeCommandProject(here, peaksCommand());
     for (const auto &e : file["evaluations"]) {
@@ -210,11 +190,8 @@ void TestSlurm::reattachesAfterKill9WithoutDuplicates()
         QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
         distinct.insert(e["coefficients"].get<std::vector<double>>());
     }
-    QCOMPARE(distinct.size(), std::size_t(12)); // no merge evaluated twice
-    std::size_t submitted = 0;
-    for (long id : knownJobs())
-        submitted += !before.count(id);
-    QCOMPARE(submitted, std::size_t(12)); // and none submitted twice
+    QCOMPARE(distinct.size(), std::size_t(12));   // no merge evaluated twice
+    QCOMPARE(jobsSince(before), std::size_t(12)); // and none submitted twice
     for (const auto &job : orphaned)
         QCOMPARE(jobState(job["id"].get<std::string>()), std::string("COMPLETED"));
 }
@@ -280,16 +257,13 @@ void TestSlurm::evaluatesTorchScriptOnTheNode()
     // numbers Python PyTorch computed for that merge (tests/data/make_torch_fixtures.py).
     TempDir dir;
     const std::string data = mftest::dataPath("torch/");
-    auto task = [](const std::string &name) {
-        return mftest::torchScriptTask(name);
-    };
     mftest::writeFile(
         dir.file("project.json"),
         nlohmann::json{
             {"format", "mergefront-project"},
             {"version", 1},
             {"base", data + "base.pt"},
-            {"tasks", {task("a"), task("b")}},
+            {"tasks", {mftest::torchScriptTask("a"), mftest::torchScriptTask("b")}},
             {"device", "cpu"},
             {"runner",
              {{"kind", "slurm"}, {"cli", shellQuote(MERGEFRONT_CLI)}, {"poll_seconds", 0.5}}}}
@@ -400,10 +374,7 @@ void TestSlurm::survivesANodeGoingDown()
     for (const auto &e : file["evaluations"])
         QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
     QVERIFY(jobsOf(file).empty());
-    std::size_t submitted = 0;
-    for (long id : knownJobs())
-        submitted += !before.count(id);
-    QCOMPARE(submitted, std::size_t(4)); // two, and each once more after NODE_FAIL
+    QCOMPARE(jobsSince(before), std::size_t(4)); // two, and each once more after NODE_FAIL
 }
 
 void TestSlurm::aFailingJobIsRetriedThenRecorded()

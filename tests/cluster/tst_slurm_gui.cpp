@@ -20,7 +20,6 @@
 #include <chrono>
 #include <memory>
 #include <set>
-#include <sstream>
 
 using mf::ui::MainWindow;
 using mftest::Cluster;
@@ -29,18 +28,6 @@ using mftest::TempDir;
 namespace {
 
 constexpr int kHang = 10 * 60 * 1000; // a hang detector, not a speed limit
-
-std::set<long> knownJobs()
-{
-    std::set<long> ids;
-    const auto [code, out] = mftest::shell("squeue --noheader --states=all --format=%i");
-    std::istringstream lines(out);
-    std::string line;
-    while (code == 0 && std::getline(lines, line))
-        if (!line.empty())
-            ids.insert(std::atol(line.c_str()));
-    return ids;
-}
 
 } // namespace
 
@@ -63,7 +50,7 @@ void TestSlurmGui::leavesJobsRunningAndCollectsThemOnReopen()
                       {"poll_seconds", 0.5}};
     mftest::writeFile(dir.file("project.json"), json.dump(2));
     const QString path = QString::fromStdString(dir.file("project.json"));
-    const std::set<long> before = knownJobs();
+    const std::set<long> before = mftest::knownJobs();
     {
         auto window = std::make_unique<MainWindow>();
         window->show();
@@ -107,10 +94,7 @@ void TestSlurmGui::leavesJobsRunningAndCollectsThemOnReopen()
     const auto done = mf::project::Project::load(dir.file("project.json"));
     QCOMPARE(done.evaluations.size(), std::size_t(7));
     QVERIFY(done.jobs.empty());
-    std::size_t submitted = 0;
-    for (long id : knownJobs())
-        submitted += !before.count(id);
-    QCOMPARE(submitted, std::size_t(7)); // one job per merge, none twice
+    QCOMPARE(mftest::jobsSince(before), std::size_t(7)); // one job per merge, none twice
 }
 
 QTEST_MAIN(TestSlurmGui)

@@ -350,16 +350,16 @@ void TestGui::aFailingEvaluatorIsRecordedAndShown()
     // window and the run go on to the end, and the project file keeps them all.
     TempDir dir;
     const std::string data = mftest::dataPath("torch/");
-    mftest::writeFile(dir.file("project.json"),
-                      nlohmann::json{{"format", "mergefront-project"},
-                                     {"version", 1},
-                                     {"base", data + "base.pt"},
-                                     {"tasks",
-                                      {mftest::torchScriptTask("a"),
-                                       mftest::torchScriptTask("b", "refusing.module.pt",
-                                                               "evaluate")}},
-                                     {"device", "cpu"}}
-                          .dump());
+    mftest::writeFile(
+        dir.file("project.json"),
+        nlohmann::json{{"format", "mergefront-project"},
+                       {"version", 1},
+                       {"base", data + "base.pt"},
+                       {"tasks",
+                        {mftest::torchScriptTask("a"),
+                         mftest::torchScriptTask("b", "refusing.module.pt", "evaluate")}},
+                       {"device", "cpu"}}
+            .dump());
     MainWindow window;
     QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
     QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
