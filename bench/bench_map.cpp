@@ -42,7 +42,7 @@ void speed()
         Samples samples;
         samples.c = initialDesign(problem, 2 * p, 7);
         samples.y = mftest::peaks(samples.c);
-        std::vector<QuadraticSurrogate> surrogates;
+        std::vector<Surrogate> surrogates;
         const double fit = milliseconds([&] { surrogates = fitSurrogates(problem, samples); }, 5);
         Front front;
         const double frontTime =

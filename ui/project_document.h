@@ -42,7 +42,7 @@ public:
     bool hasFront() const { return m_front.has_value(); }
     bool fitting() const { return m_fitRunning; }
     const map::Front &front() const { return m_front->front; }
-    const std::vector<map::QuadraticSurrogate> &surrogates() const { return m_front->surrogates; }
+    const std::vector<map::Surrogate> &surrogates() const { return m_front->surrogates; }
     /// Why there is no front yet (too few evaluations, a failed fit), or "".
     QString fitNote() const { return m_fitNote; }
     /// Refits on a worker; frontChanged() follows. Calls while a fit runs are coalesced.

@@ -151,7 +151,7 @@ void RunController::exploreTo(const QString &what, bool oneMoreRound)
         // design (P + 1) evaluates that design; max(2, N) more is one round near the front.
         const int n = static_cast<int>(copy.tasks.size());
         const int design = std::max(static_cast<int>(copy.samples().count()),
-                                    map::QuadraticSurrogate::fullParameterCount(n) + 1);
+                                    map::Surrogate::fullParameterCount(n) + 1);
         copy.map.mode = "bayesian";
         copy.map.budget = design + (oneMoreRound ? std::max(2, n) : 0);
         runSession(copy, cancel,

@@ -27,10 +27,60 @@ void appendEvaluations(const Problem &problem, Samples &samples, const Eigen::Ma
     samples.y = stackRows(samples.y, y);
 }
 
+/// Expected hypervolume improvement of each candidate over `measured` (objectives, rows),
+/// everything normalized by `lo`/`range`, reference point -0.1. Monte Carlo with the same
+/// standard normals for every candidate (common random numbers).
+Eigen::VectorXd expectedImprovement(const Eigen::MatrixXd &measured, const Eigen::MatrixXd &mean,
+                                    const Eigen::MatrixXd &sd, const Eigen::MatrixXd &normals)
+{
+    const Eigen::Index m = mean.cols();
+    const Eigen::VectorXd reference = Eigen::VectorXd::Constant(m, -0.1);
+    Eigen::MatrixXd base = measured;
+    if (base.rows() > 0) {
+        const std::vector<int> kept = nonDominated(base);
+        Eigen::MatrixXd front(static_cast<Eigen::Index>(kept.size()), m);
+        for (std::size_t i = 0; i < kept.size(); ++i)
+            front.row(static_cast<Eigen::Index>(i)) = base.row(kept[i]);
+        base = front;
+    }
+    const double before = base.rows() ? hypervolume(base, reference) : 0.0;
+    Eigen::MatrixXd with(base.rows() + 1, m);
+    with.topRows(base.rows()) = base;
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(mean.rows());
+    for (Eigen::Index i = 0; i < mean.rows(); ++i) {
+        double sum = 0;
+        for (Eigen::Index s = 0; s < normals.rows(); ++s) {
+            const Eigen::RowVectorXd draw = mean.row(i) + sd.row(i).cwiseProduct(normals.row(s));
+            bool dominated = (draw.array() <= reference.transpose().array()).any();
+            for (Eigen::Index r = 0; r < base.rows() && !dominated; ++r)
+                dominated = (base.row(r).array() >= draw.array()).all();
+            if (dominated)
+                continue;
+            with.row(base.rows()) = draw;
+            sum += hypervolume(with, reference) - before;
+        }
+        out[i] = sum / static_cast<double>(normals.rows());
+    }
+    return out;
+}
+
 } // namespace
 
-std::vector<QuadraticSurrogate> fitSurrogates(const Problem &problem, const Samples &samples,
-                                              const SurrogateOptions &options)
+const char *acquisitionName(Acquisition acquisition)
+{
+    return acquisition == Acquisition::Ehvi ? "ehvi" : "uncertainty";
+}
+
+Acquisition parseAcquisition(const std::string &name)
+{
+    for (Acquisition a : {Acquisition::Ehvi, Acquisition::Uncertainty})
+        if (name == acquisitionName(a))
+            return a;
+    throw Error("unknown acquisition '" + name + "' (expected ehvi or uncertainty)");
+}
+
+std::vector<Surrogate> fitSurrogates(const Problem &problem, const Samples &samples,
+                                     const SurrogateOptions &options)
 {
     std::vector<int> rows;
     for (int i = 0; i < samples.count(); ++i)
@@ -42,13 +92,13 @@ std::vector<QuadraticSurrogate> fitSurrogates(const Problem &problem, const Samp
         c.row(static_cast<Eigen::Index>(k)) = samples.c.row(rows[k]);
         y.row(static_cast<Eigen::Index>(k)) = samples.y.row(rows[k]);
     }
-    std::vector<QuadraticSurrogate> surrogates;
+    std::vector<Surrogate> surrogates;
     for (int m = 0; m < problem.metricCount(); ++m) {
         SurrogateOptions metricOptions = options;
         const Link declared = problem.metrics[static_cast<std::size_t>(m)].link;
         if (declared != Link::Auto)
             metricOptions.link = declared;
-        surrogates.push_back(QuadraticSurrogate::fit(
+        surrogates.push_back(Surrogate::fit(
             c, y.col(m), problem.metrics[static_cast<std::size_t>(m)].name, metricOptions));
     }
     return surrogates;
@@ -81,7 +131,7 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
 {
     problem.validate();
     const int n = problem.dimension(), m = problem.metricCount();
-    const int p = QuadraticSurrogate::fullParameterCount(n);
+    const int p = Surrogate::fullParameterCount(n);
     const int budget = options.budget > 0 ? options.budget : 3 * p;
     const int initialSize =
         std::min(budget, options.initial > 0 ? options.initial : std::max(p + 1, n + 1));
@@ -130,23 +180,49 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
 
         // Candidates: the front and jittered copies of it, scored by normalized uncertainty.
         const Front &front = result.front;
-        Eigen::MatrixXd candidates = front.coefficients;
+        // At most 150 front points (evenly along it), each with two jittered copies.
+        const Eigen::Index stride = std::max<Eigen::Index>(1, (front.size() + 149) / 150);
+        Eigen::MatrixXd candidates((front.size() + stride - 1) / stride, n);
+        for (Eigen::Index i = 0; i < candidates.rows(); ++i)
+            candidates.row(i) = front.coefficients.row(i * stride);
+        const Eigen::MatrixXd base = candidates;
         std::normal_distribution<double> normal(0.0, 0.04);
-        Eigen::MatrixXd jittered(front.coefficients.rows() * 2, n);
+        Eigen::MatrixXd jittered(base.rows() * 2, n);
         for (Eigen::Index i = 0; i < jittered.rows(); ++i)
             for (int j = 0; j < n; ++j)
-                jittered(i, j) = std::clamp(front.coefficients(i % front.coefficients.rows(), j) +
-                                                normal(random) * width[j],
+                jittered(i, j) = std::clamp(base(i % base.rows(), j) + normal(random) * width[j],
                                             problem.lower[j], problem.upper[j]);
         candidates = stackRows(candidates, jittered);
-        Eigen::VectorXd score = Eigen::VectorXd::Zero(candidates.rows());
         const Eigen::MatrixXd predicted = predictMetrics(result.surrogates, candidates);
-        for (int k = 0; k < m; ++k) {
-            const double range =
-                std::max(predicted.col(k).maxCoeff() - predicted.col(k).minCoeff(), 1e-9);
-            score += result.surrogates[static_cast<std::size_t>(k)].predictiveStdRows(candidates) /
-                     range;
-        }
+        Eigen::MatrixXd uncertainty(candidates.rows(), m);
+        for (int k = 0; k < m; ++k)
+            uncertainty.col(k) =
+                result.surrogates[static_cast<std::size_t>(k)].uncertaintyRows(candidates);
+        // Normalization per metric over what is predicted and measured: objectives in [0, 1].
+        Eigen::MatrixXd measured(0, m);
+        for (int i = 0; i < result.samples.count(); ++i)
+            if (result.samples.y.row(i).allFinite())
+                measured = stackRows(measured, result.samples.y.row(i));
+        const Eigen::MatrixXd predictedObjectives = toObjectives(problem, predicted);
+        Eigen::MatrixXd measuredObjectives = toObjectives(problem, measured);
+        const Eigen::MatrixXd all = stackRows(predictedObjectives, measuredObjectives);
+        const Eigen::RowVectorXd lo = all.colwise().minCoeff();
+        const Eigen::RowVectorXd range =
+            (all.colwise().maxCoeff() - lo).unaryExpr([](double r) { return r > 1e-12 ? r : 1.0; });
+        Eigen::MatrixXd mean =
+            (predictedObjectives.rowwise() - lo).array().rowwise() / range.array();
+        const Eigen::MatrixXd sd = uncertainty.array().rowwise() / range.array();
+        measuredObjectives = (measuredObjectives.rowwise() - lo).array().rowwise() / range.array();
+        Eigen::MatrixXd normals(32, m);
+        std::normal_distribution<double> standard(0.0, 1.0);
+        for (Eigen::Index r = 0; r < normals.rows(); ++r)
+            for (int k = 0; k < m; ++k)
+                normals(r, k) = standard(random);
+        Eigen::VectorXd score = options.acquisition == Acquisition::Ehvi
+                                    ? expectedImprovement(measuredObjectives, mean, sd, normals)
+                                    : Eigen::VectorXd(sd.rowwise().sum());
+        if (options.acquisition == Acquisition::Ehvi && score.maxCoeff() <= 0)
+            score = sd.rowwise().sum(); // nothing can improve: fall back to uncertainty
 
         // Greedy max-min: the most uncertain candidate far enough from every chosen point and
         // sample; the radius shrinks when nothing qualifies.
@@ -174,6 +250,14 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
                 continue;
             }
             chosen = stackRows(chosen, candidates.row(best));
+            if (options.acquisition == Acquisition::Ehvi && chosen.rows() < take) {
+                // Kriging believer: the chosen point counts as measured at its mean.
+                measuredObjectives = stackRows(measuredObjectives, mean.row(best));
+                const Eigen::VectorXd rescored =
+                    expectedImprovement(measuredObjectives, mean, sd, normals);
+                if (rescored.maxCoeff() > 0)
+                    score = rescored;
+            }
         }
         if (chosen.rows() == 0) {
             result.stopReason = "converged";

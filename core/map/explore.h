@@ -20,20 +20,29 @@ namespace mf::map {
 using BatchEvaluator = std::function<Eigen::MatrixXd(const Eigen::MatrixXd &coefficients)>;
 
 /// Fits one surrogate per metric on the rows of `samples` that evaluated (finite metrics).
-std::vector<QuadraticSurrogate> fitSurrogates(const Problem &problem, const Samples &samples,
-                                              const SurrogateOptions &options = {});
+std::vector<Surrogate> fitSurrogates(const Problem &problem, const Samples &samples,
+                                     const SurrogateOptions &options = {});
 
 /// Plain MAP: the initial design up to `budget`, evaluated, fitted, front computed.
 struct MapResult {
     Samples samples; ///< every evaluation, in order
-    std::vector<QuadraticSurrogate> surrogates;
+    std::vector<Surrogate> surrogates;
     Front front;
     int rounds = 0;
     std::string stopReason;       ///< "budget", "converged", "cancelled"
     std::vector<double> movement; ///< front movement (IGD, normalized) per round
 };
 
+/// Where Bayesian MAP samples next.
+enum class Acquisition {
+    Uncertainty, ///< the largest summed predictive standard deviation on and near the front
+    Ehvi,        ///< the largest expected hypervolume improvement over the measured front
+};
+const char *acquisitionName(Acquisition acquisition);  ///< "uncertainty", "ehvi"
+Acquisition parseAcquisition(const std::string &name); ///< throws mf::Error
+
 struct BayesianOptions {
+    Acquisition acquisition = Acquisition::Ehvi;
     int budget = 0;           ///< evaluations in all; 0: 3P
     int initial = 0;          ///< initial design size; 0: P + 1 (at least the one-hots + diagonal)
     int batch = 0;            ///< evaluations per round; 0: max(2, N)
@@ -51,9 +60,12 @@ MapResult plainMap(const Problem &problem, int budget, const BatchEvaluator &eva
                    const FrontOptions &front = {});
 
 /// Bayesian MAP (METHOD.md section 7), any N: each round refits, then evaluates a batch of
-/// points on or near the predicted front where the surrogates are least certain (summed
-/// predictive standard deviation, normalized per metric), spread by a max-min distance rule
-/// against each other and every sample so far. `initial` samples (possibly empty) are kept:
+/// points on or near the predicted front: by default those of the largest expected
+/// hypervolume improvement over the measured non-dominated set (Monte Carlo over the
+/// predictive distributions, common random numbers, the batch filled greedily with each chosen
+/// point believed at its mean), or where the surrogates are least certain (summed predictive
+/// standard deviation, normalized per metric); spread by a max-min distance rule against each
+/// other and every sample so far. `initial` samples (possibly empty) are kept:
 /// a half-done run resumes.
 MapResult bayesianMap(const Problem &problem, const Samples &initial,
                       const BatchEvaluator &evaluate, const BayesianOptions &options = {});

@@ -74,8 +74,7 @@ double asf(const Eigen::VectorXd &objectives, const Eigen::VectorXd &ideal,
 
 /// Gradients of the objectives (maximized, divided by their range) at x, one per row;
 /// components that would leave the box at an active bound are zeroed.
-Eigen::MatrixXd objectiveGradients(const Problem &problem,
-                                   const std::vector<QuadraticSurrogate> &surrogates,
+Eigen::MatrixXd objectiveGradients(const Problem &problem, const std::vector<Surrogate> &surrogates,
                                    const Eigen::VectorXd &x, const Eigen::VectorXd &range,
                                    const Problem &region)
 {
@@ -149,7 +148,7 @@ std::vector<int> nonDominated(const Eigen::MatrixXd &objectives)
     return kept;
 }
 
-Eigen::MatrixXd predictMetrics(const std::vector<QuadraticSurrogate> &surrogates,
+Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
                                const Eigen::MatrixXd &coefficients)
 {
     Eigen::MatrixXd out(coefficients.rows(), static_cast<Eigen::Index>(surrogates.size()));
@@ -167,6 +166,9 @@ Eigen::MatrixXd predictMetrics(const std::vector<QuadraticSurrogate> &surrogates
     for (std::size_t m = 0; m < surrogates.size(); ++m)
         weights.col(static_cast<Eigen::Index>(m)) = surrogates[m].weights();
     out.noalias() = phi * weights;
+    for (std::size_t m = 0; m < surrogates.size(); ++m)
+        if (surrogates[m].hasResidual())
+            out.col(static_cast<Eigen::Index>(m)) += surrogates[m].residualRows(coefficients);
     for (std::size_t m = 0; m < surrogates.size(); ++m)
         for (Eigen::Index i = 0; i < out.rows(); ++i)
             out(i, static_cast<Eigen::Index>(m)) =
@@ -197,7 +199,7 @@ double spacing(const Eigen::MatrixXd &objectives)
     return std::sqrt((nearest.array() - mean).square().sum() / static_cast<double>(k - 1));
 }
 
-Front computeFront(const Problem &problem, const std::vector<QuadraticSurrogate> &surrogates,
+Front computeFront(const Problem &problem, const std::vector<Surrogate> &surrogates,
                    const FrontOptions &options)
 {
     const int n = problem.dimension(), m = problem.metricCount();
@@ -322,13 +324,19 @@ Front computeFront(const Problem &problem, const std::vector<QuadraticSurrogate>
     front.coefficients.resize(k, n);
     front.metrics.resize(k, m);
     front.stddev.resize(k, m);
+    front.lower.resize(k, m);
+    front.upper.resize(k, m);
     for (Eigen::Index i = 0; i < k; ++i) {
         front.coefficients.row(i) = c.row(kept[static_cast<std::size_t>(i)]);
         front.metrics.row(i) = metrics.row(kept[static_cast<std::size_t>(i)]);
     }
-    for (int j = 0; j < m; ++j)
-        front.stddev.col(j) =
-            surrogates[static_cast<std::size_t>(j)].predictiveStdRows(front.coefficients);
+    for (int j = 0; j < m; ++j) {
+        const Prediction p = surrogates[static_cast<std::size_t>(j)].predictWithUncertainty(
+            front.coefficients, front.level);
+        front.stddev.col(j) = p.std;
+        front.lower.col(j) = p.lower;
+        front.upper.col(j) = p.upper;
+    }
     front.spacing = spacing(toObjectives(problem, front.metrics));
     return front;
 }

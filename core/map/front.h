@@ -27,20 +27,22 @@ struct FrontOptions {
 struct Front {
     Eigen::MatrixXd coefficients; ///< k x N, inside the trust region
     Eigen::MatrixXd metrics;      ///< k x M predicted metrics (metric space, original directions)
-    Eigen::MatrixXd stddev;       ///< k x M predictive standard deviations (epistemic)
-    double spacing = 0;           ///< Schott's spacing, objectives normalized to the front's range
-    int evaluated = 0;            ///< surrogate evaluations spent
+    Eigen::MatrixXd stddev;       ///< k x M predictive standard deviations, model error included
+    Eigen::MatrixXd lower, upper; ///< k x M central intervals at `level` (NaN: not estimable)
+    double level = 0.9;
+    double spacing = 0; ///< Schott's spacing, objectives normalized to the front's range
+    int evaluated = 0;  ///< surrogate evaluations spent
     int size() const { return static_cast<int>(coefficients.rows()); }
 };
 
 /// Dense Latin-hypercube candidates plus the box's corners, non-dominated filtering, then
 /// local refinement of achievement-scalarizing problems for evenly spread preference
 /// directions (pattern search inside the trust region), then filtering again.
-Front computeFront(const Problem &problem, const std::vector<QuadraticSurrogate> &surrogates,
+Front computeFront(const Problem &problem, const std::vector<Surrogate> &surrogates,
                    const FrontOptions &options = {});
 
 /// Predicted metrics (rows) of coefficient vectors (rows) on the surrogates.
-Eigen::MatrixXd predictMetrics(const std::vector<QuadraticSurrogate> &surrogates,
+Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
                                const Eigen::MatrixXd &coefficients);
 
 /// Schott's spacing of a front (objective rows), normalized by its range per objective.

@@ -3,6 +3,7 @@
 
 #include "util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -30,71 +31,100 @@ Rule parseRule(const std::string &name)
                 "' (expected weighted, chebyshev or reference)");
 }
 
-Selection selectPoint(const Problem &problem, const Front &front, const Preference &preference)
-{
-    const int m = problem.metricCount();
-    if (front.size() == 0)
-        throw Error("the front is empty: nothing to select");
-    if (preference.weights.size() != m)
-        throw Error("expected " + std::to_string(m) + " weights (one per metric), got " +
-                    std::to_string(preference.weights.size()));
-    if (!preference.weights.allFinite() || preference.weights.minCoeff() < 0 ||
-        preference.weights.sum() <= 0)
-        throw Error("weights must be non-negative numbers, not all zero");
-    if (preference.rule == Rule::ReferencePoint && preference.reference.size() != m)
-        throw Error("the reference rule needs a reference value per metric");
-    const Eigen::VectorXd w = preference.weights / preference.weights.sum();
+namespace {
 
-    const Eigen::MatrixXd objectives = toObjectives(problem, front.metrics);
-    const Eigen::VectorXd ideal = objectives.colwise().maxCoeff();
-    const Eigen::VectorXd nadir = objectives.colwise().minCoeff();
-    const Eigen::VectorXd range =
-        (ideal - nadir).unaryExpr([](double r) { return r > 1e-12 ? r : 1.0; });
-    const Eigen::VectorXd reference = preference.rule == Rule::ReferencePoint
-                                          ? toObjectives(problem, preference.reference)
-                                          : ideal;
+/// The rule's value of objective vectors, normalized as selectPoint does (lower is better).
+class Scorer {
+public:
+    Scorer(const Problem &problem, const Front &front, const Preference &preference)
+        : m_problem(problem)
+        , m_preference(preference)
+    {
+        const int m = problem.metricCount();
+        if (front.size() == 0)
+            throw Error("the front is empty: nothing to select");
+        if (preference.weights.size() != m)
+            throw Error("expected " + std::to_string(m) + " weights (one per metric), got " +
+                        std::to_string(preference.weights.size()));
+        if (!preference.weights.allFinite() || preference.weights.minCoeff() < 0 ||
+            preference.weights.sum() <= 0)
+            throw Error("weights must be non-negative numbers, not all zero");
+        if (preference.rule == Rule::ReferencePoint && preference.reference.size() != m)
+            throw Error("the reference rule needs a reference value per metric");
+        m_w = preference.weights / preference.weights.sum();
+        const Eigen::MatrixXd objectives = toObjectives(problem, front.metrics);
+        m_ideal = objectives.colwise().maxCoeff();
+        m_nadir = objectives.colwise().minCoeff();
+        m_range = (m_ideal - m_nadir).unaryExpr([](double r) { return r > 1e-12 ? r : 1.0; });
+        m_reference = preference.rule == Rule::ReferencePoint
+                          ? toObjectives(problem, preference.reference)
+                          : m_ideal;
+    }
 
-    // Floors: total normalized shortfall of a point (0 when it meets every floor).
-    auto shortfall = [&](Eigen::Index i) {
+    /// Total normalized shortfall below the floors (0 when every floor is met).
+    double shortfall(const Eigen::VectorXd &o) const
+    {
         double total = 0;
-        if (preference.floors.size() != m)
+        const Eigen::Index m = o.size();
+        if (m_preference.floors.size() != m)
             return total;
-        for (int j = 0; j < m; ++j) {
-            const double floor = preference.floors[j];
+        for (Eigen::Index j = 0; j < m; ++j) {
+            const double floor = m_preference.floors[j];
             if (std::isnan(floor))
                 continue;
             const double minimum =
-                problem.metrics[static_cast<std::size_t>(j)].direction == Direction::Minimize
+                m_problem.metrics[static_cast<std::size_t>(j)].direction == Direction::Minimize
                     ? -floor
                     : floor;
-            total += std::max(0.0, minimum - objectives(i, j)) / range[j];
+            total += std::max(0.0, minimum - o[j]) / m_range[j];
         }
         return total;
-    };
+    }
+
+    double rule(const Eigen::VectorXd &o) const
+    {
+        if (m_preference.rule == Rule::WeightedSum)
+            return -((o - m_nadir).cwiseQuotient(m_range)).dot(m_w);
+        double worst = -std::numeric_limits<double>::infinity(), sum = 0;
+        for (Eigen::Index j = 0; j < o.size(); ++j) {
+            const double term = m_w[j] * (m_reference[j] - o[j]) / m_range[j];
+            worst = std::max(worst, term);
+            sum += term;
+        }
+        return worst + 1e-6 * sum; // augmented: never a weakly dominated point
+    }
+
+    /// With a feasible target, points that miss a floor are out (infinite); without one, the
+    /// smallest shortfall wins.
+    double score(const Eigen::VectorXd &o, bool feasible) const
+    {
+        const double missing = shortfall(o);
+        if (!feasible)
+            return missing;
+        return missing > 0 ? std::numeric_limits<double>::infinity() : rule(o);
+    }
+
+private:
+    const Problem &m_problem;
+    const Preference &m_preference;
+    Eigen::VectorXd m_w, m_ideal, m_nadir, m_range, m_reference;
+};
+
+} // namespace
+
+Selection selectPoint(const Problem &problem, const Front &front, const Preference &preference)
+{
+    const Scorer scorer(problem, front, preference);
+    const Eigen::MatrixXd objectives = toObjectives(problem, front.metrics);
     bool anyFeasible = false;
     for (Eigen::Index i = 0; i < objectives.rows() && !anyFeasible; ++i)
-        anyFeasible = shortfall(i) == 0;
+        anyFeasible = scorer.shortfall(objectives.row(i).transpose()) == 0;
 
     Selection selection;
     selection.feasible = anyFeasible;
     double best = std::numeric_limits<double>::infinity();
     for (Eigen::Index i = 0; i < objectives.rows(); ++i) {
-        double score = 0;
-        if (!anyFeasible) {
-            score = shortfall(i); // closest to meeting the floors
-        } else if (shortfall(i) > 0) {
-            continue;
-        } else if (preference.rule == Rule::WeightedSum) {
-            score = -((objectives.row(i).transpose() - nadir).cwiseQuotient(range)).dot(w);
-        } else {
-            double worst = -std::numeric_limits<double>::infinity(), sum = 0;
-            for (int j = 0; j < m; ++j) {
-                const double term = w[j] * (reference[j] - objectives(i, j)) / range[j];
-                worst = std::max(worst, term);
-                sum += term;
-            }
-            score = worst + 1e-6 * sum; // augmented: never a weakly dominated point
-        }
+        const double score = scorer.score(objectives.row(i).transpose(), anyFeasible);
         if (score < best) {
             best = score;
             selection.index = static_cast<int>(i);
@@ -104,6 +134,70 @@ Selection selectPoint(const Problem &problem, const Front &front, const Preferen
     if (!anyFeasible)
         selection.note = "no front point meets every floor; chose the one closest to them";
     return selection;
+}
+
+SurrogateSelection selectOnSurrogates(const Problem &problem,
+                                      const std::vector<Surrogate> &surrogates, const Front &front,
+                                      const Preference &preference, const Eigen::VectorXd &lower,
+                                      const Eigen::VectorXd &upper)
+{
+    const int n = problem.dimension(), m = problem.metricCount();
+    if (static_cast<int>(surrogates.size()) != m)
+        throw Error("one surrogate per metric expected");
+    const Scorer scorer(problem, front, preference);
+    SurrogateSelection out;
+    out.selection = selectPoint(problem, front, preference);
+    const Eigen::VectorXd lo = lower.size() == n ? lower : problem.lower;
+    const Eigen::VectorXd hi = upper.size() == n ? upper : problem.upper;
+    const Eigen::VectorXd width = (hi - lo).cwiseMax(1e-12);
+    const bool feasible = out.selection.feasible;
+    Eigen::VectorXd x = front.coefficients.row(out.selection.index).transpose();
+    x = x.cwiseMax(lo).cwiseMin(hi);
+    auto objectivesOf = [&](const Eigen::MatrixXd &rows) {
+        out.evaluations += static_cast<int>(rows.rows());
+        return toObjectives(problem, predictMetrics(surrogates, rows));
+    };
+    double best = scorer.score(objectivesOf(x.transpose()).row(0).transpose(), feasible);
+    // Pattern search: all 2N neighbours at once, move to the best improving one, halve the
+    // step when none improves.
+    Eigen::MatrixXd trials(2 * n, n);
+    for (double step = 0.02; step > 1e-4;) {
+        for (int j = 0; j < n; ++j)
+            for (int side = 0; side < 2; ++side) {
+                Eigen::VectorXd trial = x;
+                trial[j] = std::clamp(trial[j] + (side ? -step : step) * width[j], lo[j], hi[j]);
+                trials.row(2 * j + side) = trial.transpose();
+            }
+        const Eigen::MatrixXd o = objectivesOf(trials);
+        Eigen::Index winner = -1;
+        for (Eigen::Index t = 0; t < trials.rows(); ++t) {
+            const double value = scorer.score(o.row(t).transpose(), feasible);
+            if (value < best - 1e-15) {
+                best = value;
+                winner = t;
+            }
+        }
+        if (winner >= 0)
+            x = trials.row(winner).transpose();
+        else
+            step /= 2;
+    }
+    out.coefficients = x;
+    out.selection.score = best;
+    out.metrics.resize(m);
+    out.stddev.resize(m);
+    out.lower.resize(m);
+    out.upper.resize(m);
+    const Eigen::MatrixXd row = x.transpose();
+    for (int j = 0; j < m; ++j) {
+        const Prediction p =
+            surrogates[static_cast<std::size_t>(j)].predictWithUncertainty(row, front.level);
+        out.metrics[j] = p.mean[0];
+        out.stddev[j] = p.std[0];
+        out.lower[j] = p.lower[0];
+        out.upper[j] = p.upper[0];
+    }
+    return out;
 }
 
 } // namespace mf::map

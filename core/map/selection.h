@@ -39,4 +39,22 @@ struct Selection {
 /// Objectives are normalized by the front's own range. Throws mf::Error on bad weights.
 Selection selectPoint(const Problem &problem, const Front &front, const Preference &preference);
 
+/// A merge chosen on the surrogates themselves, with its predictions.
+struct SurrogateSelection {
+    Selection selection;                           ///< index: the front point it started from
+    Eigen::VectorXd coefficients;                  ///< N
+    Eigen::VectorXd metrics, stddev, lower, upper; ///< M each (the front's interval level)
+    int evaluations = 0;                           ///< surrogate predictions spent
+};
+
+/// The point a preference picks, optimized continuously: the rule's scalarization (the same
+/// as selectPoint's, normalized by the front's ideal and range; floors as constraints) is
+/// minimized by pattern search inside [lower, upper] (empty: the problem's box), warm-started
+/// from the front point selectPoint picks; never worse than that point. Deterministic.
+SurrogateSelection selectOnSurrogates(const Problem &problem,
+                                      const std::vector<Surrogate> &surrogates, const Front &front,
+                                      const Preference &preference,
+                                      const Eigen::VectorXd &lower = {},
+                                      const Eigen::VectorXd &upper = {});
+
 } // namespace mf::map

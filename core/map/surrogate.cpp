@@ -6,9 +6,11 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 namespace mf::map {
 
@@ -26,7 +28,7 @@ std::string number(double value)
 
 int parameterCount(ModelKind kind, int n)
 {
-    return kind == ModelKind::Full ? QuadraticSurrogate::fullParameterCount(n) : 2 * n + 1;
+    return kind == ModelKind::Full ? Surrogate::fullParameterCount(n) : 2 * n + 1;
 }
 
 /// Features of scaled coordinates u (one row).
@@ -68,7 +70,120 @@ Eigen::VectorXd penalty(int p, double lambda)
     return d;
 }
 
+/// Matérn 5/2 correlation at distance d, length scale l.
+double matern(double d, double l)
+{
+    const double r = std::sqrt(5.0) * d / l;
+    return (1 + r + r * r / 3) * std::exp(-r);
+}
+
+/// Universal kriging in link space: z = Φβ + f + ε, f a Gaussian process with correlation
+/// R (Matérn 5/2, length scale l) and nugget λ, β with a flat prior. Closed-form
+/// leave-one-out (Dubrule 1983): with Q = A⁻¹ - A⁻¹Φ(ΦᵀA⁻¹Φ)⁻¹ΦᵀA⁻¹ and A = R + λI, the
+/// held-out residual of sample i is (Qz)_i / Q_ii and its variance σ² / Q_ii.
+struct Kriging {
+    double lengthScale = 0, nugget = 0, variance = 0;
+    double looLogLikelihood = -std::numeric_limits<double>::infinity();
+    Eigen::VectorXd beta, weights, looResidual; ///< looResidual: link space
+    Eigen::MatrixXd aInverse, aInvPhi, gInverse;
+};
+
+bool krige(const Eigen::MatrixXd &u, const Eigen::MatrixXd &phi, const Eigen::VectorXd &z,
+           double lengthScale, double nugget, Kriging &out)
+{
+    const Eigen::Index n = u.rows(), p = phi.cols();
+    Eigen::MatrixXd a(n, n);
+    for (Eigen::Index i = 0; i < n; ++i)
+        for (Eigen::Index j = i; j < n; ++j)
+            a(i, j) = a(j, i) = matern((u.row(i) - u.row(j)).norm(), lengthScale);
+    a.diagonal().array() += nugget;
+    const Eigen::LLT<Eigen::MatrixXd> llt(a);
+    if (llt.info() != Eigen::Success)
+        return false;
+    Kriging k;
+    k.lengthScale = lengthScale;
+    k.nugget = nugget;
+    k.aInverse = llt.solve(Eigen::MatrixXd::Identity(n, n));
+    k.aInvPhi = k.aInverse * phi;
+    Eigen::MatrixXd g = phi.transpose() * k.aInvPhi;
+    g.diagonal().array() += 1e-10 * std::max(g.trace() / static_cast<double>(p), 1e-300);
+    const Eigen::LDLT<Eigen::MatrixXd> gl(g);
+    if (gl.info() != Eigen::Success)
+        return false;
+    k.gInverse = gl.solve(Eigen::MatrixXd::Identity(p, p));
+    k.beta = k.gInverse * (k.aInvPhi.transpose() * z);
+    k.weights = k.aInverse * (z - phi * k.beta);
+    const Eigen::MatrixXd q = k.aInverse - k.aInvPhi * k.gInverse * k.aInvPhi.transpose();
+    const Eigen::VectorXd qz = q * z; // equals k.weights
+    k.looResidual.resize(n);
+    double scaled = 0, logDiagonal = 0;
+    for (Eigen::Index i = 0; i < n; ++i) {
+        const double qii = q(i, i);
+        if (!(qii > 1e-14))
+            return false;
+        k.looResidual[i] = qz[i] / qii;
+        scaled += k.looResidual[i] * k.looResidual[i] * qii;
+        logDiagonal += std::log(qii);
+    }
+    // The process variance that maximizes the leave-one-out likelihood, in closed form.
+    k.variance = std::max(scaled / static_cast<double>(n), 1e-300);
+    k.looLogLikelihood = -0.5 * (static_cast<double>(n) * std::log(2 * M_PI * k.variance) -
+                                 logDiagonal + static_cast<double>(n));
+    if (!std::isfinite(k.looLogLikelihood))
+        return false;
+    out = std::move(k);
+    return true;
+}
+
 } // namespace
+
+std::string modelName(const SurrogateDiagnostics &d)
+{
+    std::string name = d.kind == ModelKind::Full ? "quadratic" : "reduced quadratic";
+    return d.residual ? name + " + GP" : name;
+}
+
+double studentQuantile(double probability, int dof)
+{
+    // Acklam's rational approximation of the normal quantile, then the Cornish-Fisher
+    // expansion in 1/ν (Abramowitz & Stegun 26.7.5); exact forms for ν = 1, 2.
+    const double p = std::clamp(probability, 1e-12, 1 - 1e-12);
+    if (dof == 1)
+        return std::tan(M_PI * (p - 0.5));
+    if (dof == 2)
+        return (2 * p - 1) / std::sqrt(2 * p * (1 - p));
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                               -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                               -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                               -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00,  2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                               3.754408661907416e+00};
+    double z;
+    if (p < 0.02425) {
+        const double q = std::sqrt(-2 * std::log(p));
+        z = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else if (p > 1 - 0.02425) {
+        const double q = std::sqrt(-2 * std::log(1 - p));
+        z = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    } else {
+        const double q = p - 0.5, r = q * q;
+        z = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+            (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+    }
+    if (dof <= 0 || dof > 1000)
+        return z;
+    const double v = dof, z2 = z * z, z3 = z2 * z, z5 = z3 * z2, z7 = z5 * z2, z9 = z7 * z2;
+    return z + (z3 + z) / (4 * v) + (5 * z5 + 16 * z3 + 3 * z) / (96 * v * v) +
+           (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * v * v * v) +
+           (79 * z9 + 776 * z7 + 1482 * z5 - 1920 * z3 - 945 * z) / (92160 * v * v * v * v);
+}
 
 double applyLink(Link link, double y)
 {
@@ -128,9 +243,8 @@ Link resolveLink(Link link, const Eigen::VectorXd &y, const std::string &metric)
     return link;
 }
 
-QuadraticSurrogate QuadraticSurrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
-                                           const std::string &metric,
-                                           const SurrogateOptions &options)
+Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
+                         const std::string &metric, const SurrogateOptions &options)
 {
     const int samples = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
     if (samples != y.size())
@@ -142,7 +256,7 @@ QuadraticSurrogate QuadraticSurrogate::fit(const Eigen::MatrixXd &c, const Eigen
         throw Error("metric '" + metric +
                     "': a coefficient vector holds a value that is not finite");
 
-    QuadraticSurrogate s;
+    Surrogate s;
     s.m_metric = metric;
     SurrogateDiagnostics &d = s.m_diagnostics;
     d.link = resolveLink(options.link, y, metric);
@@ -256,11 +370,66 @@ QuadraticSurrogate QuadraticSurrogate::fit(const Eigen::MatrixXd &c, const Eigen
     s.m_noiseStd = samples > p ? std::sqrt(ssRes / (samples - p)) : 0.0;
     const double noise = std::max(s.m_noiseStd, 1e-3 * scale);
     s.m_covariance = noise * noise * inverse;
+    s.m_inverse = inverse;
+    s.m_modelError = d.looRmse;
+    d.looRmseQuadratic = d.looRmse;
+    d.looRmseResidual = std::numeric_limits<double>::quiet_NaN();
+    d.degreesOfFreedom = samples - p;
+
+    // The quadratic as the trend of a Gaussian process: kept when its leave-one-out error is
+    // clearly smaller (10%). Needs a few degrees of freedom beyond the trend's parameters.
+    using Residual = SurrogateOptions::Residual;
+    if (options.residual != Residual::Off && samples >= p + 3) {
+        Eigen::MatrixXd u(samples, n);
+        for (int i = 0; i < samples; ++i)
+            u.row(i) = (c.row(i).transpose() - s.m_center).cwiseQuotient(s.m_scale).transpose();
+        Kriging best;
+        std::vector<double> lengthScales = {0.3, 0.5, 0.8, 1.2, 2.0, 3.0};
+        std::vector<double> nuggets = {1e-6, 1e-4, 1e-3, 1e-2, 1e-1};
+        if (options.lengthScale > 0)
+            lengthScales = {options.lengthScale};
+        if (options.nugget > 0)
+            nuggets = {options.nugget};
+        for (double lengthScale : lengthScales)
+            for (double nugget : nuggets) {
+                Kriging k;
+                if (krige(u, phi, z, lengthScale, nugget, k) &&
+                    k.looLogLikelihood > best.looLogLikelihood)
+                    best = std::move(k);
+            }
+        if (std::isfinite(best.looLogLikelihood)) {
+            double sum = 0;
+            for (int i = 0; i < samples; ++i)
+                sum += std::pow(y[i] - applyInverseLink(d.link, z[i] - best.looResidual[i]), 2);
+            d.looRmseResidual = std::sqrt(sum / samples);
+            if (options.residual == Residual::Always || !std::isfinite(d.looRmse) ||
+                d.looRmseResidual < 0.9 * d.looRmse) {
+                d.residual = true;
+                d.looRmse = d.looRmseResidual;
+                d.process = {best.lengthScale, best.nugget, best.variance};
+                d.note = d.note.empty() ? "" : d.note + "; ";
+                d.note += "quadratic + Gaussian-process residual (leave-one-out RMSE " +
+                          number(d.looRmseResidual) + " vs " + number(d.looRmseQuadratic) +
+                          " for the quadratic alone)";
+                s.m_beta = best.beta;
+                s.m_points = u;
+                s.m_gpWeights = best.weights;
+                s.m_rInverse = best.aInverse;
+                s.m_rInvPhi = best.aInvPhi;
+                s.m_gInverse = best.gInverse;
+                // In-sample fit of the interpolating model.
+                const Eigen::VectorXd fitted = s.predictRows(c);
+                const double res = (y - fitted).squaredNorm();
+                d.r2 = ssTot > 0 ? 1 - res / ssTot : 1.0;
+                d.rmse = std::sqrt(res / samples);
+            }
+        }
+    }
     s.m_hessianU = s.scaledHessianFromBeta();
     return s;
 }
 
-Eigen::VectorXd QuadraticSurrogate::features(const Eigen::VectorXd &c) const
+Eigen::VectorXd Surrogate::features(const Eigen::VectorXd &c) const
 {
     const int n = dimension();
     const Eigen::VectorXd u = (c - m_center).cwiseQuotient(m_scale);
@@ -269,18 +438,18 @@ Eigen::VectorXd QuadraticSurrogate::features(const Eigen::VectorXd &c) const
     return f;
 }
 
-bool QuadraticSurrogate::sharesFeaturesWith(const QuadraticSurrogate &other) const
+bool Surrogate::sharesFeaturesWith(const Surrogate &other) const
 {
     return m_diagnostics.kind == other.m_diagnostics.kind && m_center == other.m_center &&
            m_scale == other.m_scale;
 }
 
-Eigen::MatrixXd QuadraticSurrogate::featureRows(const Eigen::MatrixXd &c) const
+Eigen::MatrixXd Surrogate::featureRows(const Eigen::MatrixXd &c) const
 {
     return features(c);
 }
 
-Eigen::MatrixXd QuadraticSurrogate::features(const Eigen::MatrixXd &c) const
+Eigen::MatrixXd Surrogate::features(const Eigen::MatrixXd &c) const
 {
     const int n = dimension();
     const int p = parameterCount(m_diagnostics.kind, n);
@@ -293,30 +462,53 @@ Eigen::MatrixXd QuadraticSurrogate::features(const Eigen::MatrixXd &c) const
     return f;
 }
 
-double QuadraticSurrogate::linkValue(const Eigen::VectorXd &c) const
+Eigen::VectorXd Surrogate::kernelTo(const Eigen::VectorXd &u) const
 {
-    return features(c).dot(m_beta);
+    const double l = m_diagnostics.process.lengthScale;
+    Eigen::VectorXd k(m_points.rows());
+    for (Eigen::Index j = 0; j < m_points.rows(); ++j)
+        k[j] = matern((u - m_points.row(j).transpose()).norm(), l);
+    return k;
 }
 
-double QuadraticSurrogate::inverseLink(double q) const
+Eigen::VectorXd Surrogate::residualRows(const Eigen::MatrixXd &c) const
+{
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(c.rows());
+    if (!m_diagnostics.residual)
+        return out;
+    for (Eigen::Index r = 0; r < c.rows(); ++r)
+        out[r] =
+            kernelTo((c.row(r).transpose() - m_center).cwiseQuotient(m_scale)).dot(m_gpWeights);
+    return out;
+}
+
+double Surrogate::linkValue(const Eigen::VectorXd &c) const
+{
+    double q = features(c).dot(m_beta);
+    if (m_diagnostics.residual)
+        q += kernelTo((c - m_center).cwiseQuotient(m_scale)).dot(m_gpWeights);
+    return q;
+}
+
+double Surrogate::inverseLink(double q) const
 {
     return applyInverseLink(m_diagnostics.link, q);
 }
 
-double QuadraticSurrogate::predict(const Eigen::VectorXd &c) const
+double Surrogate::predict(const Eigen::VectorXd &c) const
 {
     return inverseLink(linkValue(c));
 }
 
-Eigen::VectorXd QuadraticSurrogate::predictRows(const Eigen::MatrixXd &c) const
+Eigen::VectorXd Surrogate::predictRows(const Eigen::MatrixXd &c) const
 {
-    Eigen::VectorXd q = features(c) * m_beta;
+    Eigen::VectorXd q = features(c) * m_beta + residualRows(c);
     for (Eigen::Index i = 0; i < q.size(); ++i)
         q[i] = inverseLink(q[i]);
     return q;
 }
 
-Eigen::MatrixXd QuadraticSurrogate::scaledHessianFromBeta() const
+Eigen::MatrixXd Surrogate::scaledHessianFromBeta() const
 {
     // Hessian of q in scaled coordinates u.
     const int n = dimension();
@@ -337,29 +529,102 @@ Eigen::MatrixXd QuadraticSurrogate::scaledHessianFromBeta() const
     return a;
 }
 
-double QuadraticSurrogate::predict(const Eigen::VectorXd &c, Eigen::VectorXd &gradient) const
+double Surrogate::predict(const Eigen::VectorXd &c, Eigen::VectorXd &gradient) const
 {
     const int n = dimension();
     const Eigen::VectorXd u = (c - m_center).cwiseQuotient(m_scale);
-    const double q = features(c).dot(m_beta);
-    const Eigen::VectorXd du = m_beta.segment(1, n) + m_hessianU * u; // ∂q/∂u
+    double q = features(c).dot(m_beta);
+    Eigen::VectorXd du = m_beta.segment(1, n) + m_hessianU * u; // ∂q/∂u
+    if (m_diagnostics.residual) {
+        // Matérn 5/2: ∂k/∂u = -(5 / 3l²)(1 + √5 d/l) e^(-√5 d/l) (u - u_j).
+        const double l = m_diagnostics.process.lengthScale;
+        for (Eigen::Index j = 0; j < m_points.rows(); ++j) {
+            const Eigen::VectorXd delta = u - m_points.row(j).transpose();
+            const double dist = delta.norm(), r = std::sqrt(5.0) * dist / l;
+            q += m_gpWeights[j] * (1 + r + r * r / 3) * std::exp(-r);
+            du -= m_gpWeights[j] * (5.0 / (3 * l * l)) * (1 + r) * std::exp(-r) * delta;
+        }
+    }
     gradient = inverseLinkDerivative(m_diagnostics.link, q) * du.cwiseQuotient(m_scale);
     return inverseLink(q);
 }
 
-double QuadraticSurrogate::predictiveStd(const Eigen::VectorXd &c) const
+void Surrogate::uncertaintyAt(const Eigen::VectorXd &c, double level, double &mean, double &sd,
+                              double &lower, double &upper) const
 {
+    const Link link = m_diagnostics.link;
+    const double t = studentQuantile(0.5 + level / 2, m_diagnostics.degreesOfFreedom);
     const Eigen::VectorXd f = features(c);
+    if (m_diagnostics.residual) {
+        // Universal kriging variance, link space, nugget included (as in the leave-one-out
+        // variance that calibrated it); the interval is mapped through g⁻¹.
+        const Eigen::VectorXd k = kernelTo((c - m_center).cwiseQuotient(m_scale));
+        const double q = f.dot(m_beta) + k.dot(m_gpWeights);
+        const Eigen::VectorXd v = f - m_rInvPhi.transpose() * k;
+        const double variance = m_diagnostics.process.variance *
+                                std::max(1e-12, 1 + m_diagnostics.process.nugget -
+                                                    k.dot(m_rInverse * k) + v.dot(m_gInverse * v));
+        const double linkSd = std::sqrt(variance);
+        mean = applyInverseLink(link, q);
+        sd = inverseLinkDerivative(link, q) * linkSd;
+        lower = applyInverseLink(link, q - t * linkSd);
+        upper = applyInverseLink(link, q + t * linkSd);
+        return;
+    }
     const double q = f.dot(m_beta);
-    const Eigen::VectorXd psi = inverseLinkDerivative(m_diagnostics.link, q) * f;
-    return std::sqrt(std::max(0.0, psi.dot(m_covariance * psi)));
+    mean = applyInverseLink(link, q);
+    if (!std::isfinite(m_modelError)) {
+        sd = lower = upper = std::numeric_limits<double>::quiet_NaN();
+        return;
+    }
+    // The quadratic: s²(1 + h(c)), s the leave-one-out RMSE, h the leverage; metric space,
+    // the interval kept inside the link's domain.
+    const Eigen::VectorXd psi = inverseLinkDerivative(link, q) * f;
+    const double leverage = std::max(0.0, psi.dot(m_inverse * psi));
+    sd = m_modelError * std::sqrt(1 + leverage);
+    lower = mean - t * sd;
+    upper = mean + t * sd;
+    if (link == Link::Logit) {
+        lower = std::max(lower, 0.0);
+        upper = std::min(upper, 1.0);
+    } else if (link == Link::Log) {
+        lower = std::max(lower, 0.0);
+    }
 }
 
-Eigen::VectorXd QuadraticSurrogate::predictiveStdRows(const Eigen::MatrixXd &c) const
+double Surrogate::predictiveStd(const Eigen::VectorXd &c) const
 {
+    double mean, sd, lower, upper;
+    uncertaintyAt(c, 0.9, mean, sd, lower, upper);
+    return sd;
+}
+
+Eigen::VectorXd Surrogate::predictiveStdRows(const Eigen::MatrixXd &c) const
+{
+    return predictWithUncertainty(c).std;
+}
+
+Prediction Surrogate::predictWithUncertainty(const Eigen::MatrixXd &c, double level) const
+{
+    Prediction out;
+    out.mean.resize(c.rows());
+    out.std.resize(c.rows());
+    out.lower.resize(c.rows());
+    out.upper.resize(c.rows());
+    for (Eigen::Index i = 0; i < c.rows(); ++i)
+        uncertaintyAt(c.row(i).transpose(), level, out.mean[i], out.std[i], out.lower[i],
+                      out.upper[i]);
+    return out;
+}
+
+Eigen::VectorXd Surrogate::uncertaintyRows(const Eigen::MatrixXd &c) const
+{
+    Eigen::VectorXd out = predictiveStdRows(c);
+    if (out.allFinite())
+        return out;
+    // No error estimate yet (n = P): the parameter uncertainty ranks points the same way.
     const Eigen::MatrixXd f = features(c);
     const Eigen::VectorXd q = f * m_beta;
-    Eigen::VectorXd out(c.rows());
     for (Eigen::Index i = 0; i < c.rows(); ++i) {
         const Eigen::VectorXd psi =
             inverseLinkDerivative(m_diagnostics.link, q[i]) * f.row(i).transpose();
@@ -368,7 +633,7 @@ Eigen::VectorXd QuadraticSurrogate::predictiveStdRows(const Eigen::MatrixXd &c) 
     return out;
 }
 
-double QuadraticSurrogate::constantTerm() const
+double Surrogate::constantTerm() const
 {
     // q = e' + b'ᵀD(c-m) + ½(c-m)ᵀH(c-m) with D = diag(1/scale), H = D A' D.
     const Eigen::VectorXd dm = m_center.cwiseQuotient(m_scale);
@@ -376,13 +641,13 @@ double QuadraticSurrogate::constantTerm() const
     return m_beta[0] - m_beta.segment(1, dimension()).dot(dm) + 0.5 * dm.dot(hu * dm);
 }
 
-Eigen::VectorXd QuadraticSurrogate::linearTerm() const
+Eigen::VectorXd Surrogate::linearTerm() const
 {
     const Eigen::MatrixXd h = hessian();
     return m_beta.segment(1, dimension()).cwiseQuotient(m_scale) - h * m_center;
 }
 
-Eigen::MatrixXd QuadraticSurrogate::hessian() const
+Eigen::MatrixXd Surrogate::hessian() const
 {
     const Eigen::VectorXd inv = m_scale.cwiseInverse();
     return inv.asDiagonal() * m_hessianU * inv.asDiagonal();

@@ -166,7 +166,7 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
 {
     const map::Problem problem = m_project.problem();
     const int n = problem.dimension();
-    const int p = map::QuadraticSurrogate::fullParameterCount(n);
+    const int p = map::Surrogate::fullParameterCount(n);
     const int budget = m_project.map.budget > 0 ? m_project.map.budget : 3 * p;
     const map::BatchEvaluator batch = [&](const Eigen::MatrixXd &c) {
         std::vector<std::vector<double>> queue;

@@ -25,7 +25,7 @@ struct SessionOptions {
 
 /// The fitted surrogates and the predicted front of a project's samples.
 struct FrontResult {
-    std::vector<map::QuadraticSurrogate> surrogates;
+    std::vector<map::Surrogate> surrogates;
     map::Front front;
 };
 

@@ -75,17 +75,25 @@ void TestExplore::bayesianNeedsFewerEvaluations()
     const int plain = evaluationsToReach(budgets, target, truth, [&](int budget) {
         return plainMap(problem, budget, mftest::mergeLike, 1);
     });
-    const int bayesian = evaluationsToReach(budgets, target, truth, [&](int budget) {
-        BayesianOptions options;
-        options.budget = budget;
-        options.tolerance = 0;
-        options.seed = 1;
-        return bayesianMap(problem, Samples{}, mftest::mergeLike, options);
-    });
-    const std::string counts =
-        "plain " + std::to_string(plain) + ", Bayesian " + std::to_string(bayesian);
-    QVERIFY2(bayesian > 0, counts.c_str());
-    QVERIFY2(plain < 0 || bayesian < plain, counts.c_str());
+    // Both acquisitions: expected hypervolume improvement (the default) and uncertainty.
+    for (Acquisition acquisition : {Acquisition::Ehvi, Acquisition::Uncertainty}) {
+        const int bayesian = evaluationsToReach(budgets, target, truth, [&](int budget) {
+            BayesianOptions options;
+            options.budget = budget;
+            options.tolerance = 0;
+            options.seed = 1;
+            options.acquisition = acquisition;
+            return bayesianMap(problem, Samples{}, mftest::mergeLike, options);
+        });
+        const std::string counts = "plain " + std::to_string(plain) + ", Bayesian (" +
+                                   acquisitionName(acquisition) + ") " + std::to_string(bayesian);
+        qInfo("%s", counts.c_str());
+        QVERIFY2(bayesian > 0, counts.c_str());
+        QVERIFY2(plain < 0 || bayesian < plain, counts.c_str());
+    }
+    QVERIFY(parseAcquisition("ehvi") == Acquisition::Ehvi);
+    QVERIFY(mftest::errorOf([] { parseAcquisition("ei"); }).find("expected ehvi or uncertainty") !=
+            std::string::npos);
 }
 
 void TestExplore::bayesianResumesAndHandlesAnyN()

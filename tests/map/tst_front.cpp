@@ -11,6 +11,7 @@
 #include "map/front.h"
 #include "map/quality.h"
 #include "map/selection.h"
+#include "map/trust.h"
 
 #include <cmath>
 
@@ -29,7 +30,7 @@ Eigen::MatrixXd twoPeaksTruth(int points)
     return mftest::twoPeaks(c);
 }
 
-std::vector<QuadraticSurrogate> fitTwoPeaks(const Problem &problem)
+std::vector<Surrogate> fitTwoPeaks(const Problem &problem)
 {
     Samples samples;
     samples.c = initialDesign(problem, 12, 3);
@@ -38,7 +39,7 @@ std::vector<QuadraticSurrogate> fitTwoPeaks(const Problem &problem)
 }
 
 /// A one-coefficient problem whose front (c, (1 - c)²) is non-convex for maximization.
-Problem nonConvexProblem(std::vector<QuadraticSurrogate> &surrogates)
+Problem nonConvexProblem(std::vector<Surrogate> &surrogates)
 {
     Problem problem = mftest::unitProblem(1, 2, Link::Identity);
     Samples samples;
@@ -62,6 +63,10 @@ private Q_SLOTS:
     void chebyshevFindsTheAnalyticOptimum();
     void honoursFloorsAndReferencePoints();
     void rejectsBadPreferences();
+    void selectsOnTheSurrogatesSmoothly();
+    void selectionOnSurrogatesHonoursFloors();
+    void marksProvisionalFronts();
+    void frontCarriesIntervals();
 };
 
 void TestFront::filtersDominatedPoints()
@@ -113,7 +118,7 @@ void TestFront::staysInsideTheTrustRegion()
 
 void TestFront::weightedSumMissesNonConvexPoints()
 {
-    std::vector<QuadraticSurrogate> surrogates;
+    std::vector<Surrogate> surrogates;
     const Problem problem = nonConvexProblem(surrogates);
     const Front front = computeFront(problem, surrogates);
     QVERIFY(front.size() > 20);
@@ -130,7 +135,7 @@ void TestFront::chebyshevFindsTheAnalyticOptimum()
 {
     // Non-convex front, equal weights: max(1 - c, 1 - (1 - c)²) is smallest where
     // c = (1 - c)², c = (3 - √5) / 2.
-    std::vector<QuadraticSurrogate> surrogates;
+    std::vector<Surrogate> surrogates;
     const Problem problem = nonConvexProblem(surrogates);
     const Front front = computeFront(problem, surrogates);
     Preference preference;
@@ -193,6 +198,121 @@ void TestFront::honoursFloorsAndReferencePoints()
     QVERIFY2(std::fabs(front.metrics(selection.index, 0) - front.metrics(selection.index, 1)) <
                  0.01,
              "a symmetric reference picks the symmetric point");
+}
+
+void TestFront::selectsOnTheSurrogatesSmoothly()
+{
+    // Two peaks, a front thinned to 8 points: selectPoint can only hop between them; the
+    // continuous selection lands on the analytic Chebyshev optimum for every weight and moves
+    // in small steps as the weight moves.
+    const Problem peaks = mftest::unitProblem(2, 2);
+    const auto surrogates = fitTwoPeaks(peaks);
+    FrontOptions sparse;
+    sparse.maxPoints = 8;
+    const Front front = computeFront(peaks, surrogates, sparse);
+    const Eigen::VectorXd ideal = toObjectives(peaks, front.metrics).colwise().maxCoeff();
+    const Eigen::VectorXd nadir = toObjectives(peaks, front.metrics).colwise().minCoeff();
+    Preference preference;
+    Eigen::VectorXd previous;
+    double largestStep = 0, largestHop = 0;
+    Eigen::Index previousIndex = -1;
+    for (int k = 0; k <= 100; ++k) {
+        const double w = 0.3 + 0.4 * k / 100.0;
+        preference.weights = Eigen::Vector2d(w, 1 - w);
+        const SurrogateSelection chosen = selectOnSurrogates(peaks, surrogates, front, preference);
+        QCOMPARE(chosen.coefficients.size(), 2);
+        // Never worse than the front point it started from.
+        const Eigen::VectorXd start = toObjectives(
+            peaks, Eigen::VectorXd(front.metrics.row(chosen.selection.index).transpose()));
+        const Eigen::VectorXd got = toObjectives(peaks, chosen.metrics);
+        auto value = [&](const Eigen::VectorXd &o) {
+            return std::max(w * (ideal[0] - o[0]) / (ideal[0] - nadir[0]),
+                            (1 - w) * (ideal[1] - o[1]) / (ideal[1] - nadir[1]));
+        };
+        QVERIFY(value(got) <= value(start) + 1e-9);
+        // At the optimum both weighted gaps are equal (the front is continuous there).
+        QVERIFY2(std::fabs(w * (ideal[0] - got[0]) / (ideal[0] - nadir[0]) -
+                           (1 - w) * (ideal[1] - got[1]) / (ideal[1] - nadir[1])) < 2e-3,
+                 std::to_string(w).c_str());
+        QVERIFY(chosen.stddev.allFinite() &&
+                (chosen.lower.array() <= chosen.metrics.array()).all());
+        if (previous.size())
+            largestStep = std::max(largestStep, (chosen.coefficients - previous).norm());
+        if (previousIndex >= 0)
+            largestHop = std::max(largestHop, (front.coefficients.row(chosen.selection.index) -
+                                               front.coefficients.row(previousIndex))
+                                                  .norm());
+        previous = chosen.coefficients;
+        previousIndex = chosen.selection.index;
+    }
+    QVERIFY2(largestStep < 0.02, std::to_string(largestStep).c_str());
+    QVERIFY2(largestHop > 3 * largestStep,
+             (std::to_string(largestHop) + " vs " + std::to_string(largestStep)).c_str());
+}
+
+void TestFront::selectionOnSurrogatesHonoursFloors()
+{
+    const Problem problem = mftest::unitProblem(2, 2);
+    const auto surrogates = fitTwoPeaks(problem);
+    const Front front = computeFront(problem, surrogates);
+    Preference preference;
+    preference.weights = Eigen::Vector2d(0, 1);
+    preference.floors = Eigen::Vector2d(0.8, NAN);
+    const SurrogateSelection chosen = selectOnSurrogates(problem, surrogates, front, preference);
+    QVERIFY(chosen.selection.feasible);
+    QVERIFY(chosen.metrics[0] >= 0.8 - 1e-12);
+    // Pushed to the floor: metric 0 within a hair of 0.8, metric 1 at least the front's best.
+    QVERIFY2(chosen.metrics[0] < 0.8 + 2e-3, std::to_string(chosen.metrics[0]).c_str());
+    const Selection discrete = selectPoint(problem, front, preference);
+    QVERIFY(chosen.metrics[1] >= front.metrics(discrete.index, 1) - 1e-12);
+}
+
+void TestFront::marksProvisionalFronts()
+{
+    // Two peaks: 7 samples (P + 1) are provisional and say how many more; 12 (2P) of an
+    // exactly fitting model are not.
+    const Problem problem = mftest::unitProblem(2, 2);
+    Samples few;
+    few.c = initialDesign(problem, 7, 3);
+    few.y = mftest::twoPeaks(few.c);
+    Trust trust = assessTrust(problem, fitSurrogates(problem, few), few);
+    QVERIFY(trust.provisional);
+    QCOMPARE(trust.moreEvaluations, 5);
+    QVERIFY2(trust.summary().find("7 evaluations, the full quadratic in 2 coefficients needs 12") !=
+                 std::string::npos,
+             trust.summary().c_str());
+    QVERIFY2(trust.summary().find("about 5 more evaluations") != std::string::npos,
+             trust.summary().c_str());
+
+    Samples enough;
+    enough.c = initialDesign(problem, 12, 3);
+    enough.y = mftest::twoPeaks(enough.c);
+    trust = assessTrust(problem, fitSurrogates(problem, enough), enough);
+    QVERIFY2(!trust.provisional, trust.summary().c_str());
+    QVERIFY(trust.summary().empty());
+
+    // A misspecified metric with a large leave-one-out error names the metric and its share.
+    Samples bad = enough;
+    for (int i = 0; i < bad.count(); ++i)
+        bad.y(i, 1) = 0.5 + 0.4 * std::sin(40.0 * bad.c(i, 0)) * std::cos(31.0 * bad.c(i, 1));
+    trust = assessTrust(problem, fitSurrogates(problem, bad), bad);
+    QVERIFY(trust.provisional);
+    QVERIFY2(trust.summary().find("m1: leave-one-out error") != std::string::npos,
+             trust.summary().c_str());
+    QVERIFY(trust.moreEvaluations >= 2);
+}
+
+void TestFront::frontCarriesIntervals()
+{
+    const Problem problem = mftest::unitProblem(2, 2);
+    const Front front = computeFront(problem, fitTwoPeaks(problem));
+    QCOMPARE(front.lower.rows(), static_cast<Eigen::Index>(front.size()));
+    QCOMPARE(front.upper.cols(), 2);
+    QCOMPARE(front.level, 0.9);
+    QVERIFY(front.stddev.allFinite() && front.lower.allFinite() && front.upper.allFinite());
+    QVERIFY((front.lower.array() <= front.metrics.array()).all());
+    QVERIFY((front.metrics.array() <= front.upper.array()).all());
+    QVERIFY(front.upper.maxCoeff() <= 1 && front.lower.minCoeff() >= 0);
 }
 
 void TestFront::rejectsBadPreferences()

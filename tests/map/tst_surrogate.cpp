@@ -52,6 +52,11 @@ private Q_SLOTS:
     void resolvesAndChecksLinks();
     void predictiveStdGrowsAwayFromData();
     void gradientMatchesFiniteDifferences();
+    void krigingLeaveOneOutMatchesBruteForce();
+    void residualProcessFixesMisspecification();
+    void intervalsCoverTheirShare();
+    void intervalsNeedDegreesOfFreedom();
+    void studentQuantileKnownValues();
 };
 
 void TestSurrogate::recoversTheGeneratingQuadratic()
@@ -65,7 +70,7 @@ void TestSurrogate::recoversTheGeneratingQuadratic()
         SurrogateOptions options;
         options.link = link;
         options.ridge = 0;
-        const auto s = QuadraticSurrogate::fit(c, y, "m", options);
+        const auto s = Surrogate::fit(c, y, "m", options);
         const std::string label = linkName(link);
         QVERIFY2(s.diagnostics().link == link, label.c_str());
         QVERIFY2(relativeError(s.constantTerm(), q.e) < 1e-6, label.c_str());
@@ -90,7 +95,8 @@ void TestSurrogate::leaveOneOutMatchesBruteForce()
         y[i] = q(c.row(i).transpose()) + 0.05 * std::sin(7.0 * static_cast<double>(i)); // noise
     SurrogateOptions options;
     options.link = Link::Identity;
-    const auto s = QuadraticSurrogate::fit(c, y, "m", options);
+    options.residual = SurrogateOptions::Residual::Off;
+    const auto s = Surrogate::fit(c, y, "m", options);
     double sum = 0;
     for (Eigen::Index k = 0; k < c.rows(); ++k) {
         Eigen::MatrixXd cc(c.rows() - 1, 3);
@@ -101,7 +107,7 @@ void TestSurrogate::leaveOneOutMatchesBruteForce()
                 yy[r++] = y[i];
             }
         // Same scaling as the full fit is not guaranteed, so compare predictions, not weights.
-        const auto without = QuadraticSurrogate::fit(cc, yy, "m", options);
+        const auto without = Surrogate::fit(cc, yy, "m", options);
         sum += std::pow(y[k] - without.predict(Eigen::VectorXd(c.row(k).transpose())), 2);
     }
     const double brute = std::sqrt(sum / static_cast<double>(c.rows()));
@@ -117,21 +123,20 @@ void TestSurrogate::fallsBackToTheReducedModel()
     Eigen::VectorXd y(c.rows());
     for (Eigen::Index i = 0; i < c.rows(); ++i)
         y[i] = q(c.row(i).transpose());
-    const auto s = QuadraticSurrogate::fit(c, y, "acc");
+    const auto s = Surrogate::fit(c, y, "acc");
     QVERIFY(s.diagnostics().kind == ModelKind::Reduced);
     QCOMPARE(s.diagnostics().parameters, 7);
     QVERIFY2(s.diagnostics().note.find("no cross terms") != std::string::npos,
              s.diagnostics().note.c_str());
 
     const std::string message =
-        mftest::errorOf([&] { QuadraticSurrogate::fit(c.topRows(5), y.head(5), "acc"); });
+        mftest::errorOf([&] { Surrogate::fit(c.topRows(5), y.head(5), "acc"); });
     QVERIFY2(message.find("metric 'acc': 5 samples cannot fit a quadratic in 3 coefficients") !=
                  std::string::npos,
              message.c_str());
     SurrogateOptions strict;
     strict.allowReduced = false;
-    const std::string refused =
-        mftest::errorOf([&] { QuadraticSurrogate::fit(c, y, "acc", strict); });
+    const std::string refused = mftest::errorOf([&] { Surrogate::fit(c, y, "acc", strict); });
     QVERIFY2(refused.find("10 needed for the full model") != std::string::npos, refused.c_str());
 }
 
@@ -163,7 +168,7 @@ void TestSurrogate::predictiveStdGrowsAwayFromData()
     for (Eigen::Index i = 0; i < c.rows(); ++i)
         y[i] = mftest::sigmoid(q(c.row(i).transpose())) +
                0.01 * std::cos(3.0 * static_cast<double>(i));
-    const auto s = QuadraticSurrogate::fit(c, y, "acc");
+    const auto s = Surrogate::fit(c, y, "acc");
     const double inside = s.predictiveStd(Eigen::Vector3d(0.25, 0.25, 0.25));
     const double outside = s.predictiveStd(Eigen::Vector3d(1.0, 1.0, 1.0));
     QVERIFY2(outside > 3 * inside,
@@ -175,8 +180,131 @@ void TestSurrogate::predictiveStdGrowsAwayFromData()
     for (Eigen::Index i = 0; i < more.rows(); ++i)
         moreY[i] = mftest::sigmoid(q(more.row(i).transpose())) +
                    0.01 * std::cos(3.0 * static_cast<double>(i));
-    const auto better = QuadraticSurrogate::fit(more, moreY, "acc");
+    const auto better = Surrogate::fit(more, moreY, "acc");
     QVERIFY(better.predictiveStd(Eigen::Vector3d(0.25, 0.25, 0.25)) < inside);
+}
+
+void TestSurrogate::krigingLeaveOneOutMatchesBruteForce()
+{
+    // The closed-form leave-one-out of the quadratic + GP (Dubrule) against refitting without
+    // each sample, hyperparameters held fixed, identity link. The box's 8 corners are in the
+    // design, so leaving any one sample out keeps the coordinates' scaling (and the model).
+    const Eigen::MatrixXd c = stackRows(gridDesign(mftest::unitProblem(3, 1), 2), design(16));
+    const Eigen::MatrixXd y = mftest::mergeLike(c);
+    SurrogateOptions options;
+    options.link = Link::Identity;
+    options.residual = SurrogateOptions::Residual::Always;
+    options.lengthScale = 0.8;
+    options.nugget = 1e-3;
+    const auto s = Surrogate::fit(c, y.col(0), "m", options);
+    QVERIFY(s.hasResidual());
+    QCOMPARE(s.diagnostics().process.lengthScale, 0.8);
+    double sum = 0;
+    for (Eigen::Index k = 0; k < c.rows(); ++k) {
+        Eigen::MatrixXd cc(c.rows() - 1, 3);
+        Eigen::VectorXd yy(c.rows() - 1);
+        for (Eigen::Index i = 0, r = 0; i < c.rows(); ++i)
+            if (i != k) {
+                cc.row(r) = c.row(i);
+                yy[r++] = y(i, 0);
+            }
+        const auto without = Surrogate::fit(cc, yy, "m", options);
+        sum += std::pow(y(k, 0) - without.predict(Eigen::VectorXd(c.row(k).transpose())), 2);
+    }
+    const double brute = std::sqrt(sum / static_cast<double>(c.rows()));
+    QVERIFY2(std::fabs(s.diagnostics().looRmse - brute) < 1e-5 * brute,
+             (std::to_string(s.diagnostics().looRmse) + " vs " + std::to_string(brute)).c_str());
+}
+
+void TestSurrogate::residualProcessFixesMisspecification()
+{
+    // mergeLike is not a quadratic (a cubic term and a collapse): the GP residual must be
+    // chosen by leave-one-out and predict held-out points better than the quadratic alone.
+    const Eigen::MatrixXd c = design(30);
+    const Eigen::MatrixXd y = mftest::mergeLike(c);
+    const Eigen::MatrixXd test = latinHypercube(mftest::unitProblem(3, 1), 400, 99);
+    const Eigen::MatrixXd truth = mftest::mergeLike(test);
+    SurrogateOptions quadraticOnly;
+    quadraticOnly.residual = SurrogateOptions::Residual::Off;
+    for (int t = 0; t < 3; ++t) {
+        const auto chosen = Surrogate::fit(c, y.col(t), "m", {});
+        const auto plain = Surrogate::fit(c, y.col(t), "m", quadraticOnly);
+        QVERIFY2(chosen.hasResidual(), chosen.diagnostics().note.c_str());
+        QCOMPARE(modelName(chosen.diagnostics()), std::string("quadratic + GP"));
+        QVERIFY(chosen.diagnostics().looRmse < plain.diagnostics().looRmse);
+        QCOMPARE(chosen.diagnostics().looRmseQuadratic, plain.diagnostics().looRmse);
+        const double errorChosen = (chosen.predictRows(test) - truth.col(t)).norm();
+        const double errorPlain = (plain.predictRows(test) - truth.col(t)).norm();
+        QVERIFY2(errorChosen < 0.8 * errorPlain,
+                 (std::to_string(errorChosen) + " vs " + std::to_string(errorPlain)).c_str());
+    }
+}
+
+void TestSurrogate::intervalsCoverTheirShare()
+{
+    // Nominal 90% intervals on held-out points of a misspecified problem, measured against the
+    // truth: the chosen model's (quadratic + GP here) must hold 80-97% of it; the quadratic
+    // alone, whose one error size comes from its worst region (the collapse), must at least
+    // not be over-confident (measured 99.8%: honest but wide). Finite, inside [0, 1].
+    const Eigen::MatrixXd c = design(30);
+    const Eigen::MatrixXd y = mftest::mergeLike(c);
+    const Eigen::MatrixXd test = latinHypercube(mftest::unitProblem(3, 1), 600, 7);
+    const Eigen::MatrixXd truth = mftest::mergeLike(test);
+    for (auto mode : {SurrogateOptions::Residual::Auto, SurrogateOptions::Residual::Off}) {
+        SurrogateOptions options;
+        options.residual = mode;
+        int inside = 0, total = 0;
+        for (int t = 0; t < 3; ++t) {
+            const auto s = Surrogate::fit(c, y.col(t), "m", options);
+            const Prediction p = s.predictWithUncertainty(test, 0.9);
+            QVERIFY(p.std.allFinite() && p.lower.allFinite() && p.upper.allFinite());
+            QVERIFY(p.lower.minCoeff() >= 0 && p.upper.maxCoeff() <= 1);
+            QVERIFY(
+                ((p.lower.array() <= p.mean.array()) && (p.mean.array() <= p.upper.array())).all());
+            for (Eigen::Index i = 0; i < test.rows(); ++i, ++total)
+                inside += truth(i, t) >= p.lower[i] && truth(i, t) <= p.upper[i];
+        }
+        const double share = static_cast<double>(inside) / total;
+        qInfo("%s: %.4f", mode == SurrogateOptions::Residual::Off ? "quadratic" : "chosen", share);
+        const bool chosen = mode == SurrogateOptions::Residual::Auto;
+        QVERIFY2(chosen ? share >= 0.80 && share <= 0.97 : share >= 0.80,
+                 (std::string(mode == SurrogateOptions::Residual::Off ? "quadratic " : "chosen ") +
+                  std::to_string(share))
+                     .c_str());
+    }
+}
+
+void TestSurrogate::intervalsNeedDegreesOfFreedom()
+{
+    // As many samples as parameters: the fit interpolates, its error is unknown: NaN, not a
+    // confident-looking zero; one sample more and the interval exists (Student-t, 1 dof).
+    const Quadratic q = generator();
+    for (int count : {10, 11}) {
+        const Eigen::MatrixXd c = design(count);
+        Eigen::VectorXd y(c.rows());
+        for (Eigen::Index i = 0; i < c.rows(); ++i)
+            y[i] = mftest::sigmoid(q(c.row(i).transpose())) +
+                   0.01 * std::cos(3.0 * static_cast<double>(i));
+        const auto s = Surrogate::fit(c, y, "acc");
+        QCOMPARE(s.diagnostics().degreesOfFreedom, count - 10);
+        const Prediction p = s.predictWithUncertainty(Eigen::RowVector3d(0.4, 0.4, 0.4));
+        QCOMPARE(std::isnan(p.std[0]), count == 10);
+        QCOMPARE(std::isnan(p.lower[0]), count == 10);
+        QVERIFY(std::isfinite(p.mean[0]));
+        QVERIFY(s.uncertaintyRows(Eigen::RowVector3d(0.4, 0.4, 0.4)).allFinite());
+    }
+}
+
+void TestSurrogate::studentQuantileKnownValues()
+{
+    // Tables (two-sided 90%: the 0.95 quantile).
+    const std::pair<int, double> table[] = {{1, 6.3138},  {2, 2.9200},  {3, 2.3534}, {5, 2.0150},
+                                            {10, 1.8125}, {30, 1.6973}, {0, 1.6449}};
+    for (const auto &[dof, expected] : table)
+        QVERIFY2(std::fabs(studentQuantile(0.95, dof) - expected) < 2e-3 * expected,
+                 (std::to_string(dof) + ": " + std::to_string(studentQuantile(0.95, dof))).c_str());
+    QVERIFY(std::fabs(studentQuantile(0.975, 0) - 1.95996) < 1e-4);
+    QVERIFY(std::fabs(studentQuantile(0.05, 4) + 2.1318) < 3e-3);
 }
 
 void TestSurrogate::gradientMatchesFiniteDifferences()
@@ -186,7 +314,7 @@ void TestSurrogate::gradientMatchesFiniteDifferences()
     Eigen::VectorXd y(c.rows());
     for (Eigen::Index i = 0; i < c.rows(); ++i)
         y[i] = mftest::sigmoid(q(c.row(i).transpose()));
-    const auto s = QuadraticSurrogate::fit(c, y, "acc");
+    const auto s = Surrogate::fit(c, y, "acc");
     const Eigen::VectorXd x = Eigen::Vector3d(0.3, 0.6, 0.1);
     Eigen::VectorXd gradient;
     const double value = s.predict(x, gradient);
