@@ -42,7 +42,7 @@ std::vector<std::string> metricNames(const project::Table &table)
 {
     std::vector<std::string> names;
     for (const std::string &name : table.header)
-        if (name.rfind("c:", 0) != 0 && name.rfind("measured:", 0) != 0)
+        if (name.rfind("c:", 0) != 0 && !project::isAnnotationColumn(name))
             names.push_back(name);
     return names;
 }
@@ -83,8 +83,9 @@ int fitCommand(const std::vector<std::string> &tokens)
         for (const auto &s : surrogates) {
             const auto &d = s.diagnostics();
             std::printf(
-                "  %-20s link %-8s R2 %.4f  LOO RMSE %.4g  parameters %d  condition %.3g%s%s\n",
-                s.metric().c_str(), map::linkName(d.link), d.r2, d.looRmse, d.parameters,
+                "  %-20s %s, link %-8s R2 %.4f  LOO RMSE %.4g  parameters %d  condition %.3g%s%s\n",
+                s.metric().c_str(), map::modelName(d).c_str(), map::linkName(d.link), d.r2,
+                d.looRmse, d.parameters,
                 d.conditionNumber, d.note.empty() ? "" : "  ", d.note.c_str());
         }
         std::printf("front: %d points, spacing %.4g\n", front.size(), front.spacing);
@@ -100,25 +101,34 @@ int fitCommand(const std::vector<std::string> &tokens)
                         {"loo_rmse", finiteOrNull(d.looRmse)},
                         {"parameters", d.parameters},
                         {"samples", d.samples},
-                        {"model", d.kind == map::ModelKind::Full ? "full" : "reduced"},
+                        {"model", map::modelName(d)},
+                        {"loo_rmse_quadratic", finiteOrNull(d.looRmseQuadratic)},
                         {"condition_number", finiteOrNull(d.conditionNumber)},
                         {"note", d.note}});
     }
     out["surrogates"] = list;
     nlohmann::ordered_json points = nlohmann::ordered_json::array();
     for (int i = 0; i < front.size(); ++i) {
-        nlohmann::ordered_json predicted, stddev;
+        nlohmann::ordered_json predicted, stddev, interval;
         for (int m = 0; m < problem.metricCount(); ++m) {
-            predicted[problem.metrics[static_cast<std::size_t>(m)].name] = front.metrics(i, m);
-            stddev[problem.metrics[static_cast<std::size_t>(m)].name] = front.stddev(i, m);
+            const std::string &name = problem.metrics[static_cast<std::size_t>(m)].name;
+            predicted[name] = front.metrics(i, m);
+            stddev[name] = finiteOrNull(front.stddev(i, m));
+            interval[name] = std::isfinite(front.lower(i, m)) && std::isfinite(front.upper(i, m))
+                                 ? nlohmann::json::array({front.lower(i, m), front.upper(i, m)})
+                                 : nlohmann::json(nullptr);
         }
         std::vector<double> c;
         for (int j = 0; j < problem.dimension(); ++j)
             c.push_back(front.coefficients(i, j));
-        points.push_back({{"coefficients", c}, {"predicted", predicted}, {"stddev", stddev}});
+        points.push_back({{"coefficients", c},
+                          {"predicted", predicted},
+                          {"std", stddev},
+                          {"interval", interval}});
     }
     out["front"] = points;
     out["spacing"] = front.spacing;
+    out["interval_level"] = front.level;
     out["coefficients"] = problem.coefficients;
     std::cout << out.dump(2) << "\n";
     return 0;

@@ -31,10 +31,11 @@ namespace mf::cli {
 const char *const kExploreUsage =
     "usage: mergefront-cli explore PROJECT.json [--budget N] [--mode plain|bayesian|nested] "
     "[--threads T]\n"
-    "                              [--workers W] [--json]\n"
+    "                              [--acquisition ehvi|uncertainty] [--workers W] [--json]\n"
     "  samples, evaluates (resuming what the project holds), fits, computes the front; the "
     "project\n"
-    "  is saved after every evaluation. Ctrl-C stops after saving what finished.\n";
+    "  is saved after every evaluation. Ctrl-C stops after saving what finished. Says when the\n"
+    "  front is still provisional, why, and about how many more evaluations would fix it.\n";
 const char *const kGridUsage =
     "usage: mergefront-cli grid PROJECT.json --levels K [--csv FILE] [--threads T] [--workers W]\n";
 const char *const kStatusUsage =
@@ -46,10 +47,16 @@ const char *const kJobUsage =
     "  what a cluster job runs on its node: merges into node-local scratch ($TMPDIR, else the\n"
     "  runner's work folder), evaluates with the project's evaluators, writes FILE.json\n"
     "  atomically and removes the merge; the project file is only read\n";
-const char *const kFrontUsage = "usage: mergefront-cli front PROJECT.json --csv|--json\n";
-const char *const kSelectUsage = "usage: mergefront-cli select PROJECT.json --weights w1,...,wN "
-                                 "[--rule weighted|chebyshev|reference]\n"
-                                 "                             [--reference r1,...,rN] [--json]\n";
+const char *const kFrontUsage =
+    "usage: mergefront-cli front PROJECT.json --csv|--json\n"
+    "  the predicted front: coefficients, predicted metrics with their std (model error\n"
+    "  included) and 90% interval, measured metrics where evaluated; whether it is provisional\n";
+const char *const kSelectUsage =
+    "usage: mergefront-cli select PROJECT.json --weights w1,...,wN "
+    "[--rule weighted|chebyshev|reference]\n"
+    "                             [--reference r1,...,rN] [--json]\n"
+    "  the merge the preference picks, optimized on the surrogates from the nearest front\n"
+    "  point, with its predicted metrics, std and 90% intervals\n";
 const char *const kEvaluateUsage =
     "usage: mergefront-cli evaluate PROJECT.json (--coef c1,...,cN [--json] | --points FILE.csv "
     "[--csv OUT])\n"
@@ -62,7 +69,8 @@ const char *const kExportUsage =
     "NAME]\n"
     "  writes the merged checkpoint (OUT: a file, or a model folder as `merge` writes it, with\n"
     "  a model card holding the predicted and measured metrics) and OUT.json: coefficients,\n"
-    "  method, preference, predicted and measured metrics, source checkpoint fingerprints\n";
+    "  method, preference, predicted metrics (with std and 90% intervals) and measured ones,\n"
+    "  whether the front was provisional, source checkpoint fingerprints\n";
 
 namespace {
 
@@ -115,9 +123,32 @@ std::vector<double> coefficientsFrom(const Arguments &args, const project::Proje
 
 struct Choice {
     std::vector<double> coefficients;
-    Eigen::VectorXd predicted;
+    project::PointPrediction predicted;
     nlohmann::ordered_json preference;
+    map::Trust trust;
 };
+
+/// "provisional", its reasons and the evaluations that would fix it, for JSON outputs.
+void addTrust(nlohmann::ordered_json &out, const map::Trust &trust)
+{
+    out["provisional"] = trust.provisional;
+    if (trust.provisional) {
+        out["provisional_reasons"] = trust.reasons;
+        out["more_evaluations"] = trust.moreEvaluations;
+    }
+}
+
+nlohmann::ordered_json surrogateJson(const map::Surrogate &s)
+{
+    const map::SurrogateDiagnostics &d = s.diagnostics();
+    auto finite = [](double v) {
+        return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+    };
+    return {{"metric", s.metric()},          {"model", map::modelName(d)},
+            {"r2", d.r2},                    {"loo_rmse", finite(d.looRmse)},
+            {"loo_rmse_quadratic", finite(d.looRmseQuadratic)},
+            {"samples", d.samples},          {"parameters", d.parameters}};
+}
 
 Choice choose(const Arguments &args, const project::Project &p)
 {
@@ -135,14 +166,16 @@ Choice choose(const Arguments &args, const project::Project &p)
         preference.reference =
             Eigen::Map<const Eigen::VectorXd>(r.data(), static_cast<Eigen::Index>(r.size()));
     }
-    const map::Selection selection = map::selectPoint(p.problem(), fitted.front, preference);
+    // Optimized on the surrogates, from the front point the rule picks.
+    const map::SurrogateSelection selected =
+        map::selectOnSurrogates(p.problem(), fitted.surrogates, fitted.front, preference);
     Choice choice;
-    const auto row = fitted.front.coefficients.row(selection.index);
-    choice.coefficients.assign(row.begin(), row.end());
-    choice.predicted = fitted.front.metrics.row(selection.index).transpose();
+    choice.coefficients.assign(selected.coefficients.begin(), selected.coefficients.end());
+    choice.predicted = {selected.metrics, selected.stddev, selected.lower, selected.upper};
     choice.preference = {{"weights", weights}, {"rule", map::ruleName(preference.rule)}};
-    if (!selection.note.empty())
-        choice.preference["note"] = selection.note;
+    if (!selected.selection.note.empty())
+        choice.preference["note"] = selected.selection.note;
+    choice.trust = fitted.trust;
     return choice;
 }
 
@@ -150,7 +183,8 @@ Choice choose(const Arguments &args, const project::Project &p)
 
 int exploreCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(tokens, {"budget", "mode", "threads", "workers"}, {"json"});
+    const Arguments args(tokens, {"budget", "mode", "acquisition", "threads", "workers"},
+                         {"json"});
     project::Project p = project::Project::load(onlyProject(args));
     if (const auto budget = args.value("budget"))
         p.map.budget = static_cast<int>(args.unsignedNumber("budget", 0));
@@ -158,6 +192,11 @@ int exploreCommand(const std::vector<std::string> &tokens)
         if (*mode != "plain" && *mode != "bayesian" && *mode != "nested")
             throw UsageError("--mode expects plain, bayesian or nested");
         p.map.mode = *mode;
+    }
+    if (const auto acquisition = args.value("acquisition")) {
+        if (*acquisition != "ehvi" && *acquisition != "uncertainty")
+            throw UsageError("--acquisition expects ehvi or uncertainty");
+        p.map.acquisition = *acquisition;
     }
     project::Session session(p, sessionOptions(args));
     map::MapResult result;
@@ -172,22 +211,21 @@ int exploreCommand(const std::vector<std::string> &tokens)
     p.save();
     nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
     for (const auto &s : result.surrogates)
-        surrogates.push_back({{"metric", s.metric()},
-                              {"r2", s.diagnostics().r2},
-                              {"loo_rmse", std::isfinite(s.diagnostics().looRmse)
-                                               ? nlohmann::ordered_json(s.diagnostics().looRmse)
-                                               : nlohmann::ordered_json(nullptr)}});
-    const nlohmann::ordered_json out = {{"evaluations", result.samples.count()},
-                                        {"rounds", result.rounds},
-                                        {"stop", result.stopReason},
-                                        {"surrogates", surrogates},
-                                        {"front_points", result.front.size()}};
+        surrogates.push_back(surrogateJson(s));
+    nlohmann::ordered_json out = {{"evaluations", result.samples.count()},
+                                  {"rounds", result.rounds},
+                                  {"stop", result.stopReason},
+                                  {"surrogates", surrogates},
+                                  {"front_points", result.front.size()}};
+    const map::Trust trust = map::assessTrust(p.problem(), result.surrogates, p.samples());
+    addTrust(out, trust);
     if (args.flag("json"))
         std::cout << out.dump(2) << "\n";
     else
-        std::fprintf(stderr, "explore: %d evaluations, %d rounds (%s), front of %d points\n",
+        std::fprintf(stderr, "explore: %d evaluations, %d rounds (%s), front of %d points%s%s\n",
                      result.samples.count(), result.rounds, result.stopReason.c_str(),
-                     result.front.size());
+                     result.front.size(), trust.provisional ? "; " : "",
+                     trust.summary().c_str());
     return 0;
 }
 
@@ -251,15 +289,16 @@ int statusCommand(const std::vector<std::string> &tokens)
     device = project::projectBackend(p).device(p);
     nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
     std::string note;
+    map::Trust trust;
     try {
-        for (const auto &s : map::fitSurrogates(p.problem(), p.samples()))
-            surrogates.push_back({{"metric", s.metric()},
-                                  {"r2", s.diagnostics().r2},
-                                  {"loo_rmse", std::isfinite(s.diagnostics().looRmse)
-                                                   ? nlohmann::ordered_json(s.diagnostics().looRmse)
-                                                   : nlohmann::ordered_json(nullptr)}});
+        const auto fitted = map::fitSurrogates(p.problem(), p.samples());
+        for (const auto &s : fitted)
+            surrogates.push_back(surrogateJson(s));
+        trust = map::assessTrust(p.problem(), fitted, p.samples());
     } catch (const Error &e) {
         note = e.what(); // too few samples so far: said, not an error
+        trust = map::assessTrust(p.problem(), {}, p.samples());
+        trust.reasons.push_back(note);
     }
     if (p.runner.slurm())
         device = "slurm";
@@ -270,6 +309,7 @@ int statusCommand(const std::vector<std::string> &tokens)
                                   {"surrogates", surrogates},
                                   {"device", device},
                                   {"note", note}};
+    addTrust(out, trust);
     if (p.runner.slurm()) {
         // The jobs in flight as Slurm sees them now ("unknown" when it cannot be asked).
         std::vector<std::string> ids;
@@ -301,9 +341,12 @@ int statusCommand(const std::vector<std::string> &tokens)
         std::printf("%s: %zu tasks, %d evaluations (%d failed), %d grid evaluations\n",
                     p.path.c_str(), p.tasks.size(), samples, failed, grid);
         for (const auto &s : surrogates)
-            std::printf("  %s: R2 %s, LOO RMSE %s\n", s["metric"].get<std::string>().c_str(),
-                        s["r2"].dump().c_str(), s["loo_rmse"].dump().c_str());
-        if (!note.empty())
+            std::printf("  %s: %s, R2 %s, LOO RMSE %s\n", s["metric"].get<std::string>().c_str(),
+                        s["model"].get<std::string>().c_str(), s["r2"].dump().c_str(),
+                        s["loo_rmse"].dump().c_str());
+        if (trust.provisional)
+            std::printf("  front %s\n", trust.summary().c_str());
+        else if (!note.empty())
             std::printf("  %s\n", note.c_str());
         if (out.contains("jobs"))
             for (const auto &job : out["jobs"])
@@ -362,8 +405,14 @@ int frontCommand(const std::vector<std::string> &tokens)
             line += "c:" + t.name + ",";
         for (const auto &t : p.tasks)
             line += t.name + ",";
+        for (const auto &t : p.tasks)
+            line += "measured:" + t.name + ",";
+        for (const auto &t : p.tasks)
+            line += "std:" + t.name + ",";
+        for (const auto &t : p.tasks)
+            line += "lower:" + t.name + ",";
         for (std::size_t t = 0; t < p.tasks.size(); ++t)
-            line += "measured:" + p.tasks[t].name + (t + 1 < p.tasks.size() ? "," : "\n");
+            line += "upper:" + p.tasks[t].name + (t + 1 < p.tasks.size() ? "," : "\n");
         std::cout << line;
         char number[32];
         for (int i = 0; i < front.size(); ++i) {
@@ -383,8 +432,18 @@ int frontCommand(const std::vector<std::string> &tokens)
                         seen->result.metrics.at(p.tasks[static_cast<std::size_t>(t)].name));
                     line += number;
                 }
-                line += t + 1 < n ? "," : "\n";
+                line += ",";
             }
+            // std, lower, upper: empty where not estimable (as many samples as parameters).
+            for (const Eigen::MatrixXd *values : {&front.stddev, &front.lower, &front.upper})
+                for (Eigen::Index t = 0; t < n; ++t) {
+                    if (std::isfinite((*values)(i, t))) {
+                        std::snprintf(number, sizeof number, "%.17g", (*values)(i, t));
+                        line += number;
+                    }
+                    line += ",";
+                }
+            line.back() = '\n';
             std::cout << line;
         }
         return 0;
@@ -395,13 +454,23 @@ int frontCommand(const std::vector<std::string> &tokens)
                                     front.coefficients.row(i).end());
         nlohmann::ordered_json point = {
             {"coefficients", c},
-            {"predicted", project::metricsJson(p, front.metrics.row(i).transpose())}};
+            {"predicted", project::metricsJson(p, front.metrics.row(i).transpose())},
+            {"std", project::metricsJson(p, front.stddev.row(i).transpose())},
+            {"interval", project::intervalsJson(p, front.lower.row(i).transpose(),
+                                                front.upper.row(i).transpose())}};
         if (const auto *seen = project::measuredAt(p, c))
             point["measured"] = seen->result.metrics;
         points.push_back(std::move(point));
     }
-    std::cout << nlohmann::ordered_json({{"front", points}, {"spacing", front.spacing}}).dump(2)
-              << "\n";
+    nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
+    for (const auto &s : fitted.surrogates)
+        surrogates.push_back(surrogateJson(s));
+    nlohmann::ordered_json out = {{"front", points},
+                                  {"spacing", front.spacing},
+                                  {"interval_level", front.level},
+                                  {"surrogates", surrogates}};
+    addTrust(out, fitted.trust);
+    std::cout << out.dump(2) << "\n";
     return 0;
 }
 
@@ -410,9 +479,13 @@ int selectCommand(const std::vector<std::string> &tokens)
     const Arguments args(tokens, {"weights", "rule", "reference"}, {"json"});
     const project::Project p = project::Project::load(onlyProject(args));
     const Choice choice = choose(args, p);
-    const nlohmann::ordered_json out = {{"coefficients", choice.coefficients},
-                                        {"predicted", project::metricsJson(p, choice.predicted)},
-                                        {"preference", choice.preference}};
+    nlohmann::ordered_json out = {
+        {"coefficients", choice.coefficients},
+        {"predicted", project::metricsJson(p, choice.predicted.mean)},
+        {"std", project::metricsJson(p, choice.predicted.std)},
+        {"interval", project::intervalsJson(p, choice.predicted.lower, choice.predicted.upper)},
+        {"preference", choice.preference}};
+    addTrust(out, choice.trust);
     std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
     return 0;
 }
@@ -519,17 +592,17 @@ int exportCommand(const std::vector<std::string> &tokens)
     } else {
         choice.coefficients = coefficientsFrom(args, p);
         const project::FrontResult fitted = project::fitFront(p);
-        choice.predicted.resize(static_cast<Eigen::Index>(p.tasks.size()));
-        const Eigen::Map<const Eigen::VectorXd> c(
-            choice.coefficients.data(), static_cast<Eigen::Index>(choice.coefficients.size()));
-        for (std::size_t t = 0; t < fitted.surrogates.size(); ++t)
-            choice.predicted[static_cast<Eigen::Index>(t)] =
-                fitted.surrogates[t].predict(Eigen::VectorXd(c));
+        choice.predicted = project::predictAt(fitted, choice.coefficients);
+        choice.trust = fitted.trust;
         choice.preference = nullptr;
     }
     project::ExportRequest request;
     request.coefficients = choice.coefficients;
-    request.predicted = choice.predicted;
+    request.predicted = choice.predicted.mean;
+    request.stddev = choice.predicted.std;
+    request.lower = choice.predicted.lower;
+    request.upper = choice.predicted.upper;
+    request.provisional = choice.trust.summary();
     request.preference = choice.preference;
     request.out = args.required("out");
     if (const auto shard = args.value("shard-size"))

@@ -5,6 +5,8 @@
 #include "merge/merge_job.h"
 #include "util/atomic_file.h"
 
+#include <cmath>
+#include <cstdio>
 #include <sstream>
 
 namespace mf::project {
@@ -20,9 +22,39 @@ const EvaluationEntry *measuredAt(const Project &project, const std::vector<doub
 nlohmann::ordered_json metricsJson(const Project &project, const Eigen::VectorXd &values)
 {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    for (std::size_t t = 0; t < project.tasks.size(); ++t)
-        out[project.tasks[t].name] = values[static_cast<Eigen::Index>(t)];
+    for (std::size_t t = 0; t < project.tasks.size(); ++t) {
+        const double v =
+            static_cast<Eigen::Index>(t) < values.size() ? values[static_cast<Eigen::Index>(t)] : NAN;
+        out[project.tasks[t].name] =
+            std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+    }
     return out;
+}
+
+nlohmann::ordered_json intervalsJson(const Project &project, const Eigen::VectorXd &lower,
+                                     const Eigen::VectorXd &upper)
+{
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (std::size_t t = 0; t < project.tasks.size(); ++t) {
+        const auto k = static_cast<Eigen::Index>(t);
+        if (k < lower.size() && k < upper.size() && std::isfinite(lower[k]) &&
+            std::isfinite(upper[k]))
+            out[project.tasks[t].name] = {lower[k], upper[k]};
+        else
+            out[project.tasks[t].name] = nullptr;
+    }
+    return out;
+}
+
+std::string predictionText(double mean, double std, double lower, double upper, double level)
+{
+    char text[160];
+    if (!std::isfinite(std) || !std::isfinite(lower) || !std::isfinite(upper))
+        std::snprintf(text, sizeof text, "%.4g (uncertainty unknown)", mean);
+    else
+        std::snprintf(text, sizeof text, "%.4g ± %.2g (%.0f%%: %.4g to %.4g)", mean, std,
+                      100 * level, lower, upper);
+    return text;
 }
 
 ExportResult exportMerge(Project &project, const ExportRequest &request,
@@ -49,7 +81,8 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     const EvaluationEntry *measured = measuredAt(project, request.coefficients);
     {
         std::ostringstream card;
-        card << "## Metrics\n\nPredicted by the project's surrogates";
+        card << "## Metrics\n\nPredicted by the project's surrogates (± one standard deviation, "
+                "model error included, and the 90% interval)";
         if (measured)
             card << " and measured by its evaluators";
         card << " (" << project.evaluations.size() << " evaluations in the project)";
@@ -61,8 +94,12 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
             const TaskEntry &task = project.tasks[t];
             card << "| " << task.name << " | " << task.metric << " | "
                  << (task.direction == map::Direction::Maximize ? "maximize" : "minimize") << " | ";
-            if (static_cast<Eigen::Index>(t) < request.predicted.size())
-                card << nlohmann::json(request.predicted[static_cast<Eigen::Index>(t)]).dump();
+            const auto k = static_cast<Eigen::Index>(t);
+            if (k < request.predicted.size())
+                card << (k < request.stddev.size()
+                             ? predictionText(request.predicted[k], request.stddev[k],
+                                              request.lower[k], request.upper[k])
+                             : nlohmann::json(request.predicted[k]).dump());
             card << " | ";
             if (measured && measured->result.metrics.count(task.name))
                 card << nlohmann::json(measured->result.metrics.at(task.name)).dump();
@@ -70,6 +107,9 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
                 card << "not measured";
             card << " |\n";
         }
+        if (!request.provisional.empty())
+            card << "\nThe predicted front was **provisional** when this merge was chosen: "
+                 << request.provisional << ".\n";
         merge.cardExtra = card.str();
     }
     const MergeReport report = runMerge(
@@ -88,11 +128,18 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
                                       {"seed", project.merge.seed},
                                       {"preference", request.preference},
                                       {"predicted", metricsJson(project, request.predicted)},
+                                      {"std", metricsJson(project, request.stddev)},
+                                      {"interval", intervalsJson(project, request.lower,
+                                                                 request.upper)},
+                                      {"interval_level", 0.9},
+                                      {"provisional", !request.provisional.empty()},
                                       {"measured", nullptr},
                                       {"fingerprints", fingerprints},
                                       {"outputs", report.outputs}};
     if (measured)
         sidecar["measured"] = measured->result.metrics;
+    if (!request.provisional.empty())
+        sidecar["provisional_reason"] = request.provisional;
     if (request.dtype)
         sidecar["dtype"] = dtypeName(*request.dtype);
     if (!request.tokenizerFrom.empty())

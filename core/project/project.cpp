@@ -192,6 +192,10 @@ Project Project::load(const std::string &path)
             fail(path, "map: mode '" + p.map.mode + "' (expected plain, bayesian or nested)");
         p.map.budget = static_cast<int>(optionalNumber(m, "budget", 0, path, "map"));
         p.map.seed = static_cast<std::uint64_t>(optionalNumber(m, "seed", 1, path, "map"));
+        p.map.acquisition = m.value("acquisition", p.map.acquisition);
+        if (p.map.acquisition != "ehvi" && p.map.acquisition != "uncertainty")
+            fail(path, "map: acquisition '" + p.map.acquisition +
+                           "' (expected ehvi or uncertainty)");
     }
     if (d.contains("evaluations")) {
         if (!d["evaluations"].is_array())
@@ -314,6 +318,7 @@ void Project::save() const
     mapJson["mode"] = map.mode;
     mapJson["budget"] = map.budget;
     mapJson["seed"] = map.seed;
+    mapJson["acquisition"] = map.acquisition;
     d["map"] = std::move(mapJson);
     json evaluationsJson = json::array();
     for (const EvaluationEntry &entry : evaluations) {

@@ -38,6 +38,7 @@ struct MapSettings {
     std::string mode = "bayesian"; ///< "plain", "bayesian", "nested"
     int budget = 0;                ///< evaluations in all; 0: 3P
     std::uint64_t seed = 1;
+    std::string acquisition = "ehvi"; ///< Bayesian: "ehvi" or "uncertainty"
 };
 
 /// Where evaluations run (docs/PROJECT.md, "runner"): here, or as Slurm jobs.

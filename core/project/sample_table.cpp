@@ -55,12 +55,15 @@ bool isCoefficient(const std::string &name)
     return name.rfind("c:", 0) == 0;
 }
 
-bool isMeasured(const std::string &name)
-{
-    return name.rfind("measured:", 0) == 0;
-}
-
 } // namespace
+
+bool isAnnotationColumn(const std::string &name)
+{
+    for (const char *prefix : {"measured:", "std:", "lower:", "upper:"})
+        if (name.rfind(prefix, 0) == 0)
+            return true;
+    return false;
+}
 
 int Table::column(const std::string &name) const
 {
@@ -158,7 +161,7 @@ SampleTable samplesFromTable(const Table &table, const std::string &path,
     for (std::size_t k = 0; k < table.header.size(); ++k) {
         if (isCoefficient(table.header[k]))
             coefficientColumns.push_back(static_cast<int>(k));
-        else if (!isMeasured(table.header[k]))
+        else if (!isAnnotationColumn(table.header[k]))
             metricColumns.push_back(static_cast<int>(k));
     }
     if (coefficientColumns.empty())
@@ -239,11 +242,13 @@ Table frontTable(const Problem &problem, const Front &front)
     Table table;
     for (const auto &name : problem.coefficients)
         table.header.push_back("c:" + name);
-    for (const auto &metric : problem.metrics)
-        table.header.push_back(metric.name);
-    table.values.resize(front.size(), problem.dimension() + problem.metricCount());
+    for (const char *prefix : {"", "std:", "lower:", "upper:"})
+        for (const auto &metric : problem.metrics)
+            table.header.push_back(prefix + metric.name);
+    table.values.resize(front.size(), problem.dimension() + 4 * problem.metricCount());
     if (front.size() > 0)
-        table.values << front.coefficients, front.metrics;
+        table.values << front.coefficients, front.metrics, front.stddev, front.lower,
+            front.upper;
     return table;
 }
 

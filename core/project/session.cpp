@@ -203,6 +203,7 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
     if (m_project.runner.slurm()) // one round keeps every job slot busy
         options.batch = std::max(m_project.runner.maxJobs, 2);
     options.seed = m_project.map.seed;
+    options.acquisition = map::parseAcquisition(m_project.map.acquisition);
     return map::bayesianMap(problem, m_project.samples(), batch, options);
 }
 
@@ -210,9 +211,32 @@ FrontResult fitFront(const Project &project)
 {
     const map::Problem problem = project.problem();
     FrontResult result;
-    result.surrogates = map::fitSurrogates(problem, project.samples());
+    const map::Samples samples = project.samples();
+    result.surrogates = map::fitSurrogates(problem, samples);
     result.front = map::computeFront(problem, result.surrogates);
+    result.trust = map::assessTrust(problem, result.surrogates, samples);
     return result;
+}
+
+PointPrediction predictAt(const FrontResult &fitted, const std::vector<double> &coefficients)
+{
+    const auto m = static_cast<Eigen::Index>(fitted.surrogates.size());
+    PointPrediction out;
+    out.mean.resize(m);
+    out.std.resize(m);
+    out.lower.resize(m);
+    out.upper.resize(m);
+    const Eigen::RowVectorXd row = Eigen::Map<const Eigen::RowVectorXd>(
+        coefficients.data(), static_cast<Eigen::Index>(coefficients.size()));
+    for (Eigen::Index k = 0; k < m; ++k) {
+        const map::Prediction p = fitted.surrogates[static_cast<std::size_t>(k)]
+                                      .predictWithUncertainty(row, fitted.front.level);
+        out.mean[k] = p.mean[0];
+        out.std[k] = p.std[0];
+        out.lower[k] = p.lower[0];
+        out.upper[k] = p.upper[0];
+    }
+    return out;
 }
 
 } // namespace mf::project

@@ -4,6 +4,7 @@
 #include "eval/job_runner.h"
 #include "map/explore.h"
 #include "map/front.h"
+#include "map/trust.h"
 #include "project/project.h"
 
 #include <memory>
@@ -23,11 +24,20 @@ struct SessionOptions {
     eval::CancelToken detach = eval::makeCancelToken();
 };
 
-/// The fitted surrogates and the predicted front of a project's samples.
+/// The fitted surrogates and the predicted front of a project's samples, and whether the
+/// front is provisional (map::assessTrust).
 struct FrontResult {
     std::vector<map::Surrogate> surrogates;
     map::Front front;
+    map::Trust trust;
 };
+
+/// The surrogates' predictions at one merge (metric order = task order), with their std and
+/// the front's interval level.
+struct PointPrediction {
+    Eigen::VectorXd mean, std, lower, upper;
+};
+PointPrediction predictAt(const FrontResult &fitted, const std::vector<double> &coefficients);
 
 /// Drives a project: opens its checkpoints once, builds its evaluator, evaluates merges
 /// (serving repeats from the project's cache) here or, with the runner "slurm", as cluster jobs

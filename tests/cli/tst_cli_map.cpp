@@ -63,8 +63,18 @@ void TestCliMap::fitPrintsSurrogatesAndFront()
     const auto &point = json["front"][0];
     QCOMPARE(point["coefficients"].size(), std::size_t(2));
     QVERIFY(point["predicted"].contains("a") && point["predicted"].contains("b"));
+    QCOMPARE(a["model"].get<std::string>().rfind("quadratic", 0), std::size_t(0));
+    QCOMPARE(json["interval_level"].get<double>(), 0.9);
+    for (const auto &p : json["front"]) // every prediction says how sure it is
+        for (const char *m : {"a", "b"}) {
+            const double v = p["predicted"][m].get<double>(), sd = p["std"][m].get<double>();
+            const auto interval = p["interval"][m].get<std::vector<double>>();
+            QVERIFY(sd >= 0 && interval.size() == 2);
+            QVERIFY(interval[0] <= v && v <= interval[1] && interval[1] <= 1);
+        }
     const std::string csv = mftest::readFile(dir.file("front.csv"));
-    QCOMPARE(csv.substr(0, csv.find('\n')), std::string("c:a,c:b,a,b"));
+    QCOMPARE(csv.substr(0, csv.find('\n')),
+             std::string("c:a,c:b,a,b,std:a,std:b,lower:a,lower:b,upper:a,upper:b"));
 
     // --minimize flips a metric: its front then prefers low values.
     const auto minimized =

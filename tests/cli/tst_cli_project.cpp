@@ -46,6 +46,7 @@ private Q_SLOTS:
     void exploresAndResumes();
     void reportsSelectsAndEvaluates();
     void gridAndQualityPipeline();
+    void marksProvisionalFronts();
     void exportsTheChosenMerge();
     void recordsFailedEvaluations();
     void exploresNested();
@@ -101,14 +102,24 @@ void TestCliProject::reportsSelectsAndEvaluates()
     QCOMPARE(json["grid_evaluations"].get<int>(), 0);
     QCOMPARE(json["surrogates"].size(), std::size_t(2));
     QCOMPARE(json["device"].get<std::string>(), std::string("command"));
+    QCOMPARE(json["provisional"].get<bool>(), false); // 12 = 2P evaluations of exact peaks
+    QVERIFY(!json["surrogates"][0]["model"].get<std::string>().empty());
 
     run = mftest::runCli(dir, {"front", dir.file("project.json"), "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     json = nlohmann::json::parse(run.out);
     QVERIFY(json["front"].size() > 20);
+    QCOMPARE(json["provisional"].get<bool>(), false);
+    for (const auto &point : json["front"]) {
+        const double v = point["predicted"]["a"].get<double>();
+        const auto interval = point["interval"]["a"].get<std::vector<double>>();
+        QVERIFY(point["std"]["a"].get<double>() >= 0);
+        QVERIFY(interval[0] <= v && v <= interval[1]);
+    }
     run = mftest::runCli(dir, {"front", dir.file("project.json"), "--csv"});
     QCOMPARE(run.out.substr(0, run.out.find('\n')),
-             std::string("c:a,c:b,a,b,measured:a,measured:b"));
+             std::string("c:a,c:b,a,b,measured:a,measured:b,std:a,std:b,lower:a,lower:b,upper:"
+                         "a,upper:b"));
 
     // Equal weights on a symmetric problem: the symmetric merge.
     run = mftest::runCli(dir, {"select", dir.file("project.json"), "--weights", "1,1", "--json"});
@@ -119,6 +130,9 @@ void TestCliProject::reportsSelectsAndEvaluates()
              (std::to_string(c[0]) + ", " + std::to_string(c[1])).c_str());
     QVERIFY(std::fabs(json["predicted"]["a"].get<double>() - json["predicted"]["b"].get<double>()) <
             0.01);
+    QVERIFY(json["std"]["a"].get<double>() >= 0);
+    QCOMPARE(json["interval"]["b"].size(), std::size_t(2));
+    QCOMPARE(json["provisional"].get<bool>(), false);
 
     // A real evaluation, then the same one from the cache.
     run =
@@ -148,6 +162,41 @@ void TestCliProject::reportsSelectsAndEvaluates()
                          {"evaluate", dir.file("project.json"), "--points", dir.file("bad.csv")});
     QCOMPARE(run.code, 1);
     QVERIFY2(run.err.find("no column 'c:b'") != std::string::npos, run.err.c_str());
+}
+
+void TestCliProject::marksProvisionalFronts()
+{
+    // 7 evaluations (P + 1) of two tasks: status, front, select and the export sidecar all say
+    // the front is provisional, why, and about how many more evaluations would fix it.
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    QCOMPARE(mftest::runCli(dir, {"explore", dir.file("project.json"), "--mode", "plain",
+                                  "--budget", "7"})
+                 .code,
+             0);
+    auto run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    auto json = nlohmann::json::parse(run.out);
+    QCOMPARE(json["provisional"].get<bool>(), true);
+    QCOMPARE(json["more_evaluations"].get<int>(), 5);
+    QVERIFY2(json["provisional_reasons"][0].get<std::string>().find("needs 12") !=
+                 std::string::npos,
+             run.out.c_str());
+    run = mftest::runCli(dir, {"status", dir.file("project.json")});
+    QVERIFY2(run.out.find("front provisional: ") != std::string::npos, run.out.c_str());
+    QVERIFY2(run.out.find("about 5 more evaluations would fix it") != std::string::npos,
+             run.out.c_str());
+    run = mftest::runCli(dir, {"front", dir.file("project.json"), "--json"});
+    QCOMPARE(nlohmann::json::parse(run.out)["provisional"].get<bool>(), true);
+    run = mftest::runCli(dir, {"select", dir.file("project.json"), "--weights", "1,1", "--json"});
+    QCOMPARE(nlohmann::json::parse(run.out)["provisional"].get<bool>(), true);
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--weights", "1,1", "--out",
+                               dir.file("m.safetensors")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto sidecar = nlohmann::json::parse(mftest::readFile(dir.file("m.safetensors.json")));
+    QCOMPARE(sidecar["provisional"].get<bool>(), true);
+    QVERIFY(sidecar["provisional_reason"].get<std::string>().find("more evaluations") !=
+            std::string::npos);
 }
 
 void TestCliProject::gridAndQualityPipeline()
@@ -190,6 +239,13 @@ void TestCliProject::exportsTheChosenMerge()
     QVERIFY(std::fabs(sidecar["measured"]["a"].get<double>() - peaks(1, 0, 0.8, 0.2)) <
             1e-6); // a one-hot sample
     QVERIFY(sidecar["predicted"].contains("a"));
+    // Predictions with their uncertainty; the measured one-hot inside its own interval.
+    const auto interval = sidecar["interval"]["a"].get<std::vector<double>>();
+    QVERIFY(interval[0] <= sidecar["predicted"]["a"].get<double>() &&
+            sidecar["predicted"]["a"].get<double>() <= interval[1]);
+    QVERIFY(sidecar["std"]["a"].get<double>() >= 0);
+    QCOMPARE(sidecar["interval_level"].get<double>(), 0.9);
+    QCOMPARE(sidecar["provisional"].get<bool>(), false);
 
     run = mftest::runCli(dir, {"export", dir.file("project.json"), "--weights", "3,1", "--out",
                                dir.file("pref.pt")});
@@ -210,6 +266,7 @@ void TestCliProject::exportsTheChosenMerge()
     std::snprintf(measured, sizeof measured, "%.6f", peaks(1, 0, 0.8, 0.2));
     for (const std::string &word :
          {std::string("| a | accuracy | maximize | "), std::string("mergefront-cli export"),
+          std::string(" ± "), std::string("(90%: "),
           std::string("--dtype f16"), std::string(measured).substr(0, 6)})
         QVERIFY2(card.find(word) != std::string::npos, (word + "\n" + card).c_str());
     QVERIFY(nlohmann::json::parse(mftest::readFile(dir.file("chosen.json")))["dtype"] == "F16");
