@@ -6,6 +6,7 @@
 #include "views/parallel_view.h"
 #include "views/trade_off_view.h"
 
+#include <QLabel>
 #include <QTabWidget>
 #include <QVBoxLayout>
 
@@ -13,9 +14,17 @@ namespace mf::ui {
 
 FrontPlot::FrontPlot(ProjectDocument *document, QWidget *parent)
     : QWidget(parent)
+    , m_document(document)
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
+    m_provisional = new QLabel(this);
+    m_provisional->setObjectName(QStringLiteral("provisionalBanner"));
+    m_provisional->setWordWrap(true);
+    m_provisional->setStyleSheet(QStringLiteral("QLabel { background: #fff1dc; color: #7a3e00; "
+                                                "border: 1px solid #e8b070; padding: 4px; }"));
+    m_provisional->hide();
+    layout->addWidget(m_provisional);
     m_tabs = new QTabWidget(this);
     layout->addWidget(m_tabs);
     m_tradeOff = new TradeOffView(document, m_tabs);
@@ -43,6 +52,16 @@ void FrontPlot::rebuild()
 {
     for (FrontView *view : m_views)
         view->rebuild();
+    // A front on surrogates not yet good enough says so, with the reason and the fix.
+    const bool provisional =
+        m_document->isOpen() && m_document->hasFront() && m_document->trust().provisional;
+    if (provisional)
+        m_provisional->setText(
+            tr("<b>Provisional front</b>: %1. The band shows how far the predictions may be off.")
+                .arg(QString::fromStdString(m_document->trust().summary())
+                         .remove(QStringLiteral("provisional: "))
+                         .toHtmlEscaped()));
+    m_provisional->setVisible(provisional);
 }
 
 void FrontPlot::updateSelection()

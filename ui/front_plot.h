@@ -6,6 +6,7 @@
 #include <vector>
 
 class QCustomPlot;
+class QLabel;
 class QTabWidget;
 
 namespace mf::ui {
@@ -41,6 +42,8 @@ private:
     void rebuild();
     void updateSelection();
 
+    ProjectDocument *m_document;
+    QLabel *m_provisional;
     QTabWidget *m_tabs;
     std::vector<FrontView *> m_views;
     TradeOffView *m_tradeOff;

@@ -58,11 +58,21 @@ QVariant FrontTableModel::data(const QModelIndex &index, int role) const
     const int i = index.row();
     if (role == kFrontIndexRole)
         return i;
-    if (role != Qt::DisplayRole && role != Qt::EditRole && role != Qt::TextAlignmentRole)
+    if (role != Qt::DisplayRole && role != Qt::EditRole && role != Qt::TextAlignmentRole &&
+        role != Qt::ToolTipRole)
         return {};
     if (role == Qt::TextAlignmentRole)
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
     const auto [column, t] = describe(index.column());
+    if (role == Qt::ToolTipRole) {
+        if (column != Column::Predicted)
+            return {};
+        const map::Front &front = m_document->front();
+        return tr("predicted %1, std %2 (model error included), 90%: %3")
+            .arg(front.metrics(i, t), 0, 'f', 4)
+            .arg(front.stddev(i, t), 0, 'f', 4)
+            .arg(intervalText(front.lower(i, t), front.upper(i, t)));
+    }
     double value = 0;
     int decimals = 4;
     switch (column) {
@@ -74,6 +84,8 @@ QVariant FrontTableModel::data(const QModelIndex &index, int role) const
         break;
     case Column::Predicted:
         value = m_document->front().metrics(i, t);
+        if (role == Qt::DisplayRole) // sorted by the value (EditRole), shown with its ±
+            return plusMinus(value, m_document->front().stddev(i, t), decimals);
         break;
     case Column::Measured: {
         const std::vector<double> &measured = m_measured[static_cast<std::size_t>(i)];
@@ -100,7 +112,7 @@ QVariant FrontTableModel::headerData(int section, Qt::Orientation orientation, i
     case Column::Coefficient:
         return QStringLiteral("c:%1").arg(name);
     case Column::Predicted:
-        return name + arrow;
+        return name + arrow + tr(" (± std)");
     default:
         return tr("measured:%1").arg(name);
     }

@@ -400,8 +400,13 @@ void MainWindow::exportTo(const QString &path)
         log(tr("sharded exports are safetensors: choose a .safetensors name, or no shards"), true);
         return;
     }
+    const project::PointPrediction predicted{m_document->selectedPredicted(),
+                                             m_document->selectedStd(), m_document->selectedLower(),
+                                             m_document->selectedUpper()};
     m_runner->exportMerge(
-        c, m_document->selectedPredicted(), QString::fromStdString(preference.dump()), path,
+        c, predicted,
+        m_document->hasFront() ? QString::fromStdString(m_document->trust().summary()) : QString(),
+        QString::fromStdString(preference.dump()), path,
         mode > 0 ? static_cast<std::uint64_t>(mode) : 0, m_selectionPanel->tokenizerFrom());
 }
 

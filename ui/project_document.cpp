@@ -26,7 +26,7 @@ void ProjectDocument::open(const QString &path)
     ++m_generation; // a fit still running is of the project before: its result is dropped
     m_front.reset();
     m_fitNote.clear();
-    m_selected = -1;
+    choose(-1);
     m_manualSelection = false;
     m_preference = map::Preference{};
     const auto n = static_cast<Eigen::Index>(m_project.tasks.size());
@@ -205,30 +205,46 @@ void ProjectDocument::selectFrontPoint(int index)
     if (!m_front || index < 0 || index >= m_front->front.size())
         return;
     m_manualSelection = true;
-    m_selected = index;
+    choose(index);
     m_selectionNote.clear();
     Q_EMIT selectionChanged();
+}
+
+void ProjectDocument::choose(int index)
+{
+    m_selected = index;
+    m_choice = {};
+    if (!m_front || index < 0 || index >= m_front->front.size())
+        return;
+    const map::Front &front = m_front->front;
+    m_choice.selection.index = index;
+    m_choice.coefficients = front.coefficients.row(index).transpose();
+    m_choice.metrics = front.metrics.row(index).transpose();
+    m_choice.stddev = front.stddev.row(index).transpose();
+    m_choice.lower = front.lower.row(index).transpose();
+    m_choice.upper = front.upper.row(index).transpose();
 }
 
 void ProjectDocument::reselect()
 {
     if (!m_front) {
-        m_selected = -1;
+        choose(-1);
         m_selectionNote = m_fitNote;
         Q_EMIT selectionChanged();
         return;
     }
     if (m_manualSelection) {
+        choose(m_selected); // the same front point, of the new front
         Q_EMIT selectionChanged();
         return;
     }
     try {
-        const map::Selection selection =
-            map::selectPoint(m_project.problem(), m_front->front, m_preference);
-        m_selected = selection.index;
-        m_selectionNote = QString::fromStdString(selection.note);
+        m_choice = map::selectOnSurrogates(m_project.problem(), m_front->surrogates, m_front->front,
+                                           m_preference);
+        m_selected = m_choice.selection.index;
+        m_selectionNote = QString::fromStdString(m_choice.selection.note);
     } catch (const std::exception &e) {
-        m_selected = -1;
+        choose(-1);
         m_selectionNote = QString::fromStdString(e.what());
     }
     Q_EMIT selectionChanged();
@@ -236,17 +252,7 @@ void ProjectDocument::reselect()
 
 std::vector<double> ProjectDocument::selectedCoefficients() const
 {
-    if (!m_front || m_selected < 0)
-        return {};
-    const auto row = m_front->front.coefficients.row(m_selected);
-    return {row.begin(), row.end()};
-}
-
-Eigen::VectorXd ProjectDocument::selectedPredicted() const
-{
-    if (!m_front || m_selected < 0)
-        return {};
-    return m_front->front.metrics.row(m_selected).transpose();
+    return {m_choice.coefficients.begin(), m_choice.coefficients.end()};
 }
 
 const project::EvaluationEntry *

@@ -45,12 +45,15 @@ public:
     const std::vector<map::Surrogate> &surrogates() const { return m_front->surrogates; }
     /// Why there is no front yet (too few evaluations, a failed fit), or "".
     QString fitNote() const { return m_fitNote; }
+    /// Whether the front is provisional, why, and what would fix it (map::assessTrust).
+    const map::Trust &trust() const { return m_front->trust; }
     /// Refits on a worker; frontChanged() follows. Calls while a fit runs are coalesced.
     void refit();
 
     // --- preference and selection -----------------------------------------------------
     const map::Preference &preference() const { return m_preference; }
-    /// Re-selects the front point for this preference (map::selectPoint).
+    /// Re-selects for this preference: optimized on the surrogates from the front point the
+    /// rule picks (map::selectOnSurrogates), so the selection moves smoothly.
     void setPreference(const map::Preference &preference);
     /// Selects a front point by hand (a click); the preference stays as it was.
     void selectFrontPoint(int index);
@@ -59,10 +62,16 @@ public:
     nlohmann::json preferenceJson() const;
     /// True when the selection was picked on the plot or the table (not by the preference).
     bool pickedByHand() const { return m_manualSelection; }
+    /// The front point selected by hand, or the one the preference's optimization started
+    /// from (the table highlights it); -1 when nothing is selected.
     int selectedIndex() const { return m_selected; }
-    /// The selection's coefficients and predicted metrics (empty when nothing is selected).
+    /// The selection's coefficients, predicted metrics, their std and 90% intervals (empty when
+    /// nothing is selected; NaN std and bounds where not estimable).
     std::vector<double> selectedCoefficients() const;
-    Eigen::VectorXd selectedPredicted() const;
+    Eigen::VectorXd selectedPredicted() const { return m_choice.metrics; }
+    Eigen::VectorXd selectedStd() const { return m_choice.stddev; }
+    Eigen::VectorXd selectedLower() const { return m_choice.lower; }
+    Eigen::VectorXd selectedUpper() const { return m_choice.upper; }
     /// The selection note (e.g. "no front point meets every floor"), or "".
     QString selectionNote() const { return m_selectionNote; }
     /// A successful evaluation of exactly these coefficients, if any.
@@ -98,6 +107,7 @@ private:
     void startFit();
     void fitFinished(FitOutcome outcome);
     void reselect();
+    void choose(int index); ///< the front point itself (a click)
 
     project::Project m_project;
     bool m_open = false;
@@ -110,6 +120,7 @@ private:
     int m_projectGeneration = 0;
     map::Preference m_preference;
     int m_selected = -1;
+    map::SurrogateSelection m_choice; ///< what is selected (empty vectors: nothing)
     bool m_manualSelection = false;
     QString m_selectionNote;
     Background m_background; ///< the fits (last: it waits for a fit in flight first)

@@ -5,6 +5,7 @@
 
 #include "map/design.h"
 #include "map/surrogate.h"
+#include "map/trust.h"
 #include "project/export.h"
 #include "project/session.h"
 #include "util/error.h"
@@ -147,11 +148,12 @@ void RunController::refine()
 void RunController::exploreTo(const QString &what, bool oneMoreRound)
 {
     start(what, [this, oneMoreRound](project::Project &copy, const eval::CancelToken &cancel) {
-        // Bayesian MAP resumes from the samples the project holds: a budget of the initial
-        // design (P + 1) evaluates that design; max(2, N) more is one round near the front.
+        // Bayesian MAP resumes from the samples the project holds. Sample never stops at a
+        // design too small to check the fit it shows: MAP's initial design (P + 1), then
+        // Bayesian rounds up to 2P (map::trustedSampleCount); max(2, N) more is one round.
         const int n = static_cast<int>(copy.tasks.size());
-        const int design = std::max(static_cast<int>(copy.samples().count()),
-                                    map::Surrogate::fullParameterCount(n) + 1);
+        const int design =
+            std::max(static_cast<int>(copy.samples().count()), map::trustedSampleCount(n));
         copy.map.mode = "bayesian";
         copy.map.budget = design + (oneMoreRound ? std::max(2, n) : 0);
         runSession(copy, cancel,
@@ -195,16 +197,21 @@ void RunController::evaluatePoint(const std::vector<double> &coefficients)
 }
 
 void RunController::exportMerge(const std::vector<double> &coefficients,
-                                const Eigen::VectorXd &predicted, const QString &preferenceJson,
+                                const project::PointPrediction &predicted,
+                                const QString &provisional, const QString &preferenceJson,
                                 const QString &out, std::uint64_t shardSize,
                                 const QString &tokenizerFrom)
 {
     start(tr("Exporting the merged model"),
-          [this, coefficients, predicted, preferenceJson, out, shardSize,
+          [this, coefficients, predicted, provisional, preferenceJson, out, shardSize,
            tokenizerFrom](project::Project &copy, const eval::CancelToken &cancel) {
               project::ExportRequest request;
               request.coefficients = coefficients;
-              request.predicted = predicted;
+              request.predicted = predicted.mean;
+              request.stddev = predicted.std;
+              request.lower = predicted.lower;
+              request.upper = predicted.upper;
+              request.provisional = provisional.toStdString();
               request.preference =
                   preferenceJson.isEmpty()
                       ? nlohmann::ordered_json(nullptr)

@@ -3,6 +3,7 @@
 
 #include "eval/job_runner.h"
 #include "project/project.h"
+#include "project/session.h"
 
 #include "background.h"
 
@@ -39,7 +40,7 @@ public:
 
     bool busy() const { return m_busy; }
 
-    /// MAP's initial design (P + 1 merges), Bayesian mode.
+    /// Up to 2P merges: MAP's initial design (P + 1), then Bayesian rounds.
     void sample();
     /// One Bayesian round (max(2, N) merges near the front, where the surrogates are unsure).
     void refine();
@@ -50,7 +51,10 @@ public:
     /// Writes the merge of `coefficients` to `out` with its sidecar (project::exportMerge);
     /// `shardSize` > 0: sharded safetensors of at most that many bytes per file; `out` with no
     /// checkpoint extension: a model folder, its tokenizer from task `tokenizerFrom` (or the base).
-    void exportMerge(const std::vector<double> &coefficients, const Eigen::VectorXd &predicted,
+    /// `predicted`: the surrogates' metrics there with their std and intervals; `provisional`:
+    /// why the front is provisional ("" when it is not). Both go into the sidecar and the card.
+    void exportMerge(const std::vector<double> &coefficients,
+                     const project::PointPrediction &predicted, const QString &provisional,
                      const QString &preferenceJson, const QString &out, std::uint64_t shardSize = 0,
                      const QString &tokenizerFrom = QString());
     /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.

@@ -16,6 +16,22 @@ inline QString directionArrow(map::Direction direction)
     return direction == map::Direction::Maximize ? QStringLiteral(" ↑") : QStringLiteral(" ↓");
 }
 
+/// "0.9521 ± 0.0040", or the number alone when its std is not known.
+inline QString plusMinus(double mean, double std, int decimals = 4)
+{
+    if (!std::isfinite(std))
+        return QString::number(mean, 'f', decimals);
+    return QStringLiteral("%1 ± %2").arg(mean, 0, 'f', decimals).arg(std, 0, 'f', decimals);
+}
+
+/// "0.9450 to 0.9580" (a 90% interval), or "unknown".
+inline QString intervalText(double lower, double upper, int decimals = 4)
+{
+    if (!std::isfinite(lower) || !std::isfinite(upper))
+        return QStringLiteral("unknown");
+    return QStringLiteral("%1 to %2").arg(lower, 0, 'f', decimals).arg(upper, 0, 'f', decimals);
+}
+
 /// A read-only table cell holding a number (rounded, sortable as a number); empty for NaN.
 inline QTableWidgetItem *numberItem(double value, int decimals = 4)
 {

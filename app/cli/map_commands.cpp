@@ -85,8 +85,8 @@ int fitCommand(const std::vector<std::string> &tokens)
             std::printf(
                 "  %-20s %s, link %-8s R2 %.4f  LOO RMSE %.4g  parameters %d  condition %.3g%s%s\n",
                 s.metric().c_str(), map::modelName(d).c_str(), map::linkName(d.link), d.r2,
-                d.looRmse, d.parameters,
-                d.conditionNumber, d.note.empty() ? "" : "  ", d.note.c_str());
+                d.looRmse, d.parameters, d.conditionNumber, d.note.empty() ? "" : "  ",
+                d.note.c_str());
         }
         std::printf("front: %d points, spacing %.4g\n", front.size(), front.spacing);
         return 0;

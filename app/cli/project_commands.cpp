@@ -144,10 +144,13 @@ nlohmann::ordered_json surrogateJson(const map::Surrogate &s)
     auto finite = [](double v) {
         return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
     };
-    return {{"metric", s.metric()},          {"model", map::modelName(d)},
-            {"r2", d.r2},                    {"loo_rmse", finite(d.looRmse)},
+    return {{"metric", s.metric()},
+            {"model", map::modelName(d)},
+            {"r2", d.r2},
+            {"loo_rmse", finite(d.looRmse)},
             {"loo_rmse_quadratic", finite(d.looRmseQuadratic)},
-            {"samples", d.samples},          {"parameters", d.parameters}};
+            {"samples", d.samples},
+            {"parameters", d.parameters}};
 }
 
 Choice choose(const Arguments &args, const project::Project &p)
@@ -183,8 +186,7 @@ Choice choose(const Arguments &args, const project::Project &p)
 
 int exploreCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(tokens, {"budget", "mode", "acquisition", "threads", "workers"},
-                         {"json"});
+    const Arguments args(tokens, {"budget", "mode", "acquisition", "threads", "workers"}, {"json"});
     project::Project p = project::Project::load(onlyProject(args));
     if (const auto budget = args.value("budget"))
         p.map.budget = static_cast<int>(args.unsignedNumber("budget", 0));
@@ -224,8 +226,7 @@ int exploreCommand(const std::vector<std::string> &tokens)
     else
         std::fprintf(stderr, "explore: %d evaluations, %d rounds (%s), front of %d points%s%s\n",
                      result.samples.count(), result.rounds, result.stopReason.c_str(),
-                     result.front.size(), trust.provisional ? "; " : "",
-                     trust.summary().c_str());
+                     result.front.size(), trust.provisional ? "; " : "", trust.summary().c_str());
     return 0;
 }
 

@@ -585,6 +585,7 @@ void Surrogate::uncertaintyAt(const Eigen::VectorXd &c, double level, double &me
     lower = mean - t * sd;
     upper = mean + t * sd;
     if (link == Link::Logit) {
+        sd = std::min(sd, 0.5); // no value in [0, 1] is more uncertain than that
         lower = std::max(lower, 0.0);
         upper = std::min(upper, 1.0);
     } else if (link == Link::Log) {

@@ -18,7 +18,7 @@ struct Trust {
 };
 
 struct TrustOptions {
-    double maxRelativeLooError = 0.05; ///< leave-one-out RMSE / the metric's measured range
+    double maxRelativeLooError = 0.10; ///< leave-one-out RMSE / the metric's measured range
     double samplesPerParameter = 2.0;  ///< the reference code's 2P for the full quadratic
 };
 

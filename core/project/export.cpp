@@ -23,8 +23,9 @@ nlohmann::ordered_json metricsJson(const Project &project, const Eigen::VectorXd
 {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
     for (std::size_t t = 0; t < project.tasks.size(); ++t) {
-        const double v =
-            static_cast<Eigen::Index>(t) < values.size() ? values[static_cast<Eigen::Index>(t)] : NAN;
+        const double v = static_cast<Eigen::Index>(t) < values.size()
+                             ? values[static_cast<Eigen::Index>(t)]
+                             : NAN;
         out[project.tasks[t].name] =
             std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
     }
@@ -120,22 +121,22 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     fingerprints["base"] = report.fingerprints.front(); // as the merge read them
     for (std::size_t t = 0; t < project.tasks.size(); ++t)
         fingerprints[project.tasks[t].name] = report.fingerprints[t + 1];
-    nlohmann::ordered_json sidecar = {{"coefficients", request.coefficients},
-                                      {"tasks", names},
-                                      {"method", methodName(project.merge.method)},
-                                      {"density", project.merge.density},
-                                      {"drop_rate", project.merge.dropRate},
-                                      {"seed", project.merge.seed},
-                                      {"preference", request.preference},
-                                      {"predicted", metricsJson(project, request.predicted)},
-                                      {"std", metricsJson(project, request.stddev)},
-                                      {"interval", intervalsJson(project, request.lower,
-                                                                 request.upper)},
-                                      {"interval_level", 0.9},
-                                      {"provisional", !request.provisional.empty()},
-                                      {"measured", nullptr},
-                                      {"fingerprints", fingerprints},
-                                      {"outputs", report.outputs}};
+    nlohmann::ordered_json sidecar = {
+        {"coefficients", request.coefficients},
+        {"tasks", names},
+        {"method", methodName(project.merge.method)},
+        {"density", project.merge.density},
+        {"drop_rate", project.merge.dropRate},
+        {"seed", project.merge.seed},
+        {"preference", request.preference},
+        {"predicted", metricsJson(project, request.predicted)},
+        {"std", metricsJson(project, request.stddev)},
+        {"interval", intervalsJson(project, request.lower, request.upper)},
+        {"interval_level", 0.9},
+        {"provisional", !request.provisional.empty()},
+        {"measured", nullptr},
+        {"fingerprints", fingerprints},
+        {"outputs", report.outputs}};
     if (measured)
         sidecar["measured"] = measured->result.metrics;
     if (!request.provisional.empty())

@@ -24,13 +24,12 @@ nlohmann::ordered_json metricsJson(const Project &project, const Eigen::VectorXd
 nlohmann::ordered_json intervalsJson(const Project &project, const Eigen::VectorXd &lower,
                                      const Eigen::VectorXd &upper);
 /// "0.952 ± 0.004 (90%: 0.945 to 0.958)", or "0.952 (uncertainty unknown)".
-std::string predictionText(double mean, double std, double lower, double upper,
-                           double level = 0.9);
+std::string predictionText(double mean, double std, double lower, double upper, double level = 0.9);
 
 struct ExportRequest {
     std::vector<double> coefficients;
-    Eigen::VectorXd predicted;                   ///< the surrogates' metrics there
-    Eigen::VectorXd stddev, lower, upper;        ///< their std and 90% intervals (may be empty)
+    Eigen::VectorXd predicted;            ///< the surrogates' metrics there
+    Eigen::VectorXd stddev, lower, upper; ///< their std and 90% intervals (may be empty)
     std::string provisional; ///< why the front was provisional when chosen ("" when it was not)
     nlohmann::ordered_json preference = nullptr; ///< how it was chosen (null: by hand)
     std::string out;                             ///< any format `merge` writes, a folder too

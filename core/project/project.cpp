@@ -194,8 +194,8 @@ Project Project::load(const std::string &path)
         p.map.seed = static_cast<std::uint64_t>(optionalNumber(m, "seed", 1, path, "map"));
         p.map.acquisition = m.value("acquisition", p.map.acquisition);
         if (p.map.acquisition != "ehvi" && p.map.acquisition != "uncertainty")
-            fail(path, "map: acquisition '" + p.map.acquisition +
-                           "' (expected ehvi or uncertainty)");
+            fail(path,
+                 "map: acquisition '" + p.map.acquisition + "' (expected ehvi or uncertainty)");
     }
     if (d.contains("evaluations")) {
         if (!d["evaluations"].is_array())

@@ -247,8 +247,7 @@ Table frontTable(const Problem &problem, const Front &front)
             table.header.push_back(prefix + metric.name);
     table.values.resize(front.size(), problem.dimension() + 4 * problem.metricCount());
     if (front.size() > 0)
-        table.values << front.coefficients, front.metrics, front.stddev, front.lower,
-            front.upper;
+        table.values << front.coefficients, front.metrics, front.stddev, front.lower, front.upper;
     return table;
 }
 

@@ -229,8 +229,9 @@ PointPrediction predictAt(const FrontResult &fitted, const std::vector<double> &
     const Eigen::RowVectorXd row = Eigen::Map<const Eigen::RowVectorXd>(
         coefficients.data(), static_cast<Eigen::Index>(coefficients.size()));
     for (Eigen::Index k = 0; k < m; ++k) {
-        const map::Prediction p = fitted.surrogates[static_cast<std::size_t>(k)]
-                                      .predictWithUncertainty(row, fitted.front.level);
+        const map::Prediction p =
+            fitted.surrogates[static_cast<std::size_t>(k)].predictWithUncertainty(
+                row, fitted.front.level);
         out.mean[k] = p.mean[0];
         out.std[k] = p.std[0];
         out.lower[k] = p.lower[0];

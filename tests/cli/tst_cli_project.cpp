@@ -170,8 +170,8 @@ void TestCliProject::marksProvisionalFronts()
     // the front is provisional, why, and about how many more evaluations would fix it.
     TempDir dir;
     makeProject(dir, peaksCommand());
-    QCOMPARE(mftest::runCli(dir, {"explore", dir.file("project.json"), "--mode", "plain",
-                                  "--budget", "7"})
+    QCOMPARE(mftest::runCli(
+                 dir, {"explore", dir.file("project.json"), "--mode", "plain", "--budget", "7"})
                  .code,
              0);
     auto run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
@@ -266,8 +266,8 @@ void TestCliProject::exportsTheChosenMerge()
     std::snprintf(measured, sizeof measured, "%.6f", peaks(1, 0, 0.8, 0.2));
     for (const std::string &word :
          {std::string("| a | accuracy | maximize | "), std::string("mergefront-cli export"),
-          std::string(" ± "), std::string("(90%: "),
-          std::string("--dtype f16"), std::string(measured).substr(0, 6)})
+          std::string(" ± "), std::string("(90%: "), std::string("--dtype f16"),
+          std::string(measured).substr(0, 6)})
         QVERIFY2(card.find(word) != std::string::npos, (word + "\n" + card).c_str());
     QVERIFY(nlohmann::json::parse(mftest::readFile(dir.file("chosen.json")))["dtype"] == "F16");
     // Never over a source checkpoint.

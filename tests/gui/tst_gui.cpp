@@ -86,6 +86,7 @@ private Q_SLOTS:
         QStandardPaths::setTestModeEnabled(true); // recent files etc. away from the user's
     }
     void samplesLiveAndFits();
+    void marksAProvisionalFront();
     void sliderMovesTheSelectionAsSelectPointSays();
     void clickingAFrontPointSelectsIt();
     void eventLoopTurnsWhileARunIsCancelled();
@@ -112,9 +113,10 @@ void TestGui::samplesLiveAndFits()
     openCommandProject(window, dir, peaksCommand());
     QSignalSpy arrived(window.document(), &mf::ui::ProjectDocument::evaluationsChanged);
     QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
-    // P + 1 = 7 merges, each shown as it arrived (plus the hand-back at the end).
-    QCOMPARE(window.document()->project().samples().count(), 7);
-    QVERIFY(arrived.count() >= 7);
+    // 2P = 12 merges (MAP's initial design of P + 1, then Bayesian rounds), each shown as it
+    // arrived (plus the hand-back at the end).
+    QCOMPARE(window.document()->project().samples().count(), 12);
+    QVERIFY(arrived.count() >= 12);
     waitForFit(window);
     QVERIFY(window.document()->hasFront());
     QCOMPARE(window.frontTable()->model()->rowCount(), window.document()->front().size());
@@ -123,7 +125,10 @@ void TestGui::samplesLiveAndFits()
     {
         QAbstractItemModel *table = window.frontTable()->model();
         const int column = 1 + 2; // "#", c:a, c:b, then a's predicted metric
-        QCOMPARE(table->headerData(column, Qt::Horizontal).toString(), QStringLiteral("a ↑"));
+        QCOMPARE(table->headerData(column, Qt::Horizontal).toString(),
+                 QStringLiteral("a ↑ (± std)"));
+        QVERIFY(table->index(0, column).data().toString().contains(QStringLiteral(" ± ")));
+        QVERIFY(table->index(0, column).data(Qt::ToolTipRole).toString().contains("90%"));
         window.frontTable()->sortByColumn(column, Qt::DescendingOrder);
         Eigen::Index best = 0;
         window.document()->front().metrics.col(0).maxCoeff(&best);
@@ -135,10 +140,42 @@ void TestGui::samplesLiveAndFits()
     QCOMPARE(window.findChild<QTableWidget *>(QStringLiteral("surrogates"))->rowCount(), 2);
     // Saved after every evaluation by the worker: the file holds them all.
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
-             std::size_t(7));
+             std::size_t(12));
+    // 2P evaluations of an exactly quadratic-logit problem: not provisional.
+    QVERIFY(!window.document()->trust().provisional);
+    QVERIFY(!window.findChild<QLabel *>(QStringLiteral("provisionalBanner"))->isVisible());
     // A Bayesian round adds max(2, N) = 2.
     QVERIFY(runToEnd(window, [&] { window.runner()->refine(); }));
-    QCOMPARE(window.document()->project().samples().count(), 9);
+    QCOMPARE(window.document()->project().samples().count(), 14);
+}
+
+void TestGui::marksAProvisionalFront()
+{
+    // 7 evaluations (P + 1, written by a session as `explore --mode plain --budget 7` does):
+    // the plot says the front is provisional, why, and how many more evaluations would fix it;
+    // so does the selected-merge panel.
+    TempDir dir;
+    mftest::writeCommandProject(dir, peaksCommand());
+    {
+        auto project = mf::project::Project::load(dir.file("project.json"));
+        project.map.mode = "plain";
+        project.map.budget = 7;
+        mf::project::Session session(project);
+        session.explore();
+        project.save();
+    }
+    MainWindow window;
+    window.show();
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    QVERIFY(window.document()->trust().provisional);
+    const auto *banner = window.findChild<QLabel *>(QStringLiteral("provisionalBanner"));
+    QVERIFY(banner->isVisible());
+    QVERIFY2(banner->text().contains(QStringLiteral("about 5 more evaluations")),
+             qPrintable(banner->text()));
+    QVERIFY2(window.selectedLabel()->text().contains(QStringLiteral("Provisional front")),
+             qPrintable(window.selectedLabel()->text()));
 }
 
 void TestGui::sliderMovesTheSelectionAsSelectPointSays()
@@ -153,15 +190,27 @@ void TestGui::sliderMovesTheSelectionAsSelectPointSays()
         mf::map::Preference preference;
         preference.weights = Eigen::Vector2d(wa / 100.0, wb / 100.0);
         preference.floors = Eigen::Vector2d::Constant(std::nan(""));
-        const mf::map::Selection expected = mf::map::selectPoint(
-            window.document()->project().problem(), window.document()->front(), preference);
-        QCOMPARE(window.document()->selectedIndex(), expected.index);
-        // The numbers shown are the core's for that point.
-        const double predicted = window.document()->front().metrics(expected.index, 0);
+        // The point the core optimizes on the surrogates, from the front point selectPoint
+        // picks; the numbers shown are the core's for it, with ± and the 90% interval.
+        const mf::map::SurrogateSelection expected = mf::map::selectOnSurrogates(
+            window.document()->project().problem(), window.document()->surrogates(),
+            window.document()->front(), preference);
+        QCOMPARE(window.document()->selectedIndex(), expected.selection.index);
+        QCOMPARE(mf::map::selectPoint(window.document()->project().problem(),
+                                      window.document()->front(), preference)
+                     .index,
+                 expected.selection.index);
+        QVERIFY((Eigen::Map<const Eigen::VectorXd>(window.document()->selectedCoefficients().data(),
+                                                   2) -
+                 expected.coefficients)
+                    .norm() == 0);
         const QString text = window.selectedLabel()->text();
-        QVERIFY2(text.contains(QString::number(predicted, 'f', 4)), qPrintable(text));
-        const double c = window.document()->front().coefficients(expected.index, 1);
-        QVERIFY2(text.contains(QString::number(c, 'f', 3)), qPrintable(text));
+        QVERIFY2(text.contains(QString::number(expected.metrics[0], 'f', 4) + " ± "),
+                 qPrintable(text));
+        QVERIFY2(text.contains(QString::number(expected.coefficients[1], 'f', 3)),
+                 qPrintable(text));
+        QVERIFY2(text.contains(QString::number(expected.lower[1], 'f', 4) + " to "),
+                 qPrintable(text));
     }
     // "Evaluate this point": measured next to predicted.
     const std::vector<double> chosen = window.document()->selectedCoefficients();

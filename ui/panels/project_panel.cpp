@@ -42,8 +42,12 @@ ProjectPanel::ProjectPanel(ProjectDocument *document, QWidget *parent)
     m_inspection->setWordWrap(true);
     m_inspection->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_inspection);
-    layout->addWidget(new QLabel(tr("<b>Surrogates</b> (quadratic per task)"), this));
-    m_surrogates = readOnlyTable({tr("task"), tr("R²"), tr("LOO RMSE")}, this);
+    auto *surrogatesLabel = new QLabel(
+        tr("<b>Surrogates</b> (per task, the model of the smaller leave-one-out error)"), this);
+    surrogatesLabel->setWordWrap(true);
+    layout->addWidget(surrogatesLabel);
+    m_surrogates =
+        readOnlyTable({tr("task"), tr("model"), tr("LOO RMSE"), tr("quadratic's"), tr("R²")}, this);
     m_surrogates->setObjectName(QStringLiteral("surrogates"));
     layout->addWidget(m_surrogates);
     m_fitLabel = new QLabel(this);
@@ -135,8 +139,12 @@ void ProjectPanel::updateSurrogates()
         m_surrogates->setItem(
             t, 0,
             new QTableWidgetItem(QString::fromStdString(tasks[static_cast<std::size_t>(t)].name)));
-        m_surrogates->setItem(t, 1, numberItem(diagnostics.r2));
+        auto *model = new QTableWidgetItem(QString::fromStdString(map::modelName(diagnostics)));
+        model->setToolTip(QString::fromStdString(diagnostics.note));
+        m_surrogates->setItem(t, 1, model);
         m_surrogates->setItem(t, 2, numberItem(diagnostics.looRmse));
+        m_surrogates->setItem(t, 3, numberItem(diagnostics.looRmseQuadratic));
+        m_surrogates->setItem(t, 4, numberItem(diagnostics.r2)); // in-sample: a GP interpolates
     }
     m_fitLabel->setText(m_document->isOpen() && !fitted && !m_document->fitNote().isEmpty()
                             ? m_document->fitNote()

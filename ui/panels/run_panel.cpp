@@ -29,7 +29,9 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
     auto *buttons = new QHBoxLayout;
     m_sample = new QPushButton(tr("Sample"), this);
     m_sample->setObjectName(QStringLiteral("sample"));
-    m_sample->setToolTip(tr("Evaluate MAP's initial design (P + 1 merges)"));
+    m_sample->setToolTip(
+        tr("Evaluate enough merges to check the surrogates (2P: MAP's initial design of P + 1, "
+           "then Bayesian rounds near the front)"));
     m_refine = new QPushButton(tr("Refine"), this);
     m_refine->setObjectName(QStringLiteral("refine"));
     m_refine->setToolTip(

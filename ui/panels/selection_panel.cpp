@@ -2,6 +2,7 @@
 #include "panels/selection_panel.h"
 
 #include "project_document.h"
+#include "ui_format.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -218,21 +219,34 @@ void SelectionPanel::updateSelection()
         return;
     }
     const Eigen::VectorXd predicted = m_document->selectedPredicted();
+    const Eigen::VectorXd sd = m_document->selectedStd();
+    const Eigen::VectorXd lower = m_document->selectedLower(), upper = m_document->selectedUpper();
     const std::vector<double> measured = m_document->measuredMetrics(c);
-    QString html =
-        tr("<b>Selected merge</b> (front point %1)<table cellspacing=4>"
-           "<tr><th align=left>task</th><th>c</th><th>predicted</th><th>measured</th></tr>")
-            .arg(m_document->selectedIndex());
+    QString html;
+    if (m_document->hasFront() && m_document->trust().provisional)
+        html += tr("<p style='color:#b35c00'><b>Provisional front</b>: about %n more "
+                   "evaluation(s) would make it trustworthy (the reasons are above the plot).</p>",
+                   nullptr, m_document->trust().moreEvaluations);
+    html += (m_document->pickedByHand()
+                 ? tr("<b>Selected merge</b> (front point %1)")
+                 : tr("<b>Selected merge</b> (optimized on the surrogates from front point %1)"))
+                .arg(m_document->selectedIndex());
+    html += tr("<table cellspacing=3><tr><th align=left>task</th><th>c</th>"
+               "<th>predicted ± std<br><small>90% interval</small></th><th>measured</th></tr>");
     const auto &tasks = m_document->project().tasks;
     for (std::size_t t = 0; t < tasks.size(); ++t) {
+        const auto k = static_cast<Eigen::Index>(t);
         const QString real = measured.empty() || std::isnan(measured[t])
                                  ? QStringLiteral("–")
                                  : QString::number(measured[t], 'f', 4);
-        html += QStringLiteral("<tr><td>%1</td><td align=right>%2</td><td align=right>%3</td>"
-                               "<td align=right>%4</td></tr>")
+        html += QStringLiteral("<tr><td nowrap>%1%2</td><td align=right nowrap>%3</td>"
+                               "<td align=right nowrap>%4<br><small>%5</small></td>"
+                               "<td align=right nowrap>%6</td></tr>")
                     .arg(QString::fromStdString(tasks[t].name))
+                    .arg(directionArrow(tasks[t].direction))
                     .arg(c[t], 0, 'f', 3)
-                    .arg(predicted[static_cast<Eigen::Index>(t)], 0, 'f', 4)
+                    .arg(plusMinus(predicted[k], k < sd.size() ? sd[k] : NAN))
+                    .arg(k < lower.size() ? intervalText(lower[k], upper[k]) : QString())
                     .arg(real);
     }
     html += QStringLiteral("</table>");

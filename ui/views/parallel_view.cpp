@@ -6,6 +6,7 @@
 
 #include <QVBoxLayout>
 
+#include <cmath>
 #include <limits>
 #include <utility>
 
@@ -13,11 +14,17 @@ namespace mf::ui {
 
 namespace {
 
+/// A value of metric k scaled to the front's range on that metric.
+double scaled(const map::Front &front, int k, double value)
+{
+    const double lo = front.metrics.col(k).minCoeff(), hi = front.metrics.col(k).maxCoeff();
+    return hi > lo ? (value - lo) / (hi - lo) : 0.5;
+}
+
 /// Front point i's metric k scaled to the front's range on that metric.
 double scaledMetric(const map::Front &front, int i, int k)
 {
-    const double lo = front.metrics.col(k).minCoeff(), hi = front.metrics.col(k).maxCoeff();
-    return hi > lo ? (front.metrics(i, k) - lo) / (hi - lo) : 0.5;
+    return scaled(front, k, front.metrics(i, k));
 }
 
 } // namespace
@@ -42,6 +49,7 @@ void ParallelView::rebuild()
     m_plot->clearPlottables();
     m_plot->clearItems();
     m_lines = m_selected = nullptr;
+    m_bars.clear(); // clearItems deleted them
     if (!document()->isOpen() || !document()->hasFront()) {
         m_plot->replot();
         return;
@@ -92,14 +100,26 @@ void ParallelView::updateSelection()
 {
     if (m_selected) {
         m_selected->data()->clear();
-        const int index = document()->selectedIndex();
-        if (document()->hasFront() && index >= 0) {
+        for (QCPItemLine *bar : m_bars)
+            m_plot->removeItem(bar);
+        m_bars.clear();
+        const Eigen::VectorXd predicted = document()->selectedPredicted();
+        if (document()->hasFront() && predicted.size() > 0) {
             const map::Front &front = document()->front();
+            const Eigen::VectorXd lower = document()->selectedLower(),
+                                  upper = document()->selectedUpper();
             QVector<double> t, px, py;
             for (int k = 0; k < front.metrics.cols(); ++k) {
                 t.push_back(k);
                 px.push_back(k);
-                py.push_back(scaledMetric(front, index, k));
+                py.push_back(scaled(front, k, predicted[k]));
+                if (!std::isfinite(lower[k]) || !std::isfinite(upper[k]))
+                    continue;
+                auto *bar = new QCPItemLine(m_plot);
+                bar->start->setCoords(k, scaled(front, k, lower[k]));
+                bar->end->setCoords(k, scaled(front, k, upper[k]));
+                bar->setPen(QPen(QColor(200, 20, 20, 160), 7, Qt::SolidLine, Qt::FlatCap));
+                m_bars.push_back(bar);
             }
             m_selected->setData(t, px, py);
         }

@@ -3,6 +3,7 @@
 
 #include "project_document.h"
 #include "qcustomplot_include.h"
+#include "ui_format.h"
 
 #include <QComboBox>
 #include <QHBoxLayout>
@@ -22,7 +23,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 QString numbers(const ProjectDocument &document, const std::vector<double> &c,
-                const std::vector<double> &metrics, const QString &what)
+                const std::vector<double> &metrics, const QString &what,
+                const std::vector<double> &stddev = {})
 {
     QString text = QStringLiteral("<b>%1</b><br>").arg(what);
     const auto &tasks = document.project().tasks;
@@ -30,7 +32,8 @@ QString numbers(const ProjectDocument &document, const std::vector<double> &c,
         text += QStringLiteral("c[%1] = %2&nbsp;&nbsp; %1: %3<br>")
                     .arg(QString::fromStdString(tasks[t].name))
                     .arg(c[t], 0, 'f', 3)
-                    .arg(t < metrics.size() ? metrics[t] : kNaN, 0, 'f', 4);
+                    .arg(plusMinus(t < metrics.size() ? metrics[t] : kNaN,
+                                   t < stddev.size() ? stddev[t] : kNaN));
     return text;
 }
 
@@ -133,7 +136,8 @@ void TradeOffView::rebuild()
     m_plot->clearPlottables();
     m_plot->clearItems();
     m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = nullptr;
-    m_frontLine = nullptr;
+    m_frontLine = m_band = nullptr;
+    m_selectedBarsX = m_selectedBarsY = nullptr;
     if (!document()->isOpen()) {
         m_plot->replot();
         return;
@@ -175,18 +179,71 @@ void TradeOffView::rebuild()
             fy.push_back(front.metrics(i, y));
             order.push_back(static_cast<double>(order.size()));
         }
+        // Each metric's optimistic and pessimistic 90% bound (upper / lower for a maximized
+        // metric, the other way round for a minimized one).
+        auto bound = [&](int i, int k, bool optimistic) {
+            const bool maximize =
+                p.tasks[static_cast<std::size_t>(k)].direction == map::Direction::Maximize;
+            return optimistic == maximize ? front.upper(i, k) : front.lower(i, k);
+        };
         if (n == 2) {
+            // The band: the optimistic bounds along the front, back along the pessimistic ones.
+            QVector<double> bt, bx, by;
+            bool finite = true;
+            for (bool optimistic : {true, false})
+                for (std::size_t k = 0; k < index.size(); ++k) {
+                    const int i = index[optimistic ? k : index.size() - 1 - k];
+                    bt.push_back(static_cast<double>(bt.size()));
+                    bx.push_back(bound(i, x, optimistic));
+                    by.push_back(bound(i, y, optimistic));
+                    finite = finite && std::isfinite(bx.back()) && std::isfinite(by.back());
+                }
+            if (finite && !bt.isEmpty()) {
+                bt.push_back(static_cast<double>(bt.size())); // closed
+                bx.push_back(bx.front());
+                by.push_back(by.front());
+                m_band = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
+                m_band->setName(tr("90% band (model error included)"));
+                m_band->setPen(QPen(QColor(230, 120, 20, 90), 1, Qt::DotLine));
+                m_band->setBrush(QColor(230, 120, 20, 45));
+                m_band->setData(bt, bx, by);
+            }
             m_frontLine = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
             m_frontLine->setName(tr("predicted front"));
             m_frontLine->setPen(QPen(QColor(230, 120, 20), 2));
             m_frontLine->setData(order, fx, fy);
         } else {
             m_frontDots = m_plot->addGraph();
-            m_frontDots->setName(tr("predicted front (projected)"));
+            m_frontDots->setName(tr("predicted front (projected), 90% bars"));
             m_frontDots->setLineStyle(QCPGraph::lsNone);
             m_frontDots->setScatterStyle(
                 QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(230, 120, 20, 140), 4));
-            m_frontDots->setData(fx, fy, false);
+            m_frontDots->setData(fx, fy, true); // sorted by x above: the bars follow the order
+            // Bars on about 60 points spread along the front (on every point they would
+            // hide it).
+            const std::size_t stride = std::max<std::size_t>(1, index.size() / 60);
+            for (int axis : {x, y}) {
+                QVector<double> below, above;
+                for (std::size_t k = 0; k < index.size(); ++k) {
+                    const int i = index[k];
+                    const double v = front.metrics(i, axis);
+                    const bool shown = k % stride == 0;
+                    below.push_back(shown && std::isfinite(front.lower(i, axis))
+                                        ? v - front.lower(i, axis)
+                                        : 0);
+                    above.push_back(shown && std::isfinite(front.upper(i, axis))
+                                        ? front.upper(i, axis) - v
+                                        : 0);
+                }
+                auto *bars = new QCPErrorBars(m_plot->xAxis, m_plot->yAxis);
+                bars->removeFromLegend();
+                bars->setDataPlottable(m_frontDots);
+                bars->setErrorType(axis == x ? QCPErrorBars::etKeyError
+                                             : QCPErrorBars::etValueError);
+                bars->setPen(QPen(QColor(230, 120, 20, 45), 1));
+                bars->setWhiskerWidth(0);
+                bars->setData(below, above);
+            }
         }
     }
     if (!sx.isEmpty()) {
@@ -223,6 +280,15 @@ void TradeOffView::rebuild()
     m_selected->setLineStyle(QCPGraph::lsNone);
     m_selected->setScatterStyle(QCPScatterStyle(
         QCPScatterStyle::ssDiamond, QPen(QColor(200, 20, 20), 2), QColor(240, 60, 60), 13));
+    for (QCPErrorBars **bars : {&m_selectedBarsX, &m_selectedBarsY}) {
+        *bars = new QCPErrorBars(m_plot->xAxis, m_plot->yAxis);
+        (*bars)->removeFromLegend();
+        (*bars)->setDataPlottable(m_selected);
+        (*bars)->setErrorType(bars == &m_selectedBarsX ? QCPErrorBars::etKeyError
+                                                       : QCPErrorBars::etValueError);
+        (*bars)->setPen(QPen(QColor(200, 20, 20), 1.5));
+        (*bars)->setWhiskerWidth(8);
+    }
     m_selectedMeasured = m_plot->addGraph();
     m_selectedMeasured->setName(tr("selected (measured)"));
     m_selectedMeasured->setLineStyle(QCPGraph::lsNone);
@@ -261,11 +327,20 @@ void TradeOffView::updateSelection()
     }
     m_selected->data()->clear();
     m_selectedMeasured->data()->clear();
-    const int index = document()->selectedIndex();
-    if (document()->hasFront() && index >= 0) {
-        const map::Front &front = document()->front();
+    m_selectedBarsX->data()->clear();
+    m_selectedBarsY->data()->clear();
+    const Eigen::VectorXd predicted = document()->selectedPredicted();
+    if (document()->hasFront() && predicted.size() > 0) {
         const int x = xMetric(), y = yMetric();
-        m_selected->addData(front.metrics(index, x), front.metrics(index, y));
+        m_selected->addData(predicted[x], predicted[y]);
+        // Its 90% interval on both axes (none where it is not estimable).
+        const Eigen::VectorXd lower = document()->selectedLower(),
+                              upper = document()->selectedUpper();
+        auto gap = [](double a, double b) {
+            return std::isfinite(a - b) ? a - b : 0.0;
+        };
+        m_selectedBarsX->addData(gap(predicted[x], lower[x]), gap(upper[x], predicted[x]));
+        m_selectedBarsY->addData(gap(predicted[y], lower[y]), gap(upper[y], predicted[y]));
         const std::vector<double> measured =
             document()->measuredMetrics(document()->selectedCoefficients());
         if (!measured.empty())
@@ -344,9 +419,10 @@ void TradeOffView::hover(QMouseEvent *event)
     const map::Front &front = document()->front();
     const auto c = front.coefficients.row(index);
     const auto y = front.metrics.row(index);
+    const auto sd = front.stddev.row(index);
     QToolTip::showText(event->globalPosition().toPoint(),
                        numbers(*document(), {c.begin(), c.end()}, {y.begin(), y.end()},
-                               tr("predicted front point %1").arg(index)),
+                               tr("predicted front point %1").arg(index), {sd.begin(), sd.end()}),
                        m_plot);
 }
 

@@ -8,6 +8,7 @@
 
 class QComboBox;
 class QCPCurve;
+class QCPErrorBars;
 class QCPGraph;
 class QMouseEvent;
 
@@ -45,7 +46,8 @@ private:
     QCustomPlot *m_plot;
     QCPGraph *m_grid = nullptr, *m_samples = nullptr, *m_frontDots = nullptr, *m_selected = nullptr,
              *m_selectedMeasured = nullptr;
-    QCPCurve *m_frontLine = nullptr;
+    QCPCurve *m_frontLine = nullptr, *m_band = nullptr;
+    QCPErrorBars *m_selectedBarsX = nullptr, *m_selectedBarsY = nullptr;
 };
 
 } // namespace mf::ui

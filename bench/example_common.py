@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers shared by the example benchmarks: mergefront-cli calls, fresh projects over the
+example zoo, CSV rows, non-dominated sets, front points spread for measuring, front quality and
+the IGD floor at k measured points."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+CLI = None
+ZOO = None
+WORK = None
+
+
+def configure(build, zoo, work):
+    global CLI, ZOO, WORK
+    CLI = os.path.join(build, "app", "cli", "mergefront-cli")
+    ZOO, WORK = zoo, work
+    os.makedirs(WORK, exist_ok=True)
+
+
+def cli(*args, capture=True):
+    run = subprocess.run([CLI, *args], capture_output=capture, text=True)
+    if run.returncode != 0:
+        sys.exit(f"mergefront-cli {' '.join(args)} failed: {run.stderr}")
+    return run.stdout
+
+
+def fresh_project(name, tasks, seed=1):
+    path = os.path.join(WORK, name + ".json")
+    if os.path.exists(path):
+        os.remove(path)
+    cli("zoo", "--out", ZOO, "--tasks", ",".join(tasks), "--project", path)
+    with open(path) as f:
+        project = json.load(f)
+    project["map"]["seed"] = seed
+    with open(path, "w") as f:
+        json.dump(project, f, indent=2)
+    return path
+
+
+def read_rows(path_or_text, is_text=False):
+    lines = path_or_text.splitlines() if is_text else open(path_or_text).read().splitlines()
+    return list(csv.DictReader(lines))
+
+
+def non_dominated(points):
+    return [p for p in points
+            if not any(all(q[k] >= p[k] for k in range(len(p))) and q != p for q in points)]
+
+
+def write_metrics(path, tasks, points):
+    with open(path, "w") as f:
+        f.write(",".join(tasks) + "\n")
+        for p in points:
+            f.write(",".join(repr(v) for v in p) + "\n")
+
+
+def spread(points, k):
+    """Indices of k points spread over the front: each metric's best first, then greedily the
+    point farthest (range-normalized) from those chosen, as a user sampling the front would."""
+    dims = range(len(points[0]))
+    lo = [min(p[d] for p in points) for d in dims]
+    span = [max(p[d] for p in points) - lo[d] or 1.0 for d in dims]
+    scaled = [[(p[d] - lo[d]) / span[d] for d in dims] for p in points]
+    chosen = []
+    for d in dims:
+        best = max(range(len(points)), key=lambda i: points[i][d])
+        if best not in chosen:
+            chosen.append(best)
+    distance = [min(sum((a - b) ** 2 for a, b in zip(scaled[i], scaled[j])) for j in chosen)
+                for i in range(len(points))]
+    while len(chosen) < min(k, len(points)):
+        far = max(range(len(points)), key=lambda i: distance[i])
+        chosen.append(far)
+        distance = [min(distance[i], sum((a - b) ** 2 for a, b in zip(scaled[i], scaled[far])))
+                    for i in range(len(points))]
+    return chosen
+
+
+def quality(front_csv, truth_csv):
+    return json.loads(cli("quality", "--front", front_csv, "--truth", truth_csv, "--json"))
+
+
+def floor_igd(truth, k):
+    """IGD against the truth of the truth's own best-spread k points: what any front measured
+    at k points cannot beat (the measurement's resolution, not MAP's error)."""
+    dims = range(len(truth[0]))
+    lo = [min(p[d] for p in truth) for d in dims]
+    span = [max(p[d] for p in truth) - lo[d] or 1.0 for d in dims]
+    scaled = [[(p[d] - lo[d]) / span[d] for d in dims] for p in truth]
+    subset = [scaled[i] for i in spread(truth, k)]
+    return sum(min(sum((a - b) ** 2 for a, b in zip(t, s)) ** 0.5 for s in subset)
+               for t in scaled) / len(scaled)

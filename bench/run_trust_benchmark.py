@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fronts a user can trust, on the example zoo (real MNIST / Fashion-MNIST fine-tunes), one run:
+- ground truth: an 11-level grid for 2 and 3 tasks, a 7-level grid for 4, the best of 2000
+  random merges for all 5 (its non-dominated set);
+- MAP at the issue's budgets (2 tasks: 12, 3: 20, 4: 30; 5 tasks nested, and Bayesian at 90),
+  Bayesian with expected hypervolume improvement (the default), Bayesian with today's
+  uncertainty rule, and plain; seeds 1 and 2; each run in a fresh project;
+- MAP-real: k points spread over each predicted front measured for real: IGD+, hypervolume
+  ratio to the truth's, IGD beside its floor at k;
+- calibration: the share of those measurements inside their nominal 90% interval, per task;
+- task combinations tuned on (mnist + mnist-rot90 [+ fashion]) and not (the others).
+Everything through mergefront-cli. usage: bench/run_trust_benchmark.py BUILD_DIR ZOO_DIR WORK_DIR
+(ZOO_DIR: a zoo with all five tasks, `mergefront-cli zoo --out ZOO_DIR`)."""
+import json
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from example_common import (cli, configure, floor_igd, fresh_project, non_dominated,  # noqa: E402
+                            quality, read_rows, spread, write_metrics)
+
+BUILD, ZOO, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+configure(BUILD, ZOO, WORK)
+ONLY = sys.argv[4].split(",") if len(sys.argv) > 4 else None
+
+SETTINGS = [  # name, tasks, truth, budget, points measured per run, tuned on
+    ("pair", ["mnist", "mnist-rot90"], ("grid", 11), 12, 40, True),
+    ("pair-b", ["fashion", "mnist-perm"], ("grid", 11), 12, 40, False),
+    ("triple", ["mnist", "mnist-rot90", "fashion"], ("grid", 11), 20, 60, True),
+    ("triple-b", ["mnist-perm", "fashion-coarse", "mnist-rot90"], ("grid", 11), 20, 60, False),
+    ("four", ["mnist", "mnist-rot90", "fashion", "mnist-perm"], ("grid", 7), 30, 80, False),
+    ("five", ["mnist", "fashion", "mnist-rot90", "mnist-perm", "fashion-coarse"],
+     ("random", 2000), 90, 100, False),
+]
+MODES = [("bayesian", "ehvi"), ("bayesian", "uncertainty"), ("plain", None)]
+SEEDS = [1, 2]
+
+
+def truth_of(name, tasks, kind, size):
+    """The truth's metrics (non-dominated set of the grid or the random merges) as a CSV."""
+    truth_csv = os.path.join(WORK, f"{name}-truth.csv")
+    all_csv = os.path.join(WORK, f"{name}-{kind}.csv")
+    project = os.path.join(WORK, f"{name}-{kind}.json")
+    if not os.path.exists(all_csv):
+        if not os.path.exists(project):
+            fresh_project(f"{name}-{kind}", tasks)
+        if kind == "grid":
+            print(f"[{name}] grid of {size ** len(tasks)} merges ...", file=sys.stderr)
+            cli("grid", project, "--levels", str(size), "--csv", all_csv)
+        else:
+            rng = random.Random(7)
+            points_csv = os.path.join(WORK, f"{name}-random-points.csv")
+            with open(points_csv, "w") as f:
+                f.write(",".join("c:" + t for t in tasks) + "\n")
+                for _ in range(size):
+                    f.write(",".join(repr(rng.random()) for _ in tasks) + "\n")
+            print(f"[{name}] {size} random merges ...", file=sys.stderr)
+            cli("evaluate", project, "--points", points_csv, "--csv", all_csv)
+    rows = [[float(r[t]) for t in tasks] for r in read_rows(all_csv)]
+    truth = non_dominated(rows)
+    write_metrics(truth_csv, tasks, truth)
+    return truth_csv, truth, len(rows)
+
+
+def run(name, tasks, mode, acquisition, budget, seed, k, truth_csv, truth):
+    label = f"{name}-{mode}{'-' + acquisition if acquisition else ''}-{budget}-s{seed}"
+    cached = os.path.join(WORK, label + "-result.json")
+    if os.path.exists(cached):
+        with open(cached) as f:
+            return json.load(f)
+    project = fresh_project(label, tasks, seed)
+    args = ["explore", project, "--budget", str(budget), "--mode", mode, "--json"]
+    if acquisition:
+        args += ["--acquisition", acquisition]
+    explored = json.loads(cli(*args))
+    front = read_rows(cli("front", project, "--csv"), is_text=True)
+    predicted = [[float(r[t]) for t in tasks] for r in front]
+    chosen = [front[i] for i in spread(predicted, k)]
+    points_csv = os.path.join(WORK, label + "-points.csv")
+    with open(points_csv, "w") as f:
+        f.write(",".join("c:" + t for t in tasks) + "\n")
+        for r in chosen:
+            f.write(",".join(r["c:" + t] for t in tasks) + "\n")
+    real = read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)
+    # Calibration: each verification measurement against its predicted 90% interval.
+    by_coef = {tuple(round(float(r["c:" + t]), 12) for t in tasks): r for r in real}
+    inside = {t: 0 for t in tasks}
+    counted = {t: 0 for t in tasks}
+    width = {t: 0.0 for t in tasks}
+    for r in chosen:
+        measured = by_coef[tuple(round(float(r["c:" + t]), 12) for t in tasks)]
+        for t in tasks:
+            if r["lower:" + t] == "" or measured[t] == "":
+                continue
+            lo, hi, y = float(r["lower:" + t]), float(r["upper:" + t]), float(measured[t])
+            counted[t] += 1
+            inside[t] += lo <= y <= hi
+            width[t] += hi - lo
+    real_front = non_dominated([[float(r[t]) for t in tasks] for r in real if all(r[t] for t in tasks)])
+    real_csv = os.path.join(WORK, label + "-real.csv")
+    write_metrics(real_csv, tasks, real_front)
+    q = quality(real_csv, truth_csv)
+    result = {
+        "setting": name, "tasks": tasks, "mode": mode, "acquisition": acquisition,
+        "budget": budget, "seed": seed, "evaluations": explored["evaluations"],
+        "provisional": explored.get("provisional"),
+        "models": {s["metric"]: s["model"] for s in explored["surrogates"]},
+        "loo": {s["metric"]: s["loo_rmse"] for s in explored["surrogates"]},
+        "loo_quadratic": {s["metric"]: s["loo_rmse_quadratic"] for s in explored["surrogates"]},
+        "front_points": len(front), "measured": len(chosen),
+        "igd_plus": q["igd_plus"], "igd": q["igd"], "hv": q["hypervolume"],
+        "hv_truth": q["hypervolume_truth"], "hv_ratio": q["hypervolume"] / q["hypervolume_truth"],
+        "coverage": {t: inside[t] / counted[t] if counted[t] else None for t in tasks},
+        "counted": counted,
+        "width": {t: width[t] / counted[t] if counted[t] else None for t in tasks},
+    }
+    with open(cached, "w") as f:
+        json.dump(result, f)
+    print(json.dumps(result), file=sys.stderr)
+    return result
+
+
+results, floors, truths = [], {}, {}
+for name, tasks, (kind, size), budget, k, tuned in SETTINGS:
+    if ONLY and name not in ONLY:
+        continue
+    truth_csv, truth, measured = truth_of(name, tasks, kind, size)
+    truths[name] = (kind, measured, len(truth))
+    floors[name] = floor_igd(truth, k)
+    modes = MODES if name != "five" else [("nested", None), ("bayesian", "ehvi")]
+    for mode, acquisition in modes:
+        for seed in SEEDS:
+            results.append(run(name, tasks, mode, acquisition, budget, seed, k, truth_csv, truth))
+
+with open(os.path.join(WORK, "trust-results.json"), "w") as f:
+    json.dump({"runs": results, "floors": floors, "truths": truths}, f, indent=1)
+
+print("| tasks | tuned on | truth | mode | evaluations | IGD+ MAP-real | HV ratio | IGD (floor at k) "
+      "| k | 90% coverage per task | surrogates |")
+print("|---|---|---|---|---:|---:|---:|---:|---:|---|---|")
+for name, tasks, (kind, size), budget, k, tuned in SETTINGS:
+    if name not in truths:
+        continue
+    modes = MODES if name != "five" else [("nested", None), ("bayesian", "ehvi")]
+    for mode, acquisition in modes:
+        rows = [r for r in results if r["setting"] == name and r["mode"] == mode
+                and r["acquisition"] == acquisition]
+        if not rows:
+            continue
+        fmt = lambda key: "/".join(f"{r[key]:.4f}" for r in rows)
+        coverage = ", ".join(
+            f"{t} " + "/".join("-" if r["coverage"][t] is None else f"{100 * r['coverage'][t]:.0f}%"
+                               for r in rows) for t in tasks)
+        models = ", ".join(sorted({m for r in rows for m in r["models"].values()}))
+        truth_text = (f"{size}-level grid ({truths[name][1]})" if kind == "grid"
+                      else f"best of {truths[name][1]} random")
+        label = mode + (f" ({acquisition})" if acquisition else "")
+        evaluations = "/".join(str(r["evaluations"]) for r in rows)
+        print(f"| {' + '.join(tasks)} | {'yes' if tuned else 'no'} | {truth_text} | {label} | "
+              f"{evaluations} | {fmt('igd_plus')} | {fmt('hv_ratio')} | {fmt('igd')} "
+              f"({floors[name]:.4f}) | {k} | {coverage} | {models} |")
+
+# Calibration pooled per task count (every run, every mode).
+print()
+print("| tasks | runs | measurements | inside the 90% interval | per task (min-max over runs) |")
+print("|---:|---:|---:|---:|---|")
+for count in sorted({len(r["tasks"]) for r in results}):
+    rows = [r for r in results if len(r["tasks"]) == count]
+    total = sum(sum(r["counted"].values()) for r in rows)
+    inside = sum(sum((r["coverage"][t] or 0) * r["counted"][t] for t in r["tasks"]) for r in rows)
+    shares = [r["coverage"][t] for r in rows for t in r["tasks"] if r["coverage"][t] is not None]
+    print(f"| {count} | {len(rows)} | {total} | {100 * inside / total:.1f}% | "
+          f"{100 * min(shares):.0f}%-{100 * max(shares):.0f}% |")
