@@ -58,10 +58,23 @@ void speed()
                 selection = selectPoint(problem, front, preference);
             },
             50);
+        // A slider move: the continuous selection on the surrogates (what the GUI does).
+        SurrogateSelection refined;
+        const double selectSurrogates = milliseconds(
+            [&] {
+                preference.weights[0] = 1 + 0.01 * (k++ % 10);
+                refined = selectOnSurrogates(problem, surrogates, front, preference);
+            },
+            20);
+        std::string models;
+        for (const auto &s : surrogates)
+            models += (models.empty() ? "" : ",") + modelName(s.diagnostics());
         std::printf("{\"kind\": \"speed\", \"n\": %d, \"samples\": %d, \"fit_ms\": %.3f, "
                     "\"front_ms\": %.3f, "
-                    "\"front_points\": %d, \"select_ms\": %.4f, \"refit_plus_front_ms\": %.3f}\n",
-                    n, 2 * p, fit, frontTime, front.size(), select, fit + frontTime);
+                    "\"front_points\": %d, \"select_ms\": %.4f, \"select_surrogates_ms\": %.4f, "
+                    "\"refit_plus_front_ms\": %.3f, \"models\": \"%s\"}\n",
+                    n, 2 * p, fit, frontTime, front.size(), select, selectSurrogates,
+                    fit + frontTime, models.c_str());
     }
 }
 

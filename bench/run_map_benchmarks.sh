@@ -16,13 +16,15 @@ import json, sys
 speed = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
 eff = [json.loads(l) for l in sys.argv[2].splitlines() if l.strip()]
 print("Speed (median of 3 runs; analytic `peaks` problem, N tasks = N metrics, 2P samples):\n")
-print("| N | samples | fit all surrogates (ms) | front (ms) | front points | refit + front (ms) | selection (ms) |")
-print("|---:|---:|---:|---:|---:|---:|---:|")
+print("| N | samples | surrogates | fit all surrogates (ms) | front (ms) | front points | refit + front (ms) | selection of a front point (ms) | selection on the surrogates (ms) |")
+print("|---:|---:|---|---:|---:|---:|---:|---:|---:|")
 for n in sorted({r["n"] for r in speed}):
     rows = sorted((r for r in speed if r["n"] == n), key=lambda r: r["refit_plus_front_ms"])
     r = rows[len(rows) // 2]
-    print(f"| {n} | {r['samples']} | {r['fit_ms']:.2f} | {r['front_ms']:.1f} | {r['front_points']} | "
-          f"{r['refit_plus_front_ms']:.1f} | {r['select_ms']:.4f} |")
+    models = ", ".join(sorted(set(r["models"].split(","))))
+    print(f"| {n} | {r['samples']} | {models} | {r['fit_ms']:.2f} | {r['front_ms']:.1f} | "
+          f"{r['front_points']} | {r['refit_plus_front_ms']:.1f} | {r['select_ms']:.4f} | "
+          f"{r['select_surrogates_ms']:.3f} |")
 print()
 targets = {2: 0.01, 3: 0.05}
 print("Sample efficiency (merging-like problem; fronts re-evaluated for real, IGD normalized "

@@ -349,16 +349,25 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
     Eigen::MatrixXd information = psi.transpose() * psi;
     information.diagonal() += ridge.cwiseMax(1e-12 * std::max(information.trace() / p, 1e-300));
     const Eigen::MatrixXd inverse = information.ldlt().solve(Eigen::MatrixXd::Identity(p, p));
-    double looSum = 0;
+    // Leave-one-out residuals from the hat matrix, in metric space and, divided by g⁻¹'(q),
+    // in link space: the quadratic's error is taken as the same size everywhere in link space,
+    // so in metric space it shrinks where the metric saturates (an accuracy near 1).
+    double looSum = 0, looLinkSum = 0;
     bool looDefined = samples > p;
+    const Eigen::VectorXd fitted = phi * s.m_beta;
     for (int i = 0; i < samples && looDefined; ++i) {
         const double leverage = psi.row(i) * inverse * psi.row(i).transpose();
-        if (1 - leverage < 1e-9)
+        if (1 - leverage < 1e-9) {
             looDefined = false;
-        else
-            looSum += std::pow(residual[i] / (1 - leverage), 2);
+        } else {
+            const double e = residual[i] / (1 - leverage);
+            looSum += e * e;
+            looLinkSum += std::pow(e / std::max(inverseLinkDerivative(d.link, fitted[i]), 1e-3), 2);
+        }
     }
-    d.looRmse = looDefined ? std::sqrt(looSum / samples) : std::numeric_limits<double>::quiet_NaN();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    d.looRmse = looDefined ? std::sqrt(looSum / samples) : nan;
+    s.m_modelError = looDefined ? std::sqrt(looLinkSum / samples) : nan;
     // Singular values of Φ from the eigenvalues of ΦᵀΦ (P x P, cheaper than an SVD of Φ).
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(gram, Eigen::EigenvaluesOnly);
     const double largest = eigen.eigenvalues().maxCoeff(),
@@ -371,7 +380,6 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
     const double noise = std::max(s.m_noiseStd, 1e-3 * scale);
     s.m_covariance = noise * noise * inverse;
     s.m_inverse = inverse;
-    s.m_modelError = d.looRmse;
     d.looRmseQuadratic = d.looRmse;
     d.looRmseResidual = std::numeric_limits<double>::quiet_NaN();
     d.degreesOfFreedom = samples - p;
@@ -577,20 +585,16 @@ void Surrogate::uncertaintyAt(const Eigen::VectorXd &c, double level, double &me
         sd = lower = upper = std::numeric_limits<double>::quiet_NaN();
         return;
     }
-    // The quadratic: s²(1 + h(c)), s the leave-one-out RMSE, h the leverage; metric space,
-    // the interval kept inside the link's domain.
+    // The quadratic: s²(1 + h(c)) in link space, s the leave-one-out RMSE there, h the
+    // leverage of c; the interval mapped through g⁻¹ (inside the link's domain).
     const Eigen::VectorXd psi = inverseLinkDerivative(link, q) * f;
     const double leverage = std::max(0.0, psi.dot(m_inverse * psi));
-    sd = m_modelError * std::sqrt(1 + leverage);
-    lower = mean - t * sd;
-    upper = mean + t * sd;
-    if (link == Link::Logit) {
+    const double linkSd = m_modelError * std::sqrt(1 + leverage);
+    sd = inverseLinkDerivative(link, q) * linkSd;
+    if (link == Link::Logit)
         sd = std::min(sd, 0.5); // no value in [0, 1] is more uncertain than that
-        lower = std::max(lower, 0.0);
-        upper = std::min(upper, 1.0);
-    } else if (link == Link::Log) {
-        lower = std::max(lower, 0.0);
-    }
+    lower = applyInverseLink(link, q - t * linkSd);
+    upper = applyInverseLink(link, q + t * linkSd);
 }
 
 double Surrogate::predictiveStd(const Eigen::VectorXd &c) const

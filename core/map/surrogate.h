@@ -66,8 +66,8 @@ struct Prediction {
 /// with the smaller leave-one-out error is used:
 /// - the quadratic M̃(c) = g⁻¹(e + bᵀc + ½ cᵀAc): a closed-form ridge fit in link space,
 ///   refined by Levenberg-Marquardt on the squared error in metric space; its uncertainty is
-///   s²(1 + h(c)) with s the leave-one-out RMSE (so misspecification widens it) and h the
-///   leverage of c in the linearized features;
+///   s²(1 + h(c)) in link space with s the leave-one-out RMSE there (so misspecification
+///   widens it) and h the leverage of c in the linearized features;
 /// - the quadratic as the trend of a Gaussian process in link space (universal kriging,
 ///   Matérn 5/2, length scale and nugget by leave-one-out likelihood): it interpolates where
 ///   the quadratic is the wrong shape and falls back to the trend, with a growing variance,
@@ -141,7 +141,7 @@ private:
     Eigen::MatrixXd m_inverse;  ///< (ΨᵀΨ + ridge)⁻¹: leverage h(c) = ψᵀ m_inverse ψ
     Eigen::MatrixXd m_hessianU; ///< Hessian of q in scaled coordinates (from beta)
     double m_noiseStd = 0;
-    double m_modelError = 0; ///< the quadratic's leave-one-out RMSE (metric space) or NaN
+    double m_modelError = 0; ///< the quadratic's leave-one-out RMSE in link space, or NaN
     // The residual process (universal kriging in link space), when chosen.
     Eigen::MatrixXd m_points;    ///< n x N scaled sample coordinates
     Eigen::VectorXd m_gpWeights; ///< (R + λI)⁻¹ (z - Φβ)

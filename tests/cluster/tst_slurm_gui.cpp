@@ -55,7 +55,7 @@ void TestSlurmGui::leavesJobsRunningAndCollectsThemOnReopen()
         auto window = std::make_unique<MainWindow>();
         window->show();
         QVERIFY(window->openProject(path));
-        window->runner()->sample(); // the initial design: 7 merges, 3 jobs at a time
+        window->runner()->sample(); // 2P = 12 merges (design of 7, then rounds), 3 jobs at a time
         QLabel *jobs = window->runPanel()->clusterLabel();
         QTRY_VERIFY_WITH_TIMEOUT(jobs->isVisible() && jobs->text().contains(QStringLiteral("jobs")),
                                  kHang);
@@ -89,12 +89,12 @@ void TestSlurmGui::leavesJobsRunningAndCollectsThemOnReopen()
         window.runner()->sample();
         QVERIFY(again.wait(kHang));
         QVERIFY(again.front().at(0).toBool());
-        QCOMPARE(window.document()->project().samples().count(), 7);
+        QCOMPARE(window.document()->project().samples().count(), 12);
     }
     const auto done = mf::project::Project::load(dir.file("project.json"));
-    QCOMPARE(done.evaluations.size(), std::size_t(7));
+    QCOMPARE(done.evaluations.size(), std::size_t(12));
     QVERIFY(done.jobs.empty());
-    QCOMPARE(mftest::jobsSince(before), std::size_t(7)); // one job per merge, none twice
+    QCOMPARE(mftest::jobsSince(before), std::size_t(12)); // one job per merge, none twice
 }
 
 QTEST_MAIN(TestSlurmGui)
