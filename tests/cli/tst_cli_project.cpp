@@ -384,7 +384,7 @@ void TestCliProject::survivesInterruptAndKill()
 
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
              exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
-             evaluatesInProcessWithTorchScript, survivesInterruptAndKill)
+             evaluatesInProcessWithTorchScript, survivesInterruptAndKill, marksProvisionalFronts)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif

@@ -332,7 +332,8 @@ void TestFront::rejectsBadPreferences()
 
 MF_TEST_MAIN(TestFront, filtersDominatedPoints, matchesTheAnalyticFront, staysInsideTheTrustRegion,
              weightedSumMissesNonConvexPoints, chebyshevFindsTheAnalyticOptimum,
-             honoursFloorsAndReferencePoints, rejectsBadPreferences)
+             honoursFloorsAndReferencePoints, rejectsBadPreferences, selectsOnTheSurrogatesSmoothly,
+             selectionOnSurrogatesHonoursFloors, marksProvisionalFronts, frontCarriesIntervals)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_front.moc"
 #endif

@@ -330,7 +330,9 @@ void TestSurrogate::gradientMatchesFiniteDifferences()
 
 MF_TEST_MAIN(TestSurrogate, recoversTheGeneratingQuadratic, leaveOneOutMatchesBruteForce,
              fallsBackToTheReducedModel, resolvesAndChecksLinks, predictiveStdGrowsAwayFromData,
-             gradientMatchesFiniteDifferences)
+             gradientMatchesFiniteDifferences, krigingLeaveOneOutMatchesBruteForce,
+             residualProcessFixesMisspecification, intervalsCoverTheirShare,
+             intervalsNeedDegreesOfFreedom, studentQuantileKnownValues)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_surrogate.moc"
 #endif

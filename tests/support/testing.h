@@ -2,7 +2,8 @@
 // Test support: Qt Test where Qt is built (the default), and otherwise a small stand-in
 // with the same macros, so the core tests also run on a GPU box or cluster node without
 // Qt (-DMERGEFRONT_WITH_QT=OFF). Test files use only: QObject/Q_OBJECT/Q_SLOTS, QVERIFY,
-// QVERIFY2, QCOMPARE (on integers, bools, strings), QFAIL, QSKIP, and MF_TEST_MAIN.
+// QVERIFY2, QCOMPARE (on integers, bools, strings, exact doubles), QFAIL, QSKIP, qInfo, and
+// MF_TEST_MAIN.
 #pragma once
 
 #ifdef MERGEFRONT_QT_TEST
@@ -27,6 +28,8 @@ public:
 };
 #define Q_OBJECT
 #define Q_SLOTS : public // "private Q_SLOTS:" becomes "private: public:"
+/// Qt's informational message: one line on stderr.
+#define qInfo(...) (std::fprintf(stderr, "QINFO  : " __VA_ARGS__), std::fputc('\n', stderr))
 
 namespace mftest {
 
