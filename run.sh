@@ -215,6 +215,10 @@ case "$command" in
         bench/run_map_benchmarks.sh "$BUILD_DIR"
         python3 bench/run_eval_step_benchmark.py "$BUILD_DIR"
         python3 bench/run_example_benchmarks.py "$BUILD_DIR"
+        # Trust (calibration, IGD+, hypervolume, acquisitions) on all five example tasks.
+        "$BUILD_DIR/app/cli/mergefront-cli" zoo --out "$BUILD_DIR/example-all" >/dev/null
+        python3 bench/run_trust_benchmark.py "$BUILD_DIR" "$BUILD_DIR/example-all" \
+            "$BUILD_DIR/bench-trust"
         /usr/bin/python3 bench/run_folder_benchmark.py "$BUILD_DIR"
         python3 bench/run_slurm_benchmark.py "$BUILD_DIR"
         ;;

@@ -393,7 +393,7 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
             u.row(i) = (c.row(i).transpose() - s.m_center).cwiseQuotient(s.m_scale).transpose();
         Kriging best;
         std::vector<double> lengthScales = {0.3, 0.5, 0.8, 1.2, 2.0, 3.0};
-        std::vector<double> nuggets = {1e-6, 1e-4, 1e-3, 1e-2, 1e-1};
+        std::vector<double> nuggets = {1e-6, 1e-4, 1e-2, 1e-1};
         if (options.lengthScale > 0)
             lengthScales = {options.lengthScale};
         if (options.nugget > 0)
@@ -410,8 +410,10 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
             for (int i = 0; i < samples; ++i)
                 sum += std::pow(y[i] - applyInverseLink(d.link, z[i] - best.looResidual[i]), 2);
             d.looRmseResidual = std::sqrt(sum / samples);
+            // A quadratic that is exact (its LOO error below 10⁻⁴ of the data's spread) stays.
+            const double spread = std::sqrt(ssTot / samples);
             if (options.residual == Residual::Always || !std::isfinite(d.looRmse) ||
-                d.looRmseResidual < 0.9 * d.looRmse) {
+                (d.looRmseResidual < 0.9 * d.looRmse && d.looRmse > 1e-4 * spread)) {
                 d.residual = true;
                 d.looRmse = d.looRmseResidual;
                 d.process = {best.lengthScale, best.nugget, best.variance};
@@ -481,13 +483,18 @@ Eigen::VectorXd Surrogate::kernelTo(const Eigen::VectorXd &u) const
 
 Eigen::VectorXd Surrogate::residualRows(const Eigen::MatrixXd &c) const
 {
-    Eigen::VectorXd out = Eigen::VectorXd::Zero(c.rows());
     if (!m_diagnostics.residual)
-        return out;
-    for (Eigen::Index r = 0; r < c.rows(); ++r)
-        out[r] =
-            kernelTo((c.row(r).transpose() - m_center).cwiseQuotient(m_scale)).dot(m_gpWeights);
-    return out;
+        return Eigen::VectorXd::Zero(c.rows());
+    // All distances at once: |u - p|² = |u|² + |p|² - 2 u·p, then the kernel elementwise.
+    const Eigen::MatrixXd u =
+        (c.rowwise() - m_center.transpose()).array().rowwise() / m_scale.transpose().array();
+    Eigen::MatrixXd d2 = (-2.0 * u) * m_points.transpose();
+    d2.colwise() += u.rowwise().squaredNorm();
+    d2.rowwise() += m_points.rowwise().squaredNorm().transpose();
+    const double a = std::sqrt(5.0) / m_diagnostics.process.lengthScale;
+    const Eigen::ArrayXXd r = d2.array().max(0.0).sqrt() * a;
+    const Eigen::MatrixXd k = ((1 + r + r.square() / 3) * (-r).exp()).matrix();
+    return k * m_gpWeights;
 }
 
 double Surrogate::linkValue(const Eigen::VectorXd &c) const
