@@ -27,38 +27,57 @@ void appendEvaluations(const Problem &problem, Samples &samples, const Eigen::Ma
     samples.y = stackRows(samples.y, y);
 }
 
+/// Hypervolume improvement of `point` over the non-dominated set `base` (reference `ref`):
+/// the box [ref, point] less what `base` already dominates of it, i.e. the hypervolume of
+/// base's points limited to the box (min(s, point), non-dominated ones only): a smaller
+/// problem than the hypervolume of base plus the point.
+double improvement(const Eigen::MatrixXd &base, const Eigen::RowVectorXd &point,
+                   const Eigen::VectorXd &ref)
+{
+    const Eigen::Index m = point.size();
+    if ((point.array() <= ref.transpose().array()).any())
+        return 0;
+    Eigen::MatrixXd limited(base.rows(), m);
+    Eigen::Index count = 0;
+    for (Eigen::Index r = 0; r < base.rows(); ++r) {
+        if ((base.row(r).array() >= point.array()).all())
+            return 0; // dominated already
+        const Eigen::RowVectorXd l = base.row(r).cwiseMin(point);
+        if ((l.array() > ref.transpose().array()).all())
+            limited.row(count++) = l;
+    }
+    const double box = (point.transpose() - ref).prod();
+    if (count == 0)
+        return box;
+    limited.conservativeResize(count, m);
+    const std::vector<int> kept = nonDominated(limited);
+    Eigen::MatrixXd front(static_cast<Eigen::Index>(kept.size()), m);
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        front.row(static_cast<Eigen::Index>(i)) = limited.row(kept[i]);
+    return std::max(0.0, box - hypervolume(front, ref));
+}
+
 /// Expected hypervolume improvement of each candidate over `measured` (objectives, rows),
-/// everything normalized by `lo`/`range`, reference point -0.1. Monte Carlo with the same
+/// everything normalized to about [0, 1], reference point -0.1. Monte Carlo with the same
 /// standard normals for every candidate (common random numbers).
 Eigen::VectorXd expectedImprovement(const Eigen::MatrixXd &measured, const Eigen::MatrixXd &mean,
                                     const Eigen::MatrixXd &sd, const Eigen::MatrixXd &normals)
 {
     const Eigen::Index m = mean.cols();
     const Eigen::VectorXd reference = Eigen::VectorXd::Constant(m, -0.1);
-    Eigen::MatrixXd base = measured;
-    if (base.rows() > 0) {
-        const std::vector<int> kept = nonDominated(base);
-        Eigen::MatrixXd front(static_cast<Eigen::Index>(kept.size()), m);
+    Eigen::MatrixXd base(0, m);
+    if (measured.rows() > 0) {
+        const std::vector<int> kept = nonDominated(measured);
+        base.resize(static_cast<Eigen::Index>(kept.size()), m);
         for (std::size_t i = 0; i < kept.size(); ++i)
-            front.row(static_cast<Eigen::Index>(i)) = base.row(kept[i]);
-        base = front;
+            base.row(static_cast<Eigen::Index>(i)) = measured.row(kept[i]);
     }
-    const double before = base.rows() ? hypervolume(base, reference) : 0.0;
-    Eigen::MatrixXd with(base.rows() + 1, m);
-    with.topRows(base.rows()) = base;
     Eigen::VectorXd out = Eigen::VectorXd::Zero(mean.rows());
     for (Eigen::Index i = 0; i < mean.rows(); ++i) {
         double sum = 0;
-        for (Eigen::Index s = 0; s < normals.rows(); ++s) {
-            const Eigen::RowVectorXd draw = mean.row(i) + sd.row(i).cwiseProduct(normals.row(s));
-            bool dominated = (draw.array() <= reference.transpose().array()).any();
-            for (Eigen::Index r = 0; r < base.rows() && !dominated; ++r)
-                dominated = (base.row(r).array() >= draw.array()).all();
-            if (dominated)
-                continue;
-            with.row(base.rows()) = draw;
-            sum += hypervolume(with, reference) - before;
-        }
+        for (Eigen::Index s = 0; s < normals.rows(); ++s)
+            sum += improvement(base, mean.row(i) + sd.row(i).cwiseProduct(normals.row(s)),
+                               reference);
         out[i] = sum / static_cast<double>(normals.rows());
     }
     return out;
@@ -180,8 +199,10 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
 
         // Candidates: the front and jittered copies of it, scored by normalized uncertainty.
         const Front &front = result.front;
-        // At most 150 front points (evenly along it), each with two jittered copies.
-        const Eigen::Index stride = std::max<Eigen::Index>(1, (front.size() + 149) / 150);
+        // At most 150 front points (60 with four metrics or more, where each hypervolume is
+        // dearer) evenly along it, each with two jittered copies.
+        const Eigen::Index most = m <= 3 ? 150 : 60;
+        const Eigen::Index stride = std::max<Eigen::Index>(1, (front.size() + most - 1) / most);
         Eigen::MatrixXd candidates((front.size() + stride - 1) / stride, n);
         for (Eigen::Index i = 0; i < candidates.rows(); ++i)
             candidates.row(i) = front.coefficients.row(i * stride);
@@ -213,7 +234,7 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
             (predictedObjectives.rowwise() - lo).array().rowwise() / range.array();
         const Eigen::MatrixXd sd = uncertainty.array().rowwise() / range.array();
         measuredObjectives = (measuredObjectives.rowwise() - lo).array().rowwise() / range.array();
-        Eigen::MatrixXd normals(32, m);
+        Eigen::MatrixXd normals(m <= 3 ? 32 : 16, m);
         std::normal_distribution<double> standard(0.0, 1.0);
         for (Eigen::Index r = 0; r < normals.rows(); ++r)
             for (int k = 0; k < m; ++k)
@@ -250,8 +271,9 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
                 continue;
             }
             chosen = stackRows(chosen, candidates.row(best));
-            if (options.acquisition == Acquisition::Ehvi && chosen.rows() < take) {
-                // Kriging believer: the chosen point counts as measured at its mean.
+            if (options.acquisition == Acquisition::Ehvi && chosen.rows() < take && m <= 3) {
+                // Kriging believer: the chosen point counts as measured at its mean (with four
+                // metrics or more the distance rule alone spreads the batch: cheaper).
                 measuredObjectives = stackRows(measuredObjectives, mean.row(best));
                 const Eigen::VectorXd rescored =
                     expectedImprovement(measuredObjectives, mean, sd, normals);
