@@ -27,36 +27,6 @@ void appendEvaluations(const Problem &problem, Samples &samples, const Eigen::Ma
     samples.y = stackRows(samples.y, y);
 }
 
-/// Hypervolume improvement of `point` over the non-dominated set `base` (reference `ref`):
-/// the box [ref, point] less what `base` already dominates of it, i.e. the hypervolume of
-/// base's points limited to the box (min(s, point), non-dominated ones only): a smaller
-/// problem than the hypervolume of base plus the point.
-double improvement(const Eigen::MatrixXd &base, const Eigen::RowVectorXd &point,
-                   const Eigen::VectorXd &ref)
-{
-    const Eigen::Index m = point.size();
-    if ((point.array() <= ref.transpose().array()).any())
-        return 0;
-    Eigen::MatrixXd limited(base.rows(), m);
-    Eigen::Index count = 0;
-    for (Eigen::Index r = 0; r < base.rows(); ++r) {
-        if ((base.row(r).array() >= point.array()).all())
-            return 0; // dominated already
-        const Eigen::RowVectorXd l = base.row(r).cwiseMin(point);
-        if ((l.array() > ref.transpose().array()).all())
-            limited.row(count++) = l;
-    }
-    const double box = (point.transpose() - ref).prod();
-    if (count == 0)
-        return box;
-    limited.conservativeResize(count, m);
-    const std::vector<int> kept = nonDominated(limited);
-    Eigen::MatrixXd front(static_cast<Eigen::Index>(kept.size()), m);
-    for (std::size_t i = 0; i < kept.size(); ++i)
-        front.row(static_cast<Eigen::Index>(i)) = limited.row(kept[i]);
-    return std::max(0.0, box - hypervolume(front, ref));
-}
-
 /// Expected hypervolume improvement of each candidate over `measured` (objectives, rows),
 /// everything normalized to about [0, 1], reference point -0.1. Monte Carlo with the same
 /// standard normals for every candidate (common random numbers).
@@ -76,8 +46,8 @@ Eigen::VectorXd expectedImprovement(const Eigen::MatrixXd &measured, const Eigen
     for (Eigen::Index i = 0; i < mean.rows(); ++i) {
         double sum = 0;
         for (Eigen::Index s = 0; s < normals.rows(); ++s)
-            sum += improvement(base, mean.row(i) + sd.row(i).cwiseProduct(normals.row(s)),
-                               reference);
+            sum += hypervolumeImprovement(
+                base, mean.row(i) + sd.row(i).cwiseProduct(normals.row(s)), reference);
         out[i] = sum / static_cast<double>(normals.rows());
     }
     return out;

@@ -172,4 +172,30 @@ FrontQuality frontQuality(const Eigen::MatrixXd &front, const Eigen::MatrixXd &t
     return q;
 }
 
+double hypervolumeImprovement(const Eigen::MatrixXd &base, const Eigen::RowVectorXd &point,
+                              const Eigen::VectorXd &ref)
+{
+    const Eigen::Index m = point.size();
+    if ((point.array() <= ref.transpose().array()).any())
+        return 0;
+    Eigen::MatrixXd limited(base.rows(), m);
+    Eigen::Index count = 0;
+    for (Eigen::Index r = 0; r < base.rows(); ++r) {
+        if ((base.row(r).array() >= point.array()).all())
+            return 0; // dominated already
+        const Eigen::RowVectorXd l = base.row(r).cwiseMin(point);
+        if ((l.array() > ref.transpose().array()).all())
+            limited.row(count++) = l;
+    }
+    const double box = (point.transpose() - ref).prod();
+    if (count == 0)
+        return box;
+    limited.conservativeResize(count, m);
+    const std::vector<int> kept = nonDominated(limited);
+    Eigen::MatrixXd front(static_cast<Eigen::Index>(kept.size()), m);
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        front.row(static_cast<Eigen::Index>(i)) = limited.row(kept[i]);
+    return std::max(0.0, box - hypervolume(front, ref));
+}
+
 } // namespace mf::map

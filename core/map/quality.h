@@ -25,4 +25,11 @@ FrontQuality frontQuality(const Eigen::MatrixXd &front, const Eigen::MatrixXd &t
 /// strictly better than the reference in every objective add nothing.
 double hypervolume(const Eigen::MatrixXd &points, const Eigen::VectorXd &reference);
 
+/// What `point` adds to the hypervolume of the non-dominated set `base` above `reference`:
+/// the box [reference, point] less the hypervolume of base's points limited to that box
+/// (min(s, point)), a smaller problem than the hypervolume of base plus the point. 0 when a
+/// point of base dominates it or it is not above the reference.
+double hypervolumeImprovement(const Eigen::MatrixXd &base, const Eigen::RowVectorXd &point,
+                              const Eigen::VectorXd &reference);
+
 } // namespace mf::map

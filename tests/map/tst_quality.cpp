@@ -5,6 +5,7 @@
 
 #include "fixtures.h"
 
+#include "map/front.h"
 #include "map/quality.h"
 
 #include <cmath>
@@ -29,6 +30,7 @@ private Q_SLOTS:
     void hypervolumeByInclusionExclusion();
     void hypervolumeAgainstMonteCarlo();
     void refusesMismatchedInput();
+    void improvementIsTheHypervolumeAdded();
 };
 
 void TestQuality::handComputedTwoObjectives()
@@ -121,6 +123,39 @@ void TestQuality::hypervolumeAgainstMonteCarlo()
     }
 }
 
+void TestQuality::improvementIsTheHypervolumeAdded()
+{
+    // Random non-dominated sets in 2 to 5 objectives and random points: the limited-box
+    // improvement equals HV(base ∪ {p}) - HV(base) computed directly.
+    std::mt19937_64 random(11);
+    std::uniform_real_distribution<double> uniform(0, 1);
+    for (int m = 2; m <= 5; ++m) {
+        const Eigen::VectorXd reference = Eigen::VectorXd::Constant(m, -0.1);
+        Eigen::MatrixXd cloud(40, m);
+        for (Eigen::Index i = 0; i < cloud.rows(); ++i)
+            for (int k = 0; k < m; ++k)
+                cloud(i, k) = uniform(random);
+        const std::vector<int> kept = mf::map::nonDominated(cloud);
+        Eigen::MatrixXd base(static_cast<Eigen::Index>(kept.size()), m);
+        for (std::size_t i = 0; i < kept.size(); ++i)
+            base.row(static_cast<Eigen::Index>(i)) = cloud.row(kept[i]);
+        const double before = hypervolume(base, reference);
+        for (int trial = 0; trial < 20; ++trial) {
+            Eigen::RowVectorXd point(m);
+            for (int k = 0; k < m; ++k)
+                point[k] = 1.2 * uniform(random) - 0.15;
+            Eigen::MatrixXd with(base.rows() + 1, m);
+            with << base, point;
+            const double expected = hypervolume(with, reference) - before;
+            const double got = hypervolumeImprovement(base, point, reference);
+            QVERIFY2(
+                std::fabs(got - expected) < 1e-12 * std::max(1.0, before),
+                (std::to_string(m) + ": " + std::to_string(got) + " vs " + std::to_string(expected))
+                    .c_str());
+        }
+    }
+}
+
 void TestQuality::refusesMismatchedInput()
 {
     Eigen::MatrixXd a(1, 2), b(1, 3);
@@ -137,7 +172,8 @@ void TestQuality::refusesMismatchedInput()
 }
 
 MF_TEST_MAIN(TestQuality, handComputedTwoObjectives, identicalFrontsScorePerfectly,
-             hypervolumeByInclusionExclusion, hypervolumeAgainstMonteCarlo, refusesMismatchedInput)
+             hypervolumeByInclusionExclusion, hypervolumeAgainstMonteCarlo, refusesMismatchedInput,
+             improvementIsTheHypervolumeAdded)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_quality.moc"
 #endif
