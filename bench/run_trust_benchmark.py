@@ -198,3 +198,30 @@ for count in sorted({len(r["tasks"]) for r in results}):
     shares = [r["coverage"][t] for r in rows for t in r["tasks"] if r["coverage"][t] is not None]
     print(f"| {count} | {len(rows)} | {total} | {100 * inside / total:.1f}% | "
           f"{100 * min(shares):.0f}%-{100 * max(shares):.0f}% |")
+
+# Ends of the predicted fronts against the truth's best per task.
+print()
+print("| tasks | largest predicted minus the truth's best, per task (max over runs and modes) |")
+print("|---|---|")
+for name, tasks, *_ in SETTINGS:
+    rows = [r for r in results if r["setting"] == name]
+    if rows:
+        print(f"| {' + '.join(tasks)} | " + ", ".join(
+            f"{t} {max(r['overclaim'][t] for r in rows):+.4f}" for t in tasks) + " |")
+
+# The acquisitions on equal budgets: mean over seeds, per setting.
+print()
+print("| tasks | budget | IGD+ EHVI / uncertainty / plain | HV ratio EHVI / uncertainty / plain |")
+print("|---|---:|---|---|")
+for name, tasks, truth, budget, k, tuned in SETTINGS:
+    cells = {}
+    for mode, acquisition in MODES:
+        rows = [r for r in results if r["setting"] == name and r["mode"] == mode
+                and r["acquisition"] == acquisition]
+        if rows:
+            cells[(mode, acquisition)] = (sum(r["igd_plus"] for r in rows) / len(rows),
+                                          sum(r["hv_ratio"] for r in rows) / len(rows))
+    if len(cells) == len(MODES):
+        igd = " / ".join(f"{cells[m][0]:.4f}" for m in MODES)
+        hv = " / ".join(f"{cells[m][1]:.4f}" for m in MODES)
+        print(f"| {' + '.join(tasks)} | {budget} | {igd} | {hv} |")
