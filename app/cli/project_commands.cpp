@@ -219,7 +219,7 @@ int exploreCommand(const std::vector<std::string> &tokens)
                                   {"stop", result.stopReason},
                                   {"surrogates", surrogates},
                                   {"front_points", result.front.size()}};
-    const map::Trust trust = map::assessTrust(p.problem(), result.surrogates, p.samples());
+    const map::Trust trust = map::assessTrust(p.problem(), result.surrogates, result.samples);
     addTrust(out, trust);
     if (args.flag("json"))
         std::cout << out.dump(2) << "\n";

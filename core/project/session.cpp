@@ -61,17 +61,32 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
     std::vector<eval::Evaluation> results(queue.size());
     std::vector<std::vector<double>> missing;
     std::vector<std::size_t> where;
+    auto sampled = [&](const std::vector<double> &c) {
+        for (const EvaluationEntry &e : m_project.evaluations)
+            if (e.kind == "sample" && e.cacheKey == m_cacheKey && e.result.coefficients == c)
+                return true;
+        return false;
+    };
+    bool servedAsSamples = false;
     for (std::size_t i = 0; i < queue.size(); ++i) {
         if (queue[i].size() != m_project.tasks.size())
             throw Error("expected " + std::to_string(m_project.tasks.size()) +
                         " coefficients, got " + std::to_string(queue[i].size()));
         if (const EvaluationEntry *hit = m_project.cached(queue[i], m_cacheKey)) {
             results[i] = hit->result;
+            // MAP asked for a merge the grid (or a point) measured already: it is one of MAP's
+            // samples now, so the fits (and the front's trust) count it as the run did.
+            if (kind == "sample" && !sampled(queue[i])) {
+                m_project.record(results[i], "sample", m_cacheKey);
+                servedAsSamples = true;
+            }
             continue;
         }
         missing.push_back(queue[i]);
         where.push_back(i);
     }
+    if (servedAsSamples)
+        m_project.save();
     State &s = *m_state;
     std::size_t finished = 0;
     auto collect = [&](const eval::Evaluation &e) {

@@ -47,6 +47,7 @@ private Q_SLOTS:
     void reportsSelectsAndEvaluates();
     void gridAndQualityPipeline();
     void marksProvisionalFronts();
+    void gridPointsServeAsSamples();
     void exportsTheChosenMerge();
     void recordsFailedEvaluations();
     void exploresNested();
@@ -197,6 +198,29 @@ void TestCliProject::marksProvisionalFronts()
     QCOMPARE(sidecar["provisional"].get<bool>(), true);
     QVERIFY(sidecar["provisional_reason"].get<std::string>().find("more evaluations") !=
             std::string::npos);
+}
+
+void TestCliProject::gridPointsServeAsSamples()
+{
+    // A 3-level grid first measures the one-hots and the midpoint; MAP's initial design asks
+    // for them again: served from the cache (not re-run), and counted as MAP's samples, so
+    // status, the fits and the front's trust see the 12 samples the run used.
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    QCOMPARE(mftest::runCli(dir, {"grid", dir.file("project.json"), "--levels", "3"}).code, 0);
+    auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(nlohmann::json::parse(run.out)["evaluations"].get<int>(), 12);
+    QCOMPARE(nlohmann::json::parse(run.out)["provisional"].get<bool>(), false);
+    run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    const auto json = nlohmann::json::parse(run.out);
+    QCOMPARE(json["evaluations"].get<int>(), 12);
+    QCOMPARE(json["grid_evaluations"].get<int>(), 9);
+    QCOMPARE(json["surrogates"][0]["samples"].get<int>(), 12);
+    QCOMPARE(json["provisional"].get<bool>(), false);
+    // Not measured twice: 9 grid entries, 9 new merges, and the 3 the grid served, recorded
+    // again as samples (the same result).
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(21));
 }
 
 void TestCliProject::gridAndQualityPipeline()
@@ -384,7 +408,8 @@ void TestCliProject::survivesInterruptAndKill()
 
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
              exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
-             evaluatesInProcessWithTorchScript, survivesInterruptAndKill, marksProvisionalFronts)
+             evaluatesInProcessWithTorchScript, survivesInterruptAndKill, marksProvisionalFronts,
+             gridPointsServeAsSamples)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif
