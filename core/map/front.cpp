@@ -166,9 +166,19 @@ Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
     for (std::size_t m = 0; m < surrogates.size(); ++m)
         weights.col(static_cast<Eigen::Index>(m)) = surrogates[m].weights();
     out.noalias() = phi * weights;
-    for (std::size_t m = 0; m < surrogates.size(); ++m)
-        if (surrogates[m].hasResidual())
-            out.col(static_cast<Eigen::Index>(m)) += surrogates[m].residualRows(coefficients);
+    // Residual processes: the distances to the samples once for all that share them.
+    const Surrogate *owner = nullptr;
+    Eigen::MatrixXd distances;
+    for (std::size_t m = 0; m < surrogates.size(); ++m) {
+        const Surrogate &s = surrogates[m];
+        if (!s.hasResidual())
+            continue;
+        if (!owner || !s.sharesResidualPointsWith(*owner)) {
+            owner = &s;
+            distances = s.residualDistances(coefficients);
+        }
+        out.col(static_cast<Eigen::Index>(m)) += s.residualFromDistances(distances);
+    }
     for (std::size_t m = 0; m < surrogates.size(); ++m)
         for (Eigen::Index i = 0; i < out.rows(); ++i)
             out(i, static_cast<Eigen::Index>(m)) =

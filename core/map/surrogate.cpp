@@ -481,20 +481,35 @@ Eigen::VectorXd Surrogate::kernelTo(const Eigen::VectorXd &u) const
     return k;
 }
 
-Eigen::VectorXd Surrogate::residualRows(const Eigen::MatrixXd &c) const
+Eigen::MatrixXd Surrogate::residualDistances(const Eigen::MatrixXd &c) const
 {
-    if (!m_diagnostics.residual)
-        return Eigen::VectorXd::Zero(c.rows());
-    // All distances at once: |u - p|² = |u|² + |p|² - 2 u·p, then the kernel elementwise.
+    // All at once: |u - p|² = |u|² + |p|² - 2 u·p.
     const Eigen::MatrixXd u =
         (c.rowwise() - m_center.transpose()).array().rowwise() / m_scale.transpose().array();
     Eigen::MatrixXd d2 = (-2.0 * u) * m_points.transpose();
     d2.colwise() += u.rowwise().squaredNorm();
     d2.rowwise() += m_points.rowwise().squaredNorm().transpose();
+    return d2.array().max(0.0).sqrt().matrix();
+}
+
+Eigen::VectorXd Surrogate::residualFromDistances(const Eigen::MatrixXd &distances) const
+{
     const double a = std::sqrt(5.0) / m_diagnostics.process.lengthScale;
-    const Eigen::ArrayXXd r = d2.array().max(0.0).sqrt() * a;
-    const Eigen::MatrixXd k = ((1 + r + r.square() / 3) * (-r).exp()).matrix();
-    return k * m_gpWeights;
+    const Eigen::ArrayXXd r = distances.array() * a;
+    return ((1 + r + r.square() / 3) * (-r).exp()).matrix() * m_gpWeights;
+}
+
+bool Surrogate::sharesResidualPointsWith(const Surrogate &other) const
+{
+    return hasResidual() && other.hasResidual() && m_center == other.m_center &&
+           m_scale == other.m_scale && m_points == other.m_points;
+}
+
+Eigen::VectorXd Surrogate::residualRows(const Eigen::MatrixXd &c) const
+{
+    if (!m_diagnostics.residual)
+        return Eigen::VectorXd::Zero(c.rows());
+    return residualFromDistances(residualDistances(c));
 }
 
 double Surrogate::linkValue(const Eigen::VectorXd &c) const

@@ -114,6 +114,11 @@ public:
     bool hasResidual() const { return m_diagnostics.residual; }
     /// The residual process's link-space part for m x N rows (zeros without one).
     Eigen::VectorXd residualRows(const Eigen::MatrixXd &c) const;
+    /// The same in two steps, for metrics fitted on the same samples (sharesResidualPointsWith):
+    /// the m x n distances to the samples once, then each metric's kernel over them.
+    Eigen::MatrixXd residualDistances(const Eigen::MatrixXd &c) const;
+    Eigen::VectorXd residualFromDistances(const Eigen::MatrixXd &distances) const;
+    bool sharesResidualPointsWith(const Surrogate &other) const;
 
     /// The fitted quadratic (the trend, with a residual process) in original coordinates,
     /// link space: e + bᵀc + ½ cᵀAc.
