@@ -148,6 +148,36 @@ std::vector<int> nonDominated(const Eigen::MatrixXd &objectives)
     return kept;
 }
 
+Eigen::VectorXd patternSearch(Eigen::VectorXd x, double &best, const Eigen::VectorXd &lower,
+                              const Eigen::VectorXd &upper, const Eigen::VectorXd &width,
+                              double step, double finalStep, double margin,
+                              const std::function<Eigen::VectorXd(const Eigen::MatrixXd &)> &scores)
+{
+    const auto n = x.size();
+    Eigen::MatrixXd trials(2 * n, n);
+    while (step > finalStep) {
+        for (Eigen::Index j = 0; j < n; ++j)
+            for (int side = 0; side < 2; ++side) {
+                Eigen::VectorXd trial = x;
+                trial[j] =
+                    std::clamp(trial[j] + (side ? -step : step) * width[j], lower[j], upper[j]);
+                trials.row(2 * j + side) = trial.transpose();
+            }
+        const Eigen::VectorXd values = scores(trials);
+        Eigen::Index winner = -1;
+        for (Eigen::Index t = 0; t < trials.rows(); ++t)
+            if (values[t] < best - margin) {
+                best = values[t];
+                winner = t;
+            }
+        if (winner >= 0)
+            x = trials.row(winner).transpose();
+        else
+            step /= 2;
+    }
+    return x;
+}
+
 Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
                                const Eigen::MatrixXd &coefficients)
 {
@@ -251,34 +281,18 @@ Front computeFront(const Problem &problem, const std::vector<Surrogate> &surroga
         const Eigen::VectorXd values =
             (gaps * w.asDiagonal()).rowwise().maxCoeff() + 1e-4 * (gaps * w);
         double bestValue = values.minCoeff(&best);
-        // Pattern search: all 2N neighbours at once, move to the best improving one, halve
-        // the step when none improves.
-        Eigen::VectorXd x = c.row(best).transpose();
-        Eigen::MatrixXd trials(2 * n, n);
-        for (double step = 0.05; step > 2e-4;) {
-            for (int j = 0; j < n; ++j)
-                for (int side = 0; side < 2; ++side) {
-                    Eigen::VectorXd trial = x;
-                    trial[j] = std::clamp(trial[j] + (side ? -step : step) * width[j],
-                                          region.lower[j], region.upper[j]);
-                    trials.row(2 * j + side) = trial.transpose();
-                }
-            const Eigen::MatrixXd trialObjectives =
-                toObjectives(problem, predictMetrics(surrogates, trials));
-            front.evaluated += static_cast<int>(trials.rows());
-            Eigen::Index winner = -1;
-            for (Eigen::Index t = 0; t < trials.rows(); ++t) {
-                const double value = asf(trialObjectives.row(t).transpose(), ideal, range, w);
-                if (value < bestValue) {
-                    bestValue = value;
-                    winner = t;
-                }
-            }
-            if (winner >= 0)
-                x = trials.row(winner).transpose();
-            else
-                step /= 2;
-        }
+        // Refined by pattern search from the best candidate of the direction.
+        const Eigen::VectorXd x =
+            patternSearch(c.row(best).transpose(), bestValue, region.lower, region.upper, width,
+                          0.05, 2e-4, 0, [&](const Eigen::MatrixXd &trials) {
+                              const Eigen::MatrixXd o =
+                                  toObjectives(problem, predictMetrics(surrogates, trials));
+                              front.evaluated += static_cast<int>(trials.rows());
+                              Eigen::VectorXd value(trials.rows());
+                              for (Eigen::Index t = 0; t < trials.rows(); ++t)
+                                  value[t] = asf(o.row(t).transpose(), ideal, range, w);
+                              return value;
+                          });
         refined.row(static_cast<Eigen::Index>(d)) = x.transpose();
     }
     c = stackRows(c, refined);

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace mf::map {
@@ -40,6 +41,16 @@ struct Front {
 /// directions (pattern search inside the trust region), then filtering again.
 Front computeFront(const Problem &problem, const std::vector<Surrogate> &surrogates,
                    const FrontOptions &options = {});
+
+/// Pattern search inside [lower, upper]: all 2N neighbours of x (steps of `step` × `width`
+/// per coordinate, clamped to the box) scored at once by `scores` (rows in, one value per row,
+/// lower is better); x moves to the best that beats `best` by more than `margin`, else the step
+/// halves, until it is not above `finalStep`. Returns x; `best` ends as its value.
+Eigen::VectorXd
+patternSearch(Eigen::VectorXd x, double &best, const Eigen::VectorXd &lower,
+              const Eigen::VectorXd &upper, const Eigen::VectorXd &width, double step,
+              double finalStep, double margin,
+              const std::function<Eigen::VectorXd(const Eigen::MatrixXd &)> &scores);
 
 /// Predicted metrics (rows) of coefficient vectors (rows) on the surrogates.
 Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,

@@ -158,30 +158,14 @@ SurrogateSelection selectOnSurrogates(const Problem &problem,
         return toObjectives(problem, predictMetrics(surrogates, rows));
     };
     double best = scorer.score(objectivesOf(x.transpose()).row(0).transpose(), feasible);
-    // Pattern search: all 2N neighbours at once, move to the best improving one, halve the
-    // step when none improves.
-    Eigen::MatrixXd trials(2 * n, n);
-    for (double step = 0.02; step > 1e-4;) {
-        for (int j = 0; j < n; ++j)
-            for (int side = 0; side < 2; ++side) {
-                Eigen::VectorXd trial = x;
-                trial[j] = std::clamp(trial[j] + (side ? -step : step) * width[j], lo[j], hi[j]);
-                trials.row(2 * j + side) = trial.transpose();
-            }
-        const Eigen::MatrixXd o = objectivesOf(trials);
-        Eigen::Index winner = -1;
-        for (Eigen::Index t = 0; t < trials.rows(); ++t) {
-            const double value = scorer.score(o.row(t).transpose(), feasible);
-            if (value < best - 1e-15) {
-                best = value;
-                winner = t;
-            }
-        }
-        if (winner >= 0)
-            x = trials.row(winner).transpose();
-        else
-            step /= 2;
-    }
+    x = patternSearch(x, best, lo, hi, width, 0.02, 1e-4, 1e-15,
+                      [&](const Eigen::MatrixXd &trials) {
+                          const Eigen::MatrixXd o = objectivesOf(trials);
+                          Eigen::VectorXd values(trials.rows());
+                          for (Eigen::Index t = 0; t < trials.rows(); ++t)
+                              values[t] = scorer.score(o.row(t).transpose(), feasible);
+                          return values;
+                      });
     out.coefficients = x;
     out.selection.score = best;
     out.metrics.resize(m);
