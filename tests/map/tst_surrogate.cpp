@@ -36,6 +36,25 @@ Eigen::MatrixXd design(int count)
     return latinHypercube(mftest::unitProblem(3, 1), count, 11);
 }
 
+/// Leave-one-out RMSE by brute force: refit without each sample, predict it.
+double bruteForceLeaveOneOut(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
+                             const SurrogateOptions &options)
+{
+    double sum = 0;
+    for (Eigen::Index k = 0; k < c.rows(); ++k) {
+        Eigen::MatrixXd cc(c.rows() - 1, c.cols());
+        Eigen::VectorXd yy(c.rows() - 1);
+        for (Eigen::Index i = 0, r = 0; i < c.rows(); ++i)
+            if (i != k) {
+                cc.row(r) = c.row(i);
+                yy[r++] = y[i];
+            }
+        const auto without = Surrogate::fit(cc, yy, "m", options);
+        sum += std::pow(y[k] - without.predict(Eigen::VectorXd(c.row(k).transpose())), 2);
+    }
+    return std::sqrt(sum / static_cast<double>(c.rows()));
+}
+
 double relativeError(double actual, double expected)
 {
     return std::fabs(actual - expected) / std::max(1.0, std::fabs(expected));
@@ -97,20 +116,8 @@ void TestSurrogate::leaveOneOutMatchesBruteForce()
     options.link = Link::Identity;
     options.residual = SurrogateOptions::Residual::Off;
     const auto s = Surrogate::fit(c, y, "m", options);
-    double sum = 0;
-    for (Eigen::Index k = 0; k < c.rows(); ++k) {
-        Eigen::MatrixXd cc(c.rows() - 1, 3);
-        Eigen::VectorXd yy(c.rows() - 1);
-        for (Eigen::Index i = 0, r = 0; i < c.rows(); ++i)
-            if (i != k) {
-                cc.row(r) = c.row(i);
-                yy[r++] = y[i];
-            }
-        // Same scaling as the full fit is not guaranteed, so compare predictions, not weights.
-        const auto without = Surrogate::fit(cc, yy, "m", options);
-        sum += std::pow(y[k] - without.predict(Eigen::VectorXd(c.row(k).transpose())), 2);
-    }
-    const double brute = std::sqrt(sum / static_cast<double>(c.rows()));
+    // Same scaling as the full fit is not guaranteed, so compare predictions, not weights.
+    const double brute = bruteForceLeaveOneOut(c, y, options);
     QVERIFY2(std::fabs(s.diagnostics().looRmse - brute) < 1e-3 * brute,
              (std::to_string(s.diagnostics().looRmse) + " vs " + std::to_string(brute)).c_str());
     QVERIFY(s.diagnostics().conditionNumber > 1 && std::isfinite(s.diagnostics().conditionNumber));
@@ -199,19 +206,7 @@ void TestSurrogate::krigingLeaveOneOutMatchesBruteForce()
     const auto s = Surrogate::fit(c, y.col(0), "m", options);
     QVERIFY(s.hasResidual());
     QCOMPARE(s.diagnostics().process.lengthScale, 0.8);
-    double sum = 0;
-    for (Eigen::Index k = 0; k < c.rows(); ++k) {
-        Eigen::MatrixXd cc(c.rows() - 1, 3);
-        Eigen::VectorXd yy(c.rows() - 1);
-        for (Eigen::Index i = 0, r = 0; i < c.rows(); ++i)
-            if (i != k) {
-                cc.row(r) = c.row(i);
-                yy[r++] = y(i, 0);
-            }
-        const auto without = Surrogate::fit(cc, yy, "m", options);
-        sum += std::pow(y(k, 0) - without.predict(Eigen::VectorXd(c.row(k).transpose())), 2);
-    }
-    const double brute = std::sqrt(sum / static_cast<double>(c.rows()));
+    const double brute = bruteForceLeaveOneOut(c, y.col(0), options);
     QVERIFY2(std::fabs(s.diagnostics().looRmse - brute) < 1e-5 * brute,
              (std::to_string(s.diagnostics().looRmse) + " vs " + std::to_string(brute)).c_str());
 }
