@@ -93,3 +93,19 @@ def floor_igd(truth, k):
     subset = [scaled[i] for i in spread(truth, k)]
     return sum(min(sum((a - b) ** 2 for a, b in zip(t, s)) ** 0.5 for s in subset)
                for t in scaled) / len(scaled)
+
+
+def predicted_front(project, tasks):
+    """The project's predicted front (`front --csv` rows) and its predicted metrics."""
+    front = read_rows(cli("front", project, "--csv"), is_text=True)
+    return front, [[float(r[t]) for t in tasks] for r in front]
+
+
+def measure(project, tasks, rows, points_csv):
+    """Measures the merges of `rows` (their c:<task> columns, written to points_csv) for real;
+    returns `evaluate --points`' rows."""
+    with open(points_csv, "w") as f:
+        f.write(",".join("c:" + t for t in tasks) + "\n")
+        for r in rows:
+            f.write(",".join(r["c:" + t] for t in tasks) + "\n")
+    return read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)

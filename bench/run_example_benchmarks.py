@@ -11,8 +11,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from example_common import (cli, configure, floor_igd, fresh_project, non_dominated,  # noqa: E402
-                            quality, read_rows, spread, write_metrics)
+from example_common import (cli, configure, floor_igd, fresh_project, measure,  # noqa: E402
+                            non_dominated, predicted_front, quality, read_rows, spread,
+                            write_metrics)
 
 BUILD = sys.argv[1]
 WORK = sys.argv[2] if len(sys.argv) > 2 else os.path.join(BUILD, "bench-example")
@@ -35,17 +36,11 @@ def map_run(setting, tasks, mode, budget, seed, real_points, truth_csv, grid, gr
             return json.load(f)
     project = fresh_project(name, tasks, seed)
     explored = json.loads(cli("explore", project, "--budget", str(budget), "--mode", mode, "--json"))
-    front = read_rows(cli("front", project, "--csv"), is_text=True)
-    predicted = [[float(r[t]) for t in tasks] for r in front]
+    front, predicted = predicted_front(project, tasks)
     predicted_csv = os.path.join(WORK, name + "-predicted.csv")
     write_metrics(predicted_csv, tasks, predicted)
     chosen = [front[i] for i in spread(predicted, real_points)]
-    points_csv = os.path.join(WORK, name + "-points.csv")
-    with open(points_csv, "w") as f:
-        f.write(",".join("c:" + t for t in tasks) + "\n")
-        for r in chosen:
-            f.write(",".join(r["c:" + t] for t in tasks) + "\n")
-    real = read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)
+    real = measure(project, tasks, chosen, os.path.join(WORK, name + "-points.csv"))
     real_points_found = non_dominated([[float(r[t]) for t in tasks] for r in real])
     real_csv = os.path.join(WORK, name + "-real.csv")
     write_metrics(real_csv, tasks, real_points_found)

@@ -18,8 +18,8 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from example_common import (cli, configure, fresh_project, non_dominated, quality,  # noqa: E402
-                            read_rows, spread, write_metrics)
+from example_common import (cli, configure, fresh_project, measure, non_dominated,  # noqa: E402
+                            predicted_front, quality, read_rows, spread, write_metrics)
 
 BUILD, ZOO, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 configure(BUILD, ZOO, WORK)
@@ -85,15 +85,9 @@ def run(name, tasks, mode, acquisition, budget, seed, k, truth_csv, truth):
     if acquisition:
         args += ["--acquisition", acquisition]
     explored = json.loads(cli(*args))
-    front = read_rows(cli("front", project, "--csv"), is_text=True)
-    predicted = [[float(r[t]) for t in tasks] for r in front]
+    front, predicted = predicted_front(project, tasks)
     chosen = [front[i] for i in spread(predicted, k)]
-    points_csv = os.path.join(WORK, label + "-points.csv")
-    with open(points_csv, "w") as f:
-        f.write(",".join("c:" + t for t in tasks) + "\n")
-        for r in chosen:
-            f.write(",".join(r["c:" + t] for t in tasks) + "\n")
-    real = read_rows(cli("evaluate", project, "--points", points_csv), is_text=True)
+    real = measure(project, tasks, chosen, os.path.join(WORK, label + "-points.csv"))
     # Calibration: each verification measurement against its predicted 90% interval.
     by_coef = {tuple(round(float(r["c:" + t]), 12) for t in tasks): r for r in real}
     inside = {t: 0 for t in tasks}
