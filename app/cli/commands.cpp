@@ -6,6 +6,7 @@
 
 #include "io/checkpoint.h"
 #include "io/inspect.h"
+#include "map/surrogate.h"
 #include "merge/merge_job.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -138,6 +140,21 @@ DType parseOutputDType(const std::string &name)
     if (name == "f32" || name == "fp32" || name == "float32")
         return DType::F32;
     throw UsageError("--dtype takes bf16, f16 or f32 (got '" + name + "')");
+}
+
+nlohmann::ordered_json surrogateJson(const map::Surrogate &s)
+{
+    const map::SurrogateDiagnostics &d = s.diagnostics();
+    auto finite = [](double v) {
+        return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+    };
+    return {{"metric", s.metric()},
+            {"model", map::modelName(d)},
+            {"r2", finite(d.r2)},
+            {"loo_rmse", finite(d.looRmse)},
+            {"loo_rmse_quadratic", finite(d.looRmseQuadratic)},
+            {"samples", d.samples},
+            {"parameters", d.parameters}};
 }
 
 std::string shellWord(const std::string &word)

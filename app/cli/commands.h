@@ -3,10 +3,20 @@
 
 #include "io/dtype.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <vector>
 
+namespace mf::map {
+class Surrogate;
+}
+
 namespace mf::cli {
+
+/// A fitted surrogate as `fit`, `explore`, `status` and `front` print it: metric, model, R²,
+/// both leave-one-out errors (null where undefined), samples, parameters.
+nlohmann::ordered_json surrogateJson(const map::Surrogate &surrogate);
 
 /// --dtype's names: bf16, f16, f32 (UsageError otherwise).
 DType parseOutputDType(const std::string &name);

@@ -95,16 +95,11 @@ int fitCommand(const std::vector<std::string> &tokens)
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (const auto &s : surrogates) {
         const auto &d = s.diagnostics();
-        list.push_back({{"metric", s.metric()},
-                        {"link", map::linkName(d.link)},
-                        {"r2", finiteOrNull(d.r2)},
-                        {"loo_rmse", finiteOrNull(d.looRmse)},
-                        {"parameters", d.parameters},
-                        {"samples", d.samples},
-                        {"model", map::modelName(d)},
-                        {"loo_rmse_quadratic", finiteOrNull(d.looRmseQuadratic)},
-                        {"condition_number", finiteOrNull(d.conditionNumber)},
-                        {"note", d.note}});
+        nlohmann::ordered_json entry = surrogateJson(s);
+        entry["link"] = map::linkName(d.link);
+        entry["condition_number"] = finiteOrNull(d.conditionNumber);
+        entry["note"] = d.note;
+        list.push_back(std::move(entry));
     }
     out["surrogates"] = list;
     nlohmann::ordered_json points = nlohmann::ordered_json::array();

@@ -138,21 +138,6 @@ void addTrust(nlohmann::ordered_json &out, const map::Trust &trust)
     }
 }
 
-nlohmann::ordered_json surrogateJson(const map::Surrogate &s)
-{
-    const map::SurrogateDiagnostics &d = s.diagnostics();
-    auto finite = [](double v) {
-        return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
-    };
-    return {{"metric", s.metric()},
-            {"model", map::modelName(d)},
-            {"r2", d.r2},
-            {"loo_rmse", finite(d.looRmse)},
-            {"loo_rmse_quadratic", finite(d.looRmseQuadratic)},
-            {"samples", d.samples},
-            {"parameters", d.parameters}};
-}
-
 Choice choose(const Arguments &args, const project::Project &p)
 {
     const project::FrontResult fitted = project::fitFront(p);
