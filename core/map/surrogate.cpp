@@ -428,8 +428,7 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
                 s.m_rInvPhi = best.aInvPhi;
                 s.m_gInverse = best.gInverse;
                 // In-sample fit of the interpolating model.
-                const Eigen::VectorXd fitted = s.predictRows(c);
-                const double res = (y - fitted).squaredNorm();
+                const double res = (y - s.predictRows(c)).squaredNorm();
                 d.r2 = ssTot > 0 ? 1 - res / ssTot : 1.0;
                 d.rmse = std::sqrt(res / samples);
             }
