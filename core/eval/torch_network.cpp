@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "eval/torch_network.h"
 
+#include "eval/torch_adam.h"
+
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -99,26 +101,21 @@ TrainReport torchTrainNetwork(Network &network, const LabelledImages &data,
     setTorchThreads(options.threads);
     const auto started = std::chrono::steady_clock::now();
 
-    std::vector<torch::Tensor> parameters;
+    std::vector<torch::Tensor> initial;
     for (const NamedTensor &t : network)
-        parameters.push_back(toTorch(t).requires_grad_(true));
-    std::vector<torch::Tensor> m1, m2;
-    for (const torch::Tensor &p : parameters) {
-        m1.push_back(torch::zeros_like(p));
-        m2.push_back(torch::zeros_like(p));
-    }
+        initial.push_back(toTorch(t).requires_grad_(true));
+    Adam adam(std::move(initial));
+    const std::vector<torch::Tensor> &parameters = adam.parameters();
     const torch::Tensor pixels = torch::from_blob(const_cast<std::uint8_t *>(data.pixels.data()),
                                                   {data.count, data.features}, torch::kUInt8);
     const torch::Tensor labels = torch::from_blob(const_cast<std::int64_t *>(data.labels.data()),
                                                   {data.count}, torch::kInt64);
 
-    constexpr double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
     std::mt19937_64 random(options.seed);
     std::vector<std::int64_t> order(static_cast<std::size_t>(data.count));
     for (std::int64_t i = 0; i < data.count; ++i)
         order[static_cast<std::size_t>(i)] = i;
     TrainReport report;
-    std::int64_t step = 0;
     const std::int64_t batch = std::max(1, options.batchSize);
     for (int epoch = 1; epoch <= options.epochs; ++epoch) {
         // Fisher-Yates with mt19937_64 (fully specified, unlike std::shuffle's distribution).
@@ -135,18 +132,7 @@ TrainReport torchTrainNetwork(Network &network, const LabelledImages &data,
             const torch::Tensor logits = forward(parameters, x);
             const torch::Tensor loss = torch::nll_loss(torch::log_softmax(logits, 1), y);
             loss.backward();
-            ++step;
-            torch::NoGradGuard noGrad;
-            const double correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-            const double correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-            for (std::size_t i = 0; i < parameters.size(); ++i) {
-                torch::Tensor &grad = parameters[i].mutable_grad();
-                m1[i].mul_(beta1).add_(grad, 1 - beta1);
-                m2[i].mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-                const torch::Tensor denominator = (m2[i] / correction2).sqrt_().add_(eps);
-                parameters[i].addcdiv_(m1[i], denominator, -options.learningRate / correction1);
-                grad = torch::Tensor();
-            }
+            adam.step(options.learningRate);
             lossSum += loss.item<double>() * static_cast<double>(end - start);
             correct += (logits.argmax(1) == y).sum().item<double>();
         }
