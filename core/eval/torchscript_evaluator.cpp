@@ -68,6 +68,57 @@ torch::Device chooseDevice(const std::string &name)
     }
 }
 
+std::string shapeText(c10::IntArrayRef sizes)
+{
+    std::string text = "[";
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        text += (i ? ", " : "") + std::to_string(sizes[i]);
+    return text + "]";
+}
+
+/// The built-in metrics over the module's forward: logits [b, classes] for targets [b], or
+/// [b, T, vocab] for token targets [b, T]; targets of -100 are skipped (as in transformers).
+/// accuracy: argmax hits / targets; cross_entropy: mean negative log-likelihood (nats);
+/// perplexity: its exponential.
+double scoreOutputs(LoadedTask &task, const std::string &what)
+{
+    const std::int64_t n = task.inputs.size(0);
+    double correct = 0, loss = 0, counted = 0;
+    for (std::int64_t start = 0; start < n; start += task.spec.batchSize) {
+        const std::int64_t end = std::min(n, start + task.spec.batchSize);
+        const torch::Tensor x = task.inputs.slice(0, start, end);
+        const torch::Tensor y = task.targets.slice(0, start, end);
+        const torch::Tensor logits = task.module.forward({x}).toTensor();
+        if (logits.dim() != y.dim() + 1 ||
+            logits.sizes().slice(0, static_cast<std::size_t>(y.dim())) != y.sizes())
+            throw Error(what + ": the module's output " + shapeText(logits.sizes()) +
+                        " does not fit the targets " + shapeText(y.sizes()) + " of " +
+                        task.spec.data + " (expected the targets' shape and one more axis)");
+        const std::int64_t classes = logits.size(-1);
+        const torch::Tensor flatY = y.reshape({-1});
+        const torch::Tensor kept = flatY != -100;
+        const torch::Tensor out =
+            flatY.masked_select(flatY.ge(classes).logical_or(flatY.lt(0).logical_and(kept)));
+        if (out.numel() > 0)
+            throw Error(what + ": " + task.spec.data + " has target " +
+                        std::to_string(out[0].item<std::int64_t>()) + ", outside the module's " +
+                        std::to_string(classes) + " outputs (and not -100, which is skipped)");
+        const torch::Tensor flatLogits = logits.reshape({-1, classes});
+        counted += kept.sum().item<double>();
+        if (task.spec.metric == "accuracy")
+            correct += (flatLogits.argmax(1).eq(flatY).logical_and(kept)).sum().item<double>();
+        else
+            loss += torch::nll_loss(flatLogits.log_softmax(1).to(torch::kFloat64), flatY, {},
+                                    at::Reduction::Sum, -100)
+                        .item<double>();
+    }
+    if (counted == 0)
+        throw Error(what + ": every target in " + task.spec.data + " is -100 (nothing to score)");
+    if (task.spec.metric == "accuracy")
+        return correct / counted;
+    return task.spec.metric == "perplexity" ? std::exp(loss / counted) : loss / counted;
+}
+
 } // namespace
 
 struct TorchScriptEvaluator::State {
@@ -105,9 +156,9 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
         LoadedTask task;
         task.spec = spec;
         if (spec.metric != "accuracy" && spec.metric != "cross_entropy" &&
-            spec.metric != "evaluate")
+            spec.metric != "perplexity" && spec.metric != "evaluate")
             throw Error(what + ": metric '" + spec.metric +
-                        "' (expected accuracy, cross_entropy or evaluate)");
+                        "' (expected accuracy, cross_entropy, perplexity or evaluate)");
         try {
             task.module = torch::jit::load(spec.module, s.device);
         } catch (const c10::Error &e) {
@@ -125,11 +176,25 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
             throw Error(what + ": " + spec.data + " has no \"" + (inputs ? "targets" : "inputs") +
                         "\" tensor");
         task.inputs = tensorFrom(*inputs, what + ": inputs in " + spec.data).to(s.device);
-        task.targets =
-            tensorFrom(*targets, what + ": targets in " + spec.data).to(torch::kInt64).to(s.device);
-        if (task.inputs.dim() == 0 || task.targets.dim() != 1 ||
+        task.targets = tensorFrom(*targets, what + ": targets in " + spec.data).to(s.device);
+        if (task.targets.is_floating_point() && spec.metric != "evaluate")
+            throw Error(what + ": targets in " + spec.data + " are " + dtypeName(targets->dtype) +
+                        ", expected class or token ids (I64, I32)");
+        if (!task.targets.is_floating_point())
+            task.targets = task.targets.to(torch::kInt64);
+        if (task.inputs.dim() == 0 || task.targets.dim() == 0 ||
             task.inputs.size(0) != task.targets.size(0))
-            throw Error(what + ": " + spec.data + " needs inputs [n, ...] and targets [n]");
+            throw Error(what + ": " + spec.data +
+                        " needs inputs [n, ...] and targets [n] (classes) or [n, T] (tokens) with "
+                        "the same n");
+        if (task.targets.dim() >= 2 && task.targets.sizes() != task.inputs.sizes())
+            throw Error(what + ": " + spec.data + ": token targets " +
+                        shapeText(task.targets.sizes()) + " do not match the inputs " +
+                        shapeText(task.inputs.sizes()));
+        if (task.spec.batchSize <= 0) // about 8k targets a batch: the logits stay small
+            task.spec.batchSize = static_cast<int>(std::max<std::int64_t>(
+                1, task.targets.dim() == 1 ? 1024
+                                           : 8192 / (task.targets.numel() / task.targets.size(0))));
 
         // Map the module's parameters and buffers to the checkpoint's tensors by name.
         std::map<std::string, std::size_t> byName;
@@ -215,23 +280,7 @@ Evaluation TorchScriptEvaluator::evaluate(const std::vector<double> &coefficient
                                 .toTensor()
                                 .item<double>();
                 } else {
-                    const std::int64_t n = task.inputs.size(0);
-                    double correct = 0, loss = 0;
-                    for (std::int64_t start = 0; start < n; start += task.spec.batchSize) {
-                        const std::int64_t end = std::min(n, start + task.spec.batchSize);
-                        const torch::Tensor x = task.inputs.slice(0, start, end);
-                        const torch::Tensor y = task.targets.slice(0, start, end);
-                        const torch::Tensor logits = task.module.forward({x}).toTensor();
-                        if (task.spec.metric == "accuracy")
-                            correct += (logits.argmax(1) == y).sum().item<double>();
-                        else
-                            loss -= logits.log_softmax(1)
-                                        .gather(1, y.unsqueeze(1))
-                                        .sum()
-                                        .item<double>();
-                    }
-                    value =
-                        (task.spec.metric == "accuracy" ? correct : loss) / static_cast<double>(n);
+                    value = scoreOutputs(task, what);
                 }
             } catch (const c10::Error &e) {
                 throw Error(what + ": the module failed on " + task.spec.data + ": " +

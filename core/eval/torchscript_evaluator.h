@@ -17,12 +17,15 @@ namespace mf::eval {
 struct TorchTask {
     std::string name;
     std::string module; ///< TorchScript file (torch.jit.save): the task's architecture and head
-    std::string data;   ///< safetensors with "inputs" and "targets" (I64 class indices)
-    std::string metric =
-        "accuracy"; ///< "accuracy", "cross_entropy", or "evaluate" (the module's own method)
+    /// safetensors with "inputs" and "targets": class ids [n] (the module's forward gives
+    /// logits [n, classes]) or token ids [n, T] (logits [n, T, vocab]); -100 is skipped
+    std::string data;
+    /// "accuracy", "cross_entropy" (mean nats per target), "perplexity" (its exponential), or
+    /// "evaluate" (the module's own evaluate(inputs, targets), returning one number)
+    std::string metric = "accuracy";
     std::map<std::string, std::string>
-        names; ///< checkpoint tensor name -> module parameter name, where they differ
-    int batchSize = 1024;
+        names;         ///< checkpoint tensor name -> module parameter name, where they differ
+    int batchSize = 0; ///< rows per forward (0: 1024 rows of classes, about 8192 tokens)
 };
 
 struct TorchEvaluatorOptions {
