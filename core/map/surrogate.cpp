@@ -231,7 +231,9 @@ Link resolveLink(Link link, const Eigen::VectorXd &y, const std::string &metric)
         if (!std::isfinite(y[i]))
             throw Error("metric '" + metric + "' has a value that is not a finite number (sample " +
                         std::to_string(i + 1) + ")");
-    const double lowest = y.size() ? y.minCoeff() : 0, highest = y.size() ? y.maxCoeff() : 0;
+    if (y.size() == 0) // nothing to check yet: the fit reports the missing samples
+        return link == Link::Auto ? Link::Identity : link;
+    const double lowest = y.minCoeff(), highest = y.maxCoeff();
     if (link == Link::Auto)
         return lowest > 0 && highest < 1 ? Link::Logit : lowest > 0 ? Link::Log : Link::Identity;
     if (link == Link::Logit && (lowest < 0 || highest > 1))
