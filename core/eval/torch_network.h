@@ -4,6 +4,7 @@
 // The LibTorch implementations behind network.h (in mergefront::eval_torch; the plugin's
 // entry points call them). Use network.h's trainNetwork / networkModule instead: they load
 // the plugin, so the caller does not link LibTorch.
+#include "eval/language_model.h"
 #include "eval/network.h"
 
 namespace mf::eval {
@@ -11,6 +12,10 @@ namespace mf::eval {
 TrainReport torchTrainNetwork(Network &network, const LabelledImages &data,
                               const TrainOptions &options);
 std::string torchNetworkModule(const Network &network);
+LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &config,
+                                            const std::vector<TokenStream> &streams,
+                                            const LanguageTrainOptions &options);
+std::string torchLanguageModelModule(const Network &network, const Gpt2Config &config);
 
 /// Sets LibTorch's intra-op threads and returns the count: `requested` when > 0; otherwise
 /// all cores where LibTorch's BLAS follows that setting (MKL), and 1 where the BLAS threads

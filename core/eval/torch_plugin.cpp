@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "eval/torch_plugin.h"
 
+#include "eval/language_model.h"
 #include "eval/network.h"
 #include "util/error.h"
 
@@ -18,6 +19,11 @@ using Factory = Evaluator *(*)(const TorchEvaluatorOptions *, std::string *, std
 using Trainer = bool (*)(Network *, const LabelledImages *, const TrainOptions *, TrainReport *,
                          std::string *);
 using ModuleWriter = bool (*)(const Network *, std::string *, std::string *);
+using LanguageTrainer = bool (*)(Network *, const Gpt2Config *, const std::vector<TokenStream> *,
+                                 const LanguageTrainOptions *, LanguageTrainReport *,
+                                 std::string *);
+using LanguageModuleWriter = bool (*)(const Network *, const Gpt2Config *, std::string *,
+                                      std::string *);
 
 /// The plugin's handle, opened once.
 void *pluginHandle()
@@ -108,6 +114,27 @@ std::string networkModule(const Network &network)
     const auto write = pluginFunction<ModuleWriter>("mergefront_network_module");
     std::string bytes, error;
     if (!write(&network, &bytes, &error))
+        throw Error(error);
+    return bytes;
+}
+
+LanguageTrainReport trainLanguageModel(Network &network, const Gpt2Config &config,
+                                       const std::vector<TokenStream> &streams,
+                                       const LanguageTrainOptions &options)
+{
+    const auto train = pluginFunction<LanguageTrainer>("mergefront_train_language_model");
+    LanguageTrainReport report;
+    std::string error;
+    if (!train(&network, &config, &streams, &options, &report, &error))
+        throw Error(error);
+    return report;
+}
+
+std::string languageModelModule(const Network &network, const Gpt2Config &config)
+{
+    const auto write = pluginFunction<LanguageModuleWriter>("mergefront_language_model_module");
+    std::string bytes, error;
+    if (!write(&network, &config, &bytes, &error))
         throw Error(error);
     return bytes;
 }

@@ -44,3 +44,32 @@ extern "C" bool mergefront_network_module(const mf::eval::Network *network, std:
         return false;
     }
 }
+
+extern "C" bool mergefront_train_language_model(mf::eval::Network *network,
+                                                const mf::eval::Gpt2Config *config,
+                                                const std::vector<mf::eval::TokenStream> *streams,
+                                                const mf::eval::LanguageTrainOptions *options,
+                                                mf::eval::LanguageTrainReport *report,
+                                                std::string *error)
+{
+    try {
+        *report = mf::eval::torchTrainLanguageModel(*network, *config, *streams, *options);
+        return true;
+    } catch (const std::exception &e) {
+        *error = e.what();
+        return false;
+    }
+}
+
+extern "C" bool mergefront_language_model_module(const mf::eval::Network *network,
+                                                 const mf::eval::Gpt2Config *config,
+                                                 std::string *bytes, std::string *error)
+{
+    try {
+        *bytes = mf::eval::torchLanguageModelModule(*network, *config);
+        return true;
+    } catch (const std::exception &e) {
+        *error = e.what();
+        return false;
+    }
+}

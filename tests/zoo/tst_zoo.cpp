@@ -225,8 +225,8 @@ void TestZoo::buildsReusesAndProtectsProjects()
     for (const mf::zoo::ZooTask &task : first.tasks) {
         QVERIFY(task.trained);
         // Trained on a few hundred real images: well above chance, and above the base.
-        QVERIFY2(task.accuracy > 0.4, task.name.c_str());
-        QVERIFY2(task.accuracy > task.baseAccuracy, task.name.c_str());
+        QVERIFY2(task.value > 0.4, task.name.c_str());
+        QVERIFY2(task.value > task.baseValue, task.name.c_str());
     }
     // Heads are per task and never in the base: merging cannot mix them.
     const mf::Checkpoint base = mf::Checkpoint::open(dir.file("zoo/base.safetensors"));
@@ -251,7 +251,7 @@ void TestZoo::buildsReusesAndProtectsProjects()
     const mf::zoo::ZooReport second = mf::zoo::buildZoo(options);
     QVERIFY(!second.projectWritten && !second.baseTrained);
     QVERIFY(!second.tasks[0].trained && !second.tasks[1].trained);
-    QCOMPARE(second.tasks[0].accuracy, first.tasks[0].accuracy);
+    QCOMPARE(second.tasks[0].value, first.tasks[0].value);
     QVERIFY(fs::last_write_time(dir.file("zoo/tasks/fashion.safetensors")) == stamp);
 
     // Other tasks, same project file: refused (its evaluations would be lost).

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The text example (docs/EXAMPLE.md): a GPT-2 base pretrained on a mix of Debian text domains
+// and one fine-tune per domain, each a Hugging Face model folder, with a perplexity module and
+// held-out windows per domain, and a project over the chosen domains.
+#include "zoo/zoo.h"
+
+#include "eval/language_model.h"
+#include "eval/torch_plugin.h"
+#include "io/checkpoint.h"
+#include "io/model_folder.h"
+#include "project/project.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/hash.h"
+#include "util/text.h"
+#include "zoo/text.h"
+#include "zoo/zoo_detail.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace mf::zoo {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+nlohmann::json TextZooSettings::toJson() const
+{
+    return {{"vocab_size", model.vocab},
+            {"n_positions", model.context},
+            {"n_embd", model.width},
+            {"n_layer", model.layers},
+            {"n_head", model.heads},
+            {"layer_norm_epsilon", model.layerNormEpsilon},
+            {"pretrain_steps", pretrainSteps},
+            {"steps", steps},
+            {"batch_size", batchSize},
+            {"pretrain_learning_rate", pretrainLearningRate},
+            {"learning_rate", learningRate},
+            {"test_windows", testWindows},
+            {"seed", seed}};
+}
+
+TextZooSettings miniTextZooSettings()
+{
+    TextZooSettings s;
+    s.model.context = 32;
+    s.model.width = 32;
+    s.model.layers = 2;
+    s.model.heads = 2;
+    s.pretrainSteps = 40;
+    s.steps = 25;
+    s.batchSize = 8;
+    s.pretrainLearningRate = 3e-3;
+    s.learningRate = 2e-3;
+    s.testWindows = 8;
+    return s;
+}
+
+namespace {
+
+/// Files of one domain's evaluation inside the zoo folder.
+struct DomainFiles {
+    std::string model;  ///< the fine-tune's model folder
+    std::string module; ///< the perplexity module (TorchScript)
+    std::string data;   ///< held-out windows (safetensors: inputs, targets [n, T] I64)
+    std::string text;   ///< the held-out documents, "<|endoftext|>" between them
+};
+
+DomainFiles domainFiles(const fs::path &out, const std::string &domain)
+{
+    return {(out / "models" / domain).string(), (out / "eval" / (domain + ".module.pt")).string(),
+            (out / "eval" / (domain + ".test.safetensors")).string(),
+            (out / "eval" / (domain + ".test.txt")).string()};
+}
+
+bool complete(const DomainFiles &files)
+{
+    return fs::exists(fs::path(files.model) / kFolderWeightsName) && fs::exists(files.module) &&
+           fs::exists(files.data) && fs::exists(files.text);
+}
+
+/// Writes a Hugging Face GPT-2 folder as a whole or not at all: staged beside it, then renamed.
+void writeModelFolder(const fs::path &folder, const eval::Network &network,
+                      const eval::Gpt2Config &config, const std::string &what)
+{
+    const fs::path staging = folder.parent_path() / ("." + folder.filename().string() + ".partial");
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    for (const auto &[name, contents] : gpt2FolderFiles(config))
+        writeFileAtomically((staging / name).string(), contents);
+    detail::writeNetwork((staging / kFolderWeightsName).string(), network,
+                         {{"format", "pt"}, {"mergefront", what}});
+    fs::remove_all(folder);
+    fs::rename(staging, folder);
+}
+
+/// The GPT-2 parameters of a model folder this zoo wrote.
+eval::Network readModelFolder(const fs::path &folder, const eval::Gpt2Config &config)
+{
+    const Checkpoint checkpoint = openModelFolder(folder.string());
+    eval::Network network = eval::gpt2Parameters(config, 0); // names and shapes; values replaced
+    for (eval::NamedTensor &t : network) {
+        const TensorRef *ref = checkpoint.find(t.name);
+        if (!ref || ref->dtype != DType::F32 ||
+            std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end()) != t.shape)
+            throw Error(folder.string() + ": tensor '" + t.name +
+                        "' is missing or not the configuration's F32 shape (delete the zoo "
+                        "folder to rebuild it)");
+        convertToFloat(ref->dtype, ref->data, t.values.data(), t.values.size());
+    }
+    return network;
+}
+
+project::Project textProject(const fs::path &projectPath, const fs::path &out,
+                             const std::vector<std::string> &tasks)
+{
+    const fs::path folder =
+        projectPath.parent_path().empty() ? fs::path(".") : projectPath.parent_path();
+    project::Project p;
+    p.path = projectPath.string();
+    p.base = relativePath((out / "base").string(), folder.string());
+    for (const std::string &name : tasks) {
+        const DomainFiles files = domainFiles(out, name);
+        project::TaskEntry task;
+        task.name = name;
+        task.checkpoint = relativePath(files.model, folder.string());
+        task.metric = "perplexity";
+        task.direction = map::Direction::Minimize;
+        task.link = map::Link::Log;
+        task.evaluator = {{"kind", "torchscript"},
+                          {"module", relativePath(files.module, folder.string())},
+                          {"data", relativePath(files.data, folder.string())}};
+        p.tasks.push_back(std::move(task));
+    }
+    return p;
+}
+
+} // namespace
+
+ZooReport buildTextZoo(const ZooOptions &options)
+{
+    const TextZooSettings &s = options.text;
+    auto log = [&](const std::string &line) {
+        if (options.log)
+            options.log(line);
+    };
+    auto checkCancel = [&] {
+        if (options.cancelled && options.cancelled())
+            throw Cancelled();
+    };
+    if (options.out.empty())
+        throw Error("the zoo needs an output folder");
+    s.model.validate();
+    if (s.pretrainSteps <= 0 || s.steps <= 0 || s.batchSize <= 0 || s.testWindows <= 0)
+        throw Error("text zoo settings must be positive");
+    std::vector<std::string> tasks = options.tasks;
+    if (tasks.empty())
+        for (const TextDomain &domain : textDomainCatalog())
+            tasks.push_back(domain.name);
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        textDomain(tasks[i]); // throws for unknown names
+        for (std::size_t j = 0; j < i; ++j)
+            if (tasks[i] == tasks[j])
+                throw Error("domain '" + tasks[i] + "' is listed twice");
+    }
+    for (const auto &[name, folder] : options.textFolders)
+        textDomain(name);
+
+    const fs::path out = options.out;
+    const fs::path projectPath =
+        options.project.empty() ? out / "project.json" : fs::path(options.project);
+    detail::refuseOtherProject(projectPath.string(), tasks);
+
+    // Every domain feeds the base's mix, so every domain is read (a few MB, under a second).
+    log("zoo: reading the text domains");
+    const std::size_t window = static_cast<std::size_t>(s.model.context) + 1;
+    std::vector<DomainText> domains;
+    std::string fingerprints;
+    for (const TextDomain &domain : textDomainCatalog()) {
+        const auto folder = options.textFolders.find(domain.name);
+        domains.push_back(readDomain(
+            domain, folder == options.textFolders.end() ? "" : folder->second, s.seed, window));
+        fingerprints += domain.name + "=" + domains.back().fingerprint + ";";
+    }
+    const std::string key = hexDigits(hashString(s.toJson().dump() + fingerprints, 0x7e47ULL));
+
+    fs::create_directories(out / "models");
+    fs::create_directories(out / "eval");
+    const std::string manifestPath = (out / "zoo.json").string();
+    json manifest = detail::readManifest(manifestPath);
+    if (!manifest.empty() &&
+        (manifest.value("example", "images") != "text" || manifest.value("key", "") != key)) {
+        log("zoo: settings or text differ from the models in " + out.string() + ": retraining");
+        manifest = json::object();
+    }
+    if (manifest.empty()) {
+        json sources = json::object();
+        for (const DomainText &d : domains)
+            sources[d.name] = {{"folder", d.folder},
+                               {"package", textDomain(d.name).package},
+                               {"fingerprint", d.fingerprint},
+                               {"train_bytes", d.trainBytes()},
+                               {"test_bytes", d.testBytes()},
+                               {"train_documents", d.trainDocuments.size()},
+                               {"test_documents", d.testDocuments.size()}};
+        manifest = {{"format", "mergefront-zoo"}, {"version", 1},
+                    {"example", "text"},          {"key", key},
+                    {"settings", s.toJson()},     {"sources", sources},
+                    {"tasks", json::object()}};
+    }
+
+    auto stepLogger = [&](const std::string &what, int steps) {
+        return [&log, &options, what, steps](int step, double loss) {
+            char line[200];
+            std::snprintf(line, sizeof line,
+                          "zoo: %s step %d/%d: loss %.4f nats/token (perplexity %.2f)",
+                          what.c_str(), step, steps, loss, std::exp(loss));
+            log(line);
+            return !(options.cancelled && options.cancelled());
+        };
+    };
+    eval::LanguageTrainOptions train;
+    train.batchSize = s.batchSize;
+    train.threads = options.threads;
+
+    ZooReport report;
+    const fs::path baseFolder = out / "base";
+    eval::Network base;
+    if (manifest.contains("base") && fs::exists(baseFolder / kFolderWeightsName)) {
+        base = readModelFolder(baseFolder, s.model);
+    } else {
+        std::vector<eval::TokenStream> mix;
+        for (const DomainText &d : domains)
+            mix.push_back({d.name, tokenize(d.trainDocuments)});
+        log("zoo: pretraining the GPT-2 base (" + std::to_string(s.model.layers) +
+            " layers, width " + std::to_string(s.model.width) + ") on a mix of " +
+            std::to_string(mix.size()) + " domains");
+        base = eval::gpt2Parameters(s.model, s.seed);
+        train.steps = s.pretrainSteps;
+        train.learningRate = s.pretrainLearningRate;
+        train.warmupSteps = std::max(1, s.pretrainSteps / 20);
+        train.seed = s.seed;
+        train.progress = stepLogger("base", s.pretrainSteps);
+        const eval::LanguageTrainReport trained =
+            eval::trainLanguageModel(base, s.model, mix, train);
+        checkCancel();
+        writeModelFolder(baseFolder, base, s.model, "text example base");
+        manifest["base"] = {{"folder", "base"},
+                            {"train_loss", trained.loss},
+                            {"steps", trained.steps},
+                            {"seconds", trained.seconds}};
+        manifest["tasks"] = json::object(); // fine-tunes of an older base are stale
+        detail::saveManifest(manifestPath, manifest);
+        report.baseTrained = true;
+    }
+
+    for (const std::string &name : tasks) {
+        const DomainText &text = *std::find_if(domains.begin(), domains.end(),
+                                               [&](const DomainText &d) { return d.name == name; });
+        const DomainFiles files = domainFiles(out, name);
+        ZooTask result;
+        result.name = name;
+        result.metric = "perplexity";
+        if (!manifest["tasks"].contains(name) || !complete(files)) {
+            checkCancel();
+            const std::vector<std::int32_t> tokens = tokenize(text.trainDocuments);
+            log("zoo: fine-tuning on " + name + " (" + textDomain(name).description + ", " +
+                std::to_string(tokens.size()) + " training tokens)");
+            // The module carries the base's weights; an evaluation writes the merge into it.
+            writeFileAtomically(files.module, eval::languageModelModule(base, s.model));
+            eval::Network network = base;
+            train.steps = s.steps;
+            train.learningRate = s.learningRate;
+            train.warmupSteps = std::max(1, s.steps / 20);
+            train.seed = hashString(name, s.seed);
+            train.progress = stepLogger(name, s.steps);
+            const eval::LanguageTrainReport trained =
+                eval::trainLanguageModel(network, s.model, {{name, tokens}}, train);
+            checkCancel();
+            writeModelFolder(files.model, network, s.model, "text example fine-tune: " + name);
+
+            const TokenWindows windows =
+                heldOutWindows(tokenize(text.testDocuments), s.model.context, s.testWindows);
+            detail::writeSafetensors(
+                files.data,
+                {{"inputs", DType::I64, {windows.count, windows.length}, windows.inputs.data()},
+                 {"targets", DType::I64, {windows.count, windows.length}, windows.targets.data()}},
+                {{"mergefront", "text example evaluation data"},
+                 {"domain", name},
+                 {"windows", "window i: inputs are held-out tokens [i T, i T + T), targets "
+                             "[i T + 1, i T + T + 1)"}});
+            std::string joined;
+            for (std::size_t i = 0; i < text.testDocuments.size(); ++i)
+                joined += (i ? kEndOfTextSymbol : "") + text.testDocuments[i];
+            writeFileAtomically(files.text, joined);
+            manifest["tasks"][name] = {{"description", textDomain(name).description},
+                                       {"model", relativePath(files.model, out.string())},
+                                       {"module", relativePath(files.module, out.string())},
+                                       {"data", relativePath(files.data, out.string())},
+                                       {"text", relativePath(files.text, out.string())},
+                                       {"train_tokens", tokens.size()},
+                                       {"test_windows", windows.count},
+                                       {"test_documents", text.testNames},
+                                       {"train_loss", trained.loss},
+                                       {"steps", trained.steps},
+                                       {"seconds", trained.seconds}};
+            detail::saveManifest(manifestPath, manifest);
+            result.trained = true;
+            result.seconds = trained.seconds;
+        }
+        report.tasks.push_back(result);
+    }
+
+    std::vector<std::string> unmeasured, checkpoints;
+    std::vector<eval::TorchTask> specs;
+    for (const std::string &name : tasks)
+        if (!manifest["tasks"][name].contains("test_perplexity")) {
+            const DomainFiles files = domainFiles(out, name);
+            unmeasured.push_back(name);
+            checkpoints.push_back(files.model);
+            eval::TorchTask task;
+            task.name = name;
+            task.module = files.module;
+            task.data = files.data;
+            task.metric = "perplexity";
+            specs.push_back(task);
+        }
+    if (!unmeasured.empty()) {
+        log("zoo: measuring the base and the fine-tuned models on held-out text");
+        const auto measured =
+            detail::measureModels(baseFolder.string(), checkpoints, specs, options.threads);
+        for (std::size_t t = 0; t < unmeasured.size(); ++t) {
+            manifest["tasks"][unmeasured[t]]["test_perplexity"] = measured[t].own;
+            manifest["tasks"][unmeasured[t]]["base_perplexity"] = measured[t].base;
+        }
+        detail::saveManifest(manifestPath, manifest);
+    }
+    for (ZooTask &result : report.tasks) {
+        result.value = manifest["tasks"][result.name].value("test_perplexity", 0.0);
+        result.baseValue = manifest["tasks"][result.name].value("base_perplexity", 0.0);
+    }
+
+    report.project = projectPath.string();
+    if (!fs::exists(projectPath)) {
+        if (!projectPath.parent_path().empty())
+            fs::create_directories(projectPath.parent_path());
+        textProject(projectPath, out, tasks).saveNew();
+        report.projectWritten = true;
+    }
+    return report;
+}
+
+} // namespace mf::zoo

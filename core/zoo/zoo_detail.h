@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+// What the two example zoos (zoo.cpp: images, text_zoo.cpp: text) share; not a public API.
+#include "eval/torchscript_evaluator.h"
+#include "io/checkpoint.h"
+#include "io/dtype.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace mf::zoo::detail {
+
+struct RawTensor {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    const void *bytes;
+};
+
+/// Writes a safetensors file atomically (CheckpointWriter).
+void writeSafetensors(const std::string &path, const std::vector<RawTensor> &tensors,
+                      const Metadata &metadata);
+/// Writes the network's float32 tensors as safetensors.
+void writeNetwork(const std::string &path, const eval::Network &network, const Metadata &metadata);
+
+/// OUT/zoo.json: empty when absent; mf::Error when it is not a zoo manifest.
+nlohmann::json readManifest(const std::string &path);
+void saveManifest(const std::string &path, const nlohmann::json &manifest);
+
+/// Each task's metric with the task's own model (its coefficient 1, the others 0) and at the
+/// base (all 0), through the in-process evaluator a project uses.
+struct Measured {
+    double own = 0, base = 0;
+};
+std::vector<Measured> measureModels(const std::string &base,
+                                    const std::vector<std::string> &checkpoints,
+                                    const std::vector<eval::TorchTask> &tasks, int threads);
+
+/// mf::Error when `projectPath` exists over other tasks than `tasks` (its evaluations would be
+/// lost): before any work.
+void refuseOtherProject(const std::string &projectPath, const std::vector<std::string> &tasks);
+
+} // namespace mf::zoo::detail
