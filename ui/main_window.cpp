@@ -40,11 +40,13 @@ namespace mf::ui {
 
 namespace {
 
-QString exampleFolder()
+QString exampleFolder(RunController::Example example)
 {
-    // ~/.local/share/mergefront/example (AppLocalDataLocation would say mergefront twice).
+    // ~/.local/share/mergefront/example (AppLocalDataLocation would say mergefront twice);
+    // the text example beside it, in example-text.
     return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) +
-           QStringLiteral("/mergefront/example");
+           (example == RunController::Example::Text ? QStringLiteral("/mergefront/example-text")
+                                                    : QStringLiteral("/mergefront/example"));
 }
 
 } // namespace
@@ -138,7 +140,11 @@ void MainWindow::buildActions()
             openProject(path);
     });
     open->setShortcut(QKeySequence::Open);
-    file->addAction(tr("Open the &example project"), this, &MainWindow::openExample);
+    QMenu *examples = file->addMenu(tr("Open &example"));
+    examples->addAction(tr("&Images: an MLP on MNIST / Fashion-MNIST (accuracy)"), this,
+                        [this] { openExample(RunController::Example::Images); });
+    examples->addAction(tr("&Text: a GPT-2 on C and English text (perplexity, lower is better)"),
+                        this, [this] { openExample(RunController::Example::Text); });
     m_recentMenu = file->addMenu(tr("Open &recent"));
     file->addSeparator();
     m_saveAction = file->addAction(tr("&Save"), this, [this] {
@@ -342,20 +348,30 @@ bool MainWindow::openProject(const QString &path)
     return true;
 }
 
-void MainWindow::openExample()
+void MainWindow::openExample(RunController::Example example)
 {
-    const QString project = exampleFolder() + QStringLiteral("/project.json");
+    const QString folder = exampleFolder(example);
+    const QString project = folder + QStringLiteral("/project.json");
     if (QFileInfo::exists(project)) {
         openProject(project);
         return;
     }
-    log(tr("building the example project in %1 (MNIST from %2, Fashion-MNIST from %3)")
-            .arg(exampleFolder(), QString::fromStdString(zoo::defaultMnistFolder()),
-                 QString::fromStdString(zoo::defaultFashionFolder())));
-    // A progress dialog while it trains (seconds to a minute); the window stays usable.
-    auto *dialog = new QProgressDialog(tr("Building the example project: training a base network "
-                                          "and two fine-tunes on MNIST…"),
-                                       tr("Cancel"), 0, 0, this);
+    const bool text = example == RunController::Example::Text;
+    if (text)
+        log(tr("building the text example in %1 (text from Debian's linux-libc-dev, "
+               "libpython3.11-stdlib, fortunes and cmake-data)")
+                .arg(folder));
+    else
+        log(tr("building the example project in %1 (MNIST from %2, Fashion-MNIST from %3)")
+                .arg(folder, QString::fromStdString(zoo::defaultMnistFolder()),
+                     QString::fromStdString(zoo::defaultFashionFolder())));
+    // A progress dialog while it trains (a minute for the images, minutes for the text); the
+    // window stays usable.
+    auto *dialog = new QProgressDialog(
+        text ? tr("Building the text example: training a GPT-2 base and two fine-tunes…")
+             : tr("Building the example project: training a base network and two fine-tunes "
+                  "on MNIST…"),
+        tr("Cancel"), 0, 0, this);
     dialog->setWindowTitle(tr("Example project"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setMinimumDuration(0);
@@ -364,7 +380,7 @@ void MainWindow::openExample()
             [dialog](const QString &line) { dialog->setLabelText(line); });
     connect(m_runner, &RunController::finished, dialog, &QProgressDialog::close);
     dialog->show();
-    m_runner->buildExample(exampleFolder());
+    m_runner->buildExample(folder, false, example);
 }
 
 void MainWindow::exportTo(const QString &path)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "run_controller.h"
+
 #include <QMainWindow>
 #include <QStringList>
 
@@ -20,7 +22,6 @@ class FrontPlot;
 class FrontTableModel;
 class ProjectDocument;
 class ProjectPanel;
-class RunController;
 class RunPanel;
 class SelectionPanel;
 
@@ -66,8 +67,8 @@ public:
 
     /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
     bool openProject(const QString &path);
-    /// Opens the example project, building it first (in the background) when missing.
-    void openExample();
+    /// Opens an example project, building it first (in the background) when missing.
+    void openExample(RunController::Example example = RunController::Example::Images);
     /// Exports the selected merge to `path` in the background (the dialog's work), as the
     /// selection panel's Shards box says (one file, safetensors shards, a model folder).
     void exportTo(const QString &path);

@@ -245,16 +245,22 @@ void RunController::collectJobs()
           });
 }
 
-void RunController::buildExample(const QString &folder, bool mini)
+void RunController::buildExample(const QString &folder, bool mini, Example example)
 {
+    const bool text = example == Example::Text;
     start(
-        tr("Building the example project (training on MNIST and Fashion-MNIST)"),
-        [this, folder, mini](project::Project &, const eval::CancelToken &cancel) {
+        text ? tr("Building the text example (training a GPT-2 on Debian text domains)")
+             : tr("Building the example project (training on MNIST and Fashion-MNIST)"),
+        [this, folder, mini, text](project::Project &, const eval::CancelToken &cancel) {
             zoo::ZooOptions options;
             options.out = folder.toStdString();
-            options.tasks = {"mnist", "mnist-rot90"};
-            if (mini)
+            options.example = text ? "text" : "images";
+            options.tasks = text ? std::vector<std::string>{"python", "prose"}
+                                 : std::vector<std::string>{"mnist", "mnist-rot90"};
+            if (mini) {
                 options.settings = zoo::miniZooSettings();
+                options.text = zoo::miniTextZooSettings();
+            }
             options.log = [this](const std::string &line) {
                 post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
             };

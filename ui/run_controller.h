@@ -57,8 +57,13 @@ public:
                      const project::PointPrediction &predicted, const QString &provisional,
                      const QString &preferenceJson, const QString &out, std::uint64_t shardSize = 0,
                      const QString &tokenizerFrom = QString());
-    /// Trains the example zoo into `folder` (mini: the test-sized one) and reports its project.
-    void buildExample(const QString &folder, bool mini = false);
+    /// The two example zoos (docs/EXAMPLE.md).
+    enum class Example {
+        Images, ///< an MLP on MNIST / Fashion-MNIST, accuracy
+        Text,   ///< a GPT-2 on Debian text domains, perplexity (lower is better)
+    };
+    /// Trains an example zoo into `folder` (mini: the test-sized one) and reports its project.
+    void buildExample(const QString &folder, bool mini = false, Example example = Example::Images);
     /// A cluster project: collects the Slurm jobs an earlier run left recorded (re-attaches to
     /// those still queued or running), submitting nothing new.
     void collectJobs();

@@ -16,6 +16,12 @@ inline QString directionArrow(map::Direction direction)
     return direction == map::Direction::Maximize ? QStringLiteral(" ↑") : QStringLiteral(" ↓");
 }
 
+/// A task's metric with its direction: "accuracy ↑", "perplexity ↓".
+inline QString metricWithArrow(const std::string &metric, map::Direction direction)
+{
+    return QString::fromStdString(metric) + directionArrow(direction);
+}
+
 /// "0.9521 ± 0.0040", or the number alone when its std is not known.
 inline QString plusMinus(double mean, double std, int decimals = 4)
 {

@@ -101,6 +101,7 @@ private Q_SLOTS:
     void anEmptyProjectShowsTheMetricsScale();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
+    void opensTheTextExample();
     void screenshotRendersTheWindow();
     void newProjectInspectsAndWrites();
 };
@@ -612,6 +613,50 @@ void TestGui::opensTheExampleProject()
         QVERIFY(!e.result.failed);
         QVERIFY(e.result.metrics.at("mnist") > 0 && e.result.metrics.at("mnist") <= 1);
     }
+}
+
+void TestGui::opensTheTextExample()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch: no example project");
+#endif
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    // File > Open example offers both examples.
+    QStringList offered;
+    for (QMenu *menu : window.findChildren<QMenu *>())
+        if (menu->title() == QStringLiteral("Open &example"))
+            for (QAction *action : menu->actions())
+                offered << action->text();
+    QCOMPARE(offered.size(), 2);
+    QVERIFY(offered[0].contains(QStringLiteral("MNIST")));
+    QVERIFY(offered[1].contains(QStringLiteral("GPT-2")));
+
+    QSignalSpy ready(window.runner(), &mf::ui::RunController::exampleReady);
+    QVERIFY(runToEnd(window, [&] {
+        window.runner()->buildExample(QString::fromStdString(dir.file("text")), true,
+                                      mf::ui::RunController::Example::Text);
+    }));
+    QCOMPARE(ready.count(), 1);
+    QTRY_VERIFY_WITH_TIMEOUT(window.document()->isOpen(), kHang);
+    QCOMPARE(window.document()->taskNames(), (QStringList{"python", "prose"}));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    for (const auto &e : window.document()->project().evaluations) {
+        QVERIFY(!e.result.failed);
+        QVERIFY(e.result.metrics.at("prose") > 1); // a perplexity
+    }
+    // Lower is better, and every place says so: the plot's axes, the sliders' labels.
+    bool axis = false;
+    for (QCustomPlot *plot : window.findChildren<QCustomPlot *>())
+        axis = axis || plot->xAxis->label() == QStringLiteral("python (perplexity ↓)");
+    QVERIFY(axis);
+    QStringList labels;
+    for (QLabel *label : window.findChildren<QLabel *>())
+        labels << label->text();
+    QVERIFY2(labels.contains(QStringLiteral("prose ↓")), qPrintable(labels.join(" | ")));
 }
 
 void TestGui::screenshotRendersTheWindow()

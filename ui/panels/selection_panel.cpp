@@ -152,7 +152,13 @@ void SelectionPanel::rebuildPreference()
         auto *row = new QWidget;
         auto *layout = new QHBoxLayout(row);
         layout->setContentsMargins(0, 0, 0, 0);
-        auto *name = new QLabel(QString::fromStdString(task.name), row);
+        const bool maximize = task.direction == map::Direction::Maximize;
+        auto *name =
+            new QLabel(QString::fromStdString(task.name) + directionArrow(task.direction), row);
+        name->setToolTip(tr("%1: %2, %3 is better")
+                             .arg(QString::fromStdString(task.name),
+                                  QString::fromStdString(task.metric),
+                                  maximize ? tr("higher") : tr("lower")));
         name->setMinimumWidth(80);
         auto *slider = new QSlider(Qt::Horizontal, row);
         slider->setRange(0, 100);
@@ -165,12 +171,16 @@ void SelectionPanel::rebuildPreference()
         floor->setRange(-1e9, 1e9);
         floor->setDecimals(3);
         floor->setSingleStep(0.01);
-        floor->setMinimum(task.direction == map::Direction::Maximize ? -0.001 : -1e9);
-        floor->setSpecialValueText(tr("no floor"));
+        floor->setMinimum(maximize ? -0.001 : -1e9);
+        // A bound on the metric: at least (maximized) or at most (a loss, a perplexity).
+        floor->setPrefix(maximize ? QStringLiteral("≥ ") : QStringLiteral("≤ "));
+        floor->setSpecialValueText(maximize ? tr("no floor") : tr("no ceiling"));
         const double floorValue = t < current.floors.size() ? current.floors[t] : kNaN;
         floor->setValue(std::isnan(floorValue) ? floor->minimum() : floorValue);
-        floor->setToolTip(tr("Least acceptable %1 (a loss: most acceptable)")
-                              .arg(QString::fromStdString(task.name)));
+        floor->setToolTip(maximize
+                              ? tr("Least acceptable %1").arg(QString::fromStdString(task.name))
+                              : tr("Most acceptable %1 (lower is better)")
+                                    .arg(QString::fromStdString(task.name)));
         layout->addWidget(name);
         layout->addWidget(slider, 1);
         layout->addWidget(floor);

@@ -2,6 +2,7 @@
 #include "views/parallel_view.h"
 
 #include "project_document.h"
+#include "ui_format.h"
 #include "qcustomplot_include.h"
 
 #include <QVBoxLayout>
@@ -59,7 +60,9 @@ void ParallelView::rebuild()
     QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
     const QStringList names = document()->taskNames();
     for (int k = 0; k < m; ++k) {
-        ticker->addTick(k, names.value(k));
+        const auto &task = document()->project().tasks[static_cast<std::size_t>(k)];
+        ticker->addTick(k, names.value(k) + QStringLiteral("\n") +
+                               metricWithArrow(task.metric, task.direction));
         const double lo = front.metrics.col(k).minCoeff(), hi = front.metrics.col(k).maxCoeff();
         for (const auto &[value, ratio] : {std::pair{hi, 1.03}, std::pair{lo, -0.03}}) {
             auto *label = new QCPItemText(m_plot);

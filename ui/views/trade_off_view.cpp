@@ -146,8 +146,12 @@ void TradeOffView::rebuild()
     const int x = xMetric(), y = yMetric();
     const std::string &xName = p.tasks[static_cast<std::size_t>(x)].name;
     const std::string &yName = p.tasks[static_cast<std::size_t>(y)].name;
-    m_plot->xAxis->setLabel(QString::fromStdString(xName + " (" + p.tasks[x].metric + ")"));
-    m_plot->yAxis->setLabel(QString::fromStdString(yName + " (" + p.tasks[y].metric + ")"));
+    m_plot->xAxis->setLabel(QString::fromStdString(xName) + QStringLiteral(" (") +
+                            metricWithArrow(p.tasks[x].metric, p.tasks[x].direction) +
+                            QStringLiteral(")"));
+    m_plot->yAxis->setLabel(QString::fromStdString(yName) + QStringLiteral(" (") +
+                            metricWithArrow(p.tasks[y].metric, p.tasks[y].direction) +
+                            QStringLiteral(")"));
 
     QVector<double> gx, gy, sx, sy;
     const std::size_t n = p.tasks.size();
