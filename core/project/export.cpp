@@ -121,9 +121,16 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     fingerprints["base"] = report.fingerprints.front(); // as the merge read them
     for (std::size_t t = 0; t < project.tasks.size(); ++t)
         fingerprints[project.tasks[t].name] = report.fingerprints[t + 1];
+    // Which way each metric is read: a perplexity's lower value is the better one.
+    nlohmann::ordered_json objectives = nlohmann::ordered_json::object();
+    for (const TaskEntry &task : project.tasks)
+        objectives[task.name] = {
+            {"metric", task.metric},
+            {"direction", task.direction == map::Direction::Maximize ? "maximize" : "minimize"}};
     nlohmann::ordered_json sidecar = {
         {"coefficients", request.coefficients},
         {"tasks", names},
+        {"objectives", objectives},
         {"method", methodName(project.merge.method)},
         {"density", project.merge.density},
         {"drop_rate", project.merge.dropRate},
