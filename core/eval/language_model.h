@@ -51,9 +51,10 @@ struct LanguageTrainOptions {
     int batchSize = 16;         ///< windows of `context` tokens per step
     double learningRate = 1e-3; ///< Adam's peak; linear warm-up, then cosine to a tenth
     int warmupSteps = 20;
-    double clipNorm = 1.0;  ///< the gradients' global norm is clipped to this
-    std::uint64_t seed = 0; ///< which stream and window each batch row takes
-    int threads = 0;        ///< LibTorch intra-op threads (0: automatic, see setTorchThreads)
+    double clipNorm = 1.0;       ///< the gradients' global norm is clipped to this
+    std::uint64_t seed = 0;      ///< which stream and window each batch row takes
+    int threads = 0;             ///< LibTorch intra-op threads (0: automatic, see setTorchThreads)
+    std::string device = "auto"; ///< "auto" (CUDA when LibTorch has it), "cpu", "cuda[:N]"
     /// Every `progressEvery` steps and after the last: (step, mean loss since the last call);
     /// false stops early.
     int progressEvery = 50;
@@ -61,7 +62,8 @@ struct LanguageTrainOptions {
 };
 
 struct LanguageTrainReport {
-    double loss = 0; ///< mean next-token cross-entropy (nats) over the last report's steps
+    double loss = 0;    ///< mean next-token cross-entropy (nats) over the last report's steps
+    std::string device; ///< where it trained ("cpu", "cuda:0")
     double seconds = 0;
     int steps = 0;
 };

@@ -127,11 +127,12 @@ LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &
     checkGpt2Parameters(network, config);
     checkStreams(streams, config);
     setTorchThreads(options.threads);
+    const torch::Device device(resolveTorchDevice(options.device));
     const auto started = std::chrono::steady_clock::now();
 
     std::vector<torch::Tensor> initial;
     for (const NamedTensor &t : network)
-        initial.push_back(toTorch(t).requires_grad_(true));
+        initial.push_back(toTorch(t).to(device).requires_grad_(true));
     Adam adam(std::move(initial));
 
     const std::int64_t rows = std::max(1, options.batchSize), t = config.context;
@@ -152,8 +153,10 @@ LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &
                     s.tokens[start + static_cast<std::size_t>(i) + 1];
             }
         }
-        const torch::Tensor inputs = torch::from_blob(x.data(), {rows, t}, torch::kInt64);
-        const torch::Tensor targets = torch::from_blob(y.data(), {rows * t}, torch::kInt64);
+        const torch::Tensor inputs =
+            torch::from_blob(x.data(), {rows, t}, torch::kInt64).to(device);
+        const torch::Tensor targets =
+            torch::from_blob(y.data(), {rows * t}, torch::kInt64).to(device);
         const torch::Tensor logits = gpt2Forward(adam.parameters(), config, inputs);
         const torch::Tensor loss = torch::nll_loss(
             torch::log_softmax(logits.reshape({rows * t, config.vocab}), 1), targets);
@@ -187,10 +190,11 @@ LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &
         }
     }
     for (std::size_t i = 0; i < network.size(); ++i) {
-        const torch::Tensor values = adam.parameters()[i].detach().contiguous();
+        const torch::Tensor values = adam.parameters()[i].detach().to(torch::kCPU).contiguous();
         std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(),
                   network[i].values.begin());
     }
+    report.device = device.str();
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return report;

@@ -8,6 +8,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <torch/cuda.h>
 #include <torch/script.h>
 
 #include <chrono>
@@ -75,6 +76,19 @@ torch::Tensor forward(const std::vector<torch::Tensor> &parameters, torch::Tenso
 }
 
 } // namespace
+
+std::string resolveTorchDevice(const std::string &name)
+{
+    if (name == "auto")
+        return torch::cuda::is_available() ? "cuda:0" : "cpu";
+    if (name.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
+        throw Error("device '" + name + "' asked for, but this LibTorch has no CUDA device");
+    try {
+        return torch::Device(name).str();
+    } catch (const c10::Error &) {
+        throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
+    }
+}
 
 int setTorchThreads(int requested)
 {

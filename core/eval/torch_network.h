@@ -24,4 +24,9 @@ std::string torchLanguageModelModule(const Network &network, const Gpt2Config &c
 /// with 2 intra-op threads against 0.095 s with 1 on the 2-core development machine).
 int setTorchThreads(int requested);
 
+/// The LibTorch device for "auto" (the first CUDA device when LibTorch has one, else the CPU),
+/// "cpu", "cuda" or "cuda:N", as torch::Device spells it. Throws mf::Error for an unknown name
+/// or CUDA asked for where there is none.
+std::string resolveTorchDevice(const std::string &name);
+
 } // namespace mf::eval

@@ -55,19 +55,6 @@ torch::Tensor tensorFrom(const TensorRef &ref, const std::string &what)
     }
 }
 
-torch::Device chooseDevice(const std::string &name)
-{
-    if (name == "auto")
-        return torch::cuda::is_available() ? torch::Device("cuda:0") : torch::Device("cpu");
-    if (name.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
-        throw Error("device '" + name + "' asked for, but this LibTorch has no CUDA device");
-    try {
-        return torch::Device(name);
-    } catch (const c10::Error &) {
-        throw Error("unknown device '" + name + "' (expected auto, cpu, cuda or cuda:N)");
-    }
-}
-
 std::string shapeText(c10::IntArrayRef sizes)
 {
     std::string text = "[";
@@ -140,7 +127,7 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
     // The simple executor: the profiling one re-specialises for every batch shape and ran the
     // example's modules ~1.8x slower than eager PyTorch here (0.35 s vs 0.19 s per task).
     torch::jit::getExecutorMode() = false;
-    s.device = chooseDevice(s.options.device);
+    s.device = torch::Device(resolveTorchDevice(s.options.device));
 
     std::vector<std::string> names;
     for (const TorchTask &task : s.options.tasks)

@@ -247,6 +247,7 @@ ZooReport buildTextZoo(const ZooOptions &options)
         checkCancel();
         writeModelFolder(baseFolder, base, s.model, "text example base");
         manifest["base"] = {{"folder", "base"},
+                            {"device", trained.device},
                             {"train_loss", trained.loss},
                             {"steps", trained.steps},
                             {"seconds", trained.seconds}};
@@ -303,6 +304,7 @@ ZooReport buildTextZoo(const ZooOptions &options)
                                        {"test_windows", windows.count},
                                        {"test_documents", text.testNames},
                                        {"train_loss", trained.loss},
+                                       {"device", trained.device},
                                        {"steps", trained.steps},
                                        {"seconds", trained.seconds}};
             detail::saveManifest(manifestPath, manifest);

@@ -38,12 +38,12 @@ ZooSettings miniZooSettings();
 /// fine-tuned once per domain; perplexity on each domain's held-out documents.
 struct TextZooSettings {
     eval::Gpt2Config model;  ///< 4 layers, width 128, 4 heads, context 128, 257 tokens
-    int pretrainSteps = 600; ///< the base, on the mix of every domain
-    int steps = 300;         ///< each fine-tune, on its domain only
+    int pretrainSteps = 500; ///< the base, on the mix of every domain
+    int steps = 200;         ///< each fine-tune, on its domain only
     int batchSize = 16;      ///< windows per step
     double pretrainLearningRate = 1e-3;
     double learningRate = 5e-4;
-    int testWindows = 48; ///< held-out windows per domain (of model.context tokens)
+    int testWindows = 32; ///< held-out windows per domain (of model.context tokens)
     std::uint64_t seed = 1;
 
     nlohmann::json toJson() const;
