@@ -220,6 +220,8 @@ case "$command" in
         python3 bench/run_trust_benchmark.py "$BUILD_DIR" "$BUILD_DIR/example-all" \
             "$BUILD_DIR/bench-trust"
         /usr/bin/python3 bench/run_folder_benchmark.py "$BUILD_DIR"
+        /usr/bin/python3 bench/run_text_benchmarks.py "$BUILD_DIR" "$BUILD_DIR/example-text" \
+            "$BUILD_DIR/bench-text"
         python3 bench/run_slurm_benchmark.py "$BUILD_DIR"
         ;;
     build)

@@ -11,12 +11,14 @@ import sys
 CLI = None
 ZOO = None
 WORK = None
+EXAMPLE = "images"
 
 
-def configure(build, zoo, work):
-    global CLI, ZOO, WORK
+def configure(build, zoo, work, example="images"):
+    """example: the zoo's kind ("images" or "text", as `zoo --example` takes it)."""
+    global CLI, ZOO, WORK, EXAMPLE
     CLI = os.path.join(build, "app", "cli", "mergefront-cli")
-    ZOO, WORK = zoo, work
+    ZOO, WORK, EXAMPLE = zoo, work, example
     os.makedirs(WORK, exist_ok=True)
 
 
@@ -31,7 +33,7 @@ def fresh_project(name, tasks, seed=1):
     path = os.path.join(WORK, name + ".json")
     if os.path.exists(path):
         os.remove(path)
-    cli("zoo", "--out", ZOO, "--tasks", ",".join(tasks), "--project", path)
+    cli("zoo", "--example", EXAMPLE, "--out", ZOO, "--tasks", ",".join(tasks), "--project", path)
     with open(path) as f:
         project = json.load(f)
     project["map"]["seed"] = seed
@@ -46,6 +48,7 @@ def read_rows(path_or_text, is_text=False):
 
 
 def non_dominated(points):
+    """The points no other point beats in every coordinate (all maximized)."""
     return [p for p in points
             if not any(all(q[k] >= p[k] for k in range(len(p))) and q != p for q in points)]
 
