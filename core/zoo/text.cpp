@@ -223,8 +223,18 @@ TokenWindows heldOutWindows(const std::vector<std::int32_t> &tokens, int length,
     TokenWindows windows;
     windows.length = length;
     const std::size_t t = static_cast<std::size_t>(length);
-    for (std::size_t start = 0; windows.count < count && start + t + 1 <= tokens.size();
-         start += t) {
+    const std::size_t n = tokens.empty() ? 0 : tokens.size() - 1; // tokens that are predicted
+    const std::size_t wanted = static_cast<std::size_t>(std::max(count, 0));
+    const std::size_t fit = n / t; // contiguous windows that fit
+    std::vector<std::size_t> starts;
+    if (fit <= wanted || wanted < 2) {
+        for (std::size_t i = 0; i < std::min(fit, wanted); ++i)
+            starts.push_back(i * t);
+    } else { // spread evenly over the whole stream (spacing > t: they never overlap)
+        for (std::size_t i = 0; i < wanted; ++i)
+            starts.push_back(i * (n - t) / (wanted - 1));
+    }
+    for (std::size_t start : starts) {
         for (std::size_t i = 0; i < t; ++i) {
             windows.inputs.push_back(tokens[start + i]);
             windows.targets.push_back(tokens[start + i + 1]);

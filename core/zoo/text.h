@@ -58,8 +58,10 @@ DomainText readDomain(const TextDomain &domain, const std::string &folder, std::
 /// Byte-level tokens of documents: each byte its own id, <|endoftext|> between documents.
 std::vector<std::int32_t> tokenize(const std::vector<std::string> &documents);
 
-/// Held-out windows: window i is tokens [i T, i T + T) as inputs and [i T + 1, i T + T + 1) as
-/// targets (every held-out token after the first is predicted once), at most `count` of them.
+/// Held-out windows of T = `length` tokens: a window starting at s has inputs [s, s + T) and
+/// targets [s + 1, s + T + 1). With N = tokens - 1, when more than `count` whole windows fit,
+/// window i starts at floor(i (N - T) / (count - 1)): spread evenly over the whole held-out
+/// stream, never overlapping; otherwise they start at 0, T, 2T, ... (every one that fits).
 struct TokenWindows {
     std::int64_t count = 0, length = 0;
     std::vector<std::int64_t> inputs, targets; ///< count x length each

@@ -38,6 +38,7 @@ nlohmann::json TextZooSettings::toJson() const
             {"pretrain_learning_rate", pretrainLearningRate},
             {"learning_rate", learningRate},
             {"test_windows", testWindows},
+            {"held_out", "spread"}, // the windows' layout (text.h heldOutWindows)
             {"seed", seed}};
 }
 

@@ -88,17 +88,24 @@ for task in tasks:
         failures.append(f"task {task['name']}: not perplexity / minimize / log")
     models.append(weights)
 
-# The data files hold the held-out text, encoded and cut into windows of n_positions tokens.
+# The data files hold the held-out text, encoded and cut into windows of n_positions tokens
+# (docs/EXAMPLE.md: spread evenly over the held-out stream when more than test_windows fit).
 T = config["n_positions"]
+ZOO_DIR = os.path.dirname(os.path.dirname(os.path.join(HERE, tasks[0]["evaluator"]["data"])))
+with open(os.path.join(ZOO_DIR, "zoo.json")) as f:  # the zoo's manifest: its settings
+    project_windows = json.load(f)["settings"]["test_windows"]
 data = []
 for task in tasks:
     windows, _ = read_safetensors(os.path.join(HERE, task["evaluator"]["data"]))
     text_path = os.path.join(HERE, task["evaluator"]["data"]).replace(".test.safetensors", ".test.txt")
     with open(text_path, "rb") as f:
         ids = encode(f.read(), vocab)
-    n = windows["inputs"].shape[0]
-    inputs = torch.tensor([ids[i * T:i * T + T] for i in range(n)], dtype=torch.int64)
-    targets = torch.tensor([ids[i * T + 1:i * T + T + 1] for i in range(n)], dtype=torch.int64)
+    n, count = windows["inputs"].shape[0], project_windows
+    predicted = len(ids) - 1
+    starts = [i * T for i in range(n)] if predicted // T <= count or count < 2 else \
+        [i * (predicted - T) // (count - 1) for i in range(count)]
+    inputs = torch.tensor([ids[s:s + T] for s in starts], dtype=torch.int64)
+    targets = torch.tensor([ids[s + 1:s + T + 1] for s in starts], dtype=torch.int64)
     if list(windows["inputs"].shape) != [n, T] or not torch.equal(windows["inputs"], inputs) or \
             not torch.equal(windows["targets"], targets):
         failures.append(f"task {task['name']}: the data file's windows are not its held-out text's")

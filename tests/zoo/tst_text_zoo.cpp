@@ -91,6 +91,17 @@ void TestTextZoo::tokenizesAndCutsWindows()
     QCOMPARE(w.inputs, (std::vector<std::int64_t>{'a', 'b', 256, 256}));
     QCOMPARE(w.targets, (std::vector<std::int64_t>{'b', 256, 256, 'c'}));
     QCOMPARE(mf::zoo::heldOutWindows(tokens, 2, 1).count, std::int64_t(1));
+    // More room than windows: spread over the stream. 100 tokens, N = 99, T = 4, 3 windows:
+    // starts 0, floor(95 / 2) = 47, 95.
+    std::vector<std::int32_t> many(100);
+    for (int i = 0; i < 100; ++i)
+        many[static_cast<std::size_t>(i)] = i;
+    const mf::zoo::TokenWindows spread = mf::zoo::heldOutWindows(many, 4, 3);
+    QCOMPARE(spread.count, std::int64_t(3));
+    QCOMPARE(spread.inputs,
+             (std::vector<std::int64_t>{0, 1, 2, 3, 47, 48, 49, 50, 95, 96, 97, 98}));
+    QCOMPARE(spread.targets,
+             (std::vector<std::int64_t>{1, 2, 3, 4, 48, 49, 50, 51, 96, 97, 98, 99}));
 }
 
 void TestTextZoo::readsDomainsAndHoldsDocumentsOut()
