@@ -25,7 +25,7 @@ struct TorchTask {
     std::string metric = "accuracy";
     std::map<std::string, std::string>
         names;         ///< checkpoint tensor name -> module parameter name, where they differ
-    int batchSize = 0; ///< rows per forward (0: 1024 rows of classes, about 8192 tokens)
+    int batchSize = 0; ///< rows per forward (0: 1024 rows of classes, about 2048 tokens)
 };
 
 struct TorchEvaluatorOptions {
