@@ -123,11 +123,13 @@ void TradeOffView::addReferenceLine(double value, bool vertical, const QString &
                                       : QCPItemPosition::ptAxisRectRatio);
     text->position->setTypeY(vertical ? QCPItemPosition::ptAxisRectRatio
                                       : QCPItemPosition::ptPlotCoords);
-    // Vertical lines labelled at the top, horizontal ones just right of the legend (which sits
-    // bottom left, in the dominated corner).
-    text->position->setCoords(vertical ? value : 0.36, vertical ? 0.02 : value);
-    text->setPositionAlignment(vertical ? (Qt::AlignTop | Qt::AlignRight)
-                                        : (Qt::AlignBottom | Qt::AlignLeft));
+    // Vertical lines labelled at the top, horizontal ones just beside the legend (which sits in
+    // the dominated corner).
+    const double beside = m_legendRight ? 0.64 : 0.36;
+    text->position->setCoords(vertical ? value : beside, vertical ? 0.02 : value);
+    text->setPositionAlignment(
+        vertical ? (Qt::AlignTop | Qt::AlignRight)
+                 : (Qt::AlignBottom | (m_legendRight ? Qt::AlignRight : Qt::AlignLeft)));
     text->setRotation(vertical ? -90 : 0);
 }
 
@@ -146,6 +148,13 @@ void TradeOffView::rebuild()
     const int x = xMetric(), y = yMetric();
     const std::string &xName = p.tasks[static_cast<std::size_t>(x)].name;
     const std::string &yName = p.tasks[static_cast<std::size_t>(y)].name;
+    // The legend in the corner no good merge reaches: worst x, worst y.
+    m_legendRight = p.tasks[static_cast<std::size_t>(x)].direction == map::Direction::Minimize;
+    const bool legendTop =
+        p.tasks[static_cast<std::size_t>(y)].direction == map::Direction::Minimize;
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(
+        0, (legendTop ? Qt::AlignTop : Qt::AlignBottom) |
+               (m_legendRight ? Qt::AlignRight : Qt::AlignLeft));
     m_plot->xAxis->setLabel(QString::fromStdString(xName) + QStringLiteral(" (") +
                             metricWithArrow(p.tasks[x].metric, p.tasks[x].direction) +
                             QStringLiteral(")"));
