@@ -99,17 +99,8 @@ void writeModelFolder(const fs::path &folder, const eval::Network &network,
 /// The GPT-2 parameters of a model folder this zoo wrote.
 eval::Network readModelFolder(const fs::path &folder, const eval::Gpt2Config &config)
 {
-    const Checkpoint checkpoint = openModelFolder(folder.string());
     eval::Network network = eval::gpt2Parameters(config, 0); // names and shapes; values replaced
-    for (eval::NamedTensor &t : network) {
-        const TensorRef *ref = checkpoint.find(t.name);
-        if (!ref || ref->dtype != DType::F32 ||
-            std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end()) != t.shape)
-            throw Error(folder.string() + ": tensor '" + t.name +
-                        "' is missing or not the configuration's F32 shape (delete the zoo "
-                        "folder to rebuild it)");
-        convertToFloat(ref->dtype, ref->data, t.values.data(), t.values.size());
-    }
+    detail::readValues(openModelFolder(folder.string()), folder.string(), network);
     return network;
 }
 

@@ -113,6 +113,19 @@ json readManifest(const std::string &path)
     throw Error(path + " is not a Mergefront zoo manifest (delete it to rebuild the zoo)");
 }
 
+void readValues(const Checkpoint &checkpoint, const std::string &where, eval::Network &network)
+{
+    for (eval::NamedTensor &t : network) {
+        const TensorRef *ref = checkpoint.find(t.name);
+        if (!ref || ref->dtype != DType::F32 ||
+            std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end()) != t.shape)
+            throw Error(where + ": tensor '" + t.name +
+                        "' is missing or not the zoo's F32 shape (delete the zoo folder to "
+                        "rebuild it)");
+        convertToFloat(ref->dtype, ref->data, t.values.data(), t.values.size());
+    }
+}
+
 void saveManifest(const std::string &path, const json &manifest)
 {
     writeFileAtomically(path, manifest.dump(2) + "\n");
@@ -206,17 +219,8 @@ eval::Network initialBackbone(const ZooSettings &s)
 
 eval::Network readBackbone(const std::string &path, const ZooSettings &s)
 {
-    const Checkpoint checkpoint = Checkpoint::open(path);
     eval::Network network = initialBackbone(s); // names and shapes; values replaced
-    for (eval::NamedTensor &t : network) {
-        const TensorRef *ref = checkpoint.find(t.name);
-        if (!ref || ref->dtype != DType::F32 ||
-            std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end()) != t.shape)
-            throw Error(path + ": tensor '" + t.name +
-                        "' is missing or not the backbone's F32 shape (delete the zoo folder "
-                        "to rebuild it)");
-        convertToFloat(ref->dtype, ref->data, t.values.data(), t.values.size());
-    }
+    detail::readValues(Checkpoint::open(path), path, network);
     return network;
 }
 

@@ -26,6 +26,10 @@ void writeSafetensors(const std::string &path, const std::vector<RawTensor> &ten
 /// Writes the network's float32 tensors as safetensors.
 void writeNetwork(const std::string &path, const eval::Network &network, const Metadata &metadata);
 
+/// Fills `network`'s values (its names and shapes as the zoo made them) from `checkpoint`;
+/// mf::Error naming `where` and the tensor when one is missing or of another shape or dtype.
+void readValues(const Checkpoint &checkpoint, const std::string &where, eval::Network &network);
+
 /// OUT/zoo.json: empty when absent; mf::Error when it is not a zoo manifest.
 nlohmann::json readManifest(const std::string &path);
 void saveManifest(const std::string &path, const nlohmann::json &manifest);
