@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The GPT-2 of language_model.h in LibTorch: its forward (training), its trainer and its
 // TorchScript module. The forward here and the module's source compute the same function
-// (tests/zoo: the module against this trainer's loss, and both against an independent Python
-// GPT-2 in tests/zoo/gpt2_reference.py).
+// (tests/zoo/tst_text_zoo.cpp: the trainer's loss equals the module's cross-entropy on the same
+// window; tests/interop/check_text_zoo.py: the module against an independent Python GPT-2).
 #include "eval/language_model.h"
 #include "eval/torch_adam.h"
 #include "eval/torch_network.h"

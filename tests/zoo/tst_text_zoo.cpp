@@ -8,6 +8,7 @@
 
 #include "fixtures.h"
 
+#include "eval/torch_plugin.h"
 #include "io/checkpoint.h"
 #include "io/model_folder.h"
 #include "project/project.h"
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void readsDomainsAndHoldsDocumentsOut();
     void refusesMissingEmptyAndShortText();
     void writesHuggingFaceTokenizerFiles();
+    void trainerAndModuleComputeTheSameModel();
     void buildsReusesAndRefusesUnknownDomains();
     void refusesCorruptTokenData();
     void wholeLoopOnTheMiniatureTextZoo();
@@ -202,6 +204,67 @@ void TestTextZoo::writesHuggingFaceTokenizerFiles()
     QCOMPARE(
         nlohmann::json::parse(files.at("tokenizer_config.json"))["model_max_length"].get<int>(),
         64);
+}
+
+void TestTextZoo::trainerAndModuleComputeTheSameModel()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF): no training");
+#endif
+    // One window exactly: every batch row of the trainer is that window, and a learning rate
+    // of 0 leaves the weights as they are, so the reported loss is the trainer's forward's
+    // cross-entropy on it. The TorchScript module must give the same on the same window.
+    TempDir dir;
+    mf::eval::Gpt2Config config;
+    config.context = 16;
+    config.width = 32;
+    config.layers = 2;
+    config.heads = 2;
+    mf::eval::Network network = mf::eval::gpt2Parameters(config, 7);
+    std::vector<std::int32_t> window;
+    for (int i = 0; i <= config.context; ++i)
+        window.push_back((i * 37 + 11) % 257);
+    mf::eval::LanguageTrainOptions train;
+    train.steps = 1;
+    train.batchSize = 2;
+    train.learningRate = 0;
+    train.device = "cpu";
+    const mf::eval::Network before = network;
+    const double loss =
+        mf::eval::trainLanguageModel(network, config, {{"window", window}}, train).loss;
+    for (std::size_t i = 0; i < network.size(); ++i)
+        QCOMPARE(network[i].values, before[i].values);
+
+    std::vector<mftest::TestTensor> tensors;
+    for (const mf::eval::NamedTensor &t : network)
+        tensors.push_back({t.name, mf::DType::F32, mf::Shape(t.shape.begin(), t.shape.end()),
+                           std::vector<double>(t.values.begin(), t.values.end())});
+    mftest::writeCheckpoint(dir.file("model.safetensors"), tensors);
+    mftest::writeFile(dir.file("module.pt"), mf::eval::languageModelModule(network, config));
+    const std::vector<double> inputs(window.begin(), window.end() - 1),
+        targets(window.begin() + 1, window.end());
+    const mf::Shape shape{1, config.context};
+    mftest::writeCheckpoint(
+        dir.file("data.safetensors"),
+        {{"inputs", mf::DType::I64, shape, inputs}, {"targets", mf::DType::I64, shape, targets}});
+    mf::eval::TorchEvaluatorOptions options;
+    options.base = dir.file("model.safetensors");
+    options.models = {dir.file("model.safetensors")};
+    options.device = "cpu";
+    mf::eval::TorchTask task;
+    task.name = "window";
+    task.module = dir.file("module.pt");
+    task.data = dir.file("data.safetensors");
+    task.metric = "cross_entropy";
+    options.tasks = {task};
+    std::string device;
+    const auto evaluator = mf::eval::createTorchScriptEvaluator(options, device);
+    const mf::eval::Evaluation e = evaluator->evaluate({0.0}, mf::eval::CancelFlag{false});
+    QVERIFY2(!e.failed, e.error.c_str());
+    const double moduleLoss = e.metrics.at("window");
+    QVERIFY2(std::abs(moduleLoss - loss) < 1e-5 * loss,
+             (std::to_string(moduleLoss) + " vs " + std::to_string(loss)).c_str());
+    QVERIFY(loss > 4 && loss < 7); // near log(257) = 5.55 for a fresh model
 }
 
 void TestTextZoo::buildsReusesAndRefusesUnknownDomains()
@@ -377,8 +440,9 @@ void TestTextZoo::wholeLoopOnTheMiniatureTextZoo()
 
 MF_TEST_MAIN(TestTextZoo, byteSymbolsAreGpt2s, tokenizesAndCutsWindows,
              readsDomainsAndHoldsDocumentsOut, refusesMissingEmptyAndShortText,
-             writesHuggingFaceTokenizerFiles, buildsReusesAndRefusesUnknownDomains,
-             refusesCorruptTokenData, wholeLoopOnTheMiniatureTextZoo)
+             writesHuggingFaceTokenizerFiles, trainerAndModuleComputeTheSameModel,
+             buildsReusesAndRefusesUnknownDomains, refusesCorruptTokenData,
+             wholeLoopOnTheMiniatureTextZoo)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_text_zoo.moc"
 #endif
