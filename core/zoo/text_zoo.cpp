@@ -177,12 +177,11 @@ ZooReport buildTextZoo(const ZooOptions &options)
     }
     const std::string key = hexDigits(hashString(s.toJson().dump() + fingerprints, 0x7e47ULL));
 
+    const std::string manifestPath = (out / "zoo.json").string();
+    json manifest = detail::readManifest(manifestPath, "text"); // before anything is written
     fs::create_directories(out / "models");
     fs::create_directories(out / "eval");
-    const std::string manifestPath = (out / "zoo.json").string();
-    json manifest = detail::readManifest(manifestPath);
-    if (!manifest.empty() &&
-        (manifest.value("example", "images") != "text" || manifest.value("key", "") != key)) {
+    if (!manifest.empty() && manifest.value("key", "") != key) {
         log("zoo: settings or text differ from the models in " + out.string() + ": retraining");
         manifest = json::object();
     }

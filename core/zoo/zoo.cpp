@@ -99,18 +99,24 @@ void writeNetwork(const std::string &path, const eval::Network &network, const M
     writeSafetensors(path, tensors, metadata);
 }
 
-json readManifest(const std::string &path)
+json readManifest(const std::string &path, const std::string &example)
 {
     if (!fs::exists(path))
         return json::object();
     std::ifstream in(path);
+    json manifest;
     try {
-        json manifest = json::parse(in);
-        if (manifest.is_object() && manifest.value("format", "") == "mergefront-zoo")
-            return manifest;
+        manifest = json::parse(in);
     } catch (const json::exception &) {
     }
-    throw Error(path + " is not a Mergefront zoo manifest (delete it to rebuild the zoo)");
+    if (!manifest.is_object() || manifest.value("format", "") != "mergefront-zoo")
+        throw Error(path + " is not a Mergefront zoo manifest (delete it to rebuild the zoo)");
+    // Manifests from before the text example have no "example": they are the images'.
+    const std::string found = manifest.value("example", "images");
+    if (found != example)
+        throw Error(path + " belongs to the " + found + " example's zoo; give the " + example +
+                    " example another --out folder (nothing there was changed)");
+    return manifest;
 }
 
 void readValues(const Checkpoint &checkpoint, const std::string &where, eval::Network &network)
@@ -322,6 +328,7 @@ ZooReport buildZoo(const ZooOptions &options)
     }
 
     const fs::path out = options.out;
+    readManifest((out / "zoo.json").string(), "images"); // another example's zoo: refused first
     fs::create_directories(out / "tasks");
     const fs::path projectPath =
         options.project.empty() ? out / "project.json" : fs::path(options.project);
@@ -338,7 +345,7 @@ ZooReport buildZoo(const ZooOptions &options)
         hashString(s.toJson().dump() + mnist.fingerprint + fashion.fingerprint, 0x200ULL));
 
     const std::string manifestPath = (out / "zoo.json").string();
-    json manifest = readManifest(manifestPath);
+    json manifest = readManifest(manifestPath, "images");
     if (!manifest.empty() && manifest.value("key", "") != key) {
         log("zoo: settings or data differ from the models in " + out.string() + ": retraining");
         manifest = json::object();
@@ -346,6 +353,7 @@ ZooReport buildZoo(const ZooOptions &options)
     if (manifest.empty())
         manifest = {{"format", "mergefront-zoo"},
                     {"version", 1},
+                    {"example", "images"},
                     {"key", key},
                     {"settings", s.toJson()},
                     {"sources", {{"mnist", mnist.fingerprint}, {"fashion", fashion.fingerprint}}},

@@ -30,8 +30,9 @@ void writeNetwork(const std::string &path, const eval::Network &network, const M
 /// mf::Error naming `where` and the tensor when one is missing or of another shape or dtype.
 void readValues(const Checkpoint &checkpoint, const std::string &where, eval::Network &network);
 
-/// OUT/zoo.json: empty when absent; mf::Error when it is not a zoo manifest.
-nlohmann::json readManifest(const std::string &path);
+/// OUT/zoo.json: empty when absent; mf::Error when it is not a zoo manifest, or the manifest
+/// of the other example's zoo ("images" or "text"; one zoo folder holds one example).
+nlohmann::json readManifest(const std::string &path, const std::string &example);
 void saveManifest(const std::string &path, const nlohmann::json &manifest);
 
 /// Each task's metric with the task's own model (its coefficient 1, the others 0) and at the

@@ -316,6 +316,15 @@ void TestTextZoo::buildsReusesAndRefusesUnknownDomains()
     QCOMPARE(second.tasks[0].value, first.tasks[0].value);
     QVERIFY(fs::last_write_time(dir.file("zoo/models/c/model.safetensors")) == stamp);
 
+    // The images example in the text zoo's folder: refused, nothing touched.
+    mf::zoo::ZooOptions images;
+    images.out = dir.file("zoo");
+    images.project = dir.file("images.json");
+    images.settings = mf::zoo::miniZooSettings();
+    const std::string mixed = mftest::errorOf([&] { mf::zoo::buildZoo(images); });
+    QVERIFY2(mixed.find("belongs to the text example's zoo") != std::string::npos, mixed.c_str());
+    QVERIFY(!fs::exists(dir.file("images.json")) && !fs::exists(dir.file("zoo/base.safetensors")));
+
     // Other domains, same project file: refused before any training.
     options.tasks = {"python"};
     const std::string other = mftest::errorOf([&] { mf::zoo::buildZoo(options); });
