@@ -143,8 +143,9 @@ void MainWindow::buildActions()
     QMenu *examples = file->addMenu(tr("Open &example"));
     examples->addAction(tr("&Images: an MLP on MNIST / Fashion-MNIST (accuracy)"), this,
                         [this] { openExample(RunController::Example::Images); });
-    examples->addAction(tr("&Text: a GPT-2 on C and English text (perplexity, lower is better)"),
-                        this, [this] { openExample(RunController::Example::Text); });
+    examples->addAction(
+        tr("&Text: a GPT-2 on Python and English prose (perplexity, lower is better)"), this,
+        [this] { openExample(RunController::Example::Text); });
     m_recentMenu = file->addMenu(tr("Open &recent"));
     file->addSeparator();
     m_saveAction = file->addAction(tr("&Save"), this, [this] {
