@@ -104,6 +104,26 @@ def predicted_front(project, tasks):
     return front, [[float(r[t]) for t in tasks] for r in front]
 
 
+def interval_coverage(chosen, real, tasks):
+    """Each verification measurement (`real`, measure()'s rows) against the 90% interval its
+    front row (`chosen`, front --csv rows) predicted: per task, how many fell inside, how many
+    were counted (both ends and the measurement known), and the intervals' summed width."""
+    by_coef = {tuple(round(float(r["c:" + t]), 12) for t in tasks): r for r in real}
+    inside = {t: 0 for t in tasks}
+    counted = {t: 0 for t in tasks}
+    width = {t: 0.0 for t in tasks}
+    for r in chosen:
+        measured = by_coef[tuple(round(float(r["c:" + t]), 12) for t in tasks)]
+        for t in tasks:
+            if r["lower:" + t] == "" or measured[t] == "":
+                continue
+            lo, hi, y = float(r["lower:" + t]), float(r["upper:" + t]), float(measured[t])
+            counted[t] += 1
+            inside[t] += lo <= y <= hi
+            width[t] += hi - lo
+    return inside, counted, width
+
+
 def measure(project, tasks, rows, points_csv):
     """Measures the merges of `rows` (their c:<task> columns, written to points_csv) for real;
     returns `evaluate --points`' rows."""

@@ -25,8 +25,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop"))
 from safetensors_reader import read_safetensors  # noqa: E402
-from example_common import (cli, configure, fresh_project, measure, non_dominated,  # noqa: E402
-                            predicted_front, read_rows, spread, write_metrics)
+from example_common import (cli, configure, fresh_project, interval_coverage,  # noqa: E402
+                            measure, non_dominated, predicted_front, read_rows, spread,
+                            write_metrics)
 
 BUILD, ZOO, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 ONLY = sys.argv[4].split(",") if len(sys.argv) > 4 else None
@@ -181,16 +182,7 @@ def run(name, tasks, mode, budget, seed, k, truth_csv):
     front, predicted = predicted_front(project, tasks)
     chosen = [front[i] for i in spread(objectives(predicted), k)]
     real = measure(project, tasks, chosen, os.path.join(WORK, label + "-points.csv"))
-    by_coef = {tuple(round(float(r["c:" + t]), 12) for t in tasks): r for r in real}
-    inside = {t: 0 for t in tasks}
-    counted = {t: 0 for t in tasks}
-    for r in chosen:
-        measured = by_coef[tuple(round(float(r["c:" + t]), 12) for t in tasks)]
-        for t in tasks:
-            if r["lower:" + t] == "" or measured[t] == "":
-                continue
-            counted[t] += 1
-            inside[t] += float(r["lower:" + t]) <= float(measured[t]) <= float(r["upper:" + t])
+    inside, counted, _ = interval_coverage(chosen, real, tasks)
     measured_points = [[float(r[t]) for t in tasks] for r in real if all(r[t] for t in tasks)]
     real_front = [[-v for v in p] for p in non_dominated(objectives(measured_points))]
     real_csv = os.path.join(WORK, label + "-real.csv")

@@ -18,8 +18,9 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from example_common import (cli, configure, fresh_project, measure, non_dominated,  # noqa: E402
-                            predicted_front, quality, read_rows, spread, write_metrics)
+from example_common import (cli, configure, fresh_project, interval_coverage,  # noqa: E402
+                            measure, non_dominated, predicted_front, quality, read_rows, spread,
+                            write_metrics)
 
 BUILD, ZOO, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 configure(BUILD, ZOO, WORK)
@@ -89,19 +90,7 @@ def run(name, tasks, mode, acquisition, budget, seed, k, truth_csv, truth):
     chosen = [front[i] for i in spread(predicted, k)]
     real = measure(project, tasks, chosen, os.path.join(WORK, label + "-points.csv"))
     # Calibration: each verification measurement against its predicted 90% interval.
-    by_coef = {tuple(round(float(r["c:" + t]), 12) for t in tasks): r for r in real}
-    inside = {t: 0 for t in tasks}
-    counted = {t: 0 for t in tasks}
-    width = {t: 0.0 for t in tasks}
-    for r in chosen:
-        measured = by_coef[tuple(round(float(r["c:" + t]), 12) for t in tasks)]
-        for t in tasks:
-            if r["lower:" + t] == "" or measured[t] == "":
-                continue
-            lo, hi, y = float(r["lower:" + t]), float(r["upper:" + t]), float(measured[t])
-            counted[t] += 1
-            inside[t] += lo <= y <= hi
-            width[t] += hi - lo
+    inside, counted, width = interval_coverage(chosen, real, tasks)
     real_front = non_dominated([[float(r[t]) for t in tasks] for r in real if all(r[t] for t in tasks)])
     real_csv = os.path.join(WORK, label + "-real.csv")
     write_metrics(real_csv, tasks, real_front)
