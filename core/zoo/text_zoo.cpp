@@ -104,30 +104,6 @@ eval::Network readModelFolder(const fs::path &folder, const eval::Gpt2Config &co
     return network;
 }
 
-project::Project textProject(const fs::path &projectPath, const fs::path &out,
-                             const std::vector<std::string> &tasks)
-{
-    const fs::path folder =
-        projectPath.parent_path().empty() ? fs::path(".") : projectPath.parent_path();
-    project::Project p;
-    p.path = projectPath.string();
-    p.base = relativePath((out / "base").string(), folder.string());
-    for (const std::string &name : tasks) {
-        const DomainFiles files = domainFiles(out, name);
-        project::TaskEntry task;
-        task.name = name;
-        task.checkpoint = relativePath(files.model, folder.string());
-        task.metric = "perplexity";
-        task.direction = map::Direction::Minimize;
-        task.link = map::Link::Log;
-        task.evaluator = {{"kind", "torchscript"},
-                          {"module", relativePath(files.module, folder.string())},
-                          {"data", relativePath(files.data, folder.string())}};
-        p.tasks.push_back(std::move(task));
-    }
-    return p;
-}
-
 } // namespace
 
 ZooReport buildTextZoo(const ZooOptions &options)
@@ -335,12 +311,17 @@ ZooReport buildTextZoo(const ZooOptions &options)
     }
 
     report.project = projectPath.string();
-    if (!fs::exists(projectPath)) {
-        if (!projectPath.parent_path().empty())
-            fs::create_directories(projectPath.parent_path());
-        textProject(projectPath, out, tasks).saveNew();
-        report.projectWritten = true;
+    std::vector<detail::ZooTaskFiles> files;
+    for (const std::string &name : tasks) {
+        const DomainFiles f = domainFiles(out, name);
+        files.push_back({name, f.model, f.module, f.data});
     }
+    project::TaskEntry prototype;
+    prototype.metric = "perplexity";
+    prototype.direction = map::Direction::Minimize;
+    prototype.link = map::Link::Log;
+    report.projectWritten =
+        detail::writeZooProject(projectPath.string(), baseFolder.string(), files, prototype);
     return report;
 }
 

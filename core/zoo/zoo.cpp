@@ -166,6 +166,31 @@ std::vector<Measured> measureModels(const std::string &base,
     return measured;
 }
 
+bool writeZooProject(const std::string &projectPath, const std::string &base,
+                     const std::vector<ZooTaskFiles> &tasks, const project::TaskEntry &prototype)
+{
+    if (fs::exists(projectPath))
+        return false;
+    const fs::path path = projectPath;
+    if (!path.parent_path().empty())
+        fs::create_directories(path.parent_path());
+    const std::string folder = path.parent_path().empty() ? "." : path.parent_path().string();
+    project::Project p;
+    p.path = projectPath;
+    p.base = relativePath(base, folder);
+    for (const ZooTaskFiles &files : tasks) {
+        project::TaskEntry task = prototype;
+        task.name = files.name;
+        task.checkpoint = relativePath(files.checkpoint, folder);
+        task.evaluator["kind"] = "torchscript";
+        task.evaluator["module"] = relativePath(files.module, folder);
+        task.evaluator["data"] = relativePath(files.data, folder);
+        p.tasks.push_back(std::move(task));
+    }
+    p.saveNew();
+    return true;
+}
+
 void refuseOtherProject(const std::string &projectPath, const std::vector<std::string> &tasks)
 {
     if (!fs::exists(projectPath))
@@ -269,28 +294,6 @@ void measureAccuracies(const fs::path &out, const std::vector<std::string> &task
         entry["test_accuracy"] = measured[t].own;
         entry["base_accuracy"] = measured[t].base;
     }
-}
-
-project::Project projectOver(const fs::path &projectPath, const fs::path &out,
-                             const std::vector<std::string> &tasks)
-{
-    const fs::path folder =
-        projectPath.parent_path().empty() ? fs::path(".") : projectPath.parent_path();
-    project::Project p;
-    p.path = projectPath.string();
-    p.base = relativePath((out / "base.safetensors").string(), folder.string());
-    for (const std::string &name : tasks) {
-        const TaskFiles files = taskFiles(out, name);
-        project::TaskEntry task;
-        task.name = name;
-        task.checkpoint = relativePath(files.checkpoint, folder.string());
-        task.evaluator = {{"kind", "torchscript"},
-                          {"module", relativePath(files.module, folder.string())},
-                          {"data", relativePath(files.data, folder.string())},
-                          {"batch_size", 1024}};
-        p.tasks.push_back(std::move(task));
-    }
-    return p;
 }
 
 } // namespace
@@ -471,12 +474,15 @@ ZooReport buildZoo(const ZooOptions &options)
     }
 
     report.project = projectPath.string();
-    if (!fs::exists(projectPath)) {
-        if (!projectPath.parent_path().empty())
-            fs::create_directories(projectPath.parent_path());
-        projectOver(projectPath, out, tasks).saveNew(); // read back: the file a user gets loads
-        report.projectWritten = true;
+    std::vector<ZooTaskFiles> files;
+    for (const std::string &name : tasks) {
+        const TaskFiles f = taskFiles(out, name);
+        files.push_back({name, f.checkpoint, f.module, f.data});
     }
+    project::TaskEntry prototype;
+    prototype.evaluator = {{"batch_size", 1024}};
+    report.projectWritten = writeZooProject(projectPath.string(),
+                                            (out / "base.safetensors").string(), files, prototype);
     return report;
 }
 

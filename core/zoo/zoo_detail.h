@@ -5,6 +5,7 @@
 #include "eval/torchscript_evaluator.h"
 #include "io/checkpoint.h"
 #include "io/dtype.h"
+#include "project/project.h"
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +44,19 @@ struct Measured {
 std::vector<Measured> measureModels(const std::string &base,
                                     const std::vector<std::string> &checkpoints,
                                     const std::vector<eval::TorchTask> &tasks, int threads);
+
+/// One task's files in a zoo (absolute or relative to the working folder).
+struct ZooTaskFiles {
+    std::string name, checkpoint, module, data;
+};
+
+/// Writes the project over `tasks` unless `projectPath` exists (then it is kept: it holds
+/// evaluations) and returns whether it wrote it. Each task is `prototype` (its metric,
+/// direction, link, evaluator settings) with its name, checkpoint and TorchScript module and
+/// data; every path relative to the project's folder. Saved with saveNew: read back, so the
+/// file a user gets loads.
+bool writeZooProject(const std::string &projectPath, const std::string &base,
+                     const std::vector<ZooTaskFiles> &tasks, const project::TaskEntry &prototype);
 
 /// mf::Error when `projectPath` exists over other tasks than `tasks` (its evaluations would be
 /// lost): before any work.
