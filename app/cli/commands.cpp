@@ -8,6 +8,7 @@
 #include "io/inspect.h"
 #include "map/surrogate.h"
 #include "merge/merge_job.h"
+#include "merge/recipe.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -180,25 +181,10 @@ int inspectCommand(const std::vector<std::string> &tokens)
     return 0;
 }
 
-int mergeCommand(const std::vector<std::string> &tokens)
+namespace {
+
+void mergeOptionsFrom(const Arguments &args, MergeRequest &request)
 {
-    const Arguments args(tokens,
-                         {"base", "model", "coef", "name", "method", "density", "drop", "seed",
-                          "include", "exclude", "out", "shard-size", "threads", "tokenizer-from",
-                          "task-only", "dtype"},
-                         {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
-    if (!args.positionals().empty())
-        throw UsageError("unexpected argument '" + args.positionals().front() + "'");
-    MergeRequest request;
-    request.basePath = args.required("base");
-    request.modelPaths = args.values("model");
-    if (request.modelPaths.empty())
-        throw UsageError("give at least one --model");
-    request.coefficients = parseNumberList(args.required("coef"), "coef");
-    if (request.coefficients.size() != request.modelPaths.size())
-        throw UsageError("--coef has " + std::to_string(request.coefficients.size()) +
-                         " values for " + std::to_string(request.modelPaths.size()) +
-                         " --model; give one coefficient per model");
     request.taskNames = args.values("name");
     if (!request.taskNames.empty() && request.taskNames.size() != request.modelPaths.size())
         throw UsageError("give --name once per --model, or not at all");
@@ -210,11 +196,8 @@ int mergeCommand(const std::vector<std::string> &tokens)
     request.options.disjointMean = args.flag("disjoint-mean");
     request.options.include = args.value("include").value_or("");
     request.options.exclude = args.value("exclude").value_or("");
-    request.outPath = args.required("out");
     if (const auto shard = args.value("shard-size"))
         request.shardSize = parseByteSize(*shard);
-    request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
-    request.sync = !args.flag("no-sync");
     request.tokenizerFrom = args.value("tokenizer-from").value_or("");
     if (const auto taskOnly = args.value("task-only")) {
         if (*taskOnly != "keep" && *taskOnly != "drop")
@@ -223,9 +206,10 @@ int mergeCommand(const std::vector<std::string> &tokens)
     }
     if (const auto dtype = args.value("dtype"))
         request.dtype = parseOutputDType(*dtype);
-    request.origin = "mergefront-cli merge";
-    for (const std::string &token : tokens)
-        request.origin += " " + shellWord(token);
+}
+
+int runMergeCommand(const Arguments &args, const MergeRequest &request)
+{
     const bool quiet = args.flag("quiet");
     auto log = [quiet](const std::string &line) {
         if (!quiet)
@@ -266,6 +250,78 @@ int mergeCommand(const std::vector<std::string> &tokens)
                          .dump(2)
                   << "\n";
     return 0;
+}
+
+/// `--group NAME=REGEX`, `--group NAME=ramp:REGEX` (a layer ramp), `--group NAME=` (the rest).
+std::vector<CoefficientGroup> parseGroups(const std::vector<std::string> &specs)
+{
+    std::vector<CoefficientGroup> groups;
+    for (const std::string &spec : specs) {
+        const std::size_t eq = spec.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError("--group takes NAME=REGEX, NAME=ramp:REGEX or NAME= (the rest), "
+                             "got '" +
+                             spec + "'");
+        CoefficientGroup group{spec.substr(0, eq), spec.substr(eq + 1), false};
+        if (startsWith(group.include, "ramp:")) {
+            group.ramp = true;
+            group.include = group.include.substr(5);
+        }
+        groups.push_back(std::move(group));
+    }
+    validateGroups(groups);
+    return groups;
+}
+
+} // namespace
+
+int mergeCommand(const std::vector<std::string> &tokens)
+{
+    const Arguments args(tokens,
+                         {"base", "model", "coef", "name", "method", "density", "drop", "seed",
+                          "include", "exclude", "out", "shard-size", "threads", "tokenizer-from",
+                          "task-only", "dtype", "group", "recipe"},
+                         {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
+    if (!args.positionals().empty())
+        throw UsageError("unexpected argument '" + args.positionals().front() + "'");
+    MergeRequest request;
+    if (const auto recipe = args.value("recipe")) {
+        // Everything but where to write comes from the recipe.
+        for (const char *option :
+             {"base", "model", "coef", "name", "method", "density", "drop", "seed", "include",
+              "exclude", "shard-size", "tokenizer-from", "task-only", "dtype", "group"})
+            if (args.value(option))
+                throw UsageError(std::string("--recipe replays the recipe as written; --") +
+                                 option + " cannot change it (edit a copy of the recipe instead)");
+        if (args.flag("disjoint-mean"))
+            throw UsageError("--recipe replays the recipe as written; --disjoint-mean cannot "
+                             "change it");
+        request = readRecipe(*recipe);
+    } else {
+        request.basePath = args.required("base");
+        request.modelPaths = args.values("model");
+        if (request.modelPaths.empty())
+            throw UsageError("give at least one --model");
+        request.options.groups = parseGroups(args.values("group"));
+        request.coefficients = parseNumberList(args.required("coef"), "coef");
+        const std::size_t columns = groupColumns(request.options.groups).size();
+        if (request.coefficients.size() != request.modelPaths.size() * columns)
+            throw UsageError(
+                "--coef has " + std::to_string(request.coefficients.size()) + " values for " +
+                std::to_string(request.modelPaths.size()) + " --model" +
+                (columns == 1 ? "; give one coefficient per model"
+                              : " x " + std::to_string(columns) + " group columns; give " +
+                                    std::to_string(request.modelPaths.size() * columns) +
+                                    ", model by model, each in the group order"));
+        mergeOptionsFrom(args, request);
+    }
+    request.outPath = args.required("out");
+    request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
+    request.sync = !args.flag("no-sync");
+    request.origin = "mergefront-cli merge";
+    for (const std::string &token : tokens)
+        request.origin += " " + shellWord(token);
+    return runMergeCommand(args, request);
 }
 
 } // namespace mf::cli

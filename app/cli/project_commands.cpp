@@ -9,6 +9,7 @@
 #include "map/design.h"
 #include "map/selection.h"
 #include "merge/merge_job.h"
+#include "merge/recipe.h"
 #include "project/export.h"
 #include "project/project.h"
 #include "project/sample_table.h"
@@ -112,12 +113,63 @@ eval::JobRunner::ProgressCallback progressPrinter()
     };
 }
 
+/// "a/embeddings, a/blocks:first, ...": the order --coef takes with coefficient groups.
+std::string coefficientOrder(const project::Project &p)
+{
+    std::string order;
+    for (const std::string &name : p.problem().coefficients)
+        order += (order.empty() ? "" : ", ") + name;
+    return order;
+}
+
+/// The group columns of a block-wise project (empty without groups).
+nlohmann::ordered_json groupColumnsJson(const project::Project &p)
+{
+    return p.merge.groups.empty() ? nlohmann::ordered_json::array()
+                                  : nlohmann::ordered_json(p.columns());
+}
+
+/// One row per merge: its `c:` columns (CLI.md), then one metric column per task (empty cell
+/// where failed), as `grid --csv` and `evaluate --points` write them.
+project::Table evaluationTable(const project::Project &p,
+                               const std::vector<std::vector<double>> &queue,
+                               const std::vector<eval::Evaluation> &results)
+{
+    project::Table table;
+    const std::vector<std::string> coefficients = p.problem().coefficients;
+    for (const std::string &name : coefficients)
+        table.header.push_back("c:" + name);
+    for (const auto &task : p.tasks)
+        table.header.push_back(task.name);
+    const std::size_t d = coefficients.size();
+    table.values.resize(static_cast<Eigen::Index>(results.size()),
+                        static_cast<Eigen::Index>(table.header.size()));
+    for (std::size_t r = 0; r < results.size(); ++r) {
+        const auto row = static_cast<Eigen::Index>(r);
+        for (std::size_t k = 0; k < d; ++k)
+            table.values(row, static_cast<Eigen::Index>(k)) = queue[r][k];
+        for (std::size_t t = 0; t < p.tasks.size(); ++t) {
+            const auto metric = results[r].metrics.find(p.tasks[t].name);
+            table.values(row, static_cast<Eigen::Index>(d + t)) =
+                results[r].failed || metric == results[r].metrics.end() ? std::nan("")
+                                                                        : metric->second;
+        }
+    }
+    return table;
+}
+
 std::vector<double> coefficientsFrom(const Arguments &args, const project::Project &p)
 {
     const std::vector<double> c = parseNumberList(args.required("coef"), "coef");
-    if (c.size() != p.tasks.size())
+    if (c.size() != p.dimension()) {
+        const std::size_t columns = p.columns().size();
         throw UsageError("--coef has " + std::to_string(c.size()) + " values for " +
-                         std::to_string(p.tasks.size()) + " tasks");
+                         std::to_string(p.tasks.size()) + " tasks" +
+                         (columns == 1 ? std::string()
+                                       : " x " + std::to_string(columns) + " group columns (give " +
+                                             std::to_string(p.dimension()) +
+                                             ", task by task: " + coefficientOrder(p) + ")"));
+    }
     return c;
 }
 
@@ -238,22 +290,7 @@ int gridCommand(const std::vector<std::string> &tokens)
         return 130;
     }
     if (const auto csv = args.value("csv")) {
-        project::Table table;
-        for (const auto &task : p.tasks)
-            table.header.push_back("c:" + task.name);
-        for (const auto &task : p.tasks)
-            table.header.push_back(task.name);
-        const auto n = static_cast<Eigen::Index>(p.tasks.size());
-        table.values.resize(static_cast<Eigen::Index>(results.size()), 2 * n);
-        for (std::size_t i = 0; i < results.size(); ++i)
-            for (Eigen::Index t = 0; t < n; ++t) {
-                table.values(static_cast<Eigen::Index>(i), t) =
-                    results[i].coefficients[static_cast<std::size_t>(t)];
-                const auto it = results[i].metrics.find(p.tasks[static_cast<std::size_t>(t)].name);
-                table.values(static_cast<Eigen::Index>(i), n + t) =
-                    results[i].failed || it == results[i].metrics.end() ? NAN : it->second;
-            }
-        project::writeTable(*csv, table);
+        project::writeTable(*csv, evaluationTable(p, queue, results));
     }
     return 0;
 }
@@ -385,10 +422,11 @@ int frontCommand(const std::vector<std::string> &tokens)
     const project::FrontResult fitted = project::fitFront(p);
     const map::Front &front = fitted.front;
     const auto n = static_cast<Eigen::Index>(p.tasks.size());
+    const auto d = static_cast<Eigen::Index>(p.dimension());
     if (args.flag("csv")) {
         std::string line;
-        for (const auto &t : p.tasks)
-            line += "c:" + t.name + ",";
+        for (const std::string &name : p.problem().coefficients)
+            line += "c:" + name + ",";
         for (const auto &t : p.tasks)
             line += t.name + ",";
         for (const auto &t : p.tasks)
@@ -406,9 +444,9 @@ int frontCommand(const std::vector<std::string> &tokens)
                                         front.coefficients.row(i).end());
             const auto *seen = project::measuredAt(p, c);
             line.clear();
-            for (Eigen::Index k = 0; k < 2 * n; ++k) {
+            for (Eigen::Index k = 0; k < d + n; ++k) {
                 std::snprintf(number, sizeof number, "%.17g,",
-                              k < n ? front.coefficients(i, k) : front.metrics(i, k - n));
+                              k < d ? front.coefficients(i, k) : front.metrics(i, k - d));
                 line += number;
             }
             for (Eigen::Index t = 0; t < n; ++t) {
@@ -439,7 +477,7 @@ int frontCommand(const std::vector<std::string> &tokens)
         const std::vector<double> c(front.coefficients.row(i).begin(),
                                     front.coefficients.row(i).end());
         nlohmann::ordered_json point = {
-            {"coefficients", c},
+            {"coefficients", coefficientsJson(c, p.columns().size())},
             {"predicted", project::metricsJson(p, front.metrics.row(i).transpose())},
             {"std", project::metricsJson(p, front.stddev.row(i).transpose())},
             {"interval", project::intervalsJson(p, front.lower.row(i).transpose(),
@@ -452,6 +490,7 @@ int frontCommand(const std::vector<std::string> &tokens)
     for (const auto &s : fitted.surrogates)
         surrogates.push_back(surrogateJson(s));
     nlohmann::ordered_json out = {{"front", points},
+                                  {"columns", groupColumnsJson(p)},
                                   {"spacing", front.spacing},
                                   {"interval_level", front.level},
                                   {"surrogates", surrogates}};
@@ -466,7 +505,8 @@ int selectCommand(const std::vector<std::string> &tokens)
     const project::Project p = project::Project::load(onlyProject(args));
     const Choice choice = choose(args, p);
     nlohmann::ordered_json out = {
-        {"coefficients", choice.coefficients},
+        {"coefficients", coefficientsJson(choice.coefficients, p.columns().size())},
+        {"columns", groupColumnsJson(p)},
         {"predicted", project::metricsJson(p, choice.predicted.mean)},
         {"std", project::metricsJson(p, choice.predicted.std)},
         {"interval", project::intervalsJson(p, choice.predicted.lower, choice.predicted.upper)},
@@ -490,10 +530,10 @@ int evaluateCommand(const std::vector<std::string> &tokens)
         const std::string path = *args.value("points");
         const project::Table table = project::readTable(path);
         std::vector<int> columns;
-        for (const auto &task : p.tasks) {
-            columns.push_back(table.column("c:" + task.name));
+        for (const std::string &name : p.problem().coefficients) {
+            columns.push_back(table.column("c:" + name));
             if (columns.back() < 0)
-                throw Error(path + " has no column 'c:" + task.name + "'");
+                throw Error(path + " has no column 'c:" + name + "'");
         }
         for (Eigen::Index r = 0; r < table.values.rows(); ++r) {
             std::vector<double> c;
@@ -522,34 +562,19 @@ int evaluateCommand(const std::vector<std::string> &tokens)
         const eval::Evaluation &result = results.front();
         if (result.failed)
             throw Error("the evaluation failed: " + result.error);
-        const nlohmann::ordered_json out = {{"coefficients", result.coefficients},
-                                            {"metrics", result.metrics},
-                                            {"seconds", result.seconds},
-                                            {"device", result.device},
-                                            {"cached", cached.front()}};
+        const nlohmann::ordered_json out = {
+            {"coefficients", coefficientsJson(result.coefficients, p.columns().size())},
+            {"metrics", result.metrics},
+            {"seconds", result.seconds},
+            {"device", result.device},
+            {"cached", cached.front()}};
         std::cout << (args.flag("json") ? out.dump(2) : out.dump()) << "\n";
         return 0;
     }
-    project::Table table;
-    for (const auto &task : p.tasks)
-        table.header.push_back("c:" + task.name);
-    for (const auto &task : p.tasks)
-        table.header.push_back(task.name);
-    table.values.resize(static_cast<Eigen::Index>(results.size()),
-                        static_cast<Eigen::Index>(table.header.size()));
+    const project::Table table = evaluationTable(p, queue, results);
     int failed = 0;
-    for (std::size_t r = 0; r < results.size(); ++r) {
-        const auto row = static_cast<Eigen::Index>(r);
-        const std::size_t n = p.tasks.size();
-        for (std::size_t t = 0; t < n; ++t) {
-            table.values(row, static_cast<Eigen::Index>(t)) = queue[r][t];
-            const auto metric = results[r].metrics.find(p.tasks[t].name);
-            table.values(row, static_cast<Eigen::Index>(n + t)) =
-                results[r].failed || metric == results[r].metrics.end() ? std::nan("")
-                                                                        : metric->second;
-        }
-        failed += results[r].failed;
-    }
+    for (const eval::Evaluation &result : results)
+        failed += result.failed;
     if (const auto csv = args.value("csv")) {
         project::writeTable(*csv, table);
     } else {

@@ -4,6 +4,7 @@
 #include "io/model_folder.h"
 #include "merge/folder_output.h"
 #include "merge/merge_inputs.h"
+#include "merge/recipe.h"
 
 #include "util/error.h"
 #include "util/parallel.h"
@@ -83,13 +84,19 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
         if (key.rfind("mergefront.", 0) != 0 && key.rfind("index.", 0) != 0)
             metadata[key] = value;
     metadata.emplace("format", "pt"); // what Hugging Face loaders expect of torch weights
-    nlohmann::json modelList = nlohmann::json::array();
-    for (std::size_t t = 0; t < names.size(); ++t)
-        modelList.push_back({{"name", names[t]},
-                             {"path", displayName(request.modelPaths[t])},
-                             {"fingerprint", fingerprints[t + 1]},
-                             {"coefficient", request.coefficients[t]}});
     const MergeOptions &o = request.options;
+    const std::vector<std::string> columns = groupColumns(o.groups);
+    nlohmann::json modelList = nlohmann::json::array();
+    for (std::size_t t = 0; t < names.size(); ++t) {
+        nlohmann::json model = {{"name", names[t]},
+                                {"path", displayName(request.modelPaths[t])},
+                                {"fingerprint", fingerprints[t + 1]}};
+        if (o.groups.empty())
+            model["coefficient"] = request.coefficients[t];
+        else
+            model["coefficients"] = taskRow(request.coefficients, t, columns.size());
+        modelList.push_back(std::move(model));
+    }
     metadata["mergefront.version"] = MERGEFRONT_VERSION;
     metadata["mergefront.method"] = methodName(o.method);
     metadata["mergefront.coefficients"] = nlohmann::json(request.coefficients).dump();
@@ -109,6 +116,10 @@ Metadata provenance(const MergeRequest &request, const Checkpoint &base,
         metadata["mergefront.include"] = o.include;
     if (!o.exclude.empty())
         metadata["mergefront.exclude"] = o.exclude;
+    if (!o.groups.empty()) {
+        metadata["mergefront.groups"] = groupsJson(o.groups).dump();
+        metadata["mergefront.columns"] = nlohmann::json(columns).dump();
+    }
     for (const auto &[key, value] : request.extraMetadata)
         metadata[key] = value;
     return metadata;
@@ -171,6 +182,7 @@ std::string markdownEscape(const std::string &text)
 std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
 {
     const MergeOptions &o = request.options;
+    const std::size_t columns = groupColumns(o.groups).size();
     const Checkpoint &base = opened.inputs->base();
     std::ostringstream card;
     card << "---\n";
@@ -191,7 +203,10 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
         card << "| task | " << markdownEscape(opened.names[t]) << " | "
              << markdownEscape(fs::absolute(request.modelPaths[t]).lexically_normal().string())
              << " | " << opened.report.fingerprints[t + 1] << " | "
-             << nlohmann::json(request.coefficients[t]).dump() << " |\n";
+             << (o.groups.empty()
+                     ? nlohmann::json(request.coefficients[t]).dump()
+                     : nlohmann::json(taskRow(request.coefficients, t, columns)).dump())
+             << " |\n";
     card << "\n## Method\n\n- method: `" << methodName(o.method) << "`\n";
     if (o.method == MergeMethod::Ties || o.method == MergeMethod::DareTies)
         card << "- density: " << nlohmann::json(o.density).dump()
@@ -202,6 +217,16 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
         card << "- only tensors matching `" << o.include << "`\n";
     if (!o.exclude.empty())
         card << "- never tensors matching `" << o.exclude << "`\n";
+    if (!o.groups.empty()) {
+        std::string list;
+        for (std::size_t c = 0; c < columns; ++c)
+            list += (c ? ", " : "") + groupColumns(o.groups)[c];
+        card << "- block-wise: one coefficient per task and group column (" << list
+             << "); the coefficients above are in that order\n";
+        for (const std::string &line : describePlan(opened.inputs->merger().plan()))
+            if (line.rfind("group '", 0) == 0)
+                card << "  - " << markdownEscape(line) << "\n";
+    }
     const MergeReport &r = opened.report;
     card << "- tensors: " << r.mergedTensors << " merged (" << r.mergedParameters
          << " parameters), " << r.copiedTensors << " copied from the base";
@@ -231,9 +256,17 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
 {
     if (request.modelPaths.empty())
         throw Error("no task models given (--model)");
-    if (request.coefficients.size() != request.modelPaths.size())
+    const std::size_t columns = groupColumns(request.options.groups).size();
+    if (request.coefficients.size() != request.modelPaths.size() * columns)
         throw Error("got " + std::to_string(request.coefficients.size()) + " coefficients for " +
-                    std::to_string(request.modelPaths.size()) + " models; give one per --model");
+                    std::to_string(request.modelPaths.size()) + " models" +
+                    (columns == 1 ? "; give one per --model"
+                                  : " and " + std::to_string(columns) + " group columns; give " +
+                                        std::to_string(request.modelPaths.size() * columns) +
+                                        ", task by task"));
+    if (!request.expectedFingerprints.empty() &&
+        request.expectedFingerprints.size() != request.modelPaths.size() + 1)
+        throw Error("internal: expected fingerprints for the base and every model");
     opened.folder = isFolderOutput(request.outPath);
     if (opened.folder) {
         checkFolderOutput(request.outPath, {});
@@ -260,6 +293,21 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     MergeReport &report = opened.report;
     for (const Checkpoint *input : inputs)
         report.fingerprints.push_back(input->fingerprint());
+    // A replayed recipe: every source must be the one it was made from.
+    std::vector<std::string> changed;
+    for (std::size_t i = 0; i < request.expectedFingerprints.size(); ++i)
+        if (request.expectedFingerprints[i] != report.fingerprints[i])
+            changed.push_back(
+                (i == 0 ? std::string("base") : "task '" + opened.names[i - 1] + "'") + " (" +
+                inputs[i]->path() + ": fingerprint " + report.fingerprints[i] +
+                ", the recipe says " + request.expectedFingerprints[i] + ")");
+    if (!changed.empty()) {
+        std::string list;
+        for (const std::string &c : changed)
+            list += (list.empty() ? "" : "; ") + c;
+        throw Error("refusing to replay: " + std::to_string(changed.size()) +
+                    " source(s) changed since the recipe was written: " + list);
+    }
     for (std::size_t i = 0; i < inputs.size(); ++i)
         for (const std::string &note : inputs[i]->notes())
             report.notes.push_back(

@@ -15,7 +15,9 @@ struct MergeRequest {
     std::string basePath;
     std::vector<std::string> modelPaths;
     std::vector<std::string> taskNames; ///< empty: derived from the file names
-    std::vector<double> coefficients;   ///< one per model
+    /// One per model; with coefficient groups (options.groups) the tasks x columns matrix,
+    /// task by task.
+    std::vector<double> coefficients;
     MergeOptions options;
     std::string outPath;         ///< .safetensors, .pt, .pth or .bin; anything else: a folder
     std::uint64_t shardSize = 0; ///< safetensors: bytes per shard (0 = one file; folder: 5 GB)
@@ -26,6 +28,9 @@ struct MergeRequest {
     int threads = 0;             ///< 0 = all cores
     bool sync = true;            ///< fsync before the atomic rename
     Metadata extraMetadata;      ///< added to the output's provenance
+    /// A replayed recipe's fingerprints (the base's, then each model's): a source that does not
+    /// match any more is refused, all of them named, before anything is written. Empty: none.
+    std::vector<std::string> expectedFingerprints;
 };
 
 /// A tensor left out of the merge (copied from the base), and why.

@@ -4,6 +4,8 @@
 #include "util/error.h"
 #include "util/text.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <map>
 #include <regex>
@@ -60,6 +62,7 @@ void validateMergeOptions(const MergeOptions &options)
         compile(options.include, "--include");
     if (!options.exclude.empty())
         compile(options.exclude, "--exclude");
+    validateGroups(options.groups);
 }
 
 MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *> &tasks,
@@ -206,6 +209,23 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
         ++plan.taskOnlyTensors;
         plan.tensors.push_back(std::move(entry));
     }
+
+    // Coefficient groups: every merged tensor in exactly one (a duplicate as the one it is).
+    plan.groups = options.groups;
+    plan.columns = groupColumns(options.groups);
+    std::vector<std::string> mergedNames;
+    std::vector<std::size_t> mergedIndex;
+    for (std::size_t i = 0; i < plan.tensors.size(); ++i)
+        if (plan.tensors[i].merged && plan.tensors[i].duplicateOf < 0) {
+            mergedNames.push_back(plan.tensors[i].name);
+            mergedIndex.push_back(i);
+        }
+    const std::vector<GroupMember> members = assignGroups(mergedNames, options.groups);
+    for (std::size_t k = 0; k < members.size(); ++k)
+        plan.tensors[mergedIndex[k]].group = members[k];
+    for (TensorPlan &entry : plan.tensors)
+        if (entry.duplicateOf >= 0)
+            entry.group = plan.tensors[static_cast<std::size_t>(entry.duplicateOf)].group;
     return plan;
 }
 
@@ -233,19 +253,31 @@ std::vector<std::string> describePlan(const MergePlan &plan)
         lines.push_back("tied: " + note);
     if (!mismatched.empty()) {
         std::string names;
-        for (const std::string &name : mismatched) {
-            std::string escaped;
-            for (char c : name) {
-                if (std::string(".[]()*+?^$|{}\\").find(c) != std::string::npos)
-                    escaped += '\\';
-                escaped += c;
-            }
-            names += (names.empty() ? "" : "|") + escaped;
-        }
+        for (const std::string &name : mismatched)
+            names += (names.empty() ? "" : "|") + escapeRegex(name);
         lines.push_back("fix: a resized vocabulary or added tokens give other shapes; these keep "
                         "the base's values. To say so explicitly and merge the rest, use "
                         "--exclude '^(" +
                         names + ")$' (or merge only the backbone with --include)");
+    }
+    for (std::size_t g = 0; g < plan.groups.size(); ++g) {
+        std::uint64_t tensors = 0, parameters = 0;
+        int low = -1, high = -1;
+        for (const TensorPlan &tensor : plan.tensors)
+            if (tensor.merged && tensor.duplicateOf < 0 &&
+                tensor.group.group == static_cast<int>(g)) {
+                ++tensors;
+                parameters += tensor.base->numel();
+                low = low < 0 ? tensor.group.layer : std::min(low, tensor.group.layer);
+                high = std::max(high, tensor.group.layer);
+            }
+        const CoefficientGroup &group = plan.groups[g];
+        lines.push_back("group '" + group.name + "': " + std::to_string(tensors) + " tensors (" +
+                        std::to_string(parameters) + " parameters)" +
+                        (group.ramp ? ", a ramp from layer " + std::to_string(low) + " to " +
+                                          std::to_string(high)
+                                    : std::string()) +
+                        (group.include.empty() ? ", the rest" : ""));
     }
     if (plan.mergedTensors == 0)
         lines.push_back("warning: no tensor is merged; the output equals the base");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "io/checkpoint.h"
+#include "merge/groups.h"
 
 #include <cstdint>
 #include <string>
@@ -26,6 +27,9 @@ struct MergeOptions {
     /// A tensor in exactly one task and not in the base (the task's own head): carried into
     /// the output unchanged (true, the default) or left out.
     bool keepTaskOnly = true;
+    /// Coefficient groups (block-wise merging): empty, one coefficient per task; else every
+    /// merged tensor in exactly one group and a coefficient matrix tasks x groupColumns().
+    std::vector<CoefficientGroup> groups;
 };
 
 /// Throws mf::Error when an option is out of range or a regex does not compile.
@@ -44,6 +48,7 @@ struct TensorPlan {
     /// every task (a `.bin`'s lm_head.weight on the word embeddings): merged exactly as that
     /// one, and written once in a model folder (as save_pretrained does).
     int duplicateOf = -1;
+    GroupMember group; ///< merged: where its coefficients come from
 };
 
 /// Which tensors merge and which are left out, and why. Output = the base's tensor list.
@@ -54,6 +59,8 @@ struct MergePlan {
     /// Names the base ties (stores no tensor for) that a task stores untied: the output stores
     /// them (the base's tied tensor + the task vectors), so its config must untie them.
     std::vector<std::string> untied;
+    std::vector<CoefficientGroup> groups; ///< as given in the options
+    std::vector<std::string> columns;     ///< groupColumns(groups): the matrix's columns
     std::uint64_t taskOnlyTensors = 0;
     std::uint64_t mergedTensors = 0;
     std::uint64_t mergedParameters = 0;

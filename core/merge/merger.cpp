@@ -233,14 +233,30 @@ std::vector<OutputTensor> Merger::outputTensors(std::optional<DType> floatingAs,
 
 void Merger::checkCoefficients(const std::vector<double> &coefficients) const
 {
-    if (coefficients.size() != m_tasks.size())
-        throw Error("expected " + std::to_string(m_tasks.size()) +
-                    " coefficients (one per task), got " + std::to_string(coefficients.size()));
-    for (std::size_t t = 0; t < coefficients.size(); ++t)
-        if (!std::isfinite(coefficients[t]))
-            throw Error("coefficient of task '" + m_taskNames[t] + "' is not a finite number");
+    const std::size_t columns = m_plan.columns.size();
+    if (coefficients.size() != m_tasks.size() * columns)
+        throw Error("expected " + std::to_string(m_tasks.size() * columns) + " coefficients (" +
+                    (columns == 1 ? "one per task"
+                                  : std::to_string(m_tasks.size()) + " tasks x " +
+                                        std::to_string(columns) + " group columns, task by task") +
+                    "), got " + std::to_string(coefficients.size()));
+    for (std::size_t k = 0; k < coefficients.size(); ++k)
+        if (!std::isfinite(coefficients[k]))
+            throw Error("coefficient of task '" + m_taskNames[k / columns] + "'" +
+                        (columns == 1 ? std::string()
+                                      : " in group column '" + m_plan.columns[k % columns] + "'") +
+                        " is not a finite number");
     if (!m_prepared)
         throw Error("internal: Merger::prepare() must run before merging");
+}
+
+std::vector<double> Merger::tensorCoefficients(std::size_t index,
+                                               const std::vector<double> &coefficients) const
+{
+    std::vector<double> out(m_tasks.size());
+    memberCoefficients(m_plan.tensors.at(index).group, coefficients.data(), m_tasks.size(),
+                       m_plan.columns.size(), out.data());
+    return out;
 }
 
 void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients,
@@ -278,8 +294,14 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
         for (std::uint64_t start = 0; start < total; start += step)
             items.push_back({index, start, std::min(step, total - start), out});
     }
-    const std::vector<float> coefficientsF(coefficients.begin(), coefficients.end());
-    const std::vector<double> &coefficientsD = coefficients;
+    // Each merged tensor's per-task coefficients (its group's column, or its place on a ramp).
+    std::vector<std::vector<double>> coefficientsD(m_plan.tensors.size());
+    std::vector<std::vector<float>> coefficientsF(m_plan.tensors.size());
+    for (std::size_t i = 0; i < m_plan.tensors.size(); ++i)
+        if (m_plan.tensors[i].merged) {
+            coefficientsD[i] = tensorCoefficients(i, coefficients);
+            coefficientsF[i].assign(coefficientsD[i].begin(), coefficientsD[i].end());
+        }
     const int workers = std::max(1, threads);
     std::vector<Scratch<float>> floatScratch(static_cast<std::size_t>(workers));
     std::vector<Scratch<double>> doubleScratch(static_cast<std::size_t>(workers));
@@ -299,10 +321,11 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
         const std::size_t workerIndex = static_cast<std::size_t>(worker);
         const void *bytes =
             needsDouble(tensor) || outType == DType::F64
-                ? mergeToBytes<double>(tensor, m_transforms[item.tensor], coefficientsD, item.start,
-                                       count, outType, doubleScratch[workerIndex])
-                : mergeToBytes<float>(tensor, m_transforms[item.tensor], coefficientsF, item.start,
-                                      count, outType, floatScratch[workerIndex]);
+                ? mergeToBytes<double>(tensor, m_transforms[item.tensor],
+                                       coefficientsD[item.tensor], item.start, count, outType,
+                                       doubleScratch[workerIndex])
+                : mergeToBytes<float>(tensor, m_transforms[item.tensor], coefficientsF[item.tensor],
+                                      item.start, count, outType, floatScratch[workerIndex]);
         writer.write(item.output, item.start * dtypeSize(outType), bytes, outSize);
         reporter.add(outSize);
     });
@@ -369,7 +392,8 @@ void Merger::mergeTensor(std::size_t index, const std::vector<double> &coefficie
         convertToFloat(tensor.base->dtype, tensor.base->data, out, static_cast<std::size_t>(n));
         return;
     }
-    const std::vector<float> coefficientsF(coefficients.begin(), coefficients.end());
+    const std::vector<double> perTask = tensorCoefficients(index, coefficients);
+    const std::vector<float> coefficientsF(perTask.begin(), perTask.end());
     Scratch<float> scratch;
     scratch.reserve(m_tasks.size(), kMergeBlock);
     for (std::uint64_t start = 0; start < n; start += kMergeBlock) {

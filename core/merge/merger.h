@@ -43,6 +43,14 @@ public:
     const MergePlan &plan() const { return m_plan; }
     const MergeOptions &options() const { return m_options; }
     std::size_t taskCount() const { return m_tasks.size(); }
+    /// Coefficients a merge takes: tasks x group columns (tasks without groups), task by task.
+    std::size_t coefficientCount() const { return m_tasks.size() * m_plan.columns.size(); }
+
+    /// The per-task coefficients of plan tensor `index` at the coefficient matrix
+    /// `coefficients` (coefficientCount() numbers, task-major): its group's column, or its
+    /// place on a ramp.
+    std::vector<double> tensorCoefficients(std::size_t index,
+                                           const std::vector<double> &coefficients) const;
 
     /// TIES thresholds and DARE keys for every merged tensor. Runs once; later calls return.
     void prepare(int threads, const ProgressCallback &progress = {});
@@ -56,8 +64,9 @@ public:
     std::vector<OutputTensor> outputTensors(std::optional<DType> floatingAs = {},
                                             bool omitDuplicates = false) const;
 
-    /// Writes every tensor of `writer` (built from outputTensors(), all or a subset, matched by
-    /// name) in the writer's dtype for it (converted through float, or double for f64).
+    /// `coefficients`: coefficientCount() numbers (task-major: task t's group columns at
+    /// t * columns). Writes every tensor of `writer` (built from outputTensors(), all or a subset,
+    /// matched by name) in the writer's dtype for it (converted through float, or double for f64).
     void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients, int threads,
                    const ProgressCallback &progress = {}) const;
 

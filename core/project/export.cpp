@@ -3,13 +3,17 @@
 
 #include "io/checkpoint.h"
 #include "merge/merge_job.h"
+#include "merge/recipe.h"
 #include "util/atomic_file.h"
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 namespace mf::project {
+
+namespace fs = std::filesystem;
 
 const EvaluationEntry *measuredAt(const Project &project, const std::vector<double> &coefficients)
 {
@@ -64,11 +68,9 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
 {
     MergeRequest merge;
     merge.basePath = project.resolve(project.base);
-    std::vector<std::string> names;
     for (const TaskEntry &task : project.tasks) {
         merge.modelPaths.push_back(project.resolve(task.checkpoint));
         merge.taskNames.push_back(task.name);
-        names.push_back(task.name);
     }
     merge.coefficients = request.coefficients;
     merge.options = project.merge;
@@ -117,41 +119,28 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
         merge, log ? log : [](const std::string &) {},
         [&keepGoing](const Progress &) { return !keepGoing || keepGoing(); });
 
-    nlohmann::ordered_json fingerprints = nlohmann::ordered_json::object();
-    fingerprints["base"] = report.fingerprints.front(); // as the merge read them
-    for (std::size_t t = 0; t < project.tasks.size(); ++t)
-        fingerprints[project.tasks[t].name] = report.fingerprints[t + 1];
     // Which way each metric is read: a perplexity's lower value is the better one.
     nlohmann::ordered_json objectives = nlohmann::ordered_json::object();
     for (const TaskEntry &task : project.tasks)
         objectives[task.name] = {
             {"metric", task.metric},
             {"direction", task.direction == map::Direction::Maximize ? "maximize" : "minimize"}};
-    nlohmann::ordered_json sidecar = {
-        {"coefficients", request.coefficients},
-        {"tasks", names},
-        {"objectives", objectives},
-        {"method", methodName(project.merge.method)},
-        {"density", project.merge.density},
-        {"drop_rate", project.merge.dropRate},
-        {"seed", project.merge.seed},
-        {"preference", request.preference},
-        {"predicted", metricsJson(project, request.predicted)},
-        {"std", metricsJson(project, request.stddev)},
-        {"interval", intervalsJson(project, request.lower, request.upper)},
-        {"interval_level", 0.9},
-        {"provisional", !request.provisional.empty()},
-        {"measured", nullptr},
-        {"fingerprints", fingerprints},
-        {"outputs", report.outputs}};
+    // The sidecar is the merge's recipe (merge --recipe replays it), then what the project knew.
+    nlohmann::ordered_json sidecar = recipeJson(merge, report);
+    sidecar["project"] = fs::absolute(project.path).lexically_normal().string();
+    sidecar["objectives"] = objectives;
+    sidecar["preference"] = request.preference;
+    sidecar["predicted"] = metricsJson(project, request.predicted);
+    sidecar["std"] = metricsJson(project, request.stddev);
+    sidecar["interval"] = intervalsJson(project, request.lower, request.upper);
+    sidecar["interval_level"] = 0.9;
+    sidecar["provisional"] = !request.provisional.empty();
+    sidecar["measured"] = nullptr;
+    sidecar["outputs"] = report.outputs;
     if (measured)
         sidecar["measured"] = measured->result.metrics;
     if (!request.provisional.empty())
         sidecar["provisional_reason"] = request.provisional;
-    if (request.dtype)
-        sidecar["dtype"] = dtypeName(*request.dtype);
-    if (!request.tokenizerFrom.empty())
-        sidecar["tokenizer_from"] = request.tokenizerFrom;
     ExportResult result;
     result.outputs = report.outputs;
     std::string out = request.out;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/project.h"
 
+#include "merge/recipe.h"
+
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -37,7 +39,9 @@ std::vector<double> readCoefficients(const nlohmann::json &array, std::size_t ta
             fail(path, where + ": a coefficient is not a number");
         coefficients.push_back(c.get<double>());
     }
-    if (coefficients.size() != tasks)
+    // tasks x group columns: an evaluation made under other coefficient groups keeps its own
+    // number of columns (its cache key tells it apart; samples() leaves it out).
+    if (coefficients.empty() || tasks == 0 || coefficients.size() % tasks != 0)
         fail(path, where + " has " + std::to_string(coefficients.size()) + " coefficients for " +
                        std::to_string(tasks) + " tasks");
     return coefficients;
@@ -108,6 +112,8 @@ std::string cacheKey(const MergeOptions &options, const std::vector<std::string>
     }
     if (!options.keepTaskOnly) // only when not the default: older projects' keys stay valid
         key["task_only"] = "drop";
+    if (!options.groups.empty())
+        key["groups"] = groupsJson(options.groups);
     return hexDigits(hashString(key.dump()));
 }
 
@@ -179,6 +185,13 @@ Project Project::load(const std::string &path)
         if (taskOnly != "keep" && taskOnly != "drop")
             fail(path, "merge: task_only is '" + taskOnly + "' (expected keep or drop)");
         p.merge.keepTaskOnly = taskOnly == "keep";
+        if (m.contains("groups") && !m["groups"].is_null()) {
+            try {
+                p.merge.groups = readGroups(m["groups"], "merge");
+            } catch (const Error &e) {
+                fail(path, e.what());
+            }
+        }
         try {
             validateMergeOptions(p.merge);
         } catch (const Error &e) {
@@ -313,6 +326,10 @@ void Project::save() const
     mergeJson["include"] = merge.include;
     mergeJson["exclude"] = merge.exclude;
     mergeJson["task_only"] = merge.keepTaskOnly ? "keep" : "drop";
+    if (merge.groups.empty())
+        mergeJson.erase("groups");
+    else
+        mergeJson["groups"] = groupsJson(merge.groups);
     d["merge"] = std::move(mergeJson);
     json mapJson = d.contains("map") && d["map"].is_object() ? d["map"] : json::object();
     mapJson["mode"] = map.mode;
@@ -425,34 +442,53 @@ void Project::moveTo(const std::string &newPath)
             *paths[i] = relativize(resolved[i]);
 }
 
+std::vector<std::string> Project::columns() const
+{
+    return groupColumns(merge.groups);
+}
+
+std::size_t Project::dimension() const
+{
+    return tasks.size() * columns().size();
+}
+
 map::Problem Project::problem() const
 {
     map::Problem problem;
-    problem.lower.resize(static_cast<Eigen::Index>(tasks.size()));
-    problem.upper.resize(static_cast<Eigen::Index>(tasks.size()));
+    const std::vector<std::string> groupColumnNames = columns();
+    const std::size_t c = groupColumnNames.size();
+    problem.lower.resize(static_cast<Eigen::Index>(dimension()));
+    problem.upper.resize(static_cast<Eigen::Index>(dimension()));
     for (std::size_t t = 0; t < tasks.size(); ++t) {
-        problem.coefficients.push_back(tasks[t].name);
         problem.metrics.push_back({tasks[t].name, tasks[t].direction, tasks[t].link});
-        problem.lower[static_cast<Eigen::Index>(t)] = tasks[t].lower;
-        problem.upper[static_cast<Eigen::Index>(t)] = tasks[t].upper;
+        for (std::size_t g = 0; g < c; ++g) {
+            problem.coefficients.push_back(c == 1 ? tasks[t].name
+                                                  : tasks[t].name + "/" + groupColumnNames[g]);
+            problem.lower[static_cast<Eigen::Index>(t * c + g)] = tasks[t].lower;
+            problem.upper[static_cast<Eigen::Index>(t * c + g)] = tasks[t].upper;
+        }
     }
     return problem;
 }
 
 map::Samples Project::samples(const std::string &kind) const
 {
+    // Evaluations of this kind under the project's coefficient groups (one made under other
+    // groups has another number of coefficients; its metrics describe another space).
+    const std::size_t d = dimension();
     std::vector<const EvaluationEntry *> chosenEntries;
     for (const EvaluationEntry &entry : evaluations)
-        if (entry.kind == kind)
+        if (entry.kind == kind && entry.result.coefficients.size() == d)
             chosenEntries.push_back(&entry);
     const auto n = static_cast<Eigen::Index>(tasks.size());
     map::Samples samples;
-    samples.c.resize(static_cast<Eigen::Index>(chosenEntries.size()), n);
+    samples.c.resize(static_cast<Eigen::Index>(chosenEntries.size()), static_cast<Eigen::Index>(d));
     samples.y.resize(static_cast<Eigen::Index>(chosenEntries.size()), n);
     for (std::size_t i = 0; i < chosenEntries.size(); ++i) {
         const auto row = static_cast<Eigen::Index>(i);
+        for (std::size_t k = 0; k < d; ++k)
+            samples.c(row, static_cast<Eigen::Index>(k)) = chosenEntries[i]->result.coefficients[k];
         for (Eigen::Index t = 0; t < n; ++t) {
-            samples.c(row, t) = chosenEntries[i]->result.coefficients[static_cast<std::size_t>(t)];
             const auto &metrics = chosenEntries[i]->result.metrics;
             const auto it = metrics.find(tasks[static_cast<std::size_t>(t)].name);
             samples.y(row, t) =

@@ -111,6 +111,12 @@ public:
     /// relative to the new one, so they name the same files; absolute paths stay as they are.
     void moveTo(const std::string &newPath);
 
+    /// The coefficient matrix's columns (groupColumns(merge.groups): {""} without groups).
+    std::vector<std::string> columns() const;
+    /// Coefficients a merge of this project takes: tasks x columns (task by task).
+    std::size_t dimension() const;
+    /// The MAP problem: one coefficient per task and group column ("task/column" with groups),
+    /// each in its task's box; one metric per task.
     map::Problem problem() const;
     /// Evaluations of `kind` as samples: failed ones as rows of NaN (fits skip them).
     map::Samples samples(const std::string &kind = "sample") const;

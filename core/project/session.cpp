@@ -69,8 +69,8 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
     };
     bool servedAsSamples = false;
     for (std::size_t i = 0; i < queue.size(); ++i) {
-        if (queue[i].size() != m_project.tasks.size())
-            throw Error("expected " + std::to_string(m_project.tasks.size()) +
+        if (queue[i].size() != m_project.dimension())
+            throw Error("expected " + std::to_string(m_project.dimension()) +
                         " coefficients, got " + std::to_string(queue[i].size()));
         if (const EvaluationEntry *hit = m_project.cached(queue[i], m_cacheKey)) {
             results[i] = hit->result;
@@ -139,8 +139,8 @@ eval::Evaluation Session::evaluateHere(const std::vector<double> &coefficients)
     State &s = *m_state;
     if (!s.evaluator)
         throw Error("this session evaluates on the cluster, not here");
-    if (coefficients.size() != m_project.tasks.size())
-        throw Error("expected " + std::to_string(m_project.tasks.size()) + " coefficients, got " +
+    if (coefficients.size() != m_project.dimension())
+        throw Error("expected " + std::to_string(m_project.dimension()) + " coefficients, got " +
                     std::to_string(coefficients.size()));
     eval::JobRunner runner(s.options.cancel);
     std::vector<eval::Evaluation> done = runner.run({coefficients}, *s.evaluator, 1);
@@ -180,8 +180,8 @@ std::vector<double> Session::similarity() const
 map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progress)
 {
     const map::Problem problem = m_project.problem();
-    const int n = problem.dimension();
-    const int p = map::Surrogate::fullParameterCount(n);
+    const int n = problem.metricCount(); // tasks; the coefficients are problem.dimension()
+    const int p = map::Surrogate::fullParameterCount(problem.dimension());
     const int budget = m_project.map.budget > 0 ? m_project.map.budget : 3 * p;
     const map::BatchEvaluator batch = [&](const Eigen::MatrixXd &c) {
         std::vector<std::vector<double>> queue;

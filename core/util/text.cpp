@@ -116,4 +116,15 @@ std::string relativePath(const std::string &path, const std::string &folder)
         .string();
 }
 
+std::string escapeRegex(const std::string &text)
+{
+    std::string out;
+    for (char ch : text) {
+        if (std::string("\\^$.|?*+()[]{}").find(ch) != std::string::npos)
+            out += '\\';
+        out += ch;
+    }
+    return out;
+}
+
 } // namespace mf

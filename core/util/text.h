@@ -22,6 +22,9 @@ bool startsWith(const std::string &text, const std::string &prefix);
 /// True when `text` ends with `suffix`.
 bool endsWith(const std::string &text, const std::string &suffix);
 
+/// `text` with the characters an ECMAScript regex gives meaning to escaped ("a.b" -> "a\\.b").
+std::string escapeRegex(const std::string &text);
+
 /// Splits on a single character, keeping empty fields.
 std::vector<std::string> splitString(const std::string &text, char separator);
 
