@@ -23,6 +23,7 @@ void FrontTableModel::reset()
     beginResetModel();
     const bool shown = m_document->isOpen() && m_document->hasFront();
     m_tasks = m_document->isOpen() ? m_document->taskCount() : 0;
+    m_coefficients = m_document->isOpen() ? static_cast<int>(m_document->project().dimension()) : 0;
     m_rows = shown ? m_document->front().size() : 0;
     m_measured.assign(static_cast<std::size_t>(m_rows), {});
     for (int i = 0; i < m_rows; ++i) {
@@ -40,15 +41,18 @@ int FrontTableModel::rowCount(const QModelIndex &parent) const
 
 int FrontTableModel::columnCount(const QModelIndex &parent) const
 {
-    return parent.isValid() || m_tasks == 0 ? 0 : 1 + 3 * m_tasks;
+    return parent.isValid() || m_tasks == 0 ? 0 : 1 + m_coefficients + 2 * m_tasks;
 }
 
 std::pair<FrontTableModel::Column, int> FrontTableModel::describe(int column) const
 {
     if (column == 0)
         return {Column::Index, -1};
-    const int k = column - 1;
-    return {static_cast<Column>(1 + k / m_tasks), k % m_tasks};
+    // The coefficients (tasks x group columns), then predicted and measured per task.
+    if (column <= m_coefficients)
+        return {Column::Coefficient, column - 1};
+    const int k = column - 1 - m_coefficients;
+    return {static_cast<Column>(2 + k / m_tasks), k % m_tasks};
 }
 
 QVariant FrontTableModel::data(const QModelIndex &index, int role) const
@@ -105,12 +109,13 @@ QVariant FrontTableModel::headerData(int section, Qt::Orientation orientation, i
     const auto [column, t] = describe(section);
     if (column == Column::Index)
         return tr("#");
+    if (column == Column::Coefficient) // "c:a", block-wise "c:a/embeddings"
+        return QStringLiteral("c:%1").arg(QString::fromStdString(
+            m_document->project().problem().coefficients[static_cast<std::size_t>(t)]));
     const auto &task = m_document->project().tasks[static_cast<std::size_t>(t)];
     const QString name = QString::fromStdString(task.name);
     const QString arrow = directionArrow(task.direction);
     switch (column) {
-    case Column::Coefficient:
-        return QStringLiteral("c:%1").arg(name);
     case Column::Predicted:
         return name + arrow + tr(" (± std)");
     default:

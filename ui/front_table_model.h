@@ -31,7 +31,7 @@ private:
     void reset();
 
     ProjectDocument *m_document;
-    int m_rows = 0, m_tasks = 0;
+    int m_rows = 0, m_tasks = 0, m_coefficients = 0;
     /// Measured metrics per front point (empty vector: not measured), looked up once per reset.
     std::vector<std::vector<double>> m_measured;
 };

@@ -13,13 +13,32 @@ QString describeMergeHtml(const std::string &base, const std::vector<std::string
     constexpr std::size_t kShown = 10; // a long list of left-out tensors is cut
     try {
         const MergeInputs inputs(base, models, names, options);
-        const std::vector<std::string> lines = describePlan(inputs.merger().plan());
+        const MergePlan &plan = inputs.merger().plan();
+        std::vector<std::string> lines, groupLines;
+        for (const std::string &line : describePlan(plan))
+            (line.rfind("group '", 0) == 0 ? groupLines : lines).push_back(line);
         QString html = QObject::tr("<b>Merge</b>: %1")
                            .arg(QString::fromStdString(lines.front()).toHtmlEscaped());
         for (std::size_t i = 1; i < lines.size() && i <= kShown; ++i)
             html += QStringLiteral("<br>") + QString::fromStdString(lines[i]).toHtmlEscaped();
         if (lines.size() > kShown + 1)
             html += QObject::tr("<br>… and %1 more").arg(lines.size() - kShown - 1);
+        // Which tensors land in which group: the count, then the first few names.
+        for (std::size_t g = 0; g < groupLines.size(); ++g) {
+            std::vector<std::string> members;
+            for (const TensorPlan &tensor : plan.tensors)
+                if (tensor.merged && tensor.duplicateOf < 0 &&
+                    tensor.group.group == static_cast<int>(g))
+                    members.push_back(tensor.name);
+            QString list;
+            for (std::size_t k = 0; k < members.size() && k < 4; ++k)
+                list += (k ? QStringLiteral(", ") : QString()) +
+                        QString::fromStdString(members[k]).toHtmlEscaped();
+            if (members.size() > 4)
+                list += QObject::tr(", … (%1 more)").arg(members.size() - 4);
+            html += QStringLiteral("<br><b>%1</b><br><small>&nbsp;&nbsp;%2</small>")
+                        .arg(QString::fromStdString(groupLines[g]).toHtmlEscaped(), list);
+        }
         return html;
     } catch (const std::exception &e) {
         return QObject::tr("<b>Problem:</b> %1")

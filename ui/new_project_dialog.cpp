@@ -3,6 +3,8 @@
 
 #include "merge_description.h"
 #include "project/evaluator_backend.h"
+#include "io/checkpoint.h"
+#include "merge/groups.h"
 #include "project/project.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -175,6 +177,53 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     merge->addStretch();
     layout->addLayout(merge);
 
+    // Block-wise: coefficient groups (docs/PROJECT.md merge.groups), with presets for HF names.
+    auto *groupsRow = new QHBoxLayout;
+    m_groupPreset = new QComboBox(this);
+    m_groupPreset->addItems({tr("none: one coefficient per task"),
+                             tr("embeddings / first half / second half / head"),
+                             tr("embeddings / layer ramp / head"), tr("custom (edit below)")});
+    auto *addGroup = new QPushButton(tr("Add group"), this);
+    auto *removeGroup = new QPushButton(tr("Remove group"), this);
+    groupsRow->addWidget(new QLabel(tr("Coefficient groups"), this));
+    groupsRow->addWidget(m_groupPreset);
+    groupsRow->addWidget(addGroup);
+    groupsRow->addWidget(removeGroup);
+    groupsRow->addStretch();
+    layout->addLayout(groupsRow);
+    m_groups = new QTableWidget(0, 3, this);
+    m_groups->setObjectName(QStringLiteral("groups"));
+    m_groups->setHorizontalHeaderLabels(
+        {tr("group"), tr("tensor names (regex; empty: the rest)"), tr("layer ramp")});
+    m_groups->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+    m_groups->verticalHeader()->hide();
+    m_groups->setMaximumHeight(130);
+    m_groups->setToolTip(tr("Each merged tensor belongs to exactly one group; a merge is then one "
+                            "coefficient per task and group (a ramp: a first and a last value "
+                            "per task, interpolated over the layer index)."));
+    layout->addWidget(m_groups);
+    connect(m_groupPreset, qOverload<int>(&QComboBox::activated), this,
+            &NewProjectDialog::applyGroupPreset);
+    connect(addGroup, &QPushButton::clicked, this, [this] {
+        std::vector<CoefficientGroup> now = groups();
+        now.push_back({"group " + std::to_string(now.size() + 1), "", false});
+        setGroups(now);
+        m_groupPreset->setCurrentIndex(3);
+        inspect();
+    });
+    connect(removeGroup, &QPushButton::clicked, this, [this] {
+        if (m_groups->rowCount() == 0)
+            return;
+        m_groups->removeRow(m_groups->currentRow() >= 0 ? m_groups->currentRow()
+                                                        : m_groups->rowCount() - 1);
+        m_groupPreset->setCurrentIndex(m_groups->rowCount() ? 3 : 0);
+        inspect();
+    });
+    connect(m_groups, &QTableWidget::itemChanged, this, [this] {
+        m_groupPreset->setCurrentIndex(m_groups->rowCount() ? 3 : 0);
+        inspect();
+    });
+
     m_inspection = new QLabel(tr("Choose the base and the task checkpoints."), this);
     m_inspection->setObjectName(QStringLiteral("inspection"));
     m_inspection->setWordWrap(true);
@@ -266,12 +315,97 @@ void NewProjectDialog::inspect()
     }
     m_inspection->setText(tr("inspecting…"));
     const int generation = ++m_inspectGeneration;
+    MergeOptions options;
+    options.groups = groups();
     // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
     m_background.run(
-        [base, models, names] { return describeMergeHtml(base, models, names, MergeOptions{}); },
+        [base, models, names, options] {
+            return describeMergeHtml(base, models, names, options);
+        },
         [this, generation](const QString &html) {
             if (generation == m_inspectGeneration)
                 m_inspection->setText(html);
+        });
+}
+
+std::vector<CoefficientGroup> NewProjectDialog::groups() const
+{
+    std::vector<CoefficientGroup> out;
+    for (int row = 0; row < m_groups->rowCount(); ++row) {
+        CoefficientGroup group;
+        group.name = m_groups->item(row, 0) ? m_groups->item(row, 0)->text().trimmed().toStdString()
+                                            : std::string();
+        group.include = m_groups->item(row, 1) ? m_groups->item(row, 1)->text().toStdString()
+                                               : std::string();
+        group.ramp = m_groups->item(row, 2) && m_groups->item(row, 2)->checkState() == Qt::Checked;
+        out.push_back(std::move(group));
+    }
+    return out;
+}
+
+void NewProjectDialog::setGroups(const std::vector<CoefficientGroup> &groups)
+{
+    const QSignalBlocker block(m_groups);
+    m_groups->setRowCount(0);
+    for (const CoefficientGroup &group : groups) {
+        const int row = m_groups->rowCount();
+        m_groups->insertRow(row);
+        m_groups->setItem(row, 0, new QTableWidgetItem(QString::fromStdString(group.name)));
+        m_groups->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(group.include)));
+        auto *ramp = new QTableWidgetItem;
+        ramp->setFlags(Qt::ItemIsUserCheckable | Qt::ItemIsEnabled | Qt::ItemIsSelectable);
+        ramp->setCheckState(group.ramp ? Qt::Checked : Qt::Unchecked);
+        m_groups->setItem(row, 2, ramp);
+    }
+}
+
+void NewProjectDialog::applyGroupPreset(int preset)
+{
+    m_groupPreset->setCurrentIndex(preset);
+    if (preset == 0 || preset == 3) {
+        if (preset == 0)
+            setGroups({});
+        inspect();
+        return;
+    }
+    const std::string base = m_base->text().toStdString();
+    if (base.empty()) {
+        m_inspection->setText(tr("Choose the base first: the presets are built from its tensor "
+                                 "names."));
+        return;
+    }
+    const bool ramp = preset == 2;
+    const int generation = ++m_inspectGeneration;
+    struct Preset {
+        std::vector<CoefficientGroup> groups;
+        QString problem;
+    };
+    // The base's floating tensor names, read on a worker (headers only).
+    m_background.run(
+        [base, ramp] {
+            Preset out;
+            try {
+                std::vector<std::string> names;
+                const mf::Checkpoint checkpoint = mf::Checkpoint::open(base);
+                for (const TensorRef &tensor : checkpoint.tensors())
+                    if (isFloating(tensor.dtype))
+                        names.push_back(tensor.name);
+                out.groups = transformerGroups(names, ramp);
+            } catch (const std::exception &e) {
+                out.problem = QString::fromStdString(e.what());
+            }
+            return out;
+        },
+        [this, generation](const Preset &preset) {
+            if (generation != m_inspectGeneration)
+                return;
+            if (!preset.problem.isEmpty()) {
+                m_groupPreset->setCurrentIndex(m_groups->rowCount() ? 3 : 0);
+                m_inspection->setText(tr("<b>No preset:</b> %1").arg(preset.problem.toHtmlEscaped()));
+                return;
+            }
+            setGroups(preset.groups);
+            inspect();
         });
 }
 
@@ -317,6 +451,8 @@ project::Project NewProjectDialog::project() const
     p.merge.density = m_density->value();
     p.merge.dropRate = m_drop->value();
     p.merge.seed = static_cast<std::uint64_t>(m_seed->value());
+    p.merge.groups = groups();
+    validateGroups(p.merge.groups);
     return p;
 }
 

@@ -40,6 +40,13 @@ public:
     void setProjectPath(const QString &path);
     QString projectPath() const;
     QTableWidget *tasksTable() const { return m_tasks; }
+    /// Coefficient groups: one row each (name, regex, ramp); none: one coefficient per task.
+    QTableWidget *groupsTable() const { return m_groups; }
+    QComboBox *groupPresets() const { return m_groupPreset; }
+    /// Fills the groups table with a preset for the base's HF names (on a worker, then the
+    /// inspection runs again): 1 embeddings / halves / head, 2 embeddings / ramp / head,
+    /// 0 none. Says why in the inspection line when the base has no numbered layers.
+    void applyGroupPreset(int preset);
     QLabel *inspectionLabel() const { return m_inspection; }
 
     /// The project the fields describe (paths relative to the project file), not yet saved.
@@ -55,9 +62,12 @@ protected:
 private:
     void inspect();
     void accept() override;
+    std::vector<CoefficientGroup> groups() const;
+    void setGroups(const std::vector<CoefficientGroup> &groups);
 
     QLineEdit *m_base, *m_projectPath;
-    QTableWidget *m_tasks;
+    QTableWidget *m_tasks, *m_groups;
+    QComboBox *m_groupPreset;
     QComboBox *m_method;
     QDoubleSpinBox *m_density, *m_drop;
     QSpinBox *m_seed;

@@ -151,11 +151,14 @@ void RunController::exploreTo(const QString &what, bool oneMoreRound)
         // Bayesian MAP resumes from the samples the project holds. Sample never stops at a
         // design too small to check the fit it shows: MAP's initial design (P + 1), then
         // Bayesian rounds up to 2P (map::trustedSampleCount); max(2, N) more is one round.
-        const int n = static_cast<int>(copy.tasks.size());
+        // Block-wise, the surrogates live in D = tasks x group columns.
+        const int n = static_cast<int>(copy.dimension());
         const int design =
             std::max(static_cast<int>(copy.samples().count()), map::trustedSampleCount(n));
         copy.map.mode = "bayesian";
         copy.map.budget = design + (oneMoreRound ? std::max(2, n) : 0);
+        const QString budget = QString::fromStdString(project::budgetSummary(copy));
+        post([this, budget] { Q_EMIT logLine(budget); });
         runSession(copy, cancel,
                    [&](project::Session &session) { session.explore(liveProgress(copy)); });
         return tr("%1 evaluations in all").arg(copy.samples().count());

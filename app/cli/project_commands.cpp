@@ -237,6 +237,7 @@ int exploreCommand(const std::vector<std::string> &tokens)
             throw UsageError("--acquisition expects ehvi or uncertainty");
         p.map.acquisition = *acquisition;
     }
+    std::fprintf(stderr, "explore: %s\n", project::budgetSummary(p).c_str());
     project::Session session(p, sessionOptions(args));
     map::MapResult result;
     try {

@@ -3,6 +3,7 @@
 
 #include "io/checkpoint.h"
 #include "map/nested.h"
+#include "map/trust.h"
 #include "merge/merge_inputs.h"
 #include "project/evaluator_backend.h"
 #include "project/slurm_runner.h"
@@ -220,6 +221,26 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
     options.seed = m_project.map.seed;
     options.acquisition = map::parseAcquisition(m_project.map.acquisition);
     return map::bayesianMap(problem, m_project.samples(), batch, options);
+}
+
+std::string budgetSummary(const Project &project)
+{
+    const int d = static_cast<int>(project.dimension());
+    const int p = map::Surrogate::fullParameterCount(d);
+    const std::size_t columns = project.columns().size();
+    const int budget = project.map.budget > 0 ? project.map.budget : 3 * p;
+    std::string line = std::to_string(d) + " coefficient(s)";
+    if (columns > 1)
+        line += " (" + std::to_string(project.tasks.size()) + " tasks x " +
+                std::to_string(columns) + " group columns)";
+    line += ": a full quadratic per task has " + std::to_string(p) +
+            " parameters; it is fitted from " + std::to_string(p + 1) +
+            " evaluations and trusted from " + std::to_string(map::trustedSampleCount(d)) +
+            "; this run's budget is " + std::to_string(budget) +
+            (project.map.mode == "nested" ? " (nested MAP spends its own per pair)" : "");
+    if (budget < map::trustedSampleCount(d))
+        line += " (below what the front needs to be trusted)";
+    return line;
 }
 
 FrontResult fitFront(const Project &project)

@@ -82,6 +82,11 @@ private:
     std::string m_device;
 };
 
+/// What MAP over this project's coefficients costs, said before it starts: "4 coefficients
+/// (2 tasks x 2 group columns): a full quadratic per task has 15 parameters; it is fitted from
+/// 16 evaluations and trusted from 30; this run's budget is 45". One line.
+std::string budgetSummary(const Project &project);
+
 /// Fits the project's samples and computes the predicted front (no evaluation).
 FrontResult fitFront(const Project &project);
 

@@ -5,9 +5,12 @@
 
 #include "fixtures.h"
 
+#include "io/checkpoint.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +54,7 @@ private Q_SLOTS:
     void exportsTheChosenMerge();
     void recordsFailedEvaluations();
     void exploresNested();
+    void exploresBlockwiseAndReplaysItsRecipe();
     void evaluatesInProcessWithTorchScript();
     void survivesInterruptAndKill();
 };
@@ -330,6 +334,88 @@ void TestCliProject::exploresNested()
     QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(12));
 }
 
+void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
+{
+    // Two layers, two tasks, a group per layer: D = 4 coefficients; task a moves both layers'
+    // w to (1, 0), task b to (0, 1), so a merge's layers.g.w = (C[a][g], C[b][g]).
+    TempDir dir;
+    for (const auto &[file, w] : std::vector<std::pair<std::string, std::vector<double>>>{
+             {"base.safetensors", {0, 0}}, {"a.safetensors", {1, 0}}, {"b.safetensors", {0, 1}}})
+        mftest::writeCheckpoint(dir.file(file), {{"layers.0.w", mf::DType::F32, {2}, w},
+                                                 {"layers.1.w", mf::DType::F32, {2}, w}});
+    const nlohmann::json evaluator = {
+        {"kind", "command"},
+        {"command", std::string("'") + MERGEFRONT_METRIC_TOOL + "' blocks {checkpoint} {task}"}};
+    nlohmann::json project = {
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", "base.safetensors"},
+        {"tasks",
+         {{{"name", "a"}, {"checkpoint", "a.safetensors"}, {"evaluator", evaluator}},
+          {{"name", "b"}, {"checkpoint", "b.safetensors"}, {"evaluator", evaluator}}}},
+        {"merge",
+         {{"method", "task_arithmetic"},
+          {"groups", {{{"name", "lower"}, {"include", "^layers\\.0\\."}},
+                      {{"name", "upper"}, {"include", "^layers\\.1\\."}}}}}},
+        {"map", {{"mode", "bayesian"}, {"budget", 40}, {"seed", 1}}}};
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(projectFile(dir)["evaluations"][0]["coefficients"].size(), std::size_t(4));
+    // The front's coefficients are the tasks x groups matrix.
+    run = mftest::runCli(dir, {"front", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto front = nlohmann::json::parse(run.out);
+    QCOMPARE(front["columns"], nlohmann::json({"lower", "upper"}));
+    QCOMPARE(front["front"][0]["coefficients"].size(), std::size_t(2));
+    QCOMPARE(front["front"][0]["coefficients"][0].size(), std::size_t(2));
+    run = mftest::runCli(dir, {"front", dir.file("project.json"), "--csv"});
+    QVERIFY2(run.out.rfind("c:a/lower,c:a/upper,c:b/lower,c:b/upper,a,b,", 0) == 0,
+             run.out.c_str());
+    // Measured where each task wants it per layer: a at (0.8,0.2),(0.5,0.1) is its peak.
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.8,0.5,0.2,0.1",
+                               "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QVERIFY(std::fabs(nlohmann::json::parse(run.out)["metrics"]["a"].get<double>() -
+                      1 / (1 + std::exp(-2.0))) < 1e-9);
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.8,0.2"});
+    QCOMPARE(run.code, 2);
+    QVERIFY2(run.err.find("give 4, task by task: a/lower, a/upper, b/lower, b/upper") !=
+                 std::string::npos,
+             run.err.c_str());
+    // Export a preference's point; its sidecar is a recipe that replays bit for bit.
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--weights", "1,1", "--out",
+                               dir.file("chosen.safetensors")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto sidecar = nlohmann::json::parse(mftest::readFile(dir.file("chosen.safetensors.json")));
+    QCOMPARE(sidecar["recipe"].get<int>(), 1);
+    QCOMPARE(sidecar["groups"][1]["name"].get<std::string>(), std::string("upper"));
+    QCOMPARE(sidecar["coefficients"].size(), std::size_t(2));
+    const mf::Checkpoint chosen = mf::Checkpoint::open(dir.file("chosen.safetensors"));
+    const std::vector<double> lower = mftest::valuesOf(*chosen.find("layers.0.w"));
+    QVERIFY(std::fabs(lower[0] - sidecar["coefficients"][0][0].get<double>()) < 1e-6);
+    QVERIFY(std::fabs(lower[1] - sidecar["coefficients"][1][0].get<double>()) < 1e-6);
+    run = mftest::runCli(dir, {"merge", "--recipe", dir.file("chosen.safetensors.json"), "--out",
+                               dir.file("replayed.safetensors"), "--quiet"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QVERIFY(mftest::readFile(dir.file("replayed.safetensors")) ==
+            mftest::readFile(dir.file("chosen.safetensors")));
+    // The recipe fixes everything but where to write.
+    run = mftest::runCli(dir, {"merge", "--recipe", dir.file("chosen.safetensors.json"), "--coef",
+                               "1,1,1,1", "--out", dir.file("other.safetensors")});
+    QCOMPARE(run.code, 2);
+    QVERIFY2(run.err.find("--coef cannot change it") != std::string::npos, run.err.c_str());
+    // A task retrained since: refused, named, nothing written.
+    mftest::writeCheckpoint(dir.file("b.safetensors"), {{"layers.0.w", mf::DType::F32, {2}, {0, 2}},
+                                                        {"layers.1.w", mf::DType::F32, {2}, {0, 1}}});
+    run = mftest::runCli(dir, {"merge", "--recipe", dir.file("chosen.safetensors.json"), "--out",
+                               dir.file("stale.safetensors")});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("changed since the recipe was written: task 'b'") != std::string::npos,
+             run.err.c_str());
+    QVERIFY(!std::filesystem::exists(dir.file("stale.safetensors")));
+}
+
 void TestCliProject::evaluatesInProcessWithTorchScript()
 {
 #ifndef MERGEFRONT_HAVE_TORCH
@@ -407,7 +493,7 @@ void TestCliProject::survivesInterruptAndKill()
 }
 
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
-             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
+             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested, exploresBlockwiseAndReplaysItsRecipe,
              evaluatesInProcessWithTorchScript, survivesInterruptAndKill, marksProvisionalFronts,
              gridPointsServeAsSamples)
 #ifdef MERGEFRONT_QT_TEST

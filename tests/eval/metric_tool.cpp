@@ -4,6 +4,10 @@
 //   metric_tool mean CHECKPOINT TENSOR  -> {"mean": mean of TENSOR}
 //   metric_tool peaks CHECKPOINT TASK   -> {"accuracy": sigmoid(2 - 4 |w - p_TASK|²)} with w the
 //                                          2-element tensor "w", p_a = (0.8, 0.2), p_b = (0.2, 0.8)
+//   metric_tool blocks CHECKPOINT TASK  -> {"accuracy": sigmoid(2 - 2 |w0 - p_TASK|² - 2 |w1 - q_TASK|²)}
+//                                          with w0, w1 the tensors "layers.0.w", "layers.1.w",
+//                                          p as above, q_a = (0.5, 0.1), q_b = (0.3, 0.9): each
+//                                          task wants other coefficients in each layer
 #include "io/checkpoint.h"
 
 #include <cmath>
@@ -19,6 +23,22 @@ int main(int argc, char **argv)
     try {
         const std::string mode = argv[1];
         const mf::Checkpoint checkpoint = mf::Checkpoint::open(argv[2]);
+        if (mode == "blocks") {
+            const std::string task = argv[3];
+            const double p[2][2][2] = {{{0.8, 0.2}, {0.5, 0.1}}, {{0.2, 0.8}, {0.3, 0.9}}};
+            double d = 0;
+            for (int layer = 0; layer < 2; ++layer) {
+                const mf::TensorRef *w = checkpoint.find("layers." + std::to_string(layer) + ".w");
+                if (!w)
+                    return 3;
+                double v[2];
+                mf::convertToDouble(w->dtype, w->data, v, 2);
+                const auto &peak = p[task == "a" ? 0 : 1][layer];
+                d += 2 * (std::pow(v[0] - peak[0], 2) + std::pow(v[1] - peak[1], 2));
+            }
+            std::printf("loading... done\n{\"accuracy\": %.17g}\n", 1 / (1 + std::exp(-(2 - d))));
+            return 0;
+        }
         const mf::TensorRef *tensor = checkpoint.find(mode == "peaks" ? "w" : argv[3]);
         if (!tensor)
             return 3;

@@ -104,6 +104,7 @@ private Q_SLOTS:
     void opensTheTextExample();
     void screenshotRendersTheWindow();
     void newProjectInspectsAndWrites();
+    void newProjectSetsUpBlockwiseGroups();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -729,6 +730,63 @@ void TestGui::newProjectInspectsAndWrites()
     MainWindow window;
     QVERIFY(window.openProject(written));
     QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+}
+
+void TestGui::newProjectSetsUpBlockwiseGroups()
+{
+    // HF-style names: an embedding and a stack of two layers. The preset gives embeddings /
+    // first half / second half; the inspection shows which tensors land where; a block-wise
+    // project samples in D = 2 tasks x 3 groups and shows the selected merge's matrix.
+    TempDir dir;
+    for (const auto &[file, w] : std::vector<std::pair<std::string, std::vector<double>>>{
+             {"base.safetensors", {0, 0}}, {"a.safetensors", {1, 0}}, {"b.safetensors", {0, 1}}})
+        mftest::writeCheckpoint(dir.file(file), {{"model.embed.weight", mf::DType::F32, {2}, w},
+                                                 {"layers.0.w", mf::DType::F32, {2}, w},
+                                                 {"layers.1.w", mf::DType::F32, {2}, w}});
+    const std::string blocks =
+        std::string("'") + MERGEFRONT_METRIC_TOOL + "' blocks {checkpoint} {task}";
+    mf::ui::NewProjectDialog dialog;
+    dialog.setProjectPath(QString::fromStdString(dir.file("blockwise.json")));
+    dialog.setBase(QString::fromStdString(dir.file("base.safetensors")));
+    dialog.addTask(QString::fromStdString(dir.file("a.safetensors")));
+    dialog.addTask(QString::fromStdString(dir.file("b.safetensors")));
+    dialog.setCommandEvaluator(0, QString::fromStdString(blocks));
+    dialog.setCommandEvaluator(1, QString::fromStdString(blocks));
+    dialog.applyGroupPreset(1);
+    QTRY_COMPARE_WITH_TIMEOUT(dialog.groupsTable()->rowCount(), 3, kHang);
+    QCOMPARE(dialog.groupsTable()->item(1, 0)->text(), QStringLiteral("first half"));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        dialog.inspectionLabel()->text().contains(QStringLiteral("group &#x27;second half&#x27;")) ||
+            dialog.inspectionLabel()->text().contains(QStringLiteral("group 'second half'")),
+        kHang);
+    QString inspection = dialog.inspectionLabel()->text();
+    QVERIFY2(inspection.contains(QStringLiteral("1 tensors (2 parameters)")) &&
+                 inspection.contains(QStringLiteral("layers.1.w")) &&
+                 inspection.contains(QStringLiteral("model.embed.weight")),
+             qPrintable(inspection));
+    // An edit that makes two groups take the same tensor is shown, naming it.
+    dialog.groupsTable()->item(2, 1)->setText(QStringLiteral("^layers\\."));
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.inspectionLabel()->text().contains(QStringLiteral("overlap")),
+                             kHang);
+    inspection = dialog.inspectionLabel()->text();
+    QVERIFY2(inspection.contains(QStringLiteral("layers.0.w (first half, second half)")),
+             qPrintable(inspection));
+    QCOMPARE(dialog.groupPresets()->currentIndex(), 3); // custom now
+    dialog.groupsTable()->item(2, 1)->setText(QStringLiteral("^layers\\.1\\."));
+    const QString written = dialog.writeProject();
+    const mf::project::Project project = mf::project::Project::load(written.toStdString());
+    QCOMPARE(project.merge.groups.size(), std::size_t(3));
+    QCOMPARE(project.dimension(), std::size_t(6));
+    MainWindow window;
+    QVERIFY(window.openProject(written));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    QCOMPARE(window.document()->selectedCoefficients().size(), std::size_t(6));
+    const QString selected = window.selectedLabel()->text();
+    QVERIFY2(selected.contains(QStringLiteral("task × group")) &&
+                 selected.contains(QStringLiteral("second half")),
+             qPrintable(selected));
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

@@ -2,7 +2,8 @@
 // Python PyTorch reads what mergefront-cli writes, with values equal to a reference merge
 // computed in Python (tests/interop/check_merge.py), and model folders written the way
 // save_pretrained lays them out merge into folders a loader takes as they are
-// (tests/interop/check_folders.py). Skipped where Python's torch is absent.
+// (tests/interop/check_folders.py); block-wise merges equal Python's merge from the groups'
+// definition (tests/interop/check_blockwise.py). Skipped where Python's torch is absent.
 #include "testing.h"
 
 #include "fixtures.h"
@@ -14,6 +15,7 @@ class TestPythonInterop : public QObject {
 private Q_SLOTS:
     void pythonReadsOurMerges();
     void modelFoldersRoundTrip();
+    void blockwiseMergesMatchPython();
 };
 
 namespace {
@@ -53,7 +55,16 @@ void TestPythonInterop::modelFoldersRoundTrip()
     QVERIFY2(failed.empty(), failed.c_str());
 }
 
-MF_TEST_MAIN(TestPythonInterop, pythonReadsOurMerges, modelFoldersRoundTrip)
+void TestPythonInterop::blockwiseMergesMatchPython()
+{
+    if (!havePythonTorch())
+        QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
+    const std::string failed = runCheck("check_blockwise.py");
+    QVERIFY2(failed.empty(), failed.c_str());
+}
+
+MF_TEST_MAIN(TestPythonInterop, pythonReadsOurMerges, modelFoldersRoundTrip,
+             blockwiseMergesMatchPython)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_python_interop.moc"
 #endif

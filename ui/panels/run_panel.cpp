@@ -140,7 +140,7 @@ void RunPanel::requestGrid()
 bool RunPanel::confirmGridCost(int levels)
 {
     const auto &p = m_document->project();
-    const double merges = std::pow(levels, static_cast<double>(p.tasks.size()));
+    const double merges = std::pow(levels, static_cast<double>(p.dimension()));
     std::vector<double> seconds;
     for (const auto &e : p.evaluations)
         if (!e.result.failed)
@@ -153,7 +153,7 @@ bool RunPanel::confirmGridCost(int levels)
                                                    .arg(each, 0, 'f', 2)
                                              : tr("time unknown (no evaluation measured yet)");
     return QMessageBox::question(this, tr("Ground-truth grid"),
-                                 tr("The grid evaluates %1 merges (%2 levels per task): %3. "
+                                 tr("The grid evaluates %1 merges (%2 levels per coefficient): %3. "
                                     "It can be cancelled; finished evaluations are kept.")
                                      .arg(merges)
                                      .arg(levels)

@@ -4,6 +4,7 @@
 #include "project_document.h"
 #include "ui_format.h"
 
+#include <QColor>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -13,12 +14,45 @@
 #include <QSlider>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace mf::ui {
 
 namespace {
+
+/// The selected merge's tasks x groups coefficients as a small heat map: each cell shaded from
+/// white (its task's lower bound) to blue (its upper bound), the value written in it.
+QString coefficientMatrixHtml(const project::Project &project, const std::vector<double> &c)
+{
+    const std::vector<std::string> columns = project.columns();
+    QString html = QObject::tr("<br><b>Coefficients</b> (task × group)"
+                               "<table cellspacing=1 cellpadding=3><tr><th></th>");
+    for (const std::string &column : columns)
+        html += QStringLiteral("<th><small>%1</small></th>")
+                    .arg(QString::fromStdString(column).toHtmlEscaped());
+    html += QStringLiteral("</tr>");
+    for (std::size_t t = 0; t < project.tasks.size(); ++t) {
+        const auto &task = project.tasks[t];
+        html += QStringLiteral("<tr><td nowrap>%1</td>")
+                    .arg(QString::fromStdString(task.name).toHtmlEscaped());
+        for (std::size_t g = 0; g < columns.size(); ++g) {
+            const double value = c[t * columns.size() + g];
+            const double span = task.upper - task.lower;
+            const double share =
+                span > 0 ? std::clamp((value - task.lower) / span, 0.0, 1.0) : 0.0;
+            const QColor shade(static_cast<int>(255 - 205 * share),
+                               static_cast<int>(255 - 150 * share), 255);
+            html += QStringLiteral("<td align=right bgcolor='%1' style='color:%2'>%3</td>")
+                        .arg(shade.name(), share > 0.6 ? QStringLiteral("white")
+                                                       : QStringLiteral("black"))
+                        .arg(value, 0, 'f', 2);
+        }
+        html += QStringLiteral("</tr>");
+    }
+    return html + QStringLiteral("</table>");
+}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -241,9 +275,12 @@ void SelectionPanel::updateSelection()
                  ? tr("<b>Selected merge</b> (front point %1)")
                  : tr("<b>Selected merge</b> (optimized on the surrogates from front point %1)"))
                 .arg(m_document->selectedIndex());
-    html += tr("<table cellspacing=3><tr><th align=left>task</th><th>c</th>"
-               "<th>predicted ± std<br><small>90% interval</small></th><th>measured</th></tr>");
     const auto &tasks = m_document->project().tasks;
+    const std::vector<std::string> columns = m_document->project().columns();
+    const bool blockwise = columns.size() > 1;
+    html += tr("<table cellspacing=3><tr><th align=left>task</th><th>%1</th>"
+               "<th>predicted ± std<br><small>90% interval</small></th><th>measured</th></tr>")
+                .arg(blockwise ? QString() : QStringLiteral("c"));
     for (std::size_t t = 0; t < tasks.size(); ++t) {
         const auto k = static_cast<Eigen::Index>(t);
         const QString real = measured.empty() || std::isnan(measured[t])
@@ -254,12 +291,14 @@ void SelectionPanel::updateSelection()
                                "<td align=right nowrap>%6</td></tr>")
                     .arg(QString::fromStdString(tasks[t].name))
                     .arg(directionArrow(tasks[t].direction))
-                    .arg(c[t], 0, 'f', 3)
+                    .arg(blockwise ? QString() : QString::number(c[t], 'f', 3))
                     .arg(plusMinus(predicted[k], k < sd.size() ? sd[k] : NAN))
                     .arg(k < lower.size() ? intervalText(lower[k], upper[k]) : QString())
                     .arg(real);
     }
     html += QStringLiteral("</table>");
+    if (blockwise)
+        html += coefficientMatrixHtml(m_document->project(), c);
     if (!m_document->selectionNote().isEmpty())
         html += QStringLiteral("<br><i>%1</i>").arg(m_document->selectionNote().toHtmlEscaped());
     m_selected->setText(html);

@@ -28,12 +28,18 @@ QString numbers(const ProjectDocument &document, const std::vector<double> &c,
 {
     QString text = QStringLiteral("<b>%1</b><br>").arg(what);
     const auto &tasks = document.project().tasks;
-    for (std::size_t t = 0; t < tasks.size(); ++t)
+    const std::size_t columns = document.project().columns().size();
+    for (std::size_t t = 0; t < tasks.size(); ++t) {
+        QString row; // one number per task, or the task's row of the matrix (block-wise)
+        for (std::size_t g = 0; g < columns && t * columns + g < c.size(); ++g)
+            row += (g ? QStringLiteral(", ") : QString()) +
+                   QString::number(c[t * columns + g], 'f', 3);
         text += QStringLiteral("c[%1] = %2&nbsp;&nbsp; %1: %3<br>")
                     .arg(QString::fromStdString(tasks[t].name))
-                    .arg(c[t], 0, 'f', 3)
+                    .arg(columns > 1 ? QStringLiteral("(") + row + QStringLiteral(")") : row)
                     .arg(plusMinus(t < metrics.size() ? metrics[t] : kNaN,
                                    t < stddev.size() ? stddev[t] : kNaN));
+    }
     return text;
 }
 
@@ -269,7 +275,10 @@ void TradeOffView::rebuild()
     }
     // Reference lines: the base (all coefficients 0) and each fine-tuned model (its own
     // coefficient 1) on its own task, where the project measured them.
-    const std::vector<double> base = document()->measuredMetrics(std::vector<double>(n, 0.0));
+    // Block-wise: a fine-tuned model is its task's whole row at 1.
+    const std::size_t columns = p.columns().size();
+    const std::vector<double> base =
+        document()->measuredMetrics(std::vector<double>(n * columns, 0.0));
     if (!base.empty()) {
         addReferenceLine(base[static_cast<std::size_t>(x)], true, tr("base"),
                          QColor(120, 120, 120));
@@ -278,8 +287,9 @@ void TradeOffView::rebuild()
                              QColor(120, 120, 120));
     }
     for (int axis : {x, y}) {
-        std::vector<double> oneHot(n, 0.0);
-        oneHot[static_cast<std::size_t>(axis)] = 1;
+        std::vector<double> oneHot(n * columns, 0.0);
+        for (std::size_t g = 0; g < columns; ++g)
+            oneHot[static_cast<std::size_t>(axis) * columns + g] = 1;
         const std::vector<double> single = document()->measuredMetrics(oneHot);
         if (!single.empty())
             addReferenceLine(single[static_cast<std::size_t>(axis)], axis == x,
