@@ -222,6 +222,9 @@ case "$command" in
         /usr/bin/python3 bench/run_folder_benchmark.py "$BUILD_DIR"
         /usr/bin/python3 bench/run_text_benchmarks.py "$BUILD_DIR" "$BUILD_DIR/example-text" \
             "$BUILD_DIR/bench-text"
+        # Block-wise against task-wise fronts on both examples (docs/BENCHMARKS.md).
+        python3 bench/run_blockwise_benchmark.py "$BUILD_DIR" "$BUILD_DIR/example-all" \
+            "$BUILD_DIR/example-text" "$BUILD_DIR/bench-blockwise"
         python3 bench/run_slurm_benchmark.py "$BUILD_DIR"
         ;;
     build)

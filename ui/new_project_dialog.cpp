@@ -319,9 +319,7 @@ void NewProjectDialog::inspect()
     options.groups = groups();
     // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
     m_background.run(
-        [base, models, names, options] {
-            return describeMergeHtml(base, models, names, options);
-        },
+        [base, models, names, options] { return describeMergeHtml(base, models, names, options); },
         [this, generation](const QString &html) {
             if (generation == m_inspectGeneration)
                 m_inspection->setText(html);
@@ -335,8 +333,8 @@ std::vector<CoefficientGroup> NewProjectDialog::groups() const
         CoefficientGroup group;
         group.name = m_groups->item(row, 0) ? m_groups->item(row, 0)->text().trimmed().toStdString()
                                             : std::string();
-        group.include = m_groups->item(row, 1) ? m_groups->item(row, 1)->text().toStdString()
-                                               : std::string();
+        group.include =
+            m_groups->item(row, 1) ? m_groups->item(row, 1)->text().toStdString() : std::string();
         group.ramp = m_groups->item(row, 2) && m_groups->item(row, 2)->checkState() == Qt::Checked;
         out.push_back(std::move(group));
     }
@@ -401,7 +399,8 @@ void NewProjectDialog::applyGroupPreset(int preset)
                 return;
             if (!preset.problem.isEmpty()) {
                 m_groupPreset->setCurrentIndex(m_groups->rowCount() ? 3 : 0);
-                m_inspection->setText(tr("<b>No preset:</b> %1").arg(preset.problem.toHtmlEscaped()));
+                m_inspection->setText(
+                    tr("<b>No preset:</b> %1").arg(preset.problem.toHtmlEscaped()));
                 return;
             }
             setGroups(preset.groups);

@@ -29,6 +29,7 @@ const char *const kInspectUsage =
 
 const char *const kMergeUsage =
     "usage: mergefront-cli merge --base B --model M1 [--model M2 ...] --coef c1,c2,... --out OUT\n"
+    "       mergefront-cli merge --recipe FILE.json --out OUT   (replay an export's recipe)\n"
     "  --method M        task_arithmetic (default), ties, dare, dare_ties\n"
     "  --density K       TIES: fraction of each task vector kept by magnitude (default 0.2)\n"
     "  --disjoint-mean   TIES: divide by the number of tasks agreeing on the sign\n"
@@ -37,6 +38,12 @@ const char *const kMergeUsage =
     "  --include REGEX   merge only tensors whose name matches\n"
     "  --exclude REGEX   never merge tensors whose name matches (they are copied from the base)\n"
     "  --name NAME       a task's name, once per --model (default: from the file name)\n"
+    "  --group NAME=REGEX  block-wise: a coefficient group (NAME=ramp:REGEX a layer ramp with\n"
+    "                    two columns, NAME: first and last; NAME= the rest); every merged tensor\n"
+    "                    in exactly one. --coef then takes tasks x columns, task by task\n"
+    "  --recipe FILE     replay a recipe (an export's FILE.json): same sources (fingerprints\n"
+    "                    checked), method, groups and coefficients; only --out and the run "
+    "options\n"
     "  --out OUT         .safetensors, .pt, .pth or .bin; any other name (or one ending in /)\n"
     "                    is a Hugging Face model folder: weights (model.safetensors, sharded\n"
     "                    past the shard size), config.json, generation_config.json, tokenizer\n"

@@ -355,8 +355,9 @@ void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
           {{"name", "b"}, {"checkpoint", "b.safetensors"}, {"evaluator", evaluator}}}},
         {"merge",
          {{"method", "task_arithmetic"},
-          {"groups", {{{"name", "lower"}, {"include", "^layers\\.0\\."}},
-                      {{"name", "upper"}, {"include", "^layers\\.1\\."}}}}}},
+          {"groups",
+           {{{"name", "lower"}, {"include", "^layers\\.0\\."}},
+            {{"name", "upper"}, {"include", "^layers\\.1\\."}}}}}},
         {"map", {{"mode", "bayesian"}, {"budget", 40}, {"seed", 1}}}};
     mftest::writeFile(dir.file("project.json"), project.dump(2));
     auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
@@ -373,8 +374,8 @@ void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
     QVERIFY2(run.out.rfind("c:a/lower,c:a/upper,c:b/lower,c:b/upper,a,b,", 0) == 0,
              run.out.c_str());
     // Measured where each task wants it per layer: a at (0.8,0.2),(0.5,0.1) is its peak.
-    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.8,0.5,0.2,0.1",
-                               "--json"});
+    run = mftest::runCli(
+        dir, {"evaluate", dir.file("project.json"), "--coef", "0.8,0.5,0.2,0.1", "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     QVERIFY(std::fabs(nlohmann::json::parse(run.out)["metrics"]["a"].get<double>() -
                       1 / (1 + std::exp(-2.0))) < 1e-9);
@@ -387,7 +388,8 @@ void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
     run = mftest::runCli(dir, {"export", dir.file("project.json"), "--weights", "1,1", "--out",
                                dir.file("chosen.safetensors")});
     QVERIFY2(run.code == 0, run.err.c_str());
-    const auto sidecar = nlohmann::json::parse(mftest::readFile(dir.file("chosen.safetensors.json")));
+    const auto sidecar =
+        nlohmann::json::parse(mftest::readFile(dir.file("chosen.safetensors.json")));
     QCOMPARE(sidecar["recipe"].get<int>(), 1);
     QCOMPARE(sidecar["groups"][1]["name"].get<std::string>(), std::string("upper"));
     QCOMPARE(sidecar["coefficients"].size(), std::size_t(2));
@@ -406,8 +408,9 @@ void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
     QCOMPARE(run.code, 2);
     QVERIFY2(run.err.find("--coef cannot change it") != std::string::npos, run.err.c_str());
     // A task retrained since: refused, named, nothing written.
-    mftest::writeCheckpoint(dir.file("b.safetensors"), {{"layers.0.w", mf::DType::F32, {2}, {0, 2}},
-                                                        {"layers.1.w", mf::DType::F32, {2}, {0, 1}}});
+    mftest::writeCheckpoint(
+        dir.file("b.safetensors"),
+        {{"layers.0.w", mf::DType::F32, {2}, {0, 2}}, {"layers.1.w", mf::DType::F32, {2}, {0, 1}}});
     run = mftest::runCli(dir, {"merge", "--recipe", dir.file("chosen.safetensors.json"), "--out",
                                dir.file("stale.safetensors")});
     QCOMPARE(run.code, 1);
@@ -493,9 +496,9 @@ void TestCliProject::survivesInterruptAndKill()
 }
 
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
-             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested, exploresBlockwiseAndReplaysItsRecipe,
-             evaluatesInProcessWithTorchScript, survivesInterruptAndKill, marksProvisionalFronts,
-             gridPointsServeAsSamples)
+             exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
+             exploresBlockwiseAndReplaysItsRecipe, evaluatesInProcessWithTorchScript,
+             survivesInterruptAndKill, marksProvisionalFronts, gridPointsServeAsSamples)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif

@@ -4,7 +4,8 @@
 //   metric_tool mean CHECKPOINT TENSOR  -> {"mean": mean of TENSOR}
 //   metric_tool peaks CHECKPOINT TASK   -> {"accuracy": sigmoid(2 - 4 |w - p_TASK|²)} with w the
 //                                          2-element tensor "w", p_a = (0.8, 0.2), p_b = (0.2, 0.8)
-//   metric_tool blocks CHECKPOINT TASK  -> {"accuracy": sigmoid(2 - 2 |w0 - p_TASK|² - 2 |w1 - q_TASK|²)}
+//   metric_tool blocks CHECKPOINT TASK  -> {"accuracy": sigmoid(2 - 2 |w0 - p_TASK|² - 2 |w1 -
+//   q_TASK|²)}
 //                                          with w0, w1 the tensors "layers.0.w", "layers.1.w",
 //                                          p as above, q_a = (0.5, 0.1), q_b = (0.3, 0.9): each
 //                                          task wants other coefficients in each layer

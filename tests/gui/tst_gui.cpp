@@ -756,7 +756,8 @@ void TestGui::newProjectSetsUpBlockwiseGroups()
     QTRY_COMPARE_WITH_TIMEOUT(dialog.groupsTable()->rowCount(), 3, kHang);
     QCOMPARE(dialog.groupsTable()->item(1, 0)->text(), QStringLiteral("first half"));
     QTRY_VERIFY_WITH_TIMEOUT(
-        dialog.inspectionLabel()->text().contains(QStringLiteral("group &#x27;second half&#x27;")) ||
+        dialog.inspectionLabel()->text().contains(
+            QStringLiteral("group &#x27;second half&#x27;")) ||
             dialog.inspectionLabel()->text().contains(QStringLiteral("group 'second half'")),
         kHang);
     QString inspection = dialog.inspectionLabel()->text();

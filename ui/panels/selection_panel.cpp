@@ -40,13 +40,12 @@ QString coefficientMatrixHtml(const project::Project &project, const std::vector
         for (std::size_t g = 0; g < columns.size(); ++g) {
             const double value = c[t * columns.size() + g];
             const double span = task.upper - task.lower;
-            const double share =
-                span > 0 ? std::clamp((value - task.lower) / span, 0.0, 1.0) : 0.0;
+            const double share = span > 0 ? std::clamp((value - task.lower) / span, 0.0, 1.0) : 0.0;
             const QColor shade(static_cast<int>(255 - 205 * share),
                                static_cast<int>(255 - 150 * share), 255);
             html += QStringLiteral("<td align=right bgcolor='%1' style='color:%2'>%3</td>")
-                        .arg(shade.name(), share > 0.6 ? QStringLiteral("white")
-                                                       : QStringLiteral("black"))
+                        .arg(shade.name(),
+                             share > 0.6 ? QStringLiteral("white") : QStringLiteral("black"))
                         .arg(value, 0, 'f', 2);
         }
         html += QStringLiteral("</tr>");
