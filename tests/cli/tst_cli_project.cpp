@@ -363,6 +363,13 @@ void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
     auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     QCOMPARE(projectFile(dir)["evaluations"][0]["coefficients"].size(), std::size_t(4));
+    QVERIFY2(run.err.find("4 coefficient(s) (2 tasks x 2 group columns): a full quadratic per "
+                          "task has 15 parameters") != std::string::npos,
+             run.err.c_str());
+    // Nested MAP block-wise: the one pair's MAP runs over its 2 x 2 coefficients (2P = 30).
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--mode", "nested", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(nlohmann::json::parse(run.out)["evaluations"].get<int>(), 30);
     // The front's coefficients are the tasks x groups matrix.
     run = mftest::runCli(dir, {"front", dir.file("project.json"), "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
