@@ -290,7 +290,8 @@ void TestBlockwise::mergesEachGroupWithItsCoefficients()
     QVERIFY(near(value("transformer.h.0.attn.c_attn.weight"), 0.2 + 2 * 0.4)); // first layer
     QVERIFY(near(value("transformer.h.1.mlp.c_fc.weight"), 0.6 + 2 * 0.0));    // last layer
     QVERIFY(near(value("transformer.ln_f.bias"), 0.3 + 2 * 0.25));
-    QCOMPARE(mftest::valuesOf(*out.find("transformer.h.0.attn.bias"))[0], 1.0); // copied
+    const double buffer = mftest::valuesOf(*out.find("transformer.h.0.attn.bias"))[0];
+    QCOMPARE(buffer, 1.0); // copied
     // The provenance says the groups and each task's row.
     const auto models = nlohmann::json::parse(out.metadata().at("mergefront.models"));
     QCOMPARE(models[1]["coefficients"].get<std::vector<double>>(),
