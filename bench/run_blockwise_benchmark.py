@@ -6,8 +6,9 @@ example (groups: embeddings / lower blocks h.0-1 / upper blocks h.2-3 and ln_f, 
 mergefront-cli as a user runs it:
 - the truth: a task-wise grid (11 levels) and a block-wise grid (LEVELS per coefficient where
   affordable), and their union's front;
-- MAP-real fronts (Bayesian, k points spread over the predicted front, measured): task-wise at
-  B evaluations, block-wise at the same B, block-wise at its own 3P;
+- MAP-real fronts (Bayesian, seeds 1 and 2, k points spread over the predicted front,
+  measured): task-wise with a budget of B evaluations, block-wise with the same B, block-wise
+  with its own 3P (Bayesian MAP may stop before its budget: the samples it used are reported);
 - per front: its hypervolume over the union truth's (normalized as `quality` does), IGD+.
 usage: bench/run_blockwise_benchmark.py BUILD_DIR IMAGE_ZOO TEXT_ZOO WORK_DIR [images|text]"""
 import json
@@ -21,6 +22,7 @@ import example_common as common  # noqa: E402
 BUILD, IMAGE_ZOO, TEXT_ZOO, WORK = sys.argv[1:5]
 ONLY = sys.argv[5] if len(sys.argv) > 5 else None
 K = 20  # verification points per MAP run
+SEEDS = [1, 2]
 
 EXAMPLES = {
     "images": dict(zoo=IMAGE_ZOO, minimize=False,
@@ -46,13 +48,13 @@ def cached(path, make):
     return value
 
 
-def project(name, tasks, groups, budget):
+def project(name, tasks, groups, budget, seed=1):
     path = common.fresh_project(name, list(tasks))
     with open(path) as f:
         p = json.load(f)
     if groups:
         p["merge"]["groups"] = groups
-    p["map"].update({"mode": "bayesian", "budget": budget, "seed": 1})
+    p["map"].update({"mode": "bayesian", "budget": budget, "seed": seed})
     with open(path, "w") as f:
         json.dump(p, f, indent=2)
     return path
@@ -71,9 +73,11 @@ def grid_points(name, tasks, groups, levels):
     return cached(os.path.join(common.WORK, name + "-grid.json"), make)
 
 
-def map_real(name, tasks, groups, budget):
+def map_real(name, tasks, groups, budget, seed):
+    name += "" if seed == 1 else f"-s{seed}"
+
     def make():
-        path = project(name, tasks, groups, budget)
+        path = project(name, tasks, groups, budget, seed)
         common.cli("explore", path)
         front = common.read_rows(common.cli("front", path, "--csv"), is_text=True)
         predicted = [[float(r[t]) for t in tasks] for r in front]
@@ -93,6 +97,7 @@ def map_real(name, tasks, groups, budget):
 
 
 def quality(points, truth, tasks, label):
+    label = "".join(c if c.isalnum() else "-" for c in label)
     front = os.path.join(common.WORK, label + "-front.csv")
     truth_csv = os.path.join(common.WORK, label + "-truth.csv")
     common.write_metrics(front, tasks, points)
@@ -120,14 +125,16 @@ for example, EX in EXAMPLES.items():
         key = f"{example}:{a}+{b}"
         truth_task = grid_points(f"{a}-{b}-taskwise", tasks, None, 11)
         truth_block = grid_points(f"{a}-{b}-blockwise", tasks, EX["groups"], levels) if levels else []
-        runs = {
-            "task-wise MAP": map_real(f"{a}-{b}-taskwise-map", tasks, None, EX["budget"]),
-            "block-wise MAP, same evaluations": map_real(f"{a}-{b}-blockwise-map", tasks, EX["groups"],
-                                                         EX["budget"]),
-        }
         d = 2 * len(EX["groups"])
         own = 3 * (d + 1) * (d + 2) // 2
-        runs["block-wise MAP, its 3P"] = map_real(f"{a}-{b}-blockwise-map-{own}", tasks, EX["groups"], own)
+        runs = {}
+        for seed in SEEDS:
+            runs[f"task-wise MAP, seed {seed}"] = map_real(f"{a}-{b}-taskwise-map", tasks, None,
+                                                           EX["budget"], seed)
+            runs[f"block-wise MAP, same budget, seed {seed}"] = map_real(
+                f"{a}-{b}-blockwise-map", tasks, EX["groups"], EX["budget"], seed)
+            runs[f"block-wise MAP, its 3P, seed {seed}"] = map_real(
+                f"{a}-{b}-blockwise-map-{own}", tasks, EX["groups"], own, seed)
         union = front_of(truth_task + truth_block + [p for r in runs.values() for p in r["real"]])
         row = {"truth points": len(union), "block-wise grid levels": levels}
         row["task-wise grid (121)"] = quality(front_of(truth_task), union, tasks, key + "-tg")
@@ -135,7 +142,7 @@ for example, EX in EXAMPLES.items():
             row[f"block-wise grid ({len(truth_block)})"] = quality(front_of(truth_block), union, tasks,
                                                                 key + "-bg")
         for name, run in runs.items():
-            row[name] = dict(quality(front_of(run["real"]), union, tasks, key + "-" + name[:12]),
+            row[name] = dict(quality(front_of(run["real"]), union, tasks, key + "-" + name),
                              samples=run["samples"], measured=run["measured"])
         results[key] = row
         print(key, json.dumps(row, indent=1), flush=True)

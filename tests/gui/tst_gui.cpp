@@ -763,7 +763,9 @@ void TestGui::newProjectSetsUpBlockwiseGroups()
     QString inspection = dialog.inspectionLabel()->text();
     QVERIFY2(inspection.contains(QStringLiteral("1 tensors (2 parameters)")) &&
                  inspection.contains(QStringLiteral("layers.1.w")) &&
-                 inspection.contains(QStringLiteral("model.embed.weight")),
+                 inspection.contains(QStringLiteral("model.embed.weight")) &&
+                 inspection.contains(QStringLiteral("6 coefficients (2 tasks × 3 group columns): "
+                                                    "a full quadratic per task has 28 parameters")),
              qPrintable(inspection));
     // An edit that makes two groups take the same tensor is shown, naming it.
     dialog.groupsTable()->item(2, 1)->setText(QStringLiteral("^layers\\."));
