@@ -339,27 +339,8 @@ void TestCliProject::exploresBlockwiseAndReplaysItsRecipe()
     // Two layers, two tasks, a group per layer: D = 4 coefficients; task a moves both layers'
     // w to (1, 0), task b to (0, 1), so a merge's layers.g.w = (C[a][g], C[b][g]).
     TempDir dir;
-    for (const auto &[file, w] : std::vector<std::pair<std::string, std::vector<double>>>{
-             {"base.safetensors", {0, 0}}, {"a.safetensors", {1, 0}}, {"b.safetensors", {0, 1}}})
-        mftest::writeCheckpoint(dir.file(file), {{"layers.0.w", mf::DType::F32, {2}, w},
-                                                 {"layers.1.w", mf::DType::F32, {2}, w}});
-    const nlohmann::json evaluator = {
-        {"kind", "command"},
-        {"command", std::string("'") + MERGEFRONT_METRIC_TOOL + "' blocks {checkpoint} {task}"}};
-    nlohmann::json project = {
-        {"format", "mergefront-project"},
-        {"version", 1},
-        {"base", "base.safetensors"},
-        {"tasks",
-         {{{"name", "a"}, {"checkpoint", "a.safetensors"}, {"evaluator", evaluator}},
-          {{"name", "b"}, {"checkpoint", "b.safetensors"}, {"evaluator", evaluator}}}},
-        {"merge",
-         {{"method", "task_arithmetic"},
-          {"groups",
-           {{{"name", "lower"}, {"include", "^layers\\.0\\."}},
-            {{"name", "upper"}, {"include", "^layers\\.1\\."}}}}}},
-        {"map", {{"mode", "bayesian"}, {"budget", 40}, {"seed", 1}}}};
-    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    mftest::writeBlockwiseProject(dir, std::string("'") + MERGEFRONT_METRIC_TOOL +
+                                           "' blocks {checkpoint} {task}");
     auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     QCOMPARE(projectFile(dir)["evaluations"][0]["coefficients"].size(), std::size_t(4));

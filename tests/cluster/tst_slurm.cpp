@@ -6,7 +6,7 @@
 // without submitting anything twice; Ctrl-C that scancels every job; status --json listing the
 // jobs in flight; a failing job retried, then recorded with its state and stderr; a job that
 // leaves an unusable result; sbatch refusing (unknown partition) and Slurm not installed, each
-// with one clear message and the project untouched.
+// with one clear message and the project untouched; block-wise merges evaluated on the node.
 #include "testing.h"
 
 #include "cluster.h"
@@ -120,6 +120,7 @@ private Q_SLOTS:
     void survivesANodeGoingDown();
     void aFailingJobIsRetriedThenRecorded();
     void refusalsLeaveTheProjectUntouched();
+    void evaluatesBlockwiseMergesOnTheCluster();
 };
 
 void TestSlurm::exploresOnTheCluster()
@@ -442,10 +443,56 @@ void TestSlurm::refusalsLeaveTheProjectUntouched()
     }
 }
 
+void TestSlurm::evaluatesBlockwiseMergesOnTheCluster()
+{
+    // A block-wise project (2 tasks x 2 groups): the jobs carry the whole coefficient matrix,
+    // the nodes merge with the groups, and the numbers are the ones this machine computes.
+    REQUIRE_CLUSTER();
+    TempDir dir, here;
+    const std::string blocks = shellQuote(MERGEFRONT_METRIC_TOOL) + " blocks {checkpoint} {task}";
+    mftest::writeBlockwiseProject(dir, blocks);
+    mftest::writeBlockwiseProject(here, blocks);
+    nlohmann::json project = projectFile(dir);
+    project["runner"] = {{"kind", "slurm"},
+                         {"cli", shellQuote(MERGEFRONT_CLI)},
+                         {"max_jobs", 3},
+                         {"poll_seconds", 0.5}};
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    mftest::writeFile(dir.file("points.csv"), "c:a/lower,c:a/upper,c:b/lower,c:b/upper\n"
+                                              "0.8,0.5,0.2,0.1\n"
+                                              "0.2,0.3,0.8,0.9\n"
+                                              "0.5,0,0,1\n");
+    const std::set<long> before = knownJobs();
+    auto run = mftest::runCli(
+        dir, {"evaluate", dir.file("project.json"), "--points", dir.file("points.csv")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(jobsSince(before), std::size_t(3));
+    const auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(3));
+    for (const auto &e : file["evaluations"]) {
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+        QCOMPARE(e["coefficients"].size(), std::size_t(4));
+        std::string coef;
+        for (const auto &c : e["coefficients"])
+            coef += (coef.empty() ? "" : ",") + c.dump();
+        const auto local =
+            mftest::runCli(here, {"evaluate", here.file("project.json"), "--coef", coef, "--json"});
+        QVERIFY2(local.code == 0, local.err.c_str());
+        const auto measured = nlohmann::json::parse(local.out)["metrics"];
+        for (const char *task : {"a", "b"})
+            QVERIFY(std::fabs(measured[task].get<double>() - e["metrics"][task].get<double>()) <
+                    1e-12);
+    }
+    // Task a's own peak, per layer: (0.8, 0.2) in layer 0 and (0.5, 0.1) in layer 1.
+    QVERIFY(std::fabs(file["evaluations"][0]["metrics"]["a"].get<double>() -
+                      1 / (1 + std::exp(-2.0))) < 1e-9);
+}
+
 MF_TEST_MAIN(TestSlurm, exploresOnTheCluster, reattachesAfterKill9WithoutDuplicates,
              ctrlCCancelsEveryJobAndStatusListsThem, evaluatesTorchScriptOnTheNode,
              exploresTheImageZooLikeTheLocalRunner, survivesANodeGoingDown,
-             aFailingJobIsRetriedThenRecorded, refusalsLeaveTheProjectUntouched)
+             aFailingJobIsRetriedThenRecorded, refusalsLeaveTheProjectUntouched,
+             evaluatesBlockwiseMergesOnTheCluster)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_slurm.moc"
 #endif

@@ -231,6 +231,29 @@ void writeCommandProject(const TempDir &dir, const std::string &command)
     writeFile(dir.file("project.json"), project.dump(2));
 }
 
+void writeBlockwiseProject(const TempDir &dir, const std::string &command)
+{
+    for (const auto &[file, w] : std::vector<std::pair<std::string, std::vector<double>>>{
+             {"base.safetensors", {0, 0}}, {"a.safetensors", {1, 0}}, {"b.safetensors", {0, 1}}})
+        writeCheckpoint(dir.file(file), {{"layers.0.w", mf::DType::F32, {2}, w},
+                                         {"layers.1.w", mf::DType::F32, {2}, w}});
+    const nlohmann::json evaluator = {{"kind", "command"}, {"command", command}};
+    const nlohmann::json project = {
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", "base.safetensors"},
+        {"tasks",
+         {{{"name", "a"}, {"checkpoint", "a.safetensors"}, {"evaluator", evaluator}},
+          {{"name", "b"}, {"checkpoint", "b.safetensors"}, {"evaluator", evaluator}}}},
+        {"merge",
+         {{"method", "task_arithmetic"},
+          {"groups",
+           {{{"name", "lower"}, {"include", "^layers\\.0\\."}},
+            {{"name", "upper"}, {"include", "^layers\\.1\\."}}}}}},
+        {"map", {{"mode", "bayesian"}, {"budget", 40}, {"seed", 1}}}};
+    writeFile(dir.file("project.json"), project.dump(2));
+}
+
 nlohmann::json torchScriptTask(const std::string &name, const std::string &module,
                                const std::string &metric)
 {

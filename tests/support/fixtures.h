@@ -83,6 +83,13 @@ CliRun runCli(const TempDir &dir, const std::vector<std::string> &args);
 /// both tasks are evaluated by the command evaluator with `command`; plain MAP, budget 12.
 void writeCommandProject(const TempDir &dir, const std::string &command);
 
+/// A block-wise two-task project in `dir` (project.json): tensors layers.0.w and layers.1.w,
+/// base (0, 0) in both, task a moves both to (1, 0), task b to (0, 1), so a merge's layers.g.w
+/// is (C[a][g], C[b][g]); groups "lower" (layers.0) and "upper" (layers.1): D = 4; both tasks
+/// evaluated by the command evaluator with `command` (metric_tool's `blocks` mode scores them);
+/// Bayesian MAP, budget 40.
+void writeBlockwiseProject(const TempDir &dir, const std::string &command);
+
 /// A task of the TorchScript fixtures (tests/data/torch, make_torch_fixtures.py): checkpoint
 /// NAME.pt, `module` (default NAME.module.pt) and NAME.data.safetensors, all absolute.
 nlohmann::json torchScriptTask(const std::string &name, const std::string &module = "",
