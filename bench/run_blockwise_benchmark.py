@@ -10,7 +10,8 @@ mergefront-cli as a user runs it:
   measured): task-wise with a budget of B evaluations, block-wise with the same B, block-wise
   with its own 3P (Bayesian MAP may stop before its budget: the samples it used are reported);
 - per front: its hypervolume over the union truth's (normalized as `quality` does), IGD+.
-usage: bench/run_blockwise_benchmark.py BUILD_DIR IMAGE_ZOO TEXT_ZOO WORK_DIR [images|text]"""
+The text example also with the blocks as one layer ramp (embeddings / ramp / ln_f, D = 8).
+usage: bench/run_blockwise_benchmark.py BUILD_DIR IMAGE_ZOO TEXT_ZOO WORK_DIR [images|text|text-ramp]"""
 import json
 import os
 import sys
@@ -34,6 +35,12 @@ EXAMPLES = {
                          {"name": "lower", "include": "^transformer\\.h\\.[01]\\."},
                          {"name": "upper", "include": ""}],
                  pairs=[("c", "python"), ("prose", "cmake")], block_levels=[3, 0], budget=30),
+    # mergekit's gradient: the blocks as one linear ramp (first and last layer), D = 2 x 4 = 8.
+    "text-ramp": dict(zoo=TEXT_ZOO, minimize=True, kind="text",
+                      groups=[{"name": "embeddings", "include": "^transformer\\.w[tp]e\\."},
+                              {"name": "blocks", "include": "^transformer\\.h\\.", "ramp": True},
+                              {"name": "rest", "include": ""}],
+                      pairs=[("c", "python")], block_levels=[0], budget=30),
 }
 
 
@@ -119,13 +126,13 @@ results = {}
 for example, EX in EXAMPLES.items():
     if ONLY and example != ONLY:
         continue
-    common.configure(BUILD, EX["zoo"], os.path.join(WORK, example), example=example)
+    common.configure(BUILD, EX["zoo"], os.path.join(WORK, example), example=EX.get("kind", example))
     for (a, b), levels in zip(EX["pairs"], EX["block_levels"]):
         tasks = [a, b]
         key = f"{example}:{a}+{b}"
         truth_task = grid_points(f"{a}-{b}-taskwise", tasks, None, 11)
         truth_block = grid_points(f"{a}-{b}-blockwise", tasks, EX["groups"], levels) if levels else []
-        d = 2 * len(EX["groups"])
+        d = 2 * sum(2 if g.get("ramp") else 1 for g in EX["groups"])
         own = 3 * (d + 1) * (d + 2) // 2
         runs = {}
         for seed in SEEDS:
