@@ -9,6 +9,7 @@
 #include "map/surrogate.h"
 #include "merge/merge_job.h"
 #include "merge/recipe.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -41,6 +42,7 @@ const char *const kMergeUsage =
     "  --group NAME=REGEX  block-wise: a coefficient group (NAME=ramp:REGEX a layer ramp with\n"
     "                    two columns, NAME: first and last; NAME= the rest); every merged tensor\n"
     "                    in exactly one. --coef then takes tasks x columns, task by task\n"
+    "  --recipe-out FILE also write this merge's recipe (docs/RECIPES.md) to FILE\n"
     "  --recipe FILE     replay a recipe (an export's FILE.json): same sources (fingerprints\n"
     "                    checked), method, groups and coefficients; only --out and the run "
     "options\n"
@@ -215,8 +217,12 @@ void mergeOptionsFrom(const Arguments &args, MergeRequest &request)
         request.dtype = parseOutputDType(*dtype);
 }
 
-int runMergeCommand(const Arguments &args, const MergeRequest &request)
+/// `recipeOut`: where the merge's recipe goes once the output is committed ("": nowhere).
+int runMergeCommand(const Arguments &args, const MergeRequest &request,
+                    const std::string &recipeOut)
 {
+    if (!recipeOut.empty() && args.flag("dry-run"))
+        throw UsageError("--recipe-out records a merge that ran; --dry-run writes nothing");
     const bool quiet = args.flag("quiet");
     auto log = [quiet](const std::string &line) {
         if (!quiet)
@@ -242,6 +248,10 @@ int runMergeCommand(const Arguments &args, const MergeRequest &request)
         return 0;
     }
     const MergeReport report = runMerge(request, log, progress);
+    if (!recipeOut.empty()) {
+        writeFileAtomically(recipeOut, recipeJson(request, report).dump(2) + "\n", request.sync);
+        log("recipe: " + recipeOut + " (replay with merge --recipe " + recipeOut + " --out ...)");
+    }
     const double gbps =
         report.seconds > 0 ? static_cast<double>(report.bytesTouched) / report.seconds / 1e9 : 0;
     char summary[200];
@@ -287,7 +297,7 @@ int mergeCommand(const std::vector<std::string> &tokens)
     const Arguments args(tokens,
                          {"base", "model", "coef", "name", "method", "density", "drop", "seed",
                           "include", "exclude", "out", "shard-size", "threads", "tokenizer-from",
-                          "task-only", "dtype", "group", "recipe"},
+                          "task-only", "dtype", "group", "recipe", "recipe-out"},
                          {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -328,7 +338,7 @@ int mergeCommand(const std::vector<std::string> &tokens)
     request.origin = "mergefront-cli merge";
     for (const std::string &token : tokens)
         request.origin += " " + shellWord(token);
-    return runMergeCommand(args, request);
+    return runMergeCommand(args, request, args.value("recipe-out").value_or(""));
 }
 
 } // namespace mf::cli

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +58,7 @@ private Q_SLOTS:
     void refusesToOverwriteAnInput();
     void dryRunWritesNothing();
     void interruptLeavesNothingBehind();
+    void blockwiseMergeWritesAndReplaysItsRecipe();
 };
 
 void TestCli::inspectPrintsTheContractJson()
@@ -287,9 +289,72 @@ void TestCli::interruptLeavesNothingBehind()
     }
 }
 
+void TestCli::blockwiseMergeWritesAndReplaysItsRecipe()
+{
+    // Two groups over GPT-2-style names; base 0, a 1, b 2 everywhere: a tensor of group g
+    // is C[a][g] + 2 C[b][g].
+    TempDir dir;
+    for (const auto &[file, v] : std::vector<std::pair<std::string, double>>{
+             {"base.safetensors", 0}, {"a.safetensors", 1}, {"b.safetensors", 2}})
+        mftest::writeCheckpoint(dir.file(file),
+                                {{"transformer.wte.weight", mf::DType::F32, {2}, {v, v}},
+                                 {"transformer.h.0.mlp.c_fc.weight", mf::DType::F32, {2}, {v, v}},
+                                 {"transformer.h.1.mlp.c_fc.weight", mf::DType::F32, {2}, {v, v}}});
+    const std::vector<std::string> merge = {"merge",
+                                            "--base",
+                                            dir.file("base.safetensors"),
+                                            "--model",
+                                            dir.file("a.safetensors"),
+                                            "--model",
+                                            dir.file("b.safetensors"),
+                                            "--group",
+                                            "emb=^transformer\\.wte\\.",
+                                            "--group",
+                                            "blocks=ramp:\\.h\\.",
+                                            "--coef",
+                                            "0.5,0.2,0.6,0.1,0.3,0"};
+    std::vector<std::string> args = merge;
+    for (const std::string &a : {std::string("--out"), dir.file("out.safetensors"),
+                                 std::string("--recipe-out"), dir.file("out.recipe.json")})
+        args.push_back(a);
+    Run run = cli(dir, args);
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QVERIFY2(run.err.find("group 'blocks': 2 tensors (4 parameters), a ramp from layer 0 to 1") !=
+                 std::string::npos,
+             run.err.c_str());
+    const auto out = mf::Checkpoint::open(dir.file("out.safetensors"));
+    const std::vector<double> emb = mftest::valuesOf(*out.find("transformer.wte.weight"));
+    const std::vector<double> first =
+        mftest::valuesOf(*out.find("transformer.h.0.mlp.c_fc.weight"));
+    const std::vector<double> last = mftest::valuesOf(*out.find("transformer.h.1.mlp.c_fc.weight"));
+    QVERIFY(std::fabs(emb[0] - (0.5 + 2 * 0.1)) < 1e-6);
+    QVERIFY(std::fabs(first[0] - (0.2 + 2 * 0.3)) < 1e-6);
+    QVERIFY(std::fabs(last[0] - (0.6 + 2 * 0.0)) < 1e-6);
+    const auto recipe = nlohmann::json::parse(mftest::readFile(dir.file("out.recipe.json")));
+    QCOMPARE(recipe["columns"], nlohmann::json({"emb", "blocks:first", "blocks:last"}));
+    QCOMPARE(recipe["coefficients"][1], nlohmann::json({0.1, 0.3, 0.0}));
+    run = cli(dir, {"merge", "--recipe", dir.file("out.recipe.json"), "--out",
+                    dir.file("again.safetensors")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QVERIFY(mftest::readFile(dir.file("again.safetensors")) ==
+            mftest::readFile(dir.file("out.safetensors")));
+    // Usage: --recipe-out with --dry-run; a group without '='; a --coef of the wrong shape.
+    args = merge;
+    for (const char *a : {"--out", "x.safetensors", "--recipe-out", "r.json", "--dry-run"})
+        args.push_back(a);
+    QCOMPARE(cli(dir, args).code, 2);
+    run = cli(dir, {"merge", "--base", dir.file("base.safetensors"), "--model",
+                    dir.file("a.safetensors"), "--group", "emb", "--coef", "1", "--out",
+                    dir.file("x.safetensors")});
+    QCOMPARE(run.code, 2);
+    QVERIFY2(run.err.find("--group takes NAME=REGEX") != std::string::npos, run.err.c_str());
+    QVERIFY(!std::filesystem::exists(dir.file("x.safetensors")));
+}
+
 MF_TEST_MAIN(TestCli, inspectPrintsTheContractJson, mergeWritesTheResult,
              mergeShardsAndInspectReadsTheIndex, userErrorsExitOneWithOneLine, usageErrorsExitTwo,
-             refusesToOverwriteAnInput, dryRunWritesNothing, interruptLeavesNothingBehind)
+             refusesToOverwriteAnInput, dryRunWritesNothing, interruptLeavesNothingBehind,
+             blockwiseMergeWritesAndReplaysItsRecipe)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli.moc"
 #endif
