@@ -107,6 +107,27 @@ bool waitFor(const TempDir &dir, const std::function<bool(const nlohmann::json &
     return false;
 }
 
+/// "" when this machine's `evaluate` of a recorded evaluation's coefficients, in the project
+/// in `here` (tasks a and b), gives the metrics the cluster recorded (to 1e-12); else what
+/// differs.
+std::string differsFromHere(const TempDir &here, const nlohmann::json &evaluation)
+{
+    std::string coef;
+    for (const auto &c : evaluation["coefficients"])
+        coef += (coef.empty() ? "" : ",") + c.dump();
+    const auto local =
+        mftest::runCli(here, {"evaluate", here.file("project.json"), "--coef", coef, "--json"});
+    if (local.code != 0)
+        return "evaluate here failed: " + local.err;
+    const auto measured = nlohmann::json::parse(local.out)["metrics"];
+    for (const char *task : {"a", "b"})
+        if (!(std::fabs(measured[task].get<double>() - evaluation["metrics"][task].get<double>()) <
+              1e-12))
+            return std::string("task ") + task + " at " + coef + ": " + measured[task].dump() +
+                   " here, " + evaluation["metrics"][task].dump() + " on the cluster";
+    return "";
+}
+
 } // namespace
 
 class TestSlurm : public QObject {
@@ -141,16 +162,8 @@ void TestSlurm::exploresOnTheCluster()
     for (const auto &e : file["evaluations"]) {
         QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
         QVERIFY(e["device"].get<std::string>().rfind("slurm:", 0) == 0);
-        std::string coef;
-        for (const auto &c : e["coefficients"])
-            coef += (coef.empty() ? "" : ",") + c.dump();
-        const auto local =
-            mftest::runCli(here, {"evaluate", here.file("project.json"), "--coef", coef, "--json"});
-        QVERIFY2(local.code == 0, local.err.c_str());
-        const auto measured = nlohmann::json::parse(local.out)["metrics"];
-        for (const char *task : {"a", "b"})
-            QVERIFY(std::fabs(measured[task].get<double>() - e["metrics"][task].get<double>()) <
-                    1e-12);
+        const std::string differs = differsFromHere(here, e);
+        QVERIFY2(differs.empty(), differs.c_str());
     }
     // Nothing left behind in the shared folder but the job scripts: results read and removed,
     // the logs of jobs that succeeded removed.
@@ -472,16 +485,8 @@ void TestSlurm::evaluatesBlockwiseMergesOnTheCluster()
     for (const auto &e : file["evaluations"]) {
         QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
         QCOMPARE(e["coefficients"].size(), std::size_t(4));
-        std::string coef;
-        for (const auto &c : e["coefficients"])
-            coef += (coef.empty() ? "" : ",") + c.dump();
-        const auto local =
-            mftest::runCli(here, {"evaluate", here.file("project.json"), "--coef", coef, "--json"});
-        QVERIFY2(local.code == 0, local.err.c_str());
-        const auto measured = nlohmann::json::parse(local.out)["metrics"];
-        for (const char *task : {"a", "b"})
-            QVERIFY(std::fabs(measured[task].get<double>() - e["metrics"][task].get<double>()) <
-                    1e-12);
+        const std::string differs = differsFromHere(here, e);
+        QVERIFY2(differs.empty(), differs.c_str());
     }
     // Task a's own peak, per layer: (0.8, 0.2) in layer 0 and (0.5, 0.1) in layer 1 (jobs end
     // in any order: found by its coefficients).
