@@ -322,18 +322,18 @@ void NewProjectDialog::inspect()
     // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
     m_background.run(
         [base, models, names, options] { return describeMergeHtml(base, models, names, options); },
-        [this, generation, tasks = models.size(), columns = groupColumns(options.groups).size()](
-            const QString &html) {
+        [this, generation, tasks = models.size(),
+         columns = groupColumns(options.groups).size()](const QString &html) {
             if (generation != m_inspectGeneration)
                 return;
             // What MAP will cost in this many coefficients, before the project exists.
             const int d = static_cast<int>(tasks * columns);
-            const QString coefficients =
-                columns > 1 ? tr("%1 coefficients (%2 tasks × %3 group columns)")
-                                  .arg(d)
-                                  .arg(tasks)
-                                  .arg(columns)
-                            : tr("%n coefficient(s), one per task", nullptr, d);
+            const QString coefficients = columns > 1
+                                             ? tr("%1 coefficients (%2 tasks × %3 group columns)")
+                                                   .arg(d)
+                                                   .arg(tasks)
+                                                   .arg(columns)
+                                             : tr("%n coefficient(s), one per task", nullptr, d);
             m_inspection->setText(
                 html + tr("<br><b>Budget</b>: %1: a full quadratic per task has %2 parameters; "
                           "MAP fits it from %3 evaluations and trusts the front from %4.")
