@@ -4,10 +4,9 @@
 (torch.save state dicts) merged by mergefront-cli with coefficient groups (regexes, a layer ramp,
 the rest) and compared with a merge computed here from the groups' definition: every tensor
 takes its group's coefficient per task, or on a ramp first + (last - first) * (layer - l0) /
-(l1 - l0); fp16 tensors in fp16 as the CLI writes them.
+(l1 - l0), in float32 and cast back as the CLI does: equal bit for bit.
 Usage: check_blockwise.py MERGEFRONT_CLI WORKDIR. Exit 0 when everything matches."""
 import collections
-import math
 import os
 import re
 import subprocess
@@ -15,10 +14,9 @@ import sys
 
 import torch
 
+from check_merge import CLI, WORK, compare, failures, run  # one CLI runner, one comparison
 from safetensors_reader import read_safetensors
 
-CLI, WORK = sys.argv[1], sys.argv[2]
-failures = []
 LAYERS = 4
 
 
@@ -82,31 +80,6 @@ def reference(base, tasks, groups, matrix):
     return out
 
 
-def compare(label, got, want):
-    if sorted(got.keys()) != sorted(want.keys()):
-        failures.append(f"{label}: keys {sorted(got.keys())} != {sorted(want.keys())}")
-        return
-    for k, w in want.items():
-        g = got[k]
-        if g.dtype != w.dtype or tuple(g.shape) != tuple(w.shape):
-            failures.append(f"{label}: {k} is {g.dtype} {tuple(g.shape)}, expected {w.dtype}")
-        elif not w.is_floating_point():
-            if not torch.equal(g, w):
-                failures.append(f"{label}: buffer {k} changed")
-        else:
-            tolerance = 2e-3 if w.dtype == torch.float16 else 1e-5
-            if not torch.allclose(g.double(), w.double(), rtol=tolerance, atol=tolerance * 1e-1):
-                diff = (g.double() - w.double()).abs().max().item()
-                failures.append(f"{label}: {k} differs from the Python merge ({diff})")
-
-
-def run(*args):
-    result = subprocess.run([CLI, *args, "--quiet"], capture_output=True, text=True)
-    if result.returncode != 0:
-        failures.append(f"mergefront-cli {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
-
-
 def main():
     os.makedirs(WORK, exist_ok=True)
     base = gpt2(0)
@@ -135,7 +108,7 @@ def main():
     out = os.path.join(WORK, "ramp.safetensors")
     run(*common, *flags, "--coef", coef, "--out", out)
     tensors, metadata = read_safetensors(out)
-    compare("ramp groups", tensors, reference(base, tasks, groups, matrix))
+    compare("ramp groups", tensors, reference(base, tasks, groups, matrix), exact=True)
     if "blocks" not in metadata.get("mergefront.groups", ""):
         failures.append(f"the groups are not in the provenance: {metadata}")
 
@@ -148,7 +121,8 @@ def main():
         flags += ["--group", f"{name}={regex or ''}"]
     out = os.path.join(WORK, "halves.pt")
     run(*common, *flags, "--coef", ",".join(str(c) for row in matrix for c in row), "--out", out)
-    compare("halves", torch.load(out, weights_only=True), reference(base, tasks, groups, matrix))
+    compare("halves", torch.load(out, weights_only=True), reference(base, tasks, groups, matrix),
+            exact=True)
 
     # A wrong coefficient count is refused naming the shape; nothing written.
     result = subprocess.run([CLI, *common, *flags, "--coef", "0.5,0.5,0.5", "--out",
