@@ -37,6 +37,8 @@ int selectCommand(const std::vector<std::string> &args);
 int evaluateCommand(const std::vector<std::string> &args);
 int exportCommand(const std::vector<std::string> &args);
 int zooCommand(const std::vector<std::string> &args);
+int tokenizeCommand(const std::vector<std::string> &args);
+int decodeCommand(const std::vector<std::string> &args);
 
 extern const char *const kInspectUsage;
 extern const char *const kMergeUsage;
@@ -51,5 +53,7 @@ extern const char *const kSelectUsage;
 extern const char *const kEvaluateUsage;
 extern const char *const kExportUsage;
 extern const char *const kZooUsage;
+extern const char *const kTokenizeUsage;
+extern const char *const kDecodeUsage;
 
 } // namespace mf::cli

@@ -25,6 +25,8 @@ const char *const kUsage =
     "  status | front | select | evaluate | export PROJECT.json ...   see COMMAND --help\n"
     "  job PROJECT.json --coef ... --result FILE   one merge on a cluster node (Slurm runner)\n"
     "  zoo --out DIR [--tasks ...]   build the example project (real MNIST / Fashion-MNIST)\n"
+    "  tokenize MODEL --text S [--special] [--json]   a model folder's token ids for a text\n"
+    "  decode MODEL --ids 1,2,3 [--skip-special]      the text of token ids\n"
     "  --version                     print the version\n"
     "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
 
@@ -51,7 +53,9 @@ int main(int argc, char **argv)
                                 {"select", selectCommand, kSelectUsage},
                                 {"evaluate", evaluateCommand, kEvaluateUsage},
                                 {"export", exportCommand, kExportUsage},
-                                {"zoo", zooCommand, kZooUsage}};
+                                {"zoo", zooCommand, kZooUsage},
+                                {"tokenize", tokenizeCommand, kTokenizeUsage},
+                                {"decode", decodeCommand, kDecodeUsage}};
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
         std::fputs(kUsage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

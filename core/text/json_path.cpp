@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "text/json_path.h"
+
+#include "util/error.h"
+
+namespace mf::text {
+
+JsonPath::JsonPath(std::string file, std::string key)
+    : m_file(std::move(file))
+    , m_key(std::move(key))
+{
+}
+
+JsonPath JsonPath::operator/(const std::string &key) const
+{
+    return JsonPath(m_file, m_key.empty() ? key : m_key + "." + key);
+}
+
+JsonPath JsonPath::operator[](std::size_t index) const
+{
+    return JsonPath(m_file, m_key + "[" + std::to_string(index) + "]");
+}
+
+std::string JsonPath::where() const
+{
+    return m_key.empty() ? m_file : m_file + ": " + m_key;
+}
+
+void JsonPath::fail(const std::string &message) const
+{
+    throw Error(where() + ": " + message);
+}
+
+std::string brief(const nlohmann::json &value)
+{
+    std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (text.size() > 60)
+        text = text.substr(0, 57) + "...";
+    return text;
+}
+
+const nlohmann::json &requiredMember(const nlohmann::json &value, const char *key,
+                                     const JsonPath &path)
+{
+    if (!value.is_object())
+        path.fail("expected an object, found " + brief(value));
+    const auto it = value.find(key);
+    if (it == value.end())
+        (path / key).fail("missing");
+    return *it;
+}
+
+std::string stringMember(const nlohmann::json &value, const char *key, const JsonPath &path,
+                         const std::optional<std::string> &fallback)
+{
+    if (!value.is_object())
+        path.fail("expected an object, found " + brief(value));
+    const auto it = value.find(key);
+    if (it == value.end() || it->is_null()) {
+        if (!fallback)
+            (path / key).fail("missing");
+        return *fallback;
+    }
+    if (!it->is_string())
+        (path / key).fail("expected a string, found " + brief(*it));
+    return it->get<std::string>();
+}
+
+bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &path,
+                bool fallback)
+{
+    if (!value.is_object())
+        path.fail("expected an object, found " + brief(value));
+    const auto it = value.find(key);
+    if (it == value.end() || it->is_null())
+        return fallback;
+    if (!it->is_boolean())
+        (path / key).fail("expected true or false, found " + brief(*it));
+    return it->get<bool>();
+}
+
+std::uint64_t countMember(const nlohmann::json &value, const char *key, const JsonPath &path,
+                          std::uint64_t fallback)
+{
+    if (!value.is_object())
+        path.fail("expected an object, found " + brief(value));
+    const auto it = value.find(key);
+    if (it == value.end() || it->is_null())
+        return fallback;
+    if (!it->is_number_unsigned())
+        (path / key).fail("expected a non-negative integer, found " + brief(*it));
+    return it->get<std::uint64_t>();
+}
+
+std::string componentType(const nlohmann::json &value, const JsonPath &path)
+{
+    if (!value.is_object())
+        path.fail("expected an object with a \"type\", found " + brief(value));
+    return stringMember(value, "type", path);
+}
+
+} // namespace mf::text

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mf::text {
+
+/// Where a value sits in a tokenizer file, for messages that name the file and the key:
+/// "tokenizer.json: pre_tokenizer.pretokenizers[1].pattern: ...".
+class JsonPath {
+public:
+    explicit JsonPath(std::string file, std::string key = {});
+
+    JsonPath operator/(const std::string &key) const;
+    JsonPath operator[](std::size_t index) const;
+    const std::string &file() const { return m_file; }
+    /// "file: key" (or "file" at the top).
+    std::string where() const;
+    /// Throws mf::Error("file: key: message").
+    [[noreturn]] void fail(const std::string &message) const;
+
+private:
+    std::string m_file;
+    std::string m_key;
+};
+
+/// The member `key` of the object `value`; fails naming the key when it is missing.
+const nlohmann::json &requiredMember(const nlohmann::json &value, const char *key,
+                                     const JsonPath &path);
+/// The member `key` as a string; `fallback` when missing or null (fails when there is none).
+std::string stringMember(const nlohmann::json &value, const char *key, const JsonPath &path,
+                         const std::optional<std::string> &fallback = std::nullopt);
+/// The member `key` as a bool; `fallback` when missing or null.
+bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &path,
+                bool fallback);
+/// The member `key` as a non-negative integer; `fallback` when missing or null.
+std::uint64_t countMember(const nlohmann::json &value, const char *key, const JsonPath &path,
+                          std::uint64_t fallback);
+/// `value` must be an object carrying a string "type"; returns it.
+std::string componentType(const nlohmann::json &value, const JsonPath &path);
+/// A JSON value in one line, shortened for a message.
+std::string brief(const nlohmann::json &value);
+
+} // namespace mf::text
