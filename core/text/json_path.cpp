@@ -87,9 +87,19 @@ std::uint64_t countMember(const nlohmann::json &value, const char *key, const Js
     const auto it = value.find(key);
     if (it == value.end() || it->is_null())
         return fallback;
-    if (!it->is_number_unsigned())
+    const auto count = nonNegative(*it);
+    if (!count)
         (path / key).fail("expected a non-negative integer, found " + brief(*it));
-    return it->get<std::uint64_t>();
+    return *count;
+}
+
+std::optional<std::uint64_t> nonNegative(const nlohmann::json &value)
+{
+    if (value.is_number_unsigned())
+        return value.get<std::uint64_t>();
+    if (value.is_number_integer() && value.get<std::int64_t>() >= 0)
+        return static_cast<std::uint64_t>(value.get<std::int64_t>());
+    return std::nullopt;
 }
 
 std::string componentType(const nlohmann::json &value, const JsonPath &path)

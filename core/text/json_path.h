@@ -40,6 +40,8 @@ bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &pa
 /// The member `key` as a non-negative integer; `fallback` when missing or null.
 std::uint64_t countMember(const nlohmann::json &value, const char *key, const JsonPath &path,
                           std::uint64_t fallback);
+/// A non-negative integer (however the JSON library stored it), or nullopt.
+std::optional<std::uint64_t> nonNegative(const nlohmann::json &value);
 /// `value` must be an object carrying a string "type"; returns it.
 std::string componentType(const nlohmann::json &value, const JsonPath &path);
 /// A JSON value in one line, shortened for a message.

@@ -62,9 +62,10 @@ std::vector<std::uint32_t> specialIds(const nlohmann::json &specials, const std:
         (path / "ids").fail("expected a list of ids");
     std::vector<std::uint32_t> out;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (!ids[i].is_number_unsigned() || ids[i].get<std::uint64_t>() > UINT32_MAX)
+        const auto id = nonNegative(ids[i]);
+        if (!id || *id > UINT32_MAX)
             (path / "ids")[i].fail("expected a token id, found " + brief(ids[i]));
-        out.push_back(ids[i].get<std::uint32_t>());
+        out.push_back(static_cast<std::uint32_t>(*id));
     }
     return out;
 }
@@ -124,9 +125,10 @@ std::unique_ptr<PostProcessor> makeClsSep(const nlohmann::json &value, const Jso
 {
     const auto idOf = [&](const char *key) {
         const nlohmann::json &pair = requiredMember(value, key, path);
-        if (!pair.is_array() || pair.size() != 2 || !pair[1].is_number_unsigned())
+        const auto id = pair.is_array() && pair.size() == 2 ? nonNegative(pair[1]) : std::nullopt;
+        if (!id || *id > UINT32_MAX)
             (path / key).fail("expected [token, id], found " + brief(pair));
-        return pair[1].get<std::uint32_t>();
+        return static_cast<std::uint32_t>(*id);
     };
     return std::make_unique<Template>(std::vector<std::uint32_t>{idOf("cls")},
                                       std::vector<std::uint32_t>{idOf("sep")});

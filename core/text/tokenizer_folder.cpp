@@ -125,9 +125,10 @@ Tokenizer::Parts bpeFileParts(const fs::path &folder, const TokenizerConfig &con
         vocabPath.fail("expected an object of token: id");
     BpeConfig bpe;
     for (const auto &[token, id] : vocab.items()) {
-        if (!id.is_number_unsigned())
+        const auto value = nonNegative(id);
+        if (!value)
             (vocabPath / token).fail("expected a token id, found " + brief(id));
-        bpe.vocab.emplace_back(token, id.get<std::uint64_t>());
+        bpe.vocab.emplace_back(token, *value);
     }
     std::istringstream lines(readFile(mergesFile.string()));
     std::size_t lineNumber = 0;

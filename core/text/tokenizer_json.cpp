@@ -34,6 +34,8 @@ public:
     }
     bool number_integer(number_integer_t value) override
     {
+        if (m_mode == Mode::Vocab && value >= 0)
+            return number_unsigned(static_cast<number_unsigned_t>(value));
         return scalar([&] { return m_dom.number_integer(value); }, std::to_string(value));
     }
     bool number_unsigned(number_unsigned_t value) override
@@ -200,9 +202,10 @@ std::vector<AddedToken> readAddedTokens(const json &list, const JsonPath &path)
         const JsonPath at = path[i];
         AddedToken token;
         const json &id = requiredMember(list[i], "id", at);
-        if (!id.is_number_unsigned() || id.get<std::uint64_t>() >= (1u << 24))
+        const auto value = nonNegative(id);
+        if (!value || *value >= (1u << 24))
             (at / "id").fail("expected a token id, found " + brief(id));
-        token.id = id.get<std::uint32_t>();
+        token.id = static_cast<std::uint32_t>(*value);
         token.content = stringMember(list[i], "content", at);
         if (token.content.empty())
             (at / "content").fail("an added token cannot be empty");
