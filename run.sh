@@ -276,6 +276,8 @@ case "$command" in
         python3 bench/run_blockwise_benchmark.py "$BUILD_DIR" "$BUILD_DIR/example-all" \
             "$BUILD_DIR/example-text" "$BUILD_DIR/bench-blockwise"
         python3 bench/run_slurm_benchmark.py "$BUILD_DIR"
+        # Tokenizers against tokenizers.js: encode throughput and load time (docs/BENCHMARKS.md).
+        python3 bench/run_tokenizer_benchmark.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages
