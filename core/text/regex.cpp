@@ -60,6 +60,8 @@ Regex::~Regex()
 std::vector<std::pair<std::size_t, std::size_t>> Regex::findAll(std::string_view text) const
 {
     std::vector<std::pair<std::size_t, std::size_t>> matches;
+    if (text.empty()) // what a match in nothing would split is nothing
+        return matches;
     std::unique_ptr<OnigRegion, RegionDeleter> region(onig_region_new());
     const auto *begin = reinterpret_cast<const OnigUChar *>(text.data());
     const auto *end = begin + text.size();
