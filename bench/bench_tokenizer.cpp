@@ -22,12 +22,14 @@ int main(int argc, char **argv)
         return 2;
     }
     const int repeat = argc > 3 ? std::atoi(argv[3]) : 3;
-    const auto documents = nlohmann::json::parse(mf::readFile(argv[2])).get<std::vector<std::string>>();
+    const auto documents =
+        nlohmann::json::parse(mf::readFile(argv[2])).get<std::vector<std::string>>();
     std::size_t bytes = 0;
     for (const std::string &document : documents)
         bytes += document.size();
     std::unique_ptr<mf::text::Tokenizer> tokenizer;
-    const double load = mfbench::bestSeconds([&] { tokenizer = mf::text::loadTokenizer(argv[1]); }, repeat);
+    const double load =
+        mfbench::bestSeconds([&] { tokenizer = mf::text::loadTokenizer(argv[1]); }, repeat);
     std::size_t tokens = 0;
     for (const std::string &document : documents) // counted once, outside the timing
         tokens += tokenizer->encode(document, false).size();

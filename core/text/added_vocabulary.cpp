@@ -109,8 +109,7 @@ std::vector<AddedVocabulary::Section> AddedVocabulary::splitRaw(std::string_view
     return split(text, m_raw);
 }
 
-std::vector<AddedVocabulary::Section>
-AddedVocabulary::splitNormalized(std::string_view text) const
+std::vector<AddedVocabulary::Section> AddedVocabulary::splitNormalized(std::string_view text) const
 {
     return split(text, m_normalized);
 }
@@ -134,7 +133,8 @@ std::vector<AddedVocabulary::Section> AddedVocabulary::split(std::string_view te
         std::size_t start = pos, stop = pos + length;
         pos = stop; // matches never overlap, kept or not
         if (token.singleWord) {
-            const bool wordBefore = start > 0 && isWordCharacter(lastCodePoint(text.substr(0, start)));
+            const bool wordBefore =
+                start > 0 && isWordCharacter(lastCodePoint(text.substr(0, start)));
             std::size_t after = stop;
             const bool wordAfter =
                 stop < text.size() && isWordCharacter(nextCodePoint(text, after));

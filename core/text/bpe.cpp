@@ -77,8 +77,8 @@ Bpe::Bpe(BpeConfig config, const JsonPath &vocabPath, const JsonPath &mergesPath
         if (!left || !right)
             mergesPath[rank].fail("'" + (!left ? a : b) + "' is not in the vocabulary");
         if (b.size() < m_prefix.size() || b.compare(0, m_prefix.size(), m_prefix) != 0)
-            mergesPath[rank].fail("'" + b + "' lacks the continuing-subword prefix '" +
-                                  m_prefix + "'");
+            mergesPath[rank].fail("'" + b + "' lacks the continuing-subword prefix '" + m_prefix +
+                                  "'");
         const std::string joined = a + b.substr(m_prefix.size());
         const auto merged = tokenToId(joined);
         if (!merged)
@@ -229,8 +229,7 @@ void Bpe::merge(std::string_view piece, std::vector<std::uint32_t> &ids) const
             consider(symbols[static_cast<std::size_t>(current.prev)].id, current.id,
                      static_cast<std::size_t>(current.prev));
         if (current.next >= 0)
-            consider(current.id, symbols[static_cast<std::size_t>(current.next)].id,
-                     top.position);
+            consider(current.id, symbols[static_cast<std::size_t>(current.next)].id, top.position);
     }
     for (const Symbol &s : symbols)
         if (s.length != 0)

@@ -145,8 +145,8 @@ public:
             for (std::size_t i = 0; i < m_start && i < chars.size() && chars[i].second == m_content;
                  ++i)
                 first = i + 1;
-            for (std::size_t i = 0; i < m_stop && i < chars.size() &&
-                                    chars[chars.size() - 1 - i].second == m_content;
+            for (std::size_t i = 0;
+                 i < m_stop && i < chars.size() && chars[chars.size() - 1 - i].second == m_content;
                  ++i)
                 last = chars.size() - 1 - i;
             if (last <= first) {

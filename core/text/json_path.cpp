@@ -66,8 +66,7 @@ std::string stringMember(const nlohmann::json &value, const char *key, const Jso
     return it->get<std::string>();
 }
 
-bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &path,
-                bool fallback)
+bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &path, bool fallback)
 {
     if (!value.is_object())
         path.fail("expected an object, found " + brief(value));

@@ -35,8 +35,7 @@ const nlohmann::json &requiredMember(const nlohmann::json &value, const char *ke
 std::string stringMember(const nlohmann::json &value, const char *key, const JsonPath &path,
                          const std::optional<std::string> &fallback = std::nullopt);
 /// The member `key` as a bool; `fallback` when missing or null.
-bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &path,
-                bool fallback);
+bool boolMember(const nlohmann::json &value, const char *key, const JsonPath &path, bool fallback);
 /// The member `key` as a non-negative integer; `fallback` when missing or null.
 std::uint64_t countMember(const nlohmann::json &value, const char *key, const JsonPath &path,
                           std::uint64_t fallback);

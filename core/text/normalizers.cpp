@@ -16,10 +16,7 @@ public:
         : m_form(form)
     {
     }
-    std::string normalize(std::string text) const override
-    {
-        return text::normalize(text, m_form);
-    }
+    std::string normalize(std::string text) const override { return text::normalize(text, m_form); }
 
 private:
     NormalForm m_form;

@@ -222,8 +222,8 @@ public:
                 else
                     replaced += c;
             const bool starts = replaced.compare(0, m_replacement.size(), m_replacement) == 0;
-            if (!starts && (m_prepend == Prepend::Always ||
-                            (m_prepend == Prepend::First && piece.atStart)))
+            if (!starts &&
+                (m_prepend == Prepend::Always || (m_prepend == Prepend::First && piece.atStart)))
                 replaced.insert(0, m_replacement);
             piece.text = std::move(replaced);
         }
@@ -231,8 +231,7 @@ public:
             splitAll(
                 pieces,
                 [this](const Piece &piece) {
-                    return markMatches(piece.text.size(),
-                                       findLiteral(piece.text, m_replacement));
+                    return markMatches(piece.text.size(), findLiteral(piece.text, m_replacement));
                 },
                 Behavior::MergedWithNext);
     }
@@ -256,8 +255,7 @@ public:
         splitAll(
             pieces,
             [this](const Piece &piece) {
-                return markMatches(piece.text.size(),
-                                   characterMatches(piece.text, m_predicate));
+                return markMatches(piece.text.size(), characterMatches(piece.text, m_predicate));
             },
             m_behavior);
     }
@@ -392,7 +390,7 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const nlohmann::json &value, cons
     if (type == "Digits")
         return std::make_unique<CharacterSplit>(
             isNumeric, boolMember(value, "individual_digits", path, false) ? Behavior::Isolated
-                                                                          : Behavior::Contiguous);
+                                                                           : Behavior::Contiguous);
     if (type == "Punctuation")
         return std::make_unique<CharacterSplit>(
             [](char32_t c) { return isAsciiPunctuation(c) || isPunctuation(c); },

@@ -136,8 +136,7 @@ std::unique_ptr<PostProcessor> makeClsSep(const nlohmann::json &value, const Jso
 
 } // namespace
 
-std::unique_ptr<PostProcessor> makePostProcessor(const nlohmann::json &value,
-                                                 const JsonPath &path)
+std::unique_ptr<PostProcessor> makePostProcessor(const nlohmann::json &value, const JsonPath &path)
 {
     if (value.is_null())
         return nullptr;

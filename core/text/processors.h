@@ -21,8 +21,7 @@ public:
 
 /// A post-processor from tokenizer.json's "post_processor" (null gives nullptr):
 /// TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence.
-std::unique_ptr<PostProcessor> makePostProcessor(const nlohmann::json &value,
-                                                 const JsonPath &path);
+std::unique_ptr<PostProcessor> makePostProcessor(const nlohmann::json &value, const JsonPath &path);
 /// [bos] $A [eos], each present when given: what transformers builds for Llama and Gemma
 /// tokenizers from add_bos_token / add_eos_token.
 std::unique_ptr<PostProcessor> makeBosEosProcessor(std::optional<std::uint32_t> bos,

@@ -40,8 +40,8 @@ Regex::Regex(const std::string &pattern, const std::string &where)
         throw Error(where + ": the pattern is not valid UTF-8");
     OnigErrorInfo info;
     const auto *begin = reinterpret_cast<const OnigUChar *>(pattern.data());
-    const int status = onig_new(&m_compiled->regex, begin, begin + pattern.size(),
-                                ONIG_OPTION_NONE, ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
+    const int status = onig_new(&m_compiled->regex, begin, begin + pattern.size(), ONIG_OPTION_NONE,
+                                ONIG_ENCODING_UTF8, ONIG_SYNTAX_DEFAULT, &info);
     if (status != ONIG_NORMAL) {
         OnigUChar message[ONIG_MAX_ERROR_MESSAGE_LEN];
         onig_error_code_to_str(message, status, &info);
@@ -84,8 +84,7 @@ std::vector<std::pair<std::size_t, std::size_t>> Regex::findAll(std::string_view
         const auto stop = static_cast<std::size_t>(region->end[0]);
         if (start == stop && haveLast && lastEnd == stop) {
             // An empty match where the last one ended: step one character and search again.
-            from += from < text.size() ? sequenceLength(static_cast<unsigned char>(text[from]))
-                                       : 1;
+            from += from < text.size() ? sequenceLength(static_cast<unsigned char>(text[from])) : 1;
             continue;
         }
         matches.emplace_back(start, stop);

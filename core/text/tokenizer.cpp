@@ -142,7 +142,7 @@ std::optional<std::uint32_t> Tokenizer::specialId(const std::optional<std::strin
 std::string cleanUpTokenization(std::string text)
 {
     static const std::pair<const char *, const char *> rules[] = {
-        {" .", "."},    {" ?", "?"},   {" !", "!"},     {" ,", ","},    {" ' ", "'"},
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
         {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
     for (const auto &[from, to] : rules) {
         const std::string pattern(from), replacement(to);

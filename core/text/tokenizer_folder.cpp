@@ -104,7 +104,8 @@ std::vector<AddedToken> configAddedTokens(const json &config, const JsonPath &pa
     return tokens;
 }
 
-std::optional<std::uint32_t> lookup(const Tokenizer::Parts &parts, const std::optional<std::string> &token)
+std::optional<std::uint32_t> lookup(const Tokenizer::Parts &parts,
+                                    const std::optional<std::string> &token)
 {
     if (!token)
         return std::nullopt;
@@ -145,15 +146,17 @@ Tokenizer::Parts bpeFileParts(const fs::path &folder, const TokenizerConfig &con
         bpe.merges.emplace_back(line.substr(0, space), line.substr(space + 1));
     }
     Tokenizer::Parts parts;
-    parts.model = std::make_unique<Bpe>(std::move(bpe), vocabPath,
-                                        JsonPath(mergesFile.string(), "merge"));
+    parts.model =
+        std::make_unique<Bpe>(std::move(bpe), vocabPath, JsonPath(mergesFile.string(), "merge"));
     const JsonPath builtIn("the byte-level pipeline");
     if (config.tokenizerClass.rfind("Qwen2Tokenizer", 0) == 0) {
         parts.normalizer = makeNormalizer({{"type", "NFC"}}, builtIn);
         parts.preTokenizer = makePreTokenizer(
             {{"type", "Sequence"},
              {"pretokenizers",
-              {{{"type", "Split"}, {"pattern", {{"Regex", kQwen2Pattern}}}, {"behavior", "Isolated"}},
+              {{{"type", "Split"},
+                {"pattern", {{"Regex", kQwen2Pattern}}},
+                {"behavior", "Isolated"}},
                {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}},
             builtIn);
     } else {
@@ -167,9 +170,9 @@ Tokenizer::Parts bpeFileParts(const fs::path &folder, const TokenizerConfig &con
 
 bool isLlamaLikeClass(const std::string &name)
 {
-    static const std::set<std::string> classes = {
-        "LlamaTokenizer",  "LlamaTokenizerFast",  "CodeLlamaTokenizer",
-        "CodeLlamaTokenizerFast", "GemmaTokenizer", "GemmaTokenizerFast"};
+    static const std::set<std::string> classes = {"LlamaTokenizer",     "LlamaTokenizerFast",
+                                                  "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
+                                                  "GemmaTokenizer",     "GemmaTokenizerFast"};
     return classes.count(name) > 0;
 }
 
@@ -249,7 +252,8 @@ std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path)
         config.kind = "tokenizer.model";
         parts = sentencePieceParts(config.source);
         // Without a config, SentencePiece's own control pieces (LlamaTokenizer's defaults).
-        for (auto [token, name] : {std::pair{&config.bosToken, "<s>"}, {&config.eosToken, "</s>"},
+        for (auto [token, name] : {std::pair{&config.bosToken, "<s>"},
+                                   {&config.eosToken, "</s>"},
                                    {&config.unkToken, "<unk>"}})
             if (!*token && parts.model->tokenToId(name))
                 *token = name;
@@ -265,12 +269,14 @@ std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path)
     std::set<std::uint32_t> known;
     for (const AddedToken &token : parts.addedTokens)
         known.insert(token.id);
-    for (AddedToken &token : configAddedTokens(rawConfig, JsonPath((dir / "tokenizer_config.json").string())))
+    for (AddedToken &token :
+         configAddedTokens(rawConfig, JsonPath((dir / "tokenizer_config.json").string())))
         if (known.insert(token.id).second)
             parts.addedTokens.push_back(std::move(token));
     if (config.kind != "tokenizer.json") {
         // The slow tokenizers' special tokens are matched in the text, as transformers does.
-        for (const auto &name : {config.bosToken, config.eosToken, config.unkToken, config.padToken}) {
+        for (const auto &name :
+             {config.bosToken, config.eosToken, config.unkToken, config.padToken}) {
             if (!name || lookup(parts, name) == std::nullopt)
                 continue;
             const std::uint32_t id = *lookup(parts, name);

@@ -27,7 +27,10 @@ public:
     std::vector<std::pair<std::string, std::string>> merges;
     bool haveVocab = false, haveMerges = false;
 
-    bool null() override { return scalar([&] { return m_dom.null(); }, "null"); }
+    bool null() override
+    {
+        return scalar([&] { return m_dom.null(); }, "null");
+    }
     bool boolean(bool value) override
     {
         return scalar([&] { return m_dom.boolean(value); }, value ? "true" : "false");
@@ -134,7 +137,8 @@ public:
         m_frames.pop_back();
         return m_dom.end_array();
     }
-    bool parse_error(std::size_t position, const std::string &, const nlohmann::detail::exception &e) override
+    bool parse_error(std::size_t position, const std::string &,
+                     const nlohmann::detail::exception &e) override
     {
         std::string message = e.what();
         const std::size_t colon = message.find("] ");
@@ -150,7 +154,10 @@ private:
         std::string key;
     };
 
-    [[noreturn]] void fail(const std::string &message) const { throw Error(m_file + ": " + message); }
+    [[noreturn]] void fail(const std::string &message) const
+    {
+        throw Error(m_file + ": " + message);
+    }
 
     template<typename Forward>
     bool scalar(Forward forward, const std::string &shown)
@@ -252,7 +259,8 @@ Tokenizer::Parts partsFromTokenizerJson(std::string_view bytes, const std::strin
     config.merges = std::move(handler.merges);
 
     Tokenizer::Parts parts;
-    parts.model = std::make_unique<Bpe>(std::move(config), modelPath / "vocab", modelPath / "merges");
+    parts.model =
+        std::make_unique<Bpe>(std::move(config), modelPath / "vocab", modelPath / "merges");
     const auto member = [&root](const char *key) -> const json & {
         static const json null;
         const auto it = root.find(key);

@@ -183,13 +183,11 @@ std::string normalize(std::string_view text, NormalForm form)
         break;
     }
     utf8proc_uint8_t *out = nullptr;
-    const utf8proc_ssize_t length =
-        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t *>(text.data()),
-                     static_cast<utf8proc_ssize_t>(text.size()), &out,
-                     static_cast<utf8proc_option_t>(options));
+    const utf8proc_ssize_t length = utf8proc_map(
+        reinterpret_cast<const utf8proc_uint8_t *>(text.data()),
+        static_cast<utf8proc_ssize_t>(text.size()), &out, static_cast<utf8proc_option_t>(options));
     if (length < 0)
-        throw Error(std::string("Unicode normalization failed: ") +
-                    utf8proc_errmsg(length));
+        throw Error(std::string("Unicode normalization failed: ") + utf8proc_errmsg(length));
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(out, &std::free);
     return std::string(reinterpret_cast<const char *>(out), static_cast<std::size_t>(length));
 }
@@ -205,8 +203,8 @@ std::string lowercase(std::string_view text)
         } else if (c == 0x130) { // İ: the one unconditional multi-character lowercase mapping
             out += "i\xCC\x87";
         } else {
-            appendUtf8(out, static_cast<char32_t>(
-                                utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+            appendUtf8(out,
+                       static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
         }
     }
     return out;

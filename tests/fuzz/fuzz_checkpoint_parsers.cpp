@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     }
     try {
         const mf::text::Tokenizer tokenizer(
-            mf::text::partsFromTokenizerJson(std::string_view(reinterpret_cast<const char *>(data), size),
-                                             "fuzz.json"),
+            mf::text::partsFromTokenizerJson(
+                std::string_view(reinterpret_cast<const char *>(data), size), "fuzz.json"),
             {});
         const auto ids = tokenizer.encode("Hello w\xc3\xb6rld  123 <s>\n\t\xe6\x97\xa5 x", true);
         tokenizer.decode(ids, false);

@@ -17,7 +17,8 @@ inline std::string tokenizerReferenceDir()
         return dir;
     const char *cache = std::getenv("XDG_CACHE_HOME");
     const char *home = std::getenv("HOME");
-    const std::string base = cache && *cache ? cache : std::string(home ? home : "/root") + "/.cache";
+    const std::string base =
+        cache && *cache ? cache : std::string(home ? home : "/root") + "/.cache";
     return base + "/mergefront/tokenizer-reference";
 }
 

