@@ -51,27 +51,24 @@ void Tokenizer::encodeSection(std::string_view text, bool atStart,
     const std::string normalized =
         m_parts.normalizer ? m_parts.normalizer->normalize(std::string(text)) : std::string(text);
     std::vector<Piece> pieces;
+    const auto flush = [&] { // the text before a token (or the end), pre-tokenized on its own
+        if (m_parts.preTokenizer)
+            m_parts.preTokenizer->preTokenize(pieces);
+        for (const Piece &piece : pieces)
+            if (!piece.text.empty())
+                m_parts.model->tokenize(piece.text, ids);
+        pieces.clear();
+    };
     for (const auto &section : m_added.splitNormalized(normalized)) {
         if (section.id) {
-            if (!pieces.empty()) { // what came before the token, pre-tokenized on its own
-                if (m_parts.preTokenizer)
-                    m_parts.preTokenizer->preTokenize(pieces);
-                for (const Piece &piece : pieces)
-                    if (!piece.text.empty())
-                        m_parts.model->tokenize(piece.text, ids);
-                pieces.clear();
-            }
+            flush();
             ids.push_back(*section.id);
         } else if (section.end > section.begin) {
             pieces.push_back({normalized.substr(section.begin, section.end - section.begin),
                               atStart && section.begin == 0});
         }
     }
-    if (m_parts.preTokenizer)
-        m_parts.preTokenizer->preTokenize(pieces);
-    for (const Piece &piece : pieces)
-        if (!piece.text.empty())
-            m_parts.model->tokenize(piece.text, ids);
+    flush();
 }
 
 std::vector<std::string> Tokenizer::tokens(const std::vector<std::uint32_t> &ids) const

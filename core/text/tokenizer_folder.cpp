@@ -176,12 +176,10 @@ bool isLlamaLikeClass(const std::string &name)
     return classes.count(name) > 0;
 }
 
-} // namespace
-
-TokenizerConfig readTokenizerConfig(const std::string &folder)
+/// The config of `folder` and tokenizer_config.json as it is (an empty object when absent).
+std::pair<TokenizerConfig, json> readConfigFiles(const fs::path &dir)
 {
     TokenizerConfig config;
-    const fs::path dir(folder);
     json raw = json::object();
     const fs::path configFile = dir / "tokenizer_config.json";
     if (fs::exists(configFile)) {
@@ -222,7 +220,14 @@ TokenizerConfig readTokenizerConfig(const std::string &folder)
     const fs::path jinja = dir / "chat_template.jinja";
     if (config.chatTemplate.empty() && fs::exists(jinja))
         config.chatTemplate = readFile(jinja.string());
-    return config;
+    return {std::move(config), std::move(raw)};
+}
+
+} // namespace
+
+TokenizerConfig readTokenizerConfig(const std::string &folder)
+{
+    return readConfigFiles(folder).first;
 }
 
 std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path)
@@ -237,10 +242,7 @@ std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path)
     } else if (fs::exists(dir / "tokenizer.json")) {
         jsonFile = dir / "tokenizer.json";
     }
-    TokenizerConfig config = readTokenizerConfig(dir.string());
-    json rawConfig = json::object();
-    if (fs::exists(dir / "tokenizer_config.json"))
-        rawConfig = readJsonFile(dir / "tokenizer_config.json");
+    auto [config, rawConfig] = readConfigFiles(dir);
 
     Tokenizer::Parts parts;
     if (!jsonFile.empty()) {
