@@ -236,15 +236,8 @@ std::unique_ptr<Decoder> makeDecoder(const nlohmann::json &value, const JsonPath
         return std::make_unique<Strip>(
             singleCharacter(stringMember(value, "content", path), path / "content"),
             countMember(value, "start", path, 0), countMember(value, "stop", path, 0));
-    if (type == "Sequence") {
-        const nlohmann::json &list = requiredMember(value, "decoders", path);
-        if (!list.is_array())
-            (path / "decoders").fail("expected a list");
-        std::vector<std::unique_ptr<Decoder>> steps;
-        for (std::size_t i = 0; i < list.size(); ++i)
-            steps.push_back(makeDecoder(list[i], (path / "decoders")[i]));
-        return std::make_unique<Sequence>(std::move(steps));
-    }
+    if (type == "Sequence")
+        return std::make_unique<Sequence>(componentList(value, "decoders", path, makeDecoder));
     (path / "type")
         .fail("unknown decoder type '" + type +
               "' (Mergefront reads ByteLevel, ByteFallback, Metaspace, Replace, Strip, Fuse, "

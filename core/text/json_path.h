@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mf::text {
 
@@ -45,5 +46,18 @@ std::optional<std::uint64_t> nonNegative(const nlohmann::json &value);
 std::string componentType(const nlohmann::json &value, const JsonPath &path);
 /// A JSON value in one line, shortened for a message.
 std::string brief(const nlohmann::json &value);
+
+/// A Sequence's components: the list `value[key]`, each element made by `make(element, path)`.
+template<typename Make>
+auto componentList(const nlohmann::json &value, const char *key, const JsonPath &path, Make make)
+{
+    const nlohmann::json &list = requiredMember(value, key, path);
+    if (!list.is_array())
+        (path / key).fail("expected a list");
+    std::vector<decltype(make(list, path))> components;
+    for (std::size_t i = 0; i < list.size(); ++i)
+        components.push_back(make(list[i], (path / key)[i]));
+    return components;
+}
 
 } // namespace mf::text

@@ -159,15 +159,9 @@ std::unique_ptr<Normalizer> makeNormalizer(const nlohmann::json &value, const Js
             stringMember(value, "content", path));
     if (type == "Prepend")
         return std::make_unique<Prepend>(stringMember(value, "prepend", path));
-    if (type == "Sequence") {
-        const nlohmann::json &list = requiredMember(value, "normalizers", path);
-        if (!list.is_array())
-            (path / "normalizers").fail("expected a list");
-        std::vector<std::unique_ptr<Normalizer>> normalizers;
-        for (std::size_t i = 0; i < list.size(); ++i)
-            normalizers.push_back(makeNormalizer(list[i], (path / "normalizers")[i]));
-        return std::make_unique<Sequence>(std::move(normalizers));
-    }
+    if (type == "Sequence")
+        return std::make_unique<Sequence>(
+            componentList(value, "normalizers", path, makeNormalizer));
     (path / "type")
         .fail("unknown normalizer type '" + type +
               "' (Mergefront reads NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, "

@@ -399,15 +399,9 @@ std::unique_ptr<PreTokenizer> makePreTokenizer(const nlohmann::json &value, cons
         return std::make_unique<CharacterSplit>(isWhitespace, Behavior::Removed);
     if (type == "Whitespace")
         return std::make_unique<Whitespace>();
-    if (type == "Sequence") {
-        const nlohmann::json &list = requiredMember(value, "pretokenizers", path);
-        if (!list.is_array())
-            (path / "pretokenizers").fail("expected a list");
-        std::vector<std::unique_ptr<PreTokenizer>> steps;
-        for (std::size_t i = 0; i < list.size(); ++i)
-            steps.push_back(makePreTokenizer(list[i], (path / "pretokenizers")[i]));
-        return std::make_unique<Sequence>(std::move(steps));
-    }
+    if (type == "Sequence")
+        return std::make_unique<Sequence>(
+            componentList(value, "pretokenizers", path, makePreTokenizer));
     (path / "type")
         .fail("unknown pre-tokenizer type '" + type +
               "' (Mergefront reads ByteLevel, Split, Metaspace, Digits, Punctuation, "

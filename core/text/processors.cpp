@@ -147,15 +147,9 @@ std::unique_ptr<PostProcessor> makePostProcessor(const nlohmann::json &value, co
         return std::make_unique<Unchanged>();
     if (type == "BertProcessing" || type == "RobertaProcessing")
         return makeClsSep(value, path);
-    if (type == "Sequence") {
-        const nlohmann::json &list = requiredMember(value, "processors", path);
-        if (!list.is_array())
-            (path / "processors").fail("expected a list");
-        std::vector<std::unique_ptr<PostProcessor>> steps;
-        for (std::size_t i = 0; i < list.size(); ++i)
-            steps.push_back(makePostProcessor(list[i], (path / "processors")[i]));
-        return std::make_unique<Sequence>(std::move(steps));
-    }
+    if (type == "Sequence")
+        return std::make_unique<Sequence>(
+            componentList(value, "processors", path, makePostProcessor));
     (path / "type")
         .fail("unknown post-processor type '" + type +
               "' (Mergefront reads TemplateProcessing, ByteLevel, BertProcessing, "
