@@ -9,39 +9,8 @@ namespace {
 
 char32_t lastCodePoint(std::string_view text)
 {
-    std::size_t start = text.size() - 1;
-    while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-        --start;
+    std::size_t start = previousCodePointStart(text, text.size());
     return nextCodePoint(text, start);
-}
-
-/// Where the whitespace run that ends `text` begins.
-std::size_t trailingWhitespaceStart(std::string_view text)
-{
-    std::size_t end = text.size();
-    while (end > 0) {
-        std::size_t start = end - 1;
-        while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-            --start;
-        std::size_t pos = start;
-        if (!isWhitespace(nextCodePoint(text, pos)))
-            break;
-        end = start;
-    }
-    return end;
-}
-
-/// The length of the whitespace run that starts `text`.
-std::size_t leadingWhitespaceLength(std::string_view text)
-{
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        std::size_t next = pos;
-        if (!isWhitespace(nextCodePoint(text, next)))
-            break;
-        pos = next;
-    }
-    return pos;
 }
 
 } // namespace

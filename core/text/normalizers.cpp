@@ -37,26 +37,10 @@ public:
     }
     std::string normalize(std::string text) const override
     {
-        std::size_t begin = 0, end = text.size();
-        if (m_left) {
-            while (begin < end) {
-                std::size_t next = begin;
-                if (!isWhitespace(nextCodePoint(text, next)))
-                    break;
-                begin = next;
-            }
-        }
-        if (m_right) {
-            while (end > begin) {
-                std::size_t start = end - 1;
-                while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
-                    --start;
-                std::size_t next = start;
-                if (!isWhitespace(nextCodePoint(text, next)))
-                    break;
-                end = start;
-            }
-        }
+        const std::string_view view(text);
+        const std::size_t begin = m_left ? leadingWhitespaceLength(view) : 0;
+        const std::size_t end =
+            m_right ? begin + trailingWhitespaceStart(view.substr(begin)) : text.size();
         return text.substr(begin, end - begin);
     }
 

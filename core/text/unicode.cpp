@@ -34,6 +34,39 @@ char32_t nextCodePoint(std::string_view text, std::size_t &pos)
     return c;
 }
 
+std::size_t previousCodePointStart(std::string_view text, std::size_t end)
+{
+    std::size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80)
+        --start;
+    return start;
+}
+
+std::size_t leadingWhitespaceLength(std::string_view text)
+{
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t next = pos;
+        if (!isWhitespace(nextCodePoint(text, next)))
+            break;
+        pos = next;
+    }
+    return pos;
+}
+
+std::size_t trailingWhitespaceStart(std::string_view text)
+{
+    std::size_t end = text.size();
+    while (end > 0) {
+        const std::size_t start = previousCodePointStart(text, end);
+        std::size_t pos = start;
+        if (!isWhitespace(nextCodePoint(text, pos)))
+            break;
+        end = start;
+    }
+    return end;
+}
+
 void appendUtf8(std::string &out, char32_t c)
 {
     if (c < 0x80) {

@@ -11,6 +11,12 @@ namespace mf::text {
 char32_t nextCodePoint(std::string_view text, std::size_t &pos);
 /// The byte length of the UTF-8 sequence whose first byte is `lead` (1 for a stray byte).
 std::size_t sequenceLength(unsigned char lead);
+/// Where the code point that ends at byte `end` (> 0) of valid UTF-8 begins.
+std::size_t previousCodePointStart(std::string_view text, std::size_t end);
+/// The byte length of the whitespace run (Unicode White_Space) that starts `text`.
+std::size_t leadingWhitespaceLength(std::string_view text);
+/// Where the whitespace run (Unicode White_Space) that ends `text` begins.
+std::size_t trailingWhitespaceStart(std::string_view text);
 /// Appends `c` as UTF-8.
 void appendUtf8(std::string &out, char32_t c);
 /// The byte offset of the first invalid UTF-8 sequence, or npos when `text` is valid.
