@@ -123,10 +123,14 @@ void Bpe::tokenize(std::string_view piece, std::vector<std::uint32_t> &ids) cons
             ids.push_back(*id);
             return;
         }
-    const bool cacheable = piece.size() < kMaxCachedLength;
-    if (cacheable) {
+    if (piece.size() >= kMaxCachedLength) {
+        merge(piece, ids);
+        return;
+    }
+    std::string key(piece); // built once: looked up, then stored on a miss
+    {
         std::lock_guard<std::mutex> lock(m_cacheMutex);
-        const auto it = m_cache.find(std::string(piece));
+        const auto it = m_cache.find(key);
         if (it != m_cache.end()) {
             ids.insert(ids.end(), it->second.begin(), it->second.end());
             return;
@@ -135,12 +139,10 @@ void Bpe::tokenize(std::string_view piece, std::vector<std::uint32_t> &ids) cons
     std::vector<std::uint32_t> result;
     merge(piece, result);
     ids.insert(ids.end(), result.begin(), result.end());
-    if (cacheable) {
-        std::lock_guard<std::mutex> lock(m_cacheMutex);
-        if (m_cache.size() >= kCacheCapacity)
-            m_cache.clear();
-        m_cache.emplace(std::string(piece), std::move(result));
-    }
+    std::lock_guard<std::mutex> lock(m_cacheMutex);
+    if (m_cache.size() >= kCacheCapacity)
+        m_cache.clear();
+    m_cache.emplace(std::move(key), std::move(result));
 }
 
 void Bpe::merge(std::string_view piece, std::vector<std::uint32_t> &ids) const
