@@ -3,6 +3,7 @@
 #include "arguments.h"
 #include "commands.h"
 
+#include "text/json_path.h"
 #include "text/tokenizer_folder.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -72,11 +73,33 @@ std::vector<std::uint32_t> idsFromFile(const std::string &file)
         throw Error(file + ": expected a list of ids or an object with \"ids\"");
     std::vector<std::uint32_t> ids;
     for (std::size_t i = 0; i < list.size(); ++i) {
-        if (!list[i].is_number_unsigned() || list[i].get<std::uint64_t>() > UINT32_MAX)
+        const auto id = text::nonNegative(list[i]);
+        if (!id || *id > UINT32_MAX)
             throw Error(file + ": ids[" + std::to_string(i) + "] is not a token id");
-        ids.push_back(list[i].get<std::uint32_t>());
+        ids.push_back(static_cast<std::uint32_t>(*id));
     }
     return ids;
+}
+
+/// What tokenize and decode work on: the MODEL positional, and exactly one of an inline
+/// option (--text, --ids) and --file.
+struct Input {
+    std::string model;
+    bool inlined = false; ///< the inline option was given, not --file
+    std::string value;    ///< its value: the text or ids, or the file's path
+    std::string where;    ///< how messages name it: --OPTION, or the file
+};
+
+Input commandInput(const Arguments &args, const std::string &inlineOption)
+{
+    if (args.positionals().size() != 1)
+        throw UsageError("expected one MODEL folder");
+    const auto inlined = args.value(inlineOption), file = args.value("file");
+    if (inlined.has_value() == file.has_value())
+        throw UsageError("give exactly one of --" + inlineOption + " and --file");
+    if (inlined)
+        return {args.positionals()[0], true, *inlined, "--" + inlineOption};
+    return {args.positionals()[0], false, *file, *file};
 }
 
 } // namespace
@@ -84,19 +107,14 @@ std::vector<std::uint32_t> idsFromFile(const std::string &file)
 int tokenizeCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(tokens, {"text", "file"}, {"special", "json"});
-    if (args.positionals().size() != 1)
-        throw UsageError("expected one MODEL folder");
-    const auto text = args.value("text");
-    const auto file = args.value("file");
-    if (text.has_value() == file.has_value())
-        throw UsageError("give exactly one of --text and --file");
-    const std::string input = text ? *text : readFile(*file);
-    const auto tokenizer = text::loadTokenizer(args.positionals()[0]);
+    const Input input = commandInput(args, "text");
+    const std::string text = input.inlined ? input.value : readFile(input.value);
+    const auto tokenizer = text::loadTokenizer(input.model);
     std::vector<std::uint32_t> ids;
     try {
-        ids = tokenizer->encode(input, args.flag("special"));
+        ids = tokenizer->encode(text, args.flag("special"));
     } catch (const Error &e) {
-        throw Error((text ? std::string("--text") : *file) + ": " + e.what());
+        throw Error(input.where + ": " + e.what());
     }
     const std::vector<std::string> names = tokenizer->tokens(ids);
     if (args.flag("json")) {
@@ -116,19 +134,15 @@ int tokenizeCommand(const std::vector<std::string> &tokens)
 int decodeCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(tokens, {"ids", "file"}, {"skip-special", "json"});
-    if (args.positionals().size() != 1)
-        throw UsageError("expected one MODEL folder");
-    const auto list = args.value("ids");
-    const auto file = args.value("file");
-    if (list.has_value() == file.has_value())
-        throw UsageError("give exactly one of --ids and --file");
-    const std::vector<std::uint32_t> ids = list ? parseIds(*list, "--ids") : idsFromFile(*file);
-    const auto tokenizer = text::loadTokenizer(args.positionals()[0]);
+    const Input input = commandInput(args, "ids");
+    const std::vector<std::uint32_t> ids =
+        input.inlined ? parseIds(input.value, input.where) : idsFromFile(input.value);
+    const auto tokenizer = text::loadTokenizer(input.model);
     std::string text;
     try {
         text = tokenizer->decode(ids, args.flag("skip-special"));
     } catch (const Error &e) {
-        throw Error((list ? std::string("--ids") : *file) + ": " + e.what());
+        throw Error(input.where + ": " + e.what());
     }
     if (args.flag("json"))
         std::cout << nlohmann::json{{"text", text}}.dump() << "\n";

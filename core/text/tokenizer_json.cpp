@@ -58,15 +58,14 @@ public:
         if (m_mode == Mode::Merges) {
             const std::size_t space = value.find(' ');
             if (space == std::string::npos || value.find(' ', space + 1) != std::string::npos)
-                fail("model.merges[" + std::to_string(merges.size()) +
-                     "]: expected two tokens separated by one space, found '" + value + "'");
+                fail(where() + ": expected two tokens separated by one space, found '" + value +
+                     "'");
             merges.emplace_back(value.substr(0, space), value.substr(space + 1));
             return true;
         }
         if (m_mode == Mode::MergePair) {
             if (m_pair.size() == 2)
-                fail("model.merges[" + std::to_string(merges.size()) +
-                     "]: expected a pair of tokens");
+                fail(where() + ": expected a pair of tokens");
             m_pair.push_back(std::move(value));
             return true;
         }
@@ -124,8 +123,7 @@ public:
     {
         if (m_mode == Mode::MergePair) {
             if (m_pair.size() != 2)
-                fail("model.merges[" + std::to_string(merges.size()) +
-                     "]: expected a pair of tokens");
+                fail(where() + ": expected a pair of tokens");
             merges.emplace_back(std::move(m_pair[0]), std::move(m_pair[1]));
             m_mode = Mode::Merges;
             return true;
