@@ -131,11 +131,6 @@ std::uint32_t Tokenizer::vocabularySize() const
     return size;
 }
 
-std::optional<std::uint32_t> Tokenizer::specialId(const std::optional<std::string> &token) const
-{
-    return token ? tokenToId(*token) : std::nullopt;
-}
-
 std::string cleanUpTokenization(std::string text)
 {
     static const std::pair<const char *, const char *> rules[] = {

@@ -71,9 +71,6 @@ public:
     const AddedVocabulary &addedVocabulary() const { return m_added; }
     const TokenizerConfig &config() const { return m_config; }
 
-    /// The id of a configured special token (bos, eos, ...) when it is in the vocabulary.
-    std::optional<std::uint32_t> specialId(const std::optional<std::string> &token) const;
-
 private:
     void encodeSection(std::string_view text, bool atStart, std::vector<std::uint32_t> &ids) const;
 

@@ -176,7 +176,8 @@ bool isLlamaLikeClass(const std::string &name)
     return classes.count(name) > 0;
 }
 
-/// The config of `folder` and tokenizer_config.json as it is (an empty object when absent).
+/// The config of `folder` (tokenizer_config.json, then special_tokens_map.json; either may be
+/// absent) and tokenizer_config.json as it is (an empty object when absent).
 std::pair<TokenizerConfig, json> readConfigFiles(const fs::path &dir)
 {
     TokenizerConfig config;
@@ -224,11 +225,6 @@ std::pair<TokenizerConfig, json> readConfigFiles(const fs::path &dir)
 }
 
 } // namespace
-
-TokenizerConfig readTokenizerConfig(const std::string &folder)
-{
-    return readConfigFiles(folder).first;
-}
 
 std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path)
 {

@@ -20,7 +20,4 @@ namespace mf::text {
 /// as transformers makes them. Throws mf::Error naming the file and key at fault.
 std::unique_ptr<Tokenizer> loadTokenizer(const std::string &path);
 
-/// tokenizer_config.json and special_tokens_map.json of `folder` (either may be absent).
-TokenizerConfig readTokenizerConfig(const std::string &folder);
-
 } // namespace mf::text
