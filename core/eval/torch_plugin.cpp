@@ -4,11 +4,10 @@
 #include "eval/language_model.h"
 #include "eval/network.h"
 #include "util/error.h"
+#include "util/plugin.h"
 
 #include <dlfcn.h>
 
-#include <filesystem>
-#include <mutex>
 #include <vector>
 
 namespace mf::eval {
@@ -28,52 +27,15 @@ using LanguageModuleWriter = bool (*)(const Network *, const Gpt2Config *, std::
 /// The plugin's handle, opened once.
 void *pluginHandle()
 {
-    static std::mutex mutex;
-    static void *handle = nullptr;
-    std::lock_guard<std::mutex> lock(mutex);
-    if (handle)
-        return handle;
-    namespace fs = std::filesystem;
-    std::vector<std::string> candidates;
-    if (const char *path = std::getenv("MERGEFRONT_TORCH_PLUGIN"))
-        candidates.push_back(path);
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        candidates.push_back((exe.parent_path() / "libmergefront_torch.so").string());
-        // Installed: <prefix>/bin/mergefront-cli and <prefix>/<libdir>/mergefront/ (libdir is
-        // lib/x86_64-linux-gnu under /usr on Debian, lib elsewhere).
-#ifdef MERGEFRONT_INSTALL_LIBDIR
-        candidates.push_back((exe.parent_path() / ".." / MERGEFRONT_INSTALL_LIBDIR / "mergefront" /
-                              "libmergefront_torch.so")
-                                 .string());
-#endif
-        candidates.push_back(
-            (exe.parent_path() / "../lib/mergefront/libmergefront_torch.so").string());
-    }
+    return openPlugin({"libmergefront_torch.so", "MERGEFRONT_TORCH_PLUGIN",
 #ifdef MERGEFRONT_TORCH_PLUGIN_BUILD_PATH
-    candidates.push_back(MERGEFRONT_TORCH_PLUGIN_BUILD_PATH);
+                       MERGEFRONT_TORCH_PLUGIN_BUILD_PATH,
+#else
+                       "",
 #endif
-    std::string reasons;
-    for (const std::string &candidate : candidates) {
-        if (!fs::exists(candidate, ec))
-            continue;
-        void *opened = ::dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!opened) {
-            reasons += std::string(" ") + ::dlerror();
-            continue;
-        }
-        if (::dlsym(opened, "mergefront_create_torch_evaluator")) {
-            handle = opened;
-            return handle;
-        }
-        reasons += " " + candidate + " has no evaluator entry point;";
-    }
-    throw Error("the TorchScript evaluator plugin (libmergefront_torch.so) cannot be loaded" +
-                (reasons.empty()
-                     ? std::string(": not found (build with MERGEFRONT_WITH_TORCH=ON, or set "
-                                   "MERGEFRONT_TORCH_PLUGIN)")
-                     : ":" + reasons));
+                       "mergefront_create_torch_evaluator",
+                       "the TorchScript evaluator plugin (libmergefront_torch.so)",
+                       "build with MERGEFRONT_WITH_TORCH=ON, or set MERGEFRONT_TORCH_PLUGIN"});
 }
 
 template<typename Function>

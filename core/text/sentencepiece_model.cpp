@@ -4,103 +4,13 @@
 #include "text/decoders.h"
 #include "text/model.h"
 #include "util/error.h"
+#include "util/plugin.h"
 
-#ifdef MERGEFRONT_HAVE_SENTENCEPIECE
-#include <sentencepiece_processor.h>
-
-#include <unordered_map>
-#endif
+#include <dlfcn.h>
 
 namespace mf::text {
 
-#ifdef MERGEFRONT_HAVE_SENTENCEPIECE
-namespace {
-
-class SentencePieceModel final : public Model {
-public:
-    explicit SentencePieceModel(const std::string &file)
-        : m_file(file)
-    {
-        const auto status = m_processor.Load(file);
-        if (!status.ok())
-            throw Error(file + ": not a SentencePiece model: " + status.ToString());
-        const int size = m_processor.GetPieceSize();
-        m_pieces.reserve(static_cast<std::size_t>(size));
-        for (int id = 0; id < size; ++id) {
-            m_pieces.push_back(m_processor.IdToPiece(id));
-            m_ids.emplace(m_pieces.back(), static_cast<std::uint32_t>(id));
-        }
-    }
-    void tokenize(std::string_view piece, std::vector<std::uint32_t> &ids) const override
-    {
-        std::vector<int> encoded;
-        const auto status = m_processor.Encode(piece, &encoded);
-        if (!status.ok())
-            throw Error(m_file + ": SentencePiece could not encode: " + status.ToString());
-        for (int id : encoded)
-            ids.push_back(static_cast<std::uint32_t>(id));
-    }
-    std::optional<std::uint32_t> tokenToId(std::string_view token) const override
-    {
-        const auto it = m_ids.find(std::string(token));
-        if (it == m_ids.end())
-            return std::nullopt;
-        return it->second;
-    }
-    const std::string *idToToken(std::uint32_t id) const override
-    {
-        return id < m_pieces.size() ? &m_pieces[id] : nullptr;
-    }
-    std::uint32_t vocabularySize() const override
-    {
-        return static_cast<std::uint32_t>(m_pieces.size());
-    }
-    const sentencepiece::SentencePieceProcessor &processor() const { return m_processor; }
-
-private:
-    std::string m_file;
-    sentencepiece::SentencePieceProcessor m_processor;
-    std::vector<std::string> m_pieces;
-    std::unordered_map<std::string, std::uint32_t> m_ids;
-};
-
-/// Runs of the model's pieces decoded by SentencePiece; other tokens (added ones) as they are.
-class SentencePieceDecoder final : public Decoder {
-public:
-    explicit SentencePieceDecoder(const SentencePieceModel &model)
-        : m_model(model)
-    {
-    }
-    std::vector<std::string> decodeChain(std::vector<std::string> tokens) const override
-    {
-        std::vector<std::string> out, run;
-        const auto flush = [&] {
-            if (run.empty())
-                return;
-            std::string text;
-            const auto status = m_model.processor().Decode(run, &text);
-            if (!status.ok())
-                throw Error("SentencePiece could not decode: " + status.ToString());
-            out.push_back(std::move(text));
-            run.clear();
-        };
-        for (std::string &token : tokens) {
-            if (m_model.tokenToId(token)) {
-                run.push_back(std::move(token));
-            } else {
-                flush();
-                out.push_back(std::move(token));
-            }
-        }
-        flush();
-        return out;
-    }
-
-private:
-    const SentencePieceModel &m_model;
-};
-
-} // namespace
+#ifdef MERGEFRONT_SENTENCEPIECE_PLUGIN_BUILD_PATH
 
 bool haveSentencePiece()
 {
@@ -109,10 +19,22 @@ bool haveSentencePiece()
 
 Tokenizer::Parts sentencePieceParts(const std::string &modelFile)
 {
+    using Open = bool (*)(const char *, Model **, Decoder **, std::string *);
+    void *plugin =
+        openPlugin({"libmergefront_sentencepiece.so", "MERGEFRONT_SENTENCEPIECE_PLUGIN",
+                    MERGEFRONT_SENTENCEPIECE_PLUGIN_BUILD_PATH, "mergefront_open_sentencepiece",
+                    "the SentencePiece plugin (libmergefront_sentencepiece.so)",
+                    "it is built beside mergefront-cli when libsentencepiece-dev is "
+                    "installed; or set MERGEFRONT_SENTENCEPIECE_PLUGIN"});
+    const auto open = reinterpret_cast<Open>(::dlsym(plugin, "mergefront_open_sentencepiece"));
+    Model *model = nullptr;
+    Decoder *decoder = nullptr;
+    std::string error;
+    if (!open(modelFile.c_str(), &model, &decoder, &error))
+        throw Error(error);
     Tokenizer::Parts parts;
-    auto model = std::make_unique<SentencePieceModel>(modelFile);
-    parts.decoder = std::make_unique<SentencePieceDecoder>(*model);
-    parts.model = std::move(model);
+    parts.model.reset(model);
+    parts.decoder.reset(decoder);
     return parts;
 }
 

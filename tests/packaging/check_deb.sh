@@ -13,12 +13,13 @@ deb=$(ls "$work"/mergefront_*.deb)
 dpkg-deb -c "$deb" | awk '{print $6}' > "$work/contents"
 status=0
 for path in ./usr/bin/mergefront ./usr/bin/mergefront-cli ./usr/lib/mergefront/libmergefront_torch.so \
+    ./usr/lib/mergefront/libmergefront_sentencepiece.so \
     ./usr/share/applications/mergefront.desktop ./usr/share/icons/hicolor/scalable/apps/mergefront.svg \
     ./usr/share/doc/mergefront/copyright ./usr/share/doc/mergefront/changelog.gz; do
     grep -qx "$path" "$work/contents" || { echo "missing from the package: $path"; status=1; }
 done
 depends=$(dpkg-deb -f "$deb" Depends)
-for needed in libtorch libqt6widgets6 libqcustomplot; do
+for needed in libtorch libqt6widgets6 libqcustomplot libsentencepiece libonig libutf8proc; do
     case "$depends" in *"$needed"*) ;; *) echo "Depends lacks $needed: $depends"; status=1 ;; esac
 done
 if command -v lintian > /dev/null; then
