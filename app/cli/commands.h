@@ -39,6 +39,7 @@ int exportCommand(const std::vector<std::string> &args);
 int zooCommand(const std::vector<std::string> &args);
 int tokenizeCommand(const std::vector<std::string> &args);
 int decodeCommand(const std::vector<std::string> &args);
+int scoreCommand(const std::vector<std::string> &args);
 
 extern const char *const kInspectUsage;
 extern const char *const kMergeUsage;
@@ -55,5 +56,6 @@ extern const char *const kExportUsage;
 extern const char *const kZooUsage;
 extern const char *const kTokenizeUsage;
 extern const char *const kDecodeUsage;
+extern const char *const kScoreUsage;
 
 } // namespace mf::cli

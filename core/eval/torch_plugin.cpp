@@ -2,6 +2,7 @@
 #include "eval/torch_plugin.h"
 
 #include "eval/language_model.h"
+#include "eval/lm/causal_lm.h"
 #include "eval/network.h"
 #include "util/error.h"
 #include "util/plugin.h"
@@ -102,3 +103,20 @@ std::string languageModelModule(const Network &network, const Gpt2Config &config
 }
 
 } // namespace mf::eval
+
+namespace mf::eval::lm {
+
+std::unique_ptr<CausalLm> loadCausalLm(const LmConfig &config, const Checkpoint &weights,
+                                       const CausalLmOptions &options)
+{
+    using Loader = CausalLm *(*)(const LmConfig *, const Checkpoint *, const CausalLmOptions *,
+                                 std::string *);
+    const auto load = pluginFunction<Loader>("mergefront_load_causal_lm");
+    std::string error;
+    CausalLm *model = load(&config, &weights, &options, &error);
+    if (!model)
+        throw Error(error);
+    return std::unique_ptr<CausalLm>(model);
+}
+
+} // namespace mf::eval::lm

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The entry point of libmergefront_torch.so (see torch_plugin.h).
 #include "eval/torch_network.h"
+#include "eval/lm/causal_lm.h"
 #include "eval/torch_plugin.h"
 
 #include <exception>
@@ -71,5 +72,22 @@ extern "C" bool mergefront_language_model_module(const mf::eval::Network *networ
     } catch (const std::exception &e) {
         *error = e.what();
         return false;
+    }
+}
+
+namespace mf::eval::lm {
+std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkpoint &weights,
+                                            const CausalLmOptions &options);
+}
+
+extern "C" mf::eval::lm::CausalLm *
+mergefront_load_causal_lm(const mf::eval::lm::LmConfig *config, const mf::Checkpoint *weights,
+                          const mf::eval::lm::CausalLmOptions *options, std::string *error)
+{
+    try {
+        return mf::eval::lm::torchLoadCausalLm(*config, *weights, *options).release();
+    } catch (const std::exception &e) {
+        *error = e.what();
+        return nullptr;
     }
 }

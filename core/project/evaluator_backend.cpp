@@ -9,7 +9,8 @@ namespace mf::project {
 
 const std::vector<EvaluatorBackend> &evaluatorBackends()
 {
-    static const std::vector<EvaluatorBackend> backends = {commandBackend(), torchScriptBackend()};
+    static const std::vector<EvaluatorBackend> backends = {commandBackend(), torchScriptBackend(),
+                                                           causalLmBackend()};
     return backends;
 }
 

@@ -51,5 +51,6 @@ const EvaluatorBackend &projectBackend(const Project &project);
 // The backends (core/project/backends/).
 EvaluatorBackend commandBackend();
 EvaluatorBackend torchScriptBackend();
+EvaluatorBackend causalLmBackend();
 
 } // namespace mf::project
