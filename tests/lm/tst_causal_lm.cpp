@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The causal-LM evaluator: every family against the float64 Python reference with real
+// tokenizers (tests/interop/check_causal_lm.py), config keys that are refused, bad data
+// named by file, line and key, and `merge` + `score` equal to the in-process evaluation.
+#include "fixtures.h"
+#include "testing.h"
+
+#include "eval/language_model.h"
+#include "eval/lm/config.h"
+#include "zoo/text.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+using mftest::TempDir;
+using nlohmann::json;
+
+namespace {
+
+bool havePythonTorch()
+{
+    return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+}
+
+std::string tokenizerReferenceDir()
+{
+    if (const char *dir = std::getenv("MERGEFRONT_TOKENIZER_REFERENCE"))
+        return dir;
+    const char *cache = std::getenv("XDG_CACHE_HOME");
+    const char *home = std::getenv("HOME");
+    return (cache && *cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache") +
+           "/mergefront/tokenizer-reference";
+}
+
+/// A tiny Llama (2 layers, GQA, untied head) on the byte-level tokenizer of the text example
+/// (257 tokens), random weights in `dtype`; `delta` > 0 makes a fine-tune of the seed-1 base.
+void writeLlama(const std::string &folder, std::uint64_t seed, mf::DType dtype,
+                const json &configChanges = json::object(), double delta = 0)
+{
+    std::filesystem::create_directories(folder);
+    mf::eval::Gpt2Config gpt2;
+    for (const auto &[name, content] : mf::zoo::gpt2FolderFiles(gpt2))
+        if (name.rfind("tokenizer", 0) == 0 || name == "special_tokens_map.json" ||
+            name == "vocab.json" || name == "merges.txt")
+            mftest::writeFile(folder + "/" + name, content);
+    json config = {{"model_type", "llama"},      {"vocab_size", 257},
+                   {"hidden_size", 32},          {"num_attention_heads", 4},
+                   {"num_key_value_heads", 2},   {"num_hidden_layers", 2},
+                   {"intermediate_size", 48},    {"rms_norm_eps", 1e-5},
+                   {"rope_theta", 10000.0},      {"max_position_embeddings", 256},
+                   {"tie_word_embeddings", false}, {"hidden_act", "silu"}};
+    config.update(configChanges);
+    mftest::writeFile(folder + "/config.json", config.dump(2));
+    std::mt19937_64 base(1), noise(seed);
+    std::normal_distribution<double> normal;
+    std::vector<mftest::TestTensor> tensors;
+    auto add = [&](const std::string &name, mf::Shape shape, double scale, double offset = 0) {
+        mftest::TestTensor t{name, dtype, shape, {}};
+        std::uint64_t n = 1;
+        for (auto d : shape)
+            n *= d;
+        for (std::uint64_t i = 0; i < n; ++i)
+            t.values.push_back(offset + scale * normal(base) + delta * normal(noise));
+        tensors.push_back(std::move(t));
+    };
+    add("model.embed_tokens.weight", {257, 32}, 0.5);
+    for (int l = 0; l < 2; ++l) {
+        const std::string p = "model.layers." + std::to_string(l) + ".";
+        add(p + "input_layernorm.weight", {32}, 0.1, 1);
+        add(p + "self_attn.q_proj.weight", {32, 32}, 0.18);
+        add(p + "self_attn.k_proj.weight", {16, 32}, 0.18);
+        add(p + "self_attn.v_proj.weight", {16, 32}, 0.18);
+        add(p + "self_attn.o_proj.weight", {32, 32}, 0.18);
+        add(p + "post_attention_layernorm.weight", {32}, 0.1, 1);
+        add(p + "mlp.gate_proj.weight", {48, 32}, 0.18);
+        add(p + "mlp.up_proj.weight", {48, 32}, 0.18);
+        add(p + "mlp.down_proj.weight", {32, 48}, 0.14);
+    }
+    add("model.norm.weight", {32}, 0.1, 1);
+    add("lm_head.weight", {257, 32}, 0.5);
+    mftest::writeCheckpoint(folder + "/model.safetensors", tensors);
+}
+
+std::string failureOf(const mftest::CliRun &run)
+{
+    return "exit " + std::to_string(run.code) + ": " + run.err;
+}
+
+} // namespace
+
+class TestCausalLm : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void matchesPythonReference();
+    void refusesWhatItDoesNotCompute();
+    void badDataIsNamed();
+    void mergeThenScoreEqualsInProcess();
+};
+
+void TestCausalLm::matchesPythonReference()
+{
+    if (!havePythonTorch())
+        QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
+    if (!std::filesystem::exists(tokenizerReferenceDir() + "/tokenizers/dist/tokenizers.mjs") ||
+        std::system("node --version >/dev/null 2>&1") != 0)
+        QSKIP("the tokenizer reference is not unpacked (./run.sh data)");
+    TempDir dir;
+    const std::string script = MERGEFRONT_SOURCE_DIR "/tests/interop/check_causal_lm.py";
+    QCOMPARE(std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " build " +
+                          mftest::shellQuote(dir.path()))
+                             .c_str()),
+             0);
+    const int code = std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
+                                  mftest::shellQuote(dir.path()) + " " +
+                                  mftest::shellQuote(MERGEFRONT_CLI))
+                                     .c_str());
+    QCOMPARE(code, 0);
+}
+
+void TestCausalLm::refusesWhatItDoesNotCompute()
+{
+    TempDir dir;
+    struct Case {
+        json changes;
+        std::string key;
+    };
+    const std::vector<Case> cases = {
+        {{{"rope_scaling", {{"rope_type", "yarn"}, {"factor", 4.0}}}}, "rope_scaling.rope_type"},
+        {{{"rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}}}}, "rope_scaling.type"},
+        {{{"final_logit_softcapping", 30.0}}, "final_logit_softcapping"},
+        {{{"hidden_act", "gelu_pytorch_tanh"}}, "hidden_act"},
+        {{{"model_type", "gemma2"}}, "model_type"},
+        {{{"quantization_config", {{"quant_method", "gptq"}}}}, "quantization_config"},
+        {{{"partial_rotary_factor", 0.5}}, "partial_rotary_factor"},
+        {{{"num_key_value_heads", 3}}, "num_key_value_heads"},
+    };
+    for (const Case &c : cases) {
+        const std::string folder = dir.file("refused");
+        std::filesystem::remove_all(folder);
+        writeLlama(folder, 1, mf::DType::F32, c.changes);
+        const std::string error = mftest::errorOf([&] { mf::eval::lm::readLmConfig(folder); });
+        QVERIFY2(error.find("config.json: " + c.key) != std::string::npos, error.c_str());
+        mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
+        const auto run = mftest::runCli(dir, {"score", folder, "--data", dir.file("doc.txt")});
+        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos,
+                 failureOf(run).c_str());
+    }
+    // A sliding window is refused only where the evaluated length would need it.
+    writeLlama(dir.file("mistral"), 1, mf::DType::F32,
+               {{"model_type", "mistral"}, {"sliding_window", 16}});
+    mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
+    auto run = mftest::runCli(dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"),
+                                    "--max-length", "32"});
+    QVERIFY2(run.code == 1 && run.err.find("sliding_window") != std::string::npos,
+             failureOf(run).c_str());
+    run = mftest::runCli(dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"),
+                               "--max-length", "16", "--json"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+}
+
+void TestCausalLm::badDataIsNamed()
+{
+    TempDir dir;
+    writeLlama(dir.file("model"), 1, mf::DType::F32);
+    struct Case {
+        std::string format, content, expected;
+    };
+    const std::vector<Case> cases = {
+        {"multiple-choice", "{\"context\": \"a\", \"choices\": [\"b\"], \"gold\": 0}\n{oops\n",
+         "data.jsonl:2: not a JSON line"},
+        {"multiple-choice", "{\"context\": \"a\", \"choices\": [\"b\", \"c\"], \"gold\": 2}\n",
+         "data.jsonl:1: \"gold\" is 2, outside the 2 choices"},
+        {"completion", "{\"prompt\": \"a\"}\n", "data.jsonl:1: no \"completion\" key"},
+        {"completion", "", "data.jsonl: no items (an empty data file)"},
+        {"text", "{\"text\": 5}\n", "data.jsonl:1: \"text\" is not a string"},
+        {"text", "{\"text\": \"\\u00ff\"}\n\"x\"\n", "data.jsonl:2: expected a JSON object"},
+    };
+    for (const Case &c : cases) {
+        mftest::writeFile(dir.file("data.jsonl"), c.content);
+        const auto run = mftest::runCli(dir, {"score", dir.file("model"), "--data",
+                                              dir.file("data.jsonl"), "--format", c.format});
+        QVERIFY2(run.code == 1 && run.err.find(c.expected) != std::string::npos,
+                 failureOf(run).c_str());
+    }
+    // A model without its tokenizer, and a folder that is no causal LM.
+    std::filesystem::copy(dir.file("model"), dir.file("bare"));
+    for (const char *name : {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt",
+                             "special_tokens_map.json"})
+        std::filesystem::remove(dir.file("bare/") + name);
+    mftest::writeFile(dir.file("doc.txt"), "text\n");
+    auto run = mftest::runCli(dir, {"score", dir.file("bare"), "--data", dir.file("doc.txt")});
+    QVERIFY2(run.code == 1 && run.err.find("bare") != std::string::npos, failureOf(run).c_str());
+    // Items longer than max_length are truncated from the left, said once.
+    mftest::writeFile(dir.file("long.jsonl"),
+                      "{\"prompt\": \"" + std::string(300, 'x') + "\", \"completion\": \" y\"}\n");
+    run = mftest::runCli(dir, {"score", dir.file("model"), "--data", dir.file("long.jsonl"),
+                               "--format", "completion", "--max-length", "64", "--json"});
+    QVERIFY2(run.code == 0 && run.err.find("truncated from the left") != std::string::npos,
+             failureOf(run).c_str());
+    // A task whose vocabulary is not the base's.
+    writeLlama(dir.file("other"), 2, mf::DType::F32, {{"vocab_size", 300}});
+    const json project = {
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", dir.file("model")},
+        {"tasks",
+         {{{"name", "t"},
+           {"checkpoint", dir.file("other")},
+           {"metric", "perplexity"},
+           {"direction", "minimize"},
+           {"evaluator", {{"kind", "causal-lm"}, {"data", dir.file("doc.txt")}}}}}},
+        {"device", "cpu"}};
+    mftest::writeFile(dir.file("project.json"), project.dump());
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.5"});
+    QVERIFY2(run.code == 1 && run.err.find("vocab_size 300") != std::string::npos,
+             failureOf(run).c_str());
+}
+
+void TestCausalLm::mergeThenScoreEqualsInProcess()
+{
+    TempDir dir;
+    writeLlama(dir.file("base"), 1, mf::DType::BF16);
+    writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
+    writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeFile(dir.file("a.txt"), "The quick brown fox jumps over the lazy dog. " 
+                                          "Pack my box with five dozen liquor jugs.\n");
+    mftest::writeFile(dir.file("b.jsonl"),
+                      "{\"context\": \"Two plus two is\", \"choices\": [\"four\", \"five\"], "
+                      "\"gold\": 0}\n{\"context\": \"The sky is\", \"choices\": [\"green\", "
+                      "\"blue\"], \"gold\": 1}\n");
+    auto task = [&](const std::string &name, const json &evaluator, const std::string &metric) {
+        return json{{"name", name},
+                    {"checkpoint", dir.file(name)},
+                    {"metric", metric},
+                    {"direction", metric == "acc" ? "maximize" : "minimize"},
+                    {"evaluator", evaluator}};
+    };
+    const json project = {
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", dir.file("base")},
+        {"tasks",
+         {task("a", {{"kind", "causal-lm"}, {"data", dir.file("a.txt")}, {"format", "text"}},
+               "perplexity"),
+          task("b",
+               {{"kind", "causal-lm"},
+                {"data", dir.file("b.jsonl")},
+                {"format", "multiple-choice"},
+                {"metric", "acc_norm"}},
+               "acc")}},
+        {"merge", {{"method", "ties"}, {"density", 0.5}}},
+        {"device", "cpu"}};
+    mftest::writeFile(dir.file("project.json"), project.dump());
+    auto run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
+                                    "--json"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    const json inProcess = json::parse(run.out);
+    QVERIFY2(run.err.find("memory plan") != std::string::npos, run.err.c_str());
+
+    run = mftest::runCli(dir, {"merge", "--base", dir.file("base"), "--model", dir.file("a"),
+                               "--model", dir.file("b"), "--coef", "0.7,0.4", "--method", "ties",
+                               "--density", "0.5", "--out", dir.file("merged")});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("a.txt"),
+                               "--device", "cpu", "--json"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    const double perplexity = json::parse(run.out)["perplexity"].get<double>();
+    run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("b.jsonl"),
+                               "--format", "multiple-choice", "--device", "cpu", "--json"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    const double accNorm = json::parse(run.out)["acc_norm"].get<double>();
+    const double ours = inProcess["metrics"]["a"].get<double>();
+    QVERIFY2(std::fabs(ours - perplexity) <= 1e-9 * perplexity,
+             (std::to_string(ours) + " in process, " + std::to_string(perplexity) +
+              " from the merged folder")
+                 .c_str());
+    QCOMPARE(inProcess["metrics"]["b"].get<double>(), accNorm);
+    // Not the base's number: the merge reached the live weights.
+    run = mftest::runCli(dir, {"score", dir.file("base"), "--data", dir.file("a.txt"), "--json"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY(std::fabs(json::parse(run.out)["perplexity"].get<double>() - perplexity) >
+            1e-6 * perplexity);
+}
+
+MF_TEST_MAIN(TestCausalLm, matchesPythonReference, refusesWhatItDoesNotCompute, badDataIsNamed,
+             mergeThenScoreEqualsInProcess)
+
+#include "tst_causal_lm.moc"
