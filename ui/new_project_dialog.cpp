@@ -3,6 +3,7 @@
 
 #include "merge_description.h"
 #include "project/evaluator_backend.h"
+#include "eval/lm/config.h"
 #include "io/checkpoint.h"
 #include "map/surrogate.h"
 #include "map/trust.h"
@@ -118,7 +119,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     layout->addWidget(tasksLabel);
     m_tasks = new QTableWidget(0, Columns, this);
     m_tasks->setHorizontalHeaderLabels({tr("name"), tr("checkpoint"), tr("evaluator"),
-                                        tr("command, or module;data"), tr("metric"),
+                                        tr("command, module;data, or data;format"), tr("metric"),
                                         tr("direction")});
     m_tasks->horizontalHeader()->setSectionResizeMode(Setting, QHeaderView::Stretch);
     m_tasks->verticalHeader()->hide();
@@ -274,17 +275,26 @@ void NewProjectDialog::addTask(const QString &checkpoint)
             Qt::ToolTipRole);
     }
     m_tasks->setCellWidget(row, Evaluator, evaluator);
-    m_tasks->setItem(
-        row, Setting,
-        new QTableWidgetItem(info.isDir()
-                                 ? lmEvalCommandTemplate()
-                                 : QStringLiteral("python3 eval.py {checkpoint} --task {task}")));
-    m_tasks->setItem(
-        row, Metric,
-        new QTableWidgetItem(info.isDir() ? QStringLiteral("acc") : QStringLiteral("accuracy")));
     auto *direction = new QComboBox(m_tasks);
     direction->addItems({QStringLiteral("maximize"), QStringLiteral("minimize")});
     m_tasks->setCellWidget(row, Direction, direction);
+    // A Llama / Mistral / Qwen / GPT-2 folder is scored in process (causal-lm): the user names
+    // each task's held-out data in place of DATA. Other folders get lm-evaluation-harness.
+    if (eval::lm::isLanguageModelFolder(checkpoint.toStdString())) {
+        evaluator->setCurrentText(QStringLiteral("causal-lm"));
+        m_tasks->setItem(row, Setting, new QTableWidgetItem(QStringLiteral("DATA;text")));
+        m_tasks->setItem(row, Metric, new QTableWidgetItem(QStringLiteral("perplexity")));
+        direction->setCurrentText(QStringLiteral("minimize"));
+    } else {
+        m_tasks->setItem(row, Setting,
+                         new QTableWidgetItem(info.isDir() ? lmEvalCommandTemplate()
+                                                           : QStringLiteral(
+                                                                 "python3 eval.py {checkpoint} "
+                                                                 "--task {task}")));
+        m_tasks->setItem(row, Metric,
+                         new QTableWidgetItem(info.isDir() ? QStringLiteral("acc")
+                                                           : QStringLiteral("accuracy")));
+    }
     inspect();
 }
 

@@ -136,6 +136,14 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     sidecar["interval_level"] = 0.9;
     sidecar["provisional"] = !request.provisional.empty();
     sidecar["measured"] = nullptr;
+    // How "measured" was measured: each task's evaluator (kind, data, format, metric, ...).
+    nlohmann::ordered_json evaluators = nlohmann::ordered_json::object();
+    for (const TaskEntry &task : project.tasks) {
+        nlohmann::ordered_json evaluator = task.evaluator;
+        evaluator["metric"] = task.evaluator.value("metric", task.metric);
+        evaluators[task.name] = std::move(evaluator);
+    }
+    sidecar["evaluators"] = std::move(evaluators);
     sidecar["outputs"] = report.outputs;
     if (measured)
         sidecar["measured"] = measured->result.metrics;

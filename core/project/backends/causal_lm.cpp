@@ -46,7 +46,7 @@ EvaluatorBackend causalLmBackend()
         const std::string data = trim(setting.substr(0, split));
         const std::string format =
             split == std::string::npos ? "text" : trim(setting.substr(split + 1));
-        if (data.empty())
+        if (data.empty() || data == "DATA")
             throw Error("task '" + task + "': give the task's data file as DATA;FORMAT (FORMAT: "
                                           "text, multiple-choice or completion)");
         eval::lm::parseLmFormat(format, "task '" + task + "'");
