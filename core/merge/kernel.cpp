@@ -116,6 +116,34 @@ TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &o
 }
 
 template<typename Real>
+void taskVectorBlock(const Real *base, const Real *task, std::size_t taskIndex, std::size_t count,
+                     std::uint64_t first, const TensorTransform &transform, Real *tau)
+{
+    const MergeMethod method = transform.method;
+    const bool dare = method == MergeMethod::Dare || method == MergeMethod::DareTies;
+    const bool ties = method == MergeMethod::Ties || method == MergeMethod::DareTies;
+    for (std::size_t i = 0; i < count; ++i)
+        tau[i] = task[i] - base[i];
+    if (dare) {
+        const std::uint64_t dropBelow = dropThreshold(transform.dropRate);
+        const Real scale = static_cast<Real>(1.0 / (1.0 - transform.dropRate));
+        const std::uint64_t key = transform.dareKeys[taskIndex];
+        for (std::size_t i = 0; i < count; ++i)
+            tau[i] = dareKeeps(key, first + i, dropBelow) ? tau[i] * scale : Real(0);
+    }
+    if (ties) {
+        const float threshold = transform.trimThresholds[taskIndex];
+        if (threshold > 0)
+            for (std::size_t i = 0; i < count; ++i)
+                if (!(std::fabs(static_cast<float>(tau[i])) >= threshold))
+                    tau[i] = 0;
+    }
+}
+
+template void taskVectorBlock<float>(const float *, const float *, std::size_t, std::size_t,
+                                     std::uint64_t, const TensorTransform &, float *);
+
+template<typename Real>
 void mergeBlock(const Real *base, const Real *const *tasks, const Real *coefficients,
                 std::size_t taskCount, std::size_t count, std::uint64_t first,
                 const TensorTransform &transform, Real *scratch, Real *out)
@@ -143,29 +171,10 @@ void mergeBlock(const Real *base, const Real *const *tasks, const Real *coeffici
     }
 
     // DARE / TIES / DARE-TIES: build τ̃_t for the block in scratch, then combine.
-    const bool dare = method == MergeMethod::Dare || method == MergeMethod::DareTies;
     const bool ties = method == MergeMethod::Ties || method == MergeMethod::DareTies;
-    const std::uint64_t dropBelow = dropThreshold(transform.dropRate);
-    const Real scale = static_cast<Real>(1.0 / (1.0 - transform.dropRate));
     Real *sum = scratch + taskCount * count;
-    for (std::size_t t = 0; t < taskCount; ++t) {
-        Real *tau = scratch + t * count;
-        const Real *x = tasks[t];
-        for (std::size_t i = 0; i < count; ++i)
-            tau[i] = x[i] - base[i];
-        if (dare) {
-            const std::uint64_t key = transform.dareKeys[t];
-            for (std::size_t i = 0; i < count; ++i)
-                tau[i] = dareKeeps(key, first + i, dropBelow) ? tau[i] * scale : Real(0);
-        }
-        if (ties) {
-            const float threshold = transform.trimThresholds[t];
-            if (threshold > 0)
-                for (std::size_t i = 0; i < count; ++i)
-                    if (!(std::fabs(static_cast<float>(tau[i])) >= threshold))
-                        tau[i] = 0;
-        }
-    }
+    for (std::size_t t = 0; t < taskCount; ++t)
+        taskVectorBlock(base, tasks[t], t, count, first, transform, scratch + t * count);
     if (!ties) {
         for (std::size_t i = 0; i < count; ++i)
             out[i] = coefficients[0] * scratch[i];

@@ -31,6 +31,13 @@ inline bool dareKeeps(std::uint64_t key, std::uint64_t index, std::uint64_t drop
 /// streaming passes, no copy of the tensor).
 TensorTransform prepareTransform(const TensorPlan &tensor, const MergeOptions &options);
 
+/// The coefficient-independent τ̃ of task `taskIndex` for `count` elements from `first`:
+/// τ = task - base, then DARE's drop and 1/(1-p) rescale, then TIES's trim (per `transform`).
+/// mergeBlock builds its τ̃ with it; the device merge derives its masks from it.
+template<typename Real>
+void taskVectorBlock(const Real *base, const Real *task, std::size_t taskIndex, std::size_t count,
+                     std::uint64_t first, const TensorTransform &transform, Real *tau);
+
 /// Merges `count` elements starting at element `first` of the tensor:
 /// out = base + Σ_t c_t τ̃_t. `tasks` holds one pointer per task; `scratch` needs
 /// (tasks + 1) * count elements for TIES, none for task arithmetic.

@@ -74,6 +74,9 @@ public:
     /// N x N, Σ τ_a·τ_b in double): cosine similarities for nested MAP. One streaming pass.
     std::vector<double> taskVectorGram(int threads) const;
 
+    /// The c-independent preprocessing of plan tensor `index` (after prepare()).
+    const TensorTransform &transform(std::size_t index) const { return m_transforms.at(index); }
+
     /// One tensor of the merge (index into plan().tensors), as float, single-threaded.
     void mergeTensor(std::size_t index, const std::vector<double> &coefficients, float *out) const;
 

@@ -6,6 +6,7 @@
 #include "testing.h"
 
 #include "eval/language_model.h"
+#include "eval/lm/causal_lm_evaluator.h"
 #include "eval/lm/config.h"
 #include "zoo/text.h"
 
@@ -99,6 +100,7 @@ private Q_SLOTS:
     void refusesWhatItDoesNotCompute();
     void badDataIsNamed();
     void mergeThenScoreEqualsInProcess();
+    void deviceMergeEqualsHostMerge();
 };
 
 void TestCausalLm::matchesPythonReference()
@@ -286,7 +288,62 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
             1e-6 * perplexity);
 }
 
+void TestCausalLm::deviceMergeEqualsHostMerge()
+{
+    // The merge through LibTorch (what runs on a GPU), here on the CPU, against the host's
+    // streaming kernel: the same weights bit for bit, so the same numbers, for every method.
+    TempDir dir;
+    writeLlama(dir.file("base"), 1, mf::DType::BF16);
+    writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
+    writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
+    writeLlama(dir.file("c"), 4, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeFile(dir.file("doc.txt"), "Pack my box with five dozen liquor jugs. The five "
+                                           "boxing wizards jump quickly.\n");
+    struct Method {
+        mf::MergeMethod method;
+        bool disjoint;
+    };
+    for (const Method m : {Method{mf::MergeMethod::TaskArithmetic, false},
+                           Method{mf::MergeMethod::Ties, false}, Method{mf::MergeMethod::Ties, true},
+                           Method{mf::MergeMethod::Dare, false},
+                           Method{mf::MergeMethod::DareTies, true}}) {
+        std::vector<double> results[2];
+        for (int device = 0; device < 2; ++device) {
+            mf::eval::lm::CausalLmEvaluatorOptions options;
+            options.base = dir.file("base");
+            options.models = {dir.file("a"), dir.file("b"), dir.file("c")};
+            for (const char *name : {"a", "b", "c"}) {
+                mf::eval::lm::LmTaskSpec spec;
+                spec.name = name;
+                spec.data.data = dir.file("doc.txt");
+                options.tasks.push_back(spec);
+            }
+            options.merge.method = m.method;
+            options.merge.disjointMean = m.disjoint;
+            options.merge.density = 0.4;
+            options.merge.dropRate = 0.5;
+            options.model.device = "cpu";
+            options.mergeOn = device ? "device" : "host";
+            mf::eval::lm::CausalLmEvaluator evaluator(options);
+            mf::eval::CancelFlag cancel{false};
+            for (const std::vector<double> &c :
+                 {std::vector<double>{0.7, 0.4, -0.3}, std::vector<double>{1.2, 0.0, 0.9}}) {
+                const mf::eval::Evaluation e = evaluator.evaluate(c, cancel);
+                QVERIFY2(!e.failed, e.error.c_str());
+                results[device].push_back(e.metrics.at("a"));
+            }
+        }
+        QVERIFY2(results[0] == results[1],
+                 (std::string(mf::methodName(m.method)) + ": host " +
+                  std::to_string(results[0][0]) + " " + std::to_string(results[0][1]) +
+                  ", device " + std::to_string(results[1][0]) + " " +
+                  std::to_string(results[1][1]))
+                     .c_str());
+        QVERIFY(results[0][0] != results[0][1]);
+    }
+}
+
 MF_TEST_MAIN(TestCausalLm, matchesPythonReference, refusesWhatItDoesNotCompute, badDataIsNamed,
-             mergeThenScoreEqualsInProcess)
+             mergeThenScoreEqualsInProcess, deviceMergeEqualsHostMerge)
 
 #include "tst_causal_lm.moc"

@@ -7,6 +7,7 @@
 #include "eval/job_runner.h"
 #include "eval/lm/config.h"
 #include "io/checkpoint.h"
+#include "merge/kernel.h"
 
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,15 @@ struct LmScore {
     std::vector<float> tokenLogProbs; ///< per target, in order
 };
 
+/// One merged tensor as the device merge needs it: its values come from the mapped checkpoints
+/// (which outlive the model), its c-independent preprocessing from the Merger.
+struct DeviceMergeTensor {
+    std::string name;                     ///< the live weight it is written into
+    const TensorRef *base = nullptr;
+    std::vector<const TensorRef *> tasks; ///< one per task
+    const TensorTransform *transform = nullptr;
+};
+
 struct CausalLmOptions {
     std::string device = "auto"; ///< "auto" (CUDA when LibTorch has it), "cpu", "cuda[:N]"
     int threads = 0;             ///< LibTorch intra-op threads (0: automatic)
@@ -47,6 +57,15 @@ public:
     /// head given on its own is untied first. Throws mf::Error for an unknown name or a size
     /// that does not fit.
     virtual void setWeight(const std::string &name, const float *values, std::size_t count) = 0;
+    /// Loads what merging on the model's device needs, once: the base and task tensors (in the
+    /// checkpoint's dtype) and DARE / TIES keep-masks. They go to the device when they fit; when
+    /// they do not, they stay in host memory (pinned for CUDA) and are streamed tensor by tensor.
+    /// Returns that plan in words.
+    virtual std::string prepareDeviceMerge(std::vector<DeviceMergeTensor> tensors) = 0;
+    /// Merges prepared tensor `index` at its per-task coefficients on the device, with the
+    /// arithmetic of the host kernel (mergeBlock) op for op, rounds it to the checkpoint's dtype
+    /// and writes it into the live weight: what `merge` writes, bit for bit.
+    virtual void mergeOnDevice(std::size_t index, const std::vector<double> &taskCoefficients) = 0;
     /// Scores every request (batched, sorted by length inside). Throws mf::Error for a token
     /// outside the vocabulary, "cancelled" when `cancel` is set, and the device's error (out of
     /// memory) in words; the model stays usable after any of them.

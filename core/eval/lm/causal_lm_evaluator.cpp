@@ -68,6 +68,7 @@ struct CausalLmEvaluator::State {
     std::unique_ptr<CausalLm> model;
     std::vector<LmTaskData> data;
     std::vector<std::size_t> written; ///< plan indices merged into a live weight
+    bool onDevice = false;            ///< merged by the model on its device
     std::mutex weightMutex;
 };
 
@@ -129,14 +130,42 @@ CausalLmEvaluator::CausalLmEvaluator(CausalLmEvaluatorOptions options)
     if (s.written.empty())
         throw Error("no weight of the " + config.family + " model is merged (" + s.options.base +
                     "): check the include/exclude filters and the task models");
+    const std::string &mergeOn = s.options.mergeOn;
+    if (mergeOn != "auto" && mergeOn != "device" && mergeOn != "host")
+        throw Error("merge_on '" + mergeOn + "' (expected auto, device or host)");
+    bool deviceCan = true; // the device merge takes bf16 / f16 / f32 of one dtype per tensor
+    for (std::size_t index : s.written) {
+        const TensorPlan &tensor = plan.tensors[index];
+        const DType dtype = tensor.base->dtype;
+        deviceCan = deviceCan && (dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32);
+        for (const TensorRef *task : tensor.tasks)
+            deviceCan = deviceCan && task->dtype == dtype;
+    }
+    if (mergeOn == "device" && !deviceCan)
+        throw Error("the device merge takes tensors stored as bf16, f16 or f32, the same in the "
+                    "base and every task (merge on the host instead)");
+    s.onDevice = deviceCan && (mergeOn == "device" ||
+                               (mergeOn == "auto" && s.model->device().rfind("cuda", 0) == 0));
     log("causal-lm: " + config.describe() + "; " + s.model->memoryPlan());
-    char line[200];
-    std::snprintf(line, sizeof line,
-                  "memory plan: task vectors stay in the memory-mapped checkpoints (host) and are "
-                  "merged tensor by tensor on %d threads, %zu tensors (%.1f MB as f32) copied "
-                  "into the live weights per evaluation",
-                  threads, s.written.size(), mergedBytes / 1e6);
-    log(line);
+    std::string plan_;
+    if (s.onDevice) {
+        std::vector<DeviceMergeTensor> tensors;
+        for (std::size_t index : s.written) {
+            const TensorPlan &tensor = plan.tensors[index];
+            tensors.push_back({tensor.name, tensor.base, tensor.tasks,
+                               &s.inputs->merger().transform(index)});
+        }
+        plan_ = s.model->prepareDeviceMerge(std::move(tensors));
+    } else {
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "task vectors stay in the memory-mapped checkpoints (host); merged on %d "
+                      "threads and copied into the live weights (%.1f MB as f32)",
+                      threads, mergedBytes / 1e6);
+        plan_ = line;
+    }
+    log("memory plan: " + std::to_string(s.written.size()) + " tensors merged per evaluation; " +
+        plan_);
 }
 
 CausalLmEvaluator::~CausalLmEvaluator() = default;
@@ -160,23 +189,31 @@ Evaluation CausalLmEvaluator::evaluate(const std::vector<double> &coefficients,
         const int threads =
             s.options.mergeThreads > 0 ? s.options.mergeThreads : defaultThreadCount();
         std::vector<std::vector<float>> buffers(static_cast<std::size_t>(threads));
-        parallelFor(s.written.size(), threads, [&](std::size_t k, int worker) {
-            if (cancel)
-                throw Error("cancelled");
-            const TensorPlan &tensor = plan.tensors[s.written[k]];
-            std::vector<float> &buffer = buffers[static_cast<std::size_t>(worker)];
-            const std::size_t n = tensor.base->numel();
-            buffer.resize(n);
-            merger.mergeTensor(s.written[k], coefficients, buffer.data());
-            // What `merge` writes: the float result rounded to the checkpoint's dtype.
-            if (tensor.base->dtype == DType::BF16 || tensor.base->dtype == DType::F16) {
-                std::vector<std::uint16_t> rounded(n);
-                convertFromFloat(tensor.base->dtype, buffer.data(), rounded.data(), n);
-                convertToFloat(tensor.base->dtype, rounded.data(), buffer.data(), n);
+        if (s.onDevice) {
+            for (std::size_t k = 0; k < s.written.size(); ++k) {
+                if (cancel)
+                    throw Error("cancelled");
+                s.model->mergeOnDevice(k, merger.tensorCoefficients(s.written[k], coefficients));
             }
-            std::lock_guard<std::mutex> lock(s.weightMutex);
-            s.model->setWeight(tensor.name, buffer.data(), n);
-        });
+        } else {
+            parallelFor(s.written.size(), threads, [&](std::size_t k, int worker) {
+                if (cancel)
+                    throw Error("cancelled");
+                const TensorPlan &tensor = plan.tensors[s.written[k]];
+                std::vector<float> &buffer = buffers[static_cast<std::size_t>(worker)];
+                const std::size_t n = tensor.base->numel();
+                buffer.resize(n);
+                merger.mergeTensor(s.written[k], coefficients, buffer.data());
+                // What `merge` writes: the float result rounded to the checkpoint's dtype.
+                if (tensor.base->dtype == DType::BF16 || tensor.base->dtype == DType::F16) {
+                    std::vector<std::uint16_t> rounded(n);
+                    convertFromFloat(tensor.base->dtype, buffer.data(), rounded.data(), n);
+                    convertToFloat(tensor.base->dtype, rounded.data(), buffer.data(), n);
+                }
+                std::lock_guard<std::mutex> lock(s.weightMutex);
+                s.model->setWeight(tensor.name, buffer.data(), n);
+            });
+        }
         for (std::size_t t = 0; t < s.data.size(); ++t) {
             const LmTaskSpec &spec = s.options.tasks[t];
             const std::string what = "task '" + spec.name + "'";

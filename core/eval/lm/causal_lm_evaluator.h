@@ -26,7 +26,11 @@ struct CausalLmEvaluatorOptions {
     std::vector<LmTaskSpec> tasks;
     MergeOptions merge;
     CausalLmOptions model;
-    int mergeThreads = 0; ///< threads merging tensors (0: all cores)
+    int mergeThreads = 0; ///< threads merging tensors on the host (0: all cores)
+    /// Where each merge is computed: "auto" (on a CUDA device when the model is on one, else on
+    /// the host's threads), "device" (through LibTorch on the model's device, even the CPU),
+    /// "host" (the streaming kernel of `merge`). All give the same weights, bit for bit.
+    std::string mergeOn = "auto";
     /// Hears what is decided once: the model, the memory plan, truncation (may be empty).
     std::function<void(const std::string &)> log;
 };
