@@ -44,9 +44,16 @@ QString exampleFolder(RunController::Example example)
 {
     // ~/.local/share/mergefront/example (AppLocalDataLocation would say mergefront twice);
     // the text example beside it, in example-text.
-    return QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation) +
-           (example == RunController::Example::Text ? QStringLiteral("/mergefront/example-text")
-                                                    : QStringLiteral("/mergefront/example"));
+    const QString base = QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation);
+    switch (example) {
+    case RunController::Example::Text:
+        return base + QStringLiteral("/mergefront/example-text");
+    case RunController::Example::Llama:
+        return base + QStringLiteral("/mergefront/example-llama");
+    case RunController::Example::Images:
+        break;
+    }
+    return base + QStringLiteral("/mergefront/example");
 }
 
 } // namespace
@@ -146,6 +153,10 @@ void MainWindow::buildActions()
     examples->addAction(
         tr("&Text: a GPT-2 on Python and English prose (perplexity, lower is better)"), this,
         [this] { openExample(RunController::Example::Text); });
+    examples->addAction(
+        tr("&Llama: a Llama (32k SentencePiece tokenizer) on the same text, scored in process "
+           "(perplexity)"),
+        this, [this] { openExample(RunController::Example::Llama); });
     m_recentMenu = file->addMenu(tr("Open &recent"));
     file->addSeparator();
     m_saveAction = file->addAction(tr("&Save"), this, [this] {
@@ -357,8 +368,13 @@ void MainWindow::openExample(RunController::Example example)
         openProject(project);
         return;
     }
-    const bool text = example == RunController::Example::Text;
-    if (text)
+    const bool llama = example == RunController::Example::Llama;
+    const bool text = example == RunController::Example::Text || llama;
+    if (llama)
+        log(tr("building the Llama text example in %1 (text from Debian's linux-libc-dev, "
+               "libpython3.11-stdlib, fortunes and cmake-data; tokenizer from %2)")
+                .arg(folder, QString::fromStdString(zoo::defaultLlamaTokenizerFolder())));
+    else if (text)
         log(tr("building the text example in %1 (text from Debian's linux-libc-dev, "
                "libpython3.11-stdlib, fortunes and cmake-data)")
                 .arg(folder));
@@ -369,7 +385,8 @@ void MainWindow::openExample(RunController::Example example)
     // A progress dialog while it trains (a minute for the images, minutes for the text); the
     // window stays usable.
     auto *dialog = new QProgressDialog(
-        text ? tr("Building the text example: training a GPT-2 base and two fine-tunes…")
+        llama  ? tr("Building the Llama example: training a Llama base and two fine-tunes…")
+        : text ? tr("Building the text example: training a GPT-2 base and two fine-tunes…")
              : tr("Building the example project: training a base network and two fine-tunes "
                   "on MNIST…"),
         tr("Cancel"), 0, 0, this);

@@ -250,11 +250,13 @@ void RunController::collectJobs()
 
 void RunController::buildExample(const QString &folder, bool mini, Example example)
 {
-    const bool text = example == Example::Text;
+    const bool llama = example == Example::Llama;
+    const bool text = example == Example::Text || llama;
     start(
-        text ? tr("Building the text example (training a GPT-2 on Debian text domains)")
-             : tr("Building the example project (training on MNIST and Fashion-MNIST)"),
-        [this, folder, mini, text](project::Project &, const eval::CancelToken &cancel) {
+        llama  ? tr("Building the Llama text example (training a Llama on Debian text domains)")
+        : text ? tr("Building the text example (training a GPT-2 on Debian text domains)")
+               : tr("Building the example project (training on MNIST and Fashion-MNIST)"),
+        [this, folder, mini, text, llama](project::Project &, const eval::CancelToken &cancel) {
             zoo::ZooOptions options;
             options.out = folder.toStdString();
             options.example = text ? "text" : "images";
@@ -264,6 +266,7 @@ void RunController::buildExample(const QString &folder, bool mini, Example examp
                 options.settings = zoo::miniZooSettings();
                 options.text = zoo::miniTextZooSettings();
             }
+            options.text.arch = llama ? "llama" : "gpt2";
             options.log = [this](const std::string &line) {
                 post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
             };

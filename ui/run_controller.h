@@ -61,6 +61,7 @@ public:
     enum class Example {
         Images, ///< an MLP on MNIST / Fashion-MNIST, accuracy
         Text,   ///< a GPT-2 on Debian text domains, perplexity (lower is better)
+        Llama,  ///< the text example as a Llama with a 32k SentencePiece tokenizer (causal-lm)
     };
     /// Trains an example zoo into `folder` (mini: the test-sized one) and reports its project.
     void buildExample(const QString &folder, bool mini = false, Example example = Example::Images);

@@ -21,6 +21,7 @@ const char *const kZooUsage =
     "usage: mergefront-cli zoo [--example images|text] --out DIR [--tasks NAME,...]\n"
     "                          [--project FILE] [--mini] [--threads T] [--json]\n"
     "                          [--mnist DIR] [--fashion DIR] [--text-folder DOMAIN=DIR,...]\n"
+    "                          [--arch gpt2|llama] [--tokenizer DIR]\n"
     "  trains (with LibTorch) an example zoo and writes DIR/project.json over the chosen tasks\n"
     "  (default: all). Models already trained in DIR are reused. --mini: a miniature zoo\n"
     "  (seconds, for tests).\n"
@@ -31,13 +32,17 @@ const char *const kZooUsage =
     "  text: a GPT-2 (Hugging Face folders, byte-level tokenizer) pretrained on a mix of text\n"
     "  domains from Debian packages and fine-tuned once per domain; tasks (perplexity, lower\n"
     "  is better) c (linux-libc-dev), python (libpython3.11-stdlib), prose (fortunes),\n"
-    "  cmake (cmake-data). --text-folder reads a domain from another folder.\n";
+    "  cmake (cmake-data). --text-folder reads a domain from another folder.\n"
+    "  --arch llama: the text example as a Llama (RMSNorm, RoPE, grouped-query attention,\n"
+    "  SwiGLU) with Llama 2's 32k SentencePiece tokenizer (from `./run.sh data`, or\n"
+    "  --tokenizer DIR), scored in process by the causal-lm evaluator on held-out passages.\n";
 
 int zooCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(
         tokens,
-        {"example", "out", "tasks", "project", "mnist", "fashion", "text-folder", "threads"},
+        {"example", "out", "tasks", "project", "mnist", "fashion", "text-folder", "threads", "arch",
+         "tokenizer"},
         {"mini", "json"});
     if (!args.positionals().empty())
         throw UsageError("zoo takes no positional arguments");
@@ -63,6 +68,12 @@ int zooCommand(const std::vector<std::string> &tokens)
         options.settings = zoo::miniZooSettings();
         options.text = zoo::miniTextZooSettings();
     }
+    options.text.arch = args.value("arch").value_or("gpt2");
+    if (options.text.arch != "gpt2" && options.text.arch != "llama")
+        throw UsageError("--arch is gpt2 or llama, not '" + options.text.arch + "'");
+    if (options.text.arch == "llama" && options.example != "text")
+        throw UsageError("--arch llama is a variant of --example text");
+    options.text.tokenizer = args.value("tokenizer").value_or("");
     options.log = [](const std::string &line) {
         std::fprintf(stderr, "%s\n", line.c_str());
     };

@@ -27,10 +27,6 @@ void Gpt2Config::validate() const
         throw Error("GPT-2 layer_norm_epsilon must be positive");
 }
 
-namespace {
-
-/// A tensor of `shape` filled with `value`, or with normal(0, std) from a counter-based
-/// stream keyed by the tensor's name (Box-Muller over mix64).
 NamedTensor makeTensor(const std::string &name, std::vector<std::int64_t> shape, double std,
                        double value, std::uint64_t seed)
 {
@@ -49,6 +45,8 @@ NamedTensor makeTensor(const std::string &name, std::vector<std::int64_t> shape,
     }
     return t;
 }
+
+namespace {
 
 /// The parameters in state-dict order; `fill`: initialized, else zeros (names and shapes only).
 Network buildGpt2(const Gpt2Config &config, std::uint64_t seed, bool fill)

@@ -36,6 +36,11 @@ struct Gpt2Config {
 /// counter-based stream: the same numbers on every machine.
 Network gpt2Parameters(const Gpt2Config &config, std::uint64_t seed);
 
+/// A tensor of `shape` filled with `value`, or, when std > 0, with normal(0, std) from a
+/// counter-based stream keyed by the tensor's name and `seed` (the same on every machine).
+NamedTensor makeTensor(const std::string &name, std::vector<std::int64_t> shape, double std,
+                       double value, std::uint64_t seed);
+
 /// Throws mf::Error naming the first tensor whose name, shape or value count is not
 /// gpt2Parameters(config)'s.
 void checkGpt2Parameters(const Network &network, const Gpt2Config &config);

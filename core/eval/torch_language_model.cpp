@@ -6,6 +6,7 @@
 #include "eval/language_model.h"
 #include "eval/torch_adam.h"
 #include "eval/torch_network.h"
+#include "eval/torch_train.h"
 
 #include "util/error.h"
 
@@ -68,21 +69,25 @@ torch::Tensor gpt2Forward(const std::vector<torch::Tensor> &p, const Gpt2Config 
     return torch::matmul(h, p[0].t());
 }
 
-void checkStreams(const std::vector<TokenStream> &streams, const Gpt2Config &config)
+} // namespace
+
+void checkStreams(const std::vector<TokenStream> &streams, int context, int vocab)
 {
     if (streams.empty())
         throw Error("language-model training needs at least one token stream");
     for (const TokenStream &s : streams) {
-        if (s.tokens.size() < static_cast<std::size_t>(config.context) + 1)
+        if (s.tokens.size() < static_cast<std::size_t>(context) + 1)
             throw Error("token stream '" + s.name + "' has " + std::to_string(s.tokens.size()) +
-                        " tokens, fewer than one window of " + std::to_string(config.context + 1));
+                        " tokens, fewer than one window of " + std::to_string(context + 1));
         for (std::size_t i = 0; i < s.tokens.size(); ++i)
-            if (s.tokens[i] < 0 || s.tokens[i] >= config.vocab)
+            if (s.tokens[i] < 0 || s.tokens[i] >= vocab)
                 throw Error("token stream '" + s.name + "' holds id " +
                             std::to_string(s.tokens[i]) + " at " + std::to_string(i) +
-                            ", outside the vocabulary of " + std::to_string(config.vocab));
+                            ", outside the vocabulary of " + std::to_string(vocab));
     }
 }
+
+namespace {
 
 /// A scalar expression of the module's source: a float literal TorchScript reads back exactly.
 std::string literal(double value)
@@ -120,22 +125,16 @@ torch::jit::Module buildModule(const ModuleNode &node, const std::string &path,
 
 } // namespace
 
-LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &config,
-                                            const std::vector<TokenStream> &streams,
-                                            const LanguageTrainOptions &options)
+LanguageTrainReport trainNextToken(std::vector<torch::Tensor> parameters, int context, int vocab,
+                                   const std::vector<TokenStream> &streams,
+                                   const LanguageTrainOptions &options, const torch::Device &device,
+                                   const LogitsFunction &forward)
 {
-    checkGpt2Parameters(network, config);
-    checkStreams(streams, config);
-    setTorchThreads(options.threads);
-    const torch::Device device(resolveTorchDevice(options.device));
     const auto started = std::chrono::steady_clock::now();
-
-    std::vector<torch::Tensor> initial;
-    for (const NamedTensor &t : network)
-        initial.push_back(toTorch(t).to(device).requires_grad_(true));
-    Adam adam(std::move(initial));
-
-    const std::int64_t rows = std::max(1, options.batchSize), t = config.context;
+    for (torch::Tensor &p : parameters)
+        p.requires_grad_(true);
+    Adam adam(std::move(parameters));
+    const std::int64_t rows = std::max(1, options.batchSize), t = context;
     std::vector<std::int64_t> x(static_cast<std::size_t>(rows * t)), y(x.size());
     std::mt19937_64 random(options.seed);
     LanguageTrainReport report;
@@ -157,9 +156,9 @@ LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &
             torch::from_blob(x.data(), {rows, t}, torch::kInt64).to(device);
         const torch::Tensor targets =
             torch::from_blob(y.data(), {rows * t}, torch::kInt64).to(device);
-        const torch::Tensor logits = gpt2Forward(adam.parameters(), config, inputs);
-        const torch::Tensor loss = torch::nll_loss(
-            torch::log_softmax(logits.reshape({rows * t, config.vocab}), 1), targets);
+        const torch::Tensor logits = forward(adam.parameters(), inputs);
+        const torch::Tensor loss =
+            torch::nll_loss(torch::log_softmax(logits.reshape({rows * t, vocab}), 1), targets);
         loss.backward();
         adam.clipGradients(options.clipNorm);
         // Linear warm-up to the peak, then a cosine to a tenth of it.
@@ -189,14 +188,35 @@ LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &
                 break;
         }
     }
-    for (std::size_t i = 0; i < network.size(); ++i) {
-        const torch::Tensor values = adam.parameters()[i].detach().to(torch::kCPU).contiguous();
-        std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(),
-                  network[i].values.begin());
-    }
+    for (torch::Tensor &p : adam.parameters())
+        p.requires_grad_(false);
     report.device = device.str();
     report.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return report;
+}
+
+LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &config,
+                                            const std::vector<TokenStream> &streams,
+                                            const LanguageTrainOptions &options)
+{
+    checkGpt2Parameters(network, config);
+    checkStreams(streams, config.context, config.vocab);
+    setTorchThreads(options.threads);
+    const torch::Device device(resolveTorchDevice(options.device));
+    std::vector<torch::Tensor> parameters;
+    for (const NamedTensor &t : network)
+        parameters.push_back(toTorch(t).to(device));
+    const LanguageTrainReport report = trainNextToken(
+        parameters, config.context, config.vocab, streams, options, device,
+        [&](const std::vector<torch::Tensor> &p, const torch::Tensor &inputs) {
+            return gpt2Forward(p, config, inputs);
+        });
+    for (std::size_t i = 0; i < network.size(); ++i) {
+        const torch::Tensor values = parameters[i].detach().to(torch::kCPU).contiguous();
+        std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(),
+                  network[i].values.begin());
+    }
     return report;
 }
 

@@ -3,6 +3,7 @@
 
 #include "eval/language_model.h"
 #include "eval/lm/causal_lm.h"
+#include "eval/lm/parameters.h"
 #include "eval/network.h"
 #include "util/error.h"
 #include "util/plugin.h"
@@ -117,6 +118,20 @@ std::unique_ptr<CausalLm> loadCausalLm(const LmConfig &config, const Checkpoint 
     if (!model)
         throw Error(error);
     return std::unique_ptr<CausalLm>(model);
+}
+
+LanguageTrainReport trainCausalLm(Network &network, const LmConfig &config, int context,
+                                  const std::vector<TokenStream> &streams,
+                                  const LanguageTrainOptions &options)
+{
+    using Trainer = bool (*)(Network *, const LmConfig *, int, const std::vector<TokenStream> *,
+                             const LanguageTrainOptions *, LanguageTrainReport *, std::string *);
+    const auto train = pluginFunction<Trainer>("mergefront_train_causal_lm");
+    LanguageTrainReport report;
+    std::string error;
+    if (!train(&network, &config, context, &streams, &options, &report, &error))
+        throw Error(error);
+    return report;
 }
 
 } // namespace mf::eval::lm

@@ -78,6 +78,9 @@ extern "C" bool mergefront_language_model_module(const mf::eval::Network *networ
 namespace mf::eval::lm {
 std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkpoint &weights,
                                             const CausalLmOptions &options);
+LanguageTrainReport torchTrainCausalLm(Network &network, const LmConfig &config, int context,
+                                       const std::vector<TokenStream> &streams,
+                                       const LanguageTrainOptions &options);
 }
 
 extern "C" mf::eval::lm::CausalLm *
@@ -89,5 +92,21 @@ mergefront_load_causal_lm(const mf::eval::lm::LmConfig *config, const mf::Checkp
     } catch (const std::exception &e) {
         *error = e.what();
         return nullptr;
+    }
+}
+
+extern "C" bool mergefront_train_causal_lm(mf::eval::Network *network,
+                                           const mf::eval::lm::LmConfig *config, int context,
+                                           const std::vector<mf::eval::TokenStream> *streams,
+                                           const mf::eval::LanguageTrainOptions *options,
+                                           mf::eval::LanguageTrainReport *report,
+                                           std::string *error)
+{
+    try {
+        *report = mf::eval::lm::torchTrainCausalLm(*network, *config, context, *streams, *options);
+        return true;
+    } catch (const std::exception &e) {
+        *error = e.what();
+        return false;
     }
 }

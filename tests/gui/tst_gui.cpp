@@ -630,9 +630,10 @@ void TestGui::opensTheTextExample()
         if (menu->title() == QStringLiteral("Open &example"))
             for (QAction *action : menu->actions())
                 offered << action->text();
-    QCOMPARE(offered.size(), 2);
+    QCOMPARE(offered.size(), 3);
     QVERIFY(offered[0].contains(QStringLiteral("MNIST")));
     QVERIFY(offered[1].contains(QStringLiteral("GPT-2")));
+    QVERIFY(offered[2].contains(QStringLiteral("Llama")));
 
     QSignalSpy ready(window.runner(), &mf::ui::RunController::exampleReady);
     QVERIFY(runToEnd(window, [&] {
@@ -658,6 +659,26 @@ void TestGui::opensTheTextExample()
     for (QLabel *label : window.findChildren<QLabel *>())
         labels << label->text();
     QVERIFY2(labels.contains(QStringLiteral("prose ↓")), qPrintable(labels.join(" | ")));
+
+    // The Llama variant: Hugging Face llama folders with a real 32k tokenizer, causal-lm tasks.
+    if (!std::filesystem::exists(mf::zoo::defaultLlamaTokenizerFolder() + "/tokenizer.json"))
+        QSKIP("Llama 2's tokenizer is not unpacked (./run.sh data)");
+    QVERIFY(runToEnd(window, [&] {
+        window.runner()->buildExample(QString::fromStdString(dir.file("llama")), true,
+                                      mf::ui::RunController::Example::Llama);
+    }));
+    QCOMPARE(ready.count(), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(window.document()->project().path == dir.file("llama/project.json"),
+                             kHang);
+    QCOMPARE(window.document()->project().tasks.at(0).evaluator.value("kind", ""),
+             std::string("causal-lm"));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    for (const auto &e : window.document()->project().evaluations) {
+        QVERIFY2(!e.result.failed, e.result.error.c_str());
+        QVERIFY(e.result.metrics.at("python") > 1);
+    }
 }
 
 void TestGui::screenshotRendersTheWindow()

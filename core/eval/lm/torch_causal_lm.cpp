@@ -6,11 +6,14 @@
 #include "eval/lm/causal_lm.h"
 
 #include "eval/torch_network.h"
+#include "eval/torch_train.h"
 #include "util/error.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <functional>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -86,8 +89,15 @@ struct Layer {
 
 class TorchCausalLm final : public CausalLm {
 public:
-    TorchCausalLm(const LmConfig &config, const Checkpoint &weights,
-                  const CausalLmOptions &options);
+    using Find = std::function<const TensorRef *(const std::string &)>;
+    TorchCausalLm(const LmConfig &config, const Find &find, const CausalLmOptions &options);
+    /// The live weights in the order of `names` (for training them).
+    std::vector<torch::Tensor> weights(const std::vector<std::string> &names) const;
+    /// Logits [n, t, vocab] of input ids [n, t], with autograd when the weights ask for it.
+    torch::Tensor logits(const torch::Tensor &ids) const
+    {
+        return torch::matmul(hidden(ids), m_head.t());
+    }
 
     const LmConfig &config() const override { return m_config; }
     std::string device() const override { return m_device.str(); }
@@ -112,8 +122,7 @@ private:
         std::vector<torch::Tensor> tasks, keep;
     };
     torch::Tensor &weight(const std::string &name);
-    torch::Tensor load(const Checkpoint &weights, const std::string &name,
-                       std::vector<std::int64_t> shape);
+    torch::Tensor load(const Find &find, const std::string &name, std::vector<std::int64_t> shape);
     torch::Tensor hidden(const torch::Tensor &ids) const;
     torch::Tensor decoderHidden(const torch::Tensor &ids) const;
     torch::Tensor gpt2Hidden(const torch::Tensor &ids) const;
@@ -133,10 +142,10 @@ private:
     std::vector<DeviceMerge> m_merges;
 };
 
-torch::Tensor TorchCausalLm::load(const Checkpoint &weights, const std::string &name,
+torch::Tensor TorchCausalLm::load(const Find &find, const std::string &name,
                                   std::vector<std::int64_t> shape)
 {
-    const TensorRef *ref = weights.findOrTied(name);
+    const TensorRef *ref = find(name);
     if (!ref)
         throw Error(m_config.file + ": the weights have no tensor '" + name + "', which a " +
                     m_config.family + " with this config.json needs");
@@ -154,7 +163,7 @@ torch::Tensor TorchCausalLm::load(const Checkpoint &weights, const std::string &
     return tensor;
 }
 
-TorchCausalLm::TorchCausalLm(const LmConfig &config, const Checkpoint &weights,
+TorchCausalLm::TorchCausalLm(const LmConfig &config, const Find &weights,
                              const CausalLmOptions &options)
     : m_config(config)
 {
@@ -163,10 +172,11 @@ TorchCausalLm::TorchCausalLm(const LmConfig &config, const Checkpoint &weights,
     // On a GPU the weights stay in the checkpoint's half type (the memory a 7B needs); on the
     // CPU in float32, where half GEMMs are slow or missing.
     if (m_device.is_cuda()) {
-        const TensorRef *first = nullptr;
-        for (const TensorRef &ref : weights.tensors())
-            if (isFloating(ref.dtype) && !first)
-                first = &ref;
+        const TensorRef *first = weights(config.layout == Layout::Decoder
+                                             ? "model.embed_tokens.weight"
+                                             : (weights("transformer.wte.weight")
+                                                    ? "transformer.wte.weight"
+                                                    : "wte.weight"));
         if (first && first->dtype == DType::BF16)
             m_dtype = torch::kBFloat16;
         else if (first && first->dtype == DType::F16)
@@ -232,7 +242,7 @@ TorchCausalLm::TorchCausalLm(const LmConfig &config, const Checkpoint &weights,
         }
         m_invFreq = torch::tensor(inv, torch::kFloat64).to(m_device);
     } else {
-        m_prefix = weights.find("transformer.wte.weight") ? "transformer." : "";
+        m_prefix = weights("transformer.wte.weight") ? "transformer." : "";
         m_embed = load(weights, m_prefix + "wte.weight", {V, H});
         m_positions = load(weights, m_prefix + "wpe.weight", {config.maxPositions, H});
         for (int i = 0; i < config.layers; ++i) {
@@ -261,6 +271,19 @@ TorchCausalLm::TorchCausalLm(const LmConfig &config, const Checkpoint &weights,
     } else {
         m_head = load(weights, m_headName, {V, H});
     }
+}
+
+std::vector<torch::Tensor> TorchCausalLm::weights(const std::vector<std::string> &names) const
+{
+    std::vector<torch::Tensor> out;
+    for (const std::string &name : names) {
+        const auto it = m_weights.find(name);
+        if (it == m_weights.end())
+            throw Error("tensor '" + name + "' is not a weight of the " + m_config.family +
+                        " this config.json describes (" + m_config.file + ")");
+        out.push_back(it->second);
+    }
+    return out;
 }
 
 std::string TorchCausalLm::memoryPlan() const
@@ -372,8 +395,21 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
         m_merges.push_back(std::move(merge));
     }
     // Resident on the device when everything fits; else host memory, streamed per merge.
-    bool resident = true;
-    if (m_device.is_cuda()) {
+    // MERGEFRONT_STREAM_TASK_VECTORS=1 forces the streamed plan (bench/gpu_check.sh compares).
+    const char *stream = std::getenv("MERGEFRONT_STREAM_TASK_VECTORS");
+    bool resident = !(stream && std::string(stream) == "1");
+    const auto pin = [&] {
+        for (DeviceMerge &merge : m_merges) {
+            merge.base = merge.base.pin_memory();
+            for (torch::Tensor &t : merge.tasks)
+                t = t.pin_memory();
+            for (torch::Tensor &k : merge.keep)
+                k = k.pin_memory();
+        }
+    };
+    if (m_device.is_cuda() && !resident) {
+        pin();
+    } else if (m_device.is_cuda()) {
         std::vector<DeviceMerge> placed = m_merges;
         try {
             for (DeviceMerge &merge : placed) {
@@ -390,13 +426,7 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
                             std::string(e.what_without_backtrace()));
             placed.clear();
             resident = false;
-            for (DeviceMerge &merge : m_merges) {
-                merge.base = merge.base.pin_memory();
-                for (torch::Tensor &t : merge.tasks)
-                    t = t.pin_memory();
-                for (torch::Tensor &k : merge.keep)
-                    k = k.pin_memory();
-            }
+            pin();
         }
     }
     char text[200];
@@ -633,11 +663,53 @@ std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkp
                                             const CausalLmOptions &options)
 {
     try {
-        return std::make_unique<TorchCausalLm>(config, weights, options);
+        return std::make_unique<TorchCausalLm>(
+            config, [&](const std::string &name) { return weights.findOrTied(name); }, options);
     } catch (const c10::Error &e) {
         throw Error("loading the " + config.family + " model failed: " +
                     std::string(e.what_without_backtrace()));
     }
+}
+
+LanguageTrainReport torchTrainCausalLm(Network &network, const LmConfig &config, int context,
+                                       const std::vector<TokenStream> &streams,
+                                       const LanguageTrainOptions &options)
+{
+    checkStreams(streams, context, config.vocab);
+    std::map<std::string, TensorRef> refs;
+    std::vector<std::string> names;
+    for (const NamedTensor &t : network) {
+        TensorRef &ref = refs[t.name];
+        ref.name = t.name;
+        ref.shape = t.shape;
+        ref.data = reinterpret_cast<const std::byte *>(t.values.data());
+        ref.byteSize = t.values.size() * sizeof(float);
+        names.push_back(t.name);
+    }
+    CausalLmOptions modelOptions;
+    modelOptions.device = options.device;
+    modelOptions.threads = options.threads;
+    TorchCausalLm model(
+        config,
+        [&](const std::string &name) {
+            const auto it = refs.find(name);
+            return it == refs.end() ? nullptr : &it->second;
+        },
+        modelOptions);
+    const std::vector<torch::Tensor> parameters = model.weights(names);
+    const LanguageTrainReport report = trainNextToken(
+        parameters, context, config.vocab, streams, options,
+        parameters.front().device(),
+        [&](const std::vector<torch::Tensor> &, const torch::Tensor &inputs) {
+            return model.logits(inputs);
+        });
+    for (std::size_t i = 0; i < network.size(); ++i) {
+        const torch::Tensor values =
+            parameters[i].detach().to(torch::kCPU, torch::kFloat32).contiguous();
+        std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(),
+                  network[i].values.begin());
+    }
+    return report;
 }
 
 } // namespace mf::eval::lm

@@ -80,6 +80,7 @@ EvaluatorBackend causalLmBackend()
                 std::find(metrics.begin(), metrics.end(), spec.metric) == metrics.end())
                 spec.metric = metrics.front();
             options.tasks.push_back(std::move(spec));
+            options.mergeOn = e.value("merge_on", options.mergeOn);
         }
         auto evaluator = std::make_unique<eval::lm::CausalLmEvaluator>(std::move(options));
         device = evaluator->device();
