@@ -17,6 +17,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/.." && pwd)"
 DEPS="$HERE/.gpu-check"
+PY="${PYTHON:-python3}"  # the Python that has torch
 
 pack() {
     mkdir -p "$DEPS/debs" "$DEPS/root" "$DEPS/reference"
@@ -28,8 +29,7 @@ pack() {
         mkdir -p "$DEPS/reference/$name/models"
         cp "$cache/$name/models/"tokenizer*.json "$DEPS/reference/$name/models/"
     done
-    grep -qx '/.gpu-check/' "$HERE/.git/info/exclude" 2>/dev/null ||
-        echo '/.gpu-check/' >> "$HERE/.git/info/exclude"
+    # .gpu-check/ is in .gitignore; the device tool carries it when named in `carry`.
     du -sh "$DEPS"
 }
 
@@ -38,8 +38,8 @@ run() {
     mkdir -p "$out"
     exec > >(tee "$out/gpu_check.log") 2>&1
     local cuda=0 prefix
-    python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && cuda=1
-    prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+    "$PY" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && cuda=1
+    prefix="$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
     [ -d "$prefix" ] || prefix=""   # Debian's python3-torch: the system LibTorch
     echo "== LibTorch ${prefix:-from the system}, CUDA: $cuda"
     local arch=x86_64-linux-gnu
@@ -62,7 +62,7 @@ run() {
     local cli="$build/app/cli/mergefront-cli" status=0
 
     echo "== every family, cuda against cpu"
-    python3 "$HERE/tests/interop/check_causal_lm.py" build "$out/families" >/dev/null
+    "$PY" "$HERE/tests/interop/check_causal_lm.py" build "$out/families" >/dev/null
     for family in llama mistral qwen2 qwen3 gpt2; do
         for format in text:text.jsonl multiple-choice:choices.jsonl completion:completions.jsonl; do
             local name="${format%%:*}" data="${format##*:}"
@@ -72,7 +72,7 @@ run() {
                     > "$out/$family-$name-$device.json"
             done
             if [ $cuda = 1 ]; then  # bf16 models run in bf16 on the GPU: half-precision tolerance
-                python3 "$HERE/bench/gpu_lm_check.py" compare "$out/$family-$name-cuda.json" \
+                "$PY" "$HERE/bench/gpu_lm_check.py" compare "$out/$family-$name-cuda.json" \
                     "$out/$family-$name-cpu.json" 0.05 || status=1
             fi
         done
@@ -81,14 +81,14 @@ run() {
     echo "== evaluation steps of a synthetic Llama ($size)"
     mkdir -p "$out/data"
     cp "$HERE"/docs/{MAP,PROJECT,FORMATS,TOKENIZERS}.md "$out/data/"
-    python3 "$HERE/bench/gpu_lm_check.py" synth "$out/synth" "$size" \
+    "$PY" "$HERE/bench/gpu_lm_check.py" synth "$out/synth" "$size" \
         "${MERGEFRONT_TOKENIZER_REFERENCE:-$HOME/.cache/mergefront/tokenizer-reference}/llama2/models" \
         "$out/data"
     printf 'c:a,c:b\n0.5,0.5\n0.7,0.2\n0.2,0.8\n0.9,0.9\n' > "$out/points.csv"
     for stream in 0 1; do
         [ $cuda = 1 ] || [ $stream = 0 ] || continue
         rm -f "$out/synth/project.json.lock"
-        python3 - "$out/synth/project.json" <<'PY'
+        "$PY" - "$out/synth/project.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1])); p["evaluations"] = []; json.dump(p, open(sys.argv[1], "w"), indent=2)
 PY
@@ -96,20 +96,20 @@ PY
         MERGEFRONT_STREAM_TASK_VECTORS=$stream "$cli" evaluate "$out/synth/project.json" \
             --points "$out/points.csv" --csv "$out/steps-stream$stream.csv"
         echo "   stream=$stream: whole command $((SECONDS - started)) s"
-        python3 - "$out/synth/project.json" <<'PY'
+        "$PY" - "$out/synth/project.json" <<'PY'
 import json, sys
 e = json.load(open(sys.argv[1]))["evaluations"]
 print("   per step (s):", [round(x["seconds"], 3) for x in e], "device", e[0].get("device"))
 print("   perplexities:", [x["metrics"] for x in e])
 PY
     done
-    if [ $cuda = 1 ] && python3 -c 'import transformers' 2>/dev/null; then
+    if [ $cuda = 1 ] && "$PY" -c 'import transformers' 2>/dev/null; then
         echo "== transformers on the merged folder, same windows"
         "$cli" merge --base "$out/synth/base" --model "$out/synth/a" --model "$out/synth/b" \
             --coef 0.5,0.5 --method ties --density 0.5 --out "$out/synth/merged" >/dev/null
         "$cli" score "$out/synth/merged" --data "$out/data" --max-length 1024 --device cuda --json \
-            | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   mergefront score:", r["perplexity"])'
-        python3 "$HERE/bench/gpu_lm_check.py" transformers "$out/synth/merged" "$out/data" 1024
+            | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print("   mergefront score:", r["perplexity"])'
+        "$PY" "$HERE/bench/gpu_lm_check.py" transformers "$out/synth/merged" "$out/data" 1024
     fi
     echo "== done (status $status)"
     return $status

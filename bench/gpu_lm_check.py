@@ -26,11 +26,13 @@ from hf_folders import save_pretrained  # noqa: E402
 
 SIZES = {"1b": dict(hidden_size=2048, num_hidden_layers=16, num_attention_heads=32,
                     num_key_value_heads=8, intermediate_size=8192),
+         "100m": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                      num_key_value_heads=4, intermediate_size=2048),
          "small": dict(hidden_size=256, num_hidden_layers=4, num_attention_heads=8,
                        num_key_value_heads=2, intermediate_size=768)}
 
 
-def synth(out, size, tokenizer_dir, data_dir):
+def synth(out, size, tokenizer_dir, data_dir, max_length=1024):
     files = {n: open(os.path.join(tokenizer_dir, n), encoding="utf-8").read()
              for n in ("tokenizer.json", "tokenizer_config.json")}
     vocab = json.loads(files["tokenizer.json"])["model"]["vocab"]
@@ -67,7 +69,7 @@ def synth(out, size, tokenizer_dir, data_dir):
     project = {"format": "mergefront-project", "version": 1, "base": "base", "device": "auto",
                "tasks": [{"name": t, "checkpoint": t, "metric": "perplexity", "direction": "minimize",
                           "link": "log", "evaluator": {"kind": "causal-lm", "data": os.path.abspath(data_dir),
-                                                       "format": "text", "max_length": 1024}}
+                                                       "format": "text", "max_length": int(max_length)}}
                          for t in ("a", "b")],
                "merge": {"method": "ties", "density": 0.5}}
     with open(os.path.join(out, "project.json"), "w") as f:
@@ -116,7 +118,7 @@ def with_transformers(model, data_dir, max_length):
 
 if __name__ == "__main__":
     if sys.argv[1] == "synth":
-        synth(*sys.argv[2:6])
+        synth(*sys.argv[2:])
     elif sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3], float(sys.argv[4])))
     else:

@@ -6,6 +6,9 @@
   check_causal_lm.py check OUT CLI    `CLI score --json --per-token` on each model and format,
                                       compared with the reference: every sequence read, every
                                       per-token log-probability, every metric
+  check_causal_lm.py folder MODEL DATA CLI MAX_LENGTH
+                                      one model folder (e.g. the Llama example's) on a text
+                                      .jsonl, against the reference the same way
 
 The tokenizer files and Hugging Face's JavaScript tokenizers come from ./run.sh data
 ($MERGEFRONT_TOKENIZER_REFERENCE, else ~/.cache/mergefront/tokenizer-reference)."""
@@ -279,8 +282,28 @@ def check(out, cli):
     return 1 if failures else 0
 
 
+def check_folder(folder, data, cli, max_length):
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    docs = [json.loads(line)["text"] for line in open(data, encoding="utf-8") if line.strip()]
+    ids = tokenize_all(folder, docs)
+    reference = ref.score_text(ref.read_weights(folder), cfg, lambda s: list(ids[s]),
+                               prefix_token(folder), max_length, docs)
+    run = subprocess.run([cli, "score", folder, "--data", data, "--max-length", str(max_length),
+                          "--device", "cpu", "--json", "--per-token"], capture_output=True, text=True)
+    failures = []
+    if run.returncode != 0:
+        failures.append(f"exit {run.returncode}: {run.stderr.strip()}")
+    else:
+        compare(os.path.basename(folder), json.loads(run.stdout), reference, failures)
+    for failure in failures:
+        print("FAIL", failure)
+    return 1 if failures else 0
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "build":
         build(sys.argv[2])
         sys.exit(0)
+    if sys.argv[1] == "folder":
+        sys.exit(check_folder(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
     sys.exit(check(sys.argv[2], sys.argv[3]))

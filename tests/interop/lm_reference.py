@@ -15,8 +15,8 @@ import torch
 from safetensors_reader import read_safetensors
 
 
-def read_weights(folder):
-    """{name: float64 tensor} from model.safetensors, shards with an index, or pytorch_model*.bin."""
+def read_weights(folder, dtype=torch.float64):
+    """{name: tensor in dtype} from model.safetensors, shards with an index, or pytorch_model*.bin."""
     out = {}
     files = sorted(glob.glob(os.path.join(folder, "*.safetensors")))
     if files:
@@ -25,7 +25,7 @@ def read_weights(folder):
     else:
         for f in sorted(glob.glob(os.path.join(folder, "pytorch_model*.bin"))):
             out.update(torch.load(f, map_location="cpu"))
-    return {k: v.to(torch.float64) for k, v in out.items()}
+    return {k: v.to(dtype) for k, v in out.items()}
 
 
 def inv_freq(cfg, head_dim):
@@ -74,7 +74,8 @@ def decoder_hidden(sd, cfg, ids):
     t = len(ids)
     h = sd["model.embed_tokens.weight"][ids]
     angles = torch.outer(torch.arange(t, dtype=torch.float64), inv_freq(cfg, hd))
-    cos, sin = torch.cat((angles, angles), -1).cos(), torch.cat((angles, angles), -1).sin()
+    cos = torch.cat((angles, angles), -1).cos().to(h.dtype)
+    sin = torch.cat((angles, angles), -1).sin().to(h.dtype)
 
     def lin(x, name, bias):
         y = x @ sd[name + ".weight"].T
@@ -133,7 +134,7 @@ def log_probs(sd, cfg, ids):
     """log p(. | ids[:i+1]) for every position: [len(ids), vocab], float64."""
     with torch.no_grad():
         logits = (gpt2_hidden if cfg["model_type"] == "gpt2" else decoder_hidden)(sd, cfg, ids)
-    return torch.log_softmax(logits, dim=-1)
+    return torch.log_softmax(logits.to(torch.float64), dim=-1)
 
 
 # --- lm-evaluation-harness 0.4 ------------------------------------------------------------

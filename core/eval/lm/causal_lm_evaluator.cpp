@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <mutex>
@@ -214,6 +216,7 @@ Evaluation CausalLmEvaluator::evaluate(const std::vector<double> &coefficients,
                 s.model->setWeight(tensor.name, buffer.data(), n);
             });
         }
+        const auto merged = std::chrono::steady_clock::now();
         for (std::size_t t = 0; t < s.data.size(); ++t) {
             const LmTaskSpec &spec = s.options.tasks[t];
             const std::string what = "task '" + spec.name + "'";
@@ -228,6 +231,20 @@ Evaluation CausalLmEvaluator::evaluate(const std::vector<double> &coefficients,
             } catch (const Error &e) {
                 throw Error(what + ": " + e.what());
             }
+        }
+        // Where the step's time goes, for the benchmarks (MERGEFRONT_LM_TIMING=1).
+        static const bool timing = [] {
+            const char *value = std::getenv("MERGEFRONT_LM_TIMING");
+            return value && std::string(value) == "1";
+        }();
+        if (timing && s.options.log) {
+            const auto now = std::chrono::steady_clock::now();
+            char line[160];
+            std::snprintf(line, sizeof line, "timing: merge %.3f s (%s), scoring %.3f s",
+                          std::chrono::duration<double>(merged - started).count(),
+                          s.onDevice ? "device" : "host",
+                          std::chrono::duration<double>(now - merged).count());
+            s.options.log(line);
         }
     } catch (const std::exception &e) {
         evaluation.failed = true;
