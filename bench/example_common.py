@@ -12,13 +12,15 @@ CLI = None
 ZOO = None
 WORK = None
 EXAMPLE = "images"
+ARCH = None
 
 
-def configure(build, zoo, work, example="images"):
-    """example: the zoo's kind ("images" or "text", as `zoo --example` takes it)."""
-    global CLI, ZOO, WORK, EXAMPLE
+def configure(build, zoo, work, example="images", arch=None):
+    """example: the zoo's kind ("images" or "text", as `zoo --example` takes it); arch: the
+    text example's architecture (`zoo --arch`: gpt2, llama), None for the default."""
+    global CLI, ZOO, WORK, EXAMPLE, ARCH
     CLI = os.path.join(build, "app", "cli", "mergefront-cli")
-    ZOO, WORK, EXAMPLE = zoo, work, example
+    ZOO, WORK, EXAMPLE, ARCH = zoo, work, example, arch
     os.makedirs(WORK, exist_ok=True)
 
 
@@ -33,7 +35,8 @@ def fresh_project(name, tasks, seed=1):
     path = os.path.join(WORK, name + ".json")
     if os.path.exists(path):
         os.remove(path)
-    cli("zoo", "--example", EXAMPLE, "--out", ZOO, "--tasks", ",".join(tasks), "--project", path)
+    cli("zoo", "--example", EXAMPLE, *(["--arch", ARCH] if ARCH else []), "--out", ZOO, "--tasks",
+        ",".join(tasks), "--project", path)
     with open(path) as f:
         project = json.load(f)
     project["map"]["seed"] = seed

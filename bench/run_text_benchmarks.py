@@ -12,7 +12,9 @@ mergefront-cli as a user would run it (perplexity: lower is better):
    R2, IGD+, hypervolume ratio and IGD of MAP-real (k points spread over the predicted front,
    measured) beside their floors at k, the 90% intervals' coverage, evaluations used.
 usage: bench/run_text_benchmarks.py BUILD_DIR ZOO_DIR WORK_DIR [SETTING,...]
-(ZOO_DIR: `mergefront-cli zoo --example text --out ZOO_DIR`, all four domains)"""
+(ZOO_DIR: `mergefront-cli zoo --example text --out ZOO_DIR`, all four domains; with
+MERGEFRONT_BENCH_ARCH=llama, the Llama variant's zoo (`--arch llama`): its MAP settings alone,
+e.g. pair,pair-b: the step and folder benchmarks are the GPT-2's)"""
 import json
 import os
 import shutil
@@ -31,7 +33,8 @@ from example_common import (cli, configure, fresh_project, interval_coverage,  #
 
 BUILD, ZOO, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 ONLY = sys.argv[4].split(",") if len(sys.argv) > 4 else None
-configure(BUILD, ZOO, WORK, example="text")
+ARCH = os.environ.get("MERGEFRONT_BENCH_ARCH")
+configure(BUILD, ZOO, WORK, example="text", arch=ARCH)
 CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
 STEPS = 10
 

@@ -483,7 +483,8 @@ void TestTextZoo::llamaVariantLoop()
                                dir.file("zoo"), "--mini", "--tasks", "c,python", "--json"});
     QVERIFY2(zoo.code == 0 && zoo.err.find("fine-tuning") == std::string::npos, zoo.err.c_str());
     // The GPT-2 zoo's folder is not this one's.
-    zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--out", dir.file("zoo"), "--mini"});
+    zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--out", dir.file("zoo"), "--mini",
+                               "--tasks", "c,python"});
     QVERIFY2(zoo.code == 1 && zoo.err.find("text-llama") != std::string::npos, zoo.err.c_str());
 
     const mftest::CliRun explore = mftest::runCli(dir, {"explore", project, "--budget", "6"});
