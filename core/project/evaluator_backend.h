@@ -39,6 +39,9 @@ struct EvaluatorBackend {
         create;
     /// Where it evaluates as `status` says it before anything is built ("command", "auto", ...).
     std::function<std::string(const Project &project)> device;
+    /// A fingerprint of what the evaluation reads besides the checkpoints (each task's data),
+    /// part of the cache key: edited data is never served old results. Empty when unset.
+    std::function<std::string(const Project &project)> inputsFingerprint;
 };
 
 /// Every backend, in the order the New dialog offers them.

@@ -42,6 +42,8 @@ Session::Session(Project &project, SessionOptions options)
     nlohmann::json evaluation = nlohmann::json::array();
     for (const TaskEntry &task : project.tasks)
         evaluation.push_back({task.name, task.metric, task.evaluator});
+    if (backend.inputsFingerprint)
+        evaluation.push_back(backend.inputsFingerprint(project));
     m_cacheKey = project::cacheKey(project.merge, fingerprints, evaluation.dump());
     if (project.runner.slurm()) {
         m_device = "slurm"; // evaluated on the nodes: nothing is loaded here

@@ -286,6 +286,15 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     QVERIFY2(run.code == 0, failureOf(run).c_str());
     QVERIFY(std::fabs(json::parse(run.out)["perplexity"].get<double>() - perplexity) >
             1e-6 * perplexity);
+    // The same merge again comes from the project's cache; after the data is edited it does not.
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
+                               "--json"});
+    QVERIFY2(run.code == 0 && json::parse(run.out)["cached"].get<bool>(), failureOf(run).c_str());
+    mftest::writeFile(dir.file("a.txt"), "Another held-out text altogether.\n");
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
+                               "--json"});
+    QVERIFY2(run.code == 0 && !json::parse(run.out)["cached"].get<bool>(), failureOf(run).c_str());
+    QVERIFY(json::parse(run.out)["metrics"]["a"].get<double>() != ours);
 }
 
 void TestCausalLm::deviceMergeEqualsHostMerge()

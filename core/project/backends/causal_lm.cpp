@@ -5,11 +5,17 @@
 
 #include "eval/lm/causal_lm_evaluator.h"
 #include "util/error.h"
+#include "util/hash.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace mf::project {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -88,6 +94,31 @@ EvaluatorBackend causalLmBackend()
     };
     backend.device = [](const Project &project) {
         return project.device;
+    };
+    // The held-out data's bytes (a folder's files, in name order): edited data, new results.
+    backend.inputsFingerprint = [](const Project &project) {
+        std::uint64_t hash = 0x1a7aULL;
+        for (const TaskEntry &task : project.tasks) {
+            const std::string data = project.resolve(task.evaluator.value("data", ""));
+            std::vector<fs::path> files;
+            std::error_code error;
+            if (fs::is_directory(data, error)) {
+                for (const auto &entry : fs::directory_iterator(data, error))
+                    if (entry.is_regular_file())
+                        files.push_back(entry.path());
+                std::sort(files.begin(), files.end());
+            } else {
+                files.push_back(data);
+            }
+            for (const fs::path &file : files) {
+                std::ifstream in(file, std::ios::binary);
+                std::ostringstream bytes;
+                bytes << in.rdbuf();
+                hash = hashString(file.filename().string(), hash);
+                hash = hashString(bytes.str(), hash);
+            }
+        }
+        return "data:" + hexDigits(hash);
     };
     return backend;
 }
