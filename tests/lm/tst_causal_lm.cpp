@@ -355,4 +355,6 @@ void TestCausalLm::deviceMergeEqualsHostMerge()
 MF_TEST_MAIN(TestCausalLm, matchesPythonReference, refusesWhatItDoesNotCompute, badDataIsNamed,
              mergeThenScoreEqualsInProcess, deviceMergeEqualsHostMerge)
 
+#ifdef MERGEFRONT_QT_TEST
 #include "tst_causal_lm.moc"
+#endif
