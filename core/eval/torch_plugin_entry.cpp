@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The entry point of libmergefront_torch.so (see torch_plugin.h).
 #include "eval/torch_network.h"
-#include "eval/lm/causal_lm.h"
+#include "eval/lm/plugin_entry.h"
 #include "eval/torch_plugin.h"
 
 #include <exception>
@@ -75,13 +75,6 @@ extern "C" bool mergefront_language_model_module(const mf::eval::Network *networ
     }
 }
 
-namespace mf::eval::lm {
-std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkpoint &weights,
-                                            const CausalLmOptions &options);
-LanguageTrainReport torchTrainCausalLm(Network &network, const LmConfig &config, int context,
-                                       const std::vector<TokenStream> &streams,
-                                       const LanguageTrainOptions &options);
-}
 
 extern "C" mf::eval::lm::CausalLm *
 mergefront_load_causal_lm(const mf::eval::lm::LmConfig *config, const mf::Checkpoint *weights,

@@ -1,146 +1,21 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The causal-LM forward in LibTorch, written from transformers' modeling_{llama,mistral,qwen2,
-// qwen3,gpt2}.py in eval mode: shared blocks (RMSNorm, rotary embedding, grouped-query attention,
-// gated MLP; LayerNorm and Conv1D for GPT-2) assembled per layout. Weights are plain tensors
-// named as the checkpoint names them, so a merged tensor is copied straight into its weight.
-#include "eval/lm/causal_lm.h"
+// qwen3,gpt2}.py in eval mode: the shared blocks (torch_blocks.cpp) assembled per layout.
+// Weights are plain tensors named as the checkpoint names them, so a merged tensor is copied
+// straight into its weight.
+#include "eval/lm/torch_causal_lm.h"
 
 #include "eval/torch_network.h"
 #include "eval/torch_train.h"
 #include "util/error.h"
 
-#include <torch/torch.h>
-
 #include <algorithm>
-#include <cstdlib>
-#include <functional>
 #include <cmath>
-#include <map>
 #include <numeric>
 
 namespace mf::eval::lm {
 
-namespace {
-
-constexpr double kPi = 3.14159265358979323846;
-
-std::string shapeText(c10::IntArrayRef sizes)
-{
-    std::string text = "[";
-    for (std::size_t i = 0; i < sizes.size(); ++i)
-        text += (i ? ", " : "") + std::to_string(sizes[i]);
-    return text + "]";
-}
-
-torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps)
-{
-    // LlamaRMSNorm: the statistics in float32, the product back in the input's dtype.
-    const torch::Tensor wide = x.to(torch::kFloat32);
-    const torch::Tensor normed = wide * torch::rsqrt(wide.pow(2).mean(-1, true) + eps);
-    return weight * normed.to(x.scalar_type());
-}
-
-torch::Tensor linear(const torch::Tensor &x, const torch::Tensor &weight,
-                     const torch::Tensor &bias)
-{
-    return torch::nn::functional::linear(x, weight, bias.defined() ? bias : torch::Tensor());
-}
-
-/// x [.., hd] rotated: x cos + rotate_half(x) sin, rotate_half(x) = (-x2, x1).
-torch::Tensor rotate(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin)
-{
-    const auto half = x.size(-1) / 2;
-    const torch::Tensor rotated =
-        torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-    return x * cos + rotated * sin;
-}
-
-/// Causal softmax attention of q [B, h, T, d] over k, v [B, h, T, d] (the scores in float32).
-torch::Tensor attention(const torch::Tensor &q, const torch::Tensor &k, const torch::Tensor &v)
-{
-    const auto length = q.size(2);
-    torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)).to(torch::kFloat32) /
-                           std::sqrt(static_cast<double>(q.size(-1)));
-    const torch::Tensor future =
-        torch::ones({length, length}, torch::dtype(torch::kBool).device(q.device())).triu(1);
-    scores.masked_fill_(future, -std::numeric_limits<float>::infinity());
-    return torch::matmul(scores.softmax(-1).to(v.scalar_type()), v);
-}
-
-torch::Tensor activate(const torch::Tensor &x, const std::string &activation)
-{
-    if (activation == "silu")
-        return torch::silu(x);
-    if (activation == "relu")
-        return torch::relu(x);
-    if (activation == "gelu")
-        return torch::gelu(x);
-    // gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-    return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / kPi) * (x + 0.044715 * x.pow(3))));
-}
-
-/// One layer's weights (handles sharing storage with the named map).
-struct Layer {
-    torch::Tensor norm1, norm1Bias, norm2, norm2Bias;
-    torch::Tensor q, k, v, o, qBias, kBias, vBias, oBias, qNorm, kNorm; // Decoder
-    torch::Tensor qkv, qkvBias;                                          // GPT-2's c_attn
-    torch::Tensor gate, up, down, gateBias, upBias, downBias;            // up/down: fc/proj
-};
-
-class TorchCausalLm final : public CausalLm {
-public:
-    using Find = std::function<const TensorRef *(const std::string &)>;
-    TorchCausalLm(const LmConfig &config, const Find &find, const CausalLmOptions &options);
-    /// The live weights in the order of `names` (for training them).
-    std::vector<torch::Tensor> weights(const std::vector<std::string> &names) const;
-    /// Logits [n, t, vocab] of input ids [n, t], with autograd when the weights ask for it.
-    torch::Tensor logits(const torch::Tensor &ids) const
-    {
-        return torch::matmul(hidden(ids), m_head.t());
-    }
-
-    const LmConfig &config() const override { return m_config; }
-    std::string device() const override { return m_device.str(); }
-    std::string memoryPlan() const override;
-    bool hasWeight(const std::string &name) const override;
-    void setWeight(const std::string &name, const float *values, std::size_t count) override;
-    std::vector<LmScore> score(const std::vector<LmRequest> &requests,
-                               const CancelFlag &cancel) override;
-    std::string prepareDeviceMerge(std::vector<DeviceMergeTensor> tensors) override;
-    void mergeOnDevice(std::size_t index, const std::vector<double> &taskCoefficients) override;
-
-private:
-    /// One tensor merged on the device: its inputs in the checkpoint's dtype (on the device, or
-    /// in host memory streamed per merge), and per task the DARE / TIES keep-mask.
-    struct DeviceMerge {
-        std::string name;
-        DType dtype = DType::F32;
-        MergeMethod method = MergeMethod::TaskArithmetic;
-        bool disjointMean = false;
-        double dropRate = 0;
-        torch::Tensor base;
-        std::vector<torch::Tensor> tasks, keep;
-    };
-    torch::Tensor &weight(const std::string &name);
-    torch::Tensor load(const Find &find, const std::string &name, std::vector<std::int64_t> shape);
-    torch::Tensor hidden(const torch::Tensor &ids) const;
-    torch::Tensor decoderHidden(const torch::Tensor &ids) const;
-    torch::Tensor gpt2Hidden(const torch::Tensor &ids) const;
-    void scoreBatch(const std::vector<LmRequest> &requests, const std::vector<std::size_t> &rows,
-                    std::vector<LmScore> &out) const;
-
-    LmConfig m_config;
-    torch::Device m_device{torch::kCPU};
-    torch::ScalarType m_dtype = torch::kFloat32;
-    int m_batchTokens = 0;
-    std::map<std::string, torch::Tensor> m_weights; ///< checkpoint name -> live weight
-    std::string m_prefix;                           ///< "model." / "transformer." / ""
-    std::string m_headName;                         ///< the head's checkpoint name
-    torch::Tensor m_embed, m_positions, m_finalNorm, m_finalNormBias, m_head;
-    std::vector<Layer> m_layers;
-    torch::Tensor m_invFreq; ///< [headDim / 2], float32, scaling applied
-    std::vector<DeviceMerge> m_merges;
-};
+using namespace blocks;
 
 torch::Tensor TorchCausalLm::load(const Find &find, const std::string &name,
                                   std::vector<std::int64_t> shape)
@@ -324,173 +199,6 @@ void TorchCausalLm::setWeight(const std::string &name, const float *values, std:
     target.copy_(torch::from_blob(const_cast<float *>(values), target.sizes(), torch::kFloat32));
 }
 
-namespace {
-
-torch::ScalarType scalarType(DType dtype)
-{
-    switch (dtype) {
-    case DType::BF16:
-        return torch::kBFloat16;
-    case DType::F16:
-        return torch::kFloat16;
-    case DType::F32:
-        return torch::kFloat32;
-    default:
-        throw Error(std::string("the device merge takes bf16, f16 or f32 tensors, not ") +
-                    dtypeName(dtype));
-    }
-}
-
-bool outOfMemory(const c10::Error &e)
-{
-    return std::string(e.what_without_backtrace()).find("out of memory") != std::string::npos;
-}
-
-} // namespace
-
-std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> tensors)
-{
-    torch::NoGradGuard noGrad;
-    m_merges.clear();
-    std::uint64_t bytes = 0;
-    for (const DeviceMergeTensor &tensor : tensors) {
-        const TensorTransform &transform = *tensor.transform;
-        DeviceMerge merge;
-        merge.name = tensor.name;
-        merge.dtype = tensor.base->dtype;
-        merge.method = transform.method;
-        merge.disjointMean = transform.disjointMean;
-        merge.dropRate = transform.dropRate;
-        const std::vector<std::int64_t> shape(tensor.base->shape.begin(), tensor.base->shape.end());
-        auto host = [&](const TensorRef &ref) {
-            if (ref.dtype != merge.dtype)
-                throw Error("tensor '" + ref.name + "' is " + dtypeName(ref.dtype) +
-                            " in a task but " + dtypeName(merge.dtype) + " in the base");
-            return torch::from_blob(const_cast<std::byte *>(ref.data), shape,
-                                    scalarType(ref.dtype))
-                .clone();
-        };
-        merge.base = host(*tensor.base);
-        weight(tensor.name); // unties a tied head now, not in the middle of an evaluation
-        const std::size_t n = tensor.base->numel();
-        std::vector<float> base(n), task(n), tau(n);
-        if (merge.method != MergeMethod::TaskArithmetic)
-            convertToFloat(tensor.base->dtype, tensor.base->data, base.data(), n);
-        for (std::size_t t = 0; t < tensor.tasks.size(); ++t) {
-            merge.tasks.push_back(host(*tensor.tasks[t]));
-            if (merge.method == MergeMethod::TaskArithmetic)
-                continue;
-            // The keep-mask is where the host kernel's τ̃ is not zero (a zero τ̃ adds nothing
-            // whether kept or not), so the device recomputes τ̃ exactly where it keeps it.
-            convertToFloat(tensor.tasks[t]->dtype, tensor.tasks[t]->data, task.data(), n);
-            taskVectorBlock<float>(base.data(), task.data(), t, n, 0, transform, tau.data());
-            torch::Tensor keep = torch::empty(shape, torch::kBool);
-            bool *k = keep.data_ptr<bool>();
-            for (std::size_t i = 0; i < n; ++i)
-                k[i] = tau[i] != 0.0f;
-            merge.keep.push_back(keep);
-        }
-        bytes += static_cast<std::uint64_t>(n) *
-                 (dtypeSize(merge.dtype) * (1 + merge.tasks.size()) + merge.keep.size());
-        m_merges.push_back(std::move(merge));
-    }
-    // Resident on the device when everything fits; else host memory, streamed per merge.
-    // MERGEFRONT_STREAM_TASK_VECTORS=1 forces the streamed plan (bench/gpu_check.sh compares).
-    const char *stream = std::getenv("MERGEFRONT_STREAM_TASK_VECTORS");
-    bool resident = !(stream && std::string(stream) == "1");
-    const auto pin = [&] {
-        for (DeviceMerge &merge : m_merges) {
-            merge.base = merge.base.pin_memory();
-            for (torch::Tensor &t : merge.tasks)
-                t = t.pin_memory();
-            for (torch::Tensor &k : merge.keep)
-                k = k.pin_memory();
-        }
-    };
-    if (m_device.is_cuda() && !resident) {
-        pin();
-    } else if (m_device.is_cuda()) {
-        std::vector<DeviceMerge> placed = m_merges;
-        try {
-            for (DeviceMerge &merge : placed) {
-                merge.base = merge.base.to(m_device);
-                for (torch::Tensor &t : merge.tasks)
-                    t = t.to(m_device);
-                for (torch::Tensor &k : merge.keep)
-                    k = k.to(m_device);
-            }
-            m_merges = std::move(placed);
-        } catch (const c10::Error &e) {
-            if (!outOfMemory(e))
-                throw Error("moving the task vectors to " + m_device.str() + " failed: " +
-                            std::string(e.what_without_backtrace()));
-            placed.clear();
-            resident = false;
-            pin();
-        }
-    }
-    char text[200];
-    std::snprintf(text, sizeof text,
-                  "task vectors %s (%.1f MB: base and tasks in the checkpoint's dtype%s); merged "
-                  "on %s",
-                  resident ? ("on " + m_device.str()).c_str()
-                           : "in pinned host memory, streamed tensor by tensor",
-                  bytes / 1e6, m_merges.empty() || m_merges[0].keep.empty() ? "" : ", keep-masks",
-                  m_device.str().c_str());
-    return text;
-}
-
-void TorchCausalLm::mergeOnDevice(std::size_t index, const std::vector<double> &taskCoefficients)
-{
-    torch::NoGradGuard noGrad;
-    const DeviceMerge &m = m_merges.at(index);
-    const auto on = [&](const torch::Tensor &t) { return t.to(m_device, true); };
-    // mergeBlock's arithmetic, op for op, in float32: each step rounds as the host's does.
-    const torch::Tensor base = on(m.base).to(torch::kFloat32);
-    const bool dare = m.method == MergeMethod::Dare || m.method == MergeMethod::DareTies;
-    const bool ties = m.method == MergeMethod::Ties || m.method == MergeMethod::DareTies;
-    const auto scale = static_cast<float>(1.0 / (1.0 - m.dropRate));
-    std::vector<torch::Tensor> taus;
-    for (std::size_t t = 0; t < m.tasks.size(); ++t) {
-        torch::Tensor tau = on(m.tasks[t]).to(torch::kFloat32) - base;
-        if (dare)
-            tau = tau * scale;
-        if (!m.keep.empty())
-            tau = tau.masked_fill(on(m.keep[t]).logical_not(), 0.0f);
-        taus.push_back(tau);
-    }
-    const auto c = [&](std::size_t t) { return static_cast<float>(taskCoefficients.at(t)); };
-    torch::Tensor merged;
-    if (!ties || taus.empty()) {
-        if (taus.empty()) {
-            merged = base;
-        } else {
-            torch::Tensor sum = taus[0] * c(0);
-            for (std::size_t t = 1; t < taus.size(); ++t)
-                sum = sum + taus[t] * c(t);
-            merged = base + sum;
-        }
-    } else {
-        torch::Tensor elected = taus[0];
-        for (std::size_t t = 1; t < taus.size(); ++t)
-            elected = elected + taus[t];
-        const torch::Tensor positive = elected > 0, negative = elected < 0;
-        torch::Tensor acc = torch::zeros_like(base);
-        torch::Tensor agreeing = torch::zeros(base.sizes(), base.options().dtype(torch::kInt32));
-        for (std::size_t t = 0; t < taus.size(); ++t) {
-            const torch::Tensor agree =
-                (taus[t] > 0).logical_and(positive).logical_or((taus[t] < 0).logical_and(negative));
-            acc = acc + (taus[t] * c(t)).masked_fill(agree.logical_not(), 0.0f);
-            agreeing = agreeing + agree.to(torch::kInt32);
-        }
-        if (m.disjointMean)
-            acc = torch::where(agreeing > 1, acc / agreeing.to(torch::kFloat32), acc);
-        merged = base + acc;
-    }
-    // What `merge` writes: the float result rounded to the checkpoint's dtype.
-    weight(m.name).copy_(merged.to(scalarType(m.dtype)));
-}
-
 torch::Tensor TorchCausalLm::decoderHidden(const torch::Tensor &ids) const
 {
     const LmConfig &c = m_config;
@@ -657,7 +365,6 @@ std::vector<LmScore> TorchCausalLm::score(const std::vector<LmRequest> &requests
     return out;
 }
 
-} // namespace
 
 std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkpoint &weights,
                                             const CausalLmOptions &options)
@@ -711,5 +418,6 @@ LanguageTrainReport torchTrainCausalLm(Network &network, const LmConfig &config,
     }
     return report;
 }
+
 
 } // namespace mf::eval::lm
