@@ -100,6 +100,9 @@ void RunController::runSession(project::Project &copy, const eval::CancelToken &
     project::SessionOptions options;
     options.cancel = cancel;   // the one token: Cancel reaches the running evaluations directly
     options.detach = m_detach; // set before the worker starts, replaced only by the next start
+    options.log = [this](const std::string &line) { // the Log panel, from the worker
+        post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
+    };
     project::Session session(copy, options);
     work(session);
 }

@@ -18,6 +18,7 @@ struct BackendInput {
     std::vector<std::string> checkpoints; ///< one per task, in task order (resolved)
     int threads = 0;                      ///< merge / intra-op threads (0: all cores)
     std::string workDir;                  ///< where temporary merges may go ("" : system temp)
+    std::function<void(const std::string &)> log; ///< what the evaluator says once (empty: stderr)
 };
 
 /// One way of evaluating a task (a task's `evaluator.kind`): how it is built, what the New

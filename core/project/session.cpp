@@ -51,7 +51,7 @@ Session::Session(Project &project, SessionOptions options)
     }
     BackendInput input{project, s.checkpoints.front(),
                        std::vector<std::string>(s.checkpoints.begin() + 1, s.checkpoints.end()),
-                       s.options.threads, s.options.workDir};
+                       s.options.threads, s.options.workDir, s.options.log};
     s.evaluator = backend.create(input, m_device);
 }
 

@@ -7,6 +7,7 @@
 #include "map/trust.h"
 #include "project/project.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct SessionOptions {
     /// A cluster run only: stop watching, leave the jobs running and recorded (collected by the
     /// next run). Set from any thread; evaluate() then throws mf::Cancelled.
     eval::CancelToken detach = eval::makeCancelToken();
+    /// Lines the evaluator says once when it is built (a model's memory plan, ...); empty: stderr.
+    std::function<void(const std::string &)> log;
 };
 
 /// The fitted surrogates and the predicted front of a project's samples, and whether the

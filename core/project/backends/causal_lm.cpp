@@ -67,7 +67,8 @@ EvaluatorBackend causalLmBackend()
         options.mergeThreads = input.threads;
         options.model.device = project.device;
         options.model.threads = input.threads;
-        options.log = [](const std::string &line) { std::cerr << line << "\n"; };
+        options.log = input.log ? input.log
+                                : [](const std::string &line) { std::cerr << line << "\n"; };
         for (const TaskEntry &task : project.tasks) {
             const std::string where = project.path + ": task '" + task.name + "'";
             const nlohmann::json &e = task.evaluator;
