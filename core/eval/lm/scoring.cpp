@@ -203,6 +203,7 @@ LmTaskData::LmTaskData(const LmDataOptions &options, const text::Tokenizer &toke
         prefix = tokenizer.tokenToId(*tc.bosToken);
     if (!prefix && tc.eosToken)
         prefix = tokenizer.tokenToId(*tc.eosToken);
+    m_hasPrefix = prefix.has_value();
     if (!prefix && m_format == LmFormat::Text)
         throw Error(tc.source + ": the tokenizer has neither a BOS nor an EOS token to start the "
                                 "rolling windows with");
@@ -264,13 +265,13 @@ LmTaskData::LmTaskData(const LmDataOptions &options, const text::Tokenizer &toke
                     const std::string choice = (*choices)[c].get<std::string>();
                     item.choiceLengths.push_back(characterCount(choice));
                     addPair(context, delimiter + choice, tokenizer,
-                            line.where + ": choice " + std::to_string(c), item);
+                            line.where + ": choice " + std::to_string(c));
                 }
             } else {
                 const std::string prompt = stringKey(line, "prompt");
                 const std::string completion = stringKey(line, "completion");
                 item.bytes = static_cast<double>(completion.size());
-                addPair(prompt, completion, tokenizer, line.where, item);
+                addPair(prompt, completion, tokenizer, line.where);
                 item.tokens = m_requests.back().targets;
             }
             item.requestCount = m_requests.size() - item.firstRequest;
@@ -284,11 +285,13 @@ LmTaskData::LmTaskData(const LmDataOptions &options, const text::Tokenizer &toke
 }
 
 void LmTaskData::addPair(const std::string &context, const std::string &continuation,
-                         const text::Tokenizer &tokenizer, const std::string &where, Item &item)
+                         const text::Tokenizer &tokenizer, const std::string &where)
 {
-    (void)item;
     std::vector<std::int32_t> contextIds, continuationIds;
     if (context.empty()) {
+        if (!m_hasPrefix)
+            throw Error(where + ": an empty context needs the tokenizer's BOS or EOS token, and "
+                                "it has neither");
         contextIds = {m_prefixToken}; // loglikelihood() with an empty context
         continuationIds = encode(tokenizer, continuation, where);
     } else {

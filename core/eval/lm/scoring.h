@@ -67,13 +67,15 @@ private:
         std::vector<double> choiceLengths;       ///< multiple-choice: characters per choice
         int gold = 0;
     };
+    /// One loglikelihood(context, continuation) request, split as _encode_pair splits it.
     void addPair(const std::string &context, const std::string &continuation,
-                 const text::Tokenizer &tokenizer, const std::string &where, Item &item);
+                 const text::Tokenizer &tokenizer, const std::string &where);
     void addRequest(std::vector<std::int32_t> tokens, int targets);
 
     LmFormat m_format;
     int m_maxLength = 0;
-    std::int32_t m_prefixToken = 0;
+    std::int32_t m_prefixToken = 0; ///< BOS, else EOS (HFLM.prefix_token_id)
+    bool m_hasPrefix = false;
     std::vector<Item> m_items;
     std::vector<LmRequest> m_requests;
     int m_truncated = 0;
