@@ -5,6 +5,8 @@
 #include "fixtures.h"
 #include "testing.h"
 
+#include "../text/reference.h"
+
 #include "eval/language_model.h"
 #include "eval/lm/causal_lm_evaluator.h"
 #include "eval/lm/config.h"
@@ -25,16 +27,6 @@ namespace {
 bool havePythonTorch()
 {
     return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-}
-
-std::string tokenizerReferenceDir()
-{
-    if (const char *dir = std::getenv("MERGEFRONT_TOKENIZER_REFERENCE"))
-        return dir;
-    const char *cache = std::getenv("XDG_CACHE_HOME");
-    const char *home = std::getenv("HOME");
-    return (cache && *cache ? std::string(cache) : std::string(home ? home : "/root") + "/.cache") +
-           "/mergefront/tokenizer-reference";
 }
 
 /// A tiny Llama (2 layers, GQA, untied head) on the byte-level tokenizer of the text example
@@ -107,7 +99,7 @@ void TestCausalLm::matchesPythonReference()
 {
     if (!havePythonTorch())
         QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
-    if (!std::filesystem::exists(tokenizerReferenceDir() + "/tokenizers/dist/tokenizers.mjs") ||
+    if (!std::filesystem::exists(mftest::tokenizerReferenceDir() + "/tokenizers/dist/tokenizers.mjs") ||
         std::system("node --version >/dev/null 2>&1") != 0)
         QSKIP("the tokenizer reference is not unpacked (./run.sh data)");
     TempDir dir;
