@@ -278,6 +278,14 @@ case "$command" in
         python3 bench/run_slurm_benchmark.py "$BUILD_DIR"
         # Tokenizers against tokenizers.js: encode throughput and load time (docs/BENCHMARKS.md).
         python3 bench/run_tokenizer_benchmark.py "$BUILD_DIR"
+        # Language models in process: a 124 M Llama's evaluation step against merge + a fresh
+        # process scoring the folder (Mergefront's or the Python reference), and the Llama
+        # variant of the text example's MAP against its grid (docs/BENCHMARKS.md).
+        /usr/bin/python3 bench/run_lm_benchmark.py "$BUILD_DIR" "$BUILD_DIR/bench-lm"
+        "$BUILD_DIR/app/cli/mergefront-cli" zoo --example text --arch llama \
+            --out "$BUILD_DIR/example-llama" >/dev/null
+        MERGEFRONT_BENCH_ARCH=llama /usr/bin/python3 bench/run_text_benchmarks.py "$BUILD_DIR" \
+            "$BUILD_DIR/example-llama" "$BUILD_DIR/bench-llama" pair,pair-b
         ;;
     build)
         ensure_packages

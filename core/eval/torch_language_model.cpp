@@ -131,6 +131,7 @@ LanguageTrainReport trainNextToken(std::vector<torch::Tensor> parameters, int co
                                    const LogitsFunction &forward)
 {
     const auto started = std::chrono::steady_clock::now();
+    keepActivationsOnHeap(); // a step's logits and gradients are hundreds of MB at a 32k vocab
     for (torch::Tensor &p : parameters)
         p.requires_grad_(true);
     Adam adam(std::move(parameters));

@@ -29,6 +29,10 @@ void checkStreams(const std::vector<TokenStream> &streams, int context, int voca
 /// with 2 intra-op threads against 0.095 s with 1 on the 2-core development machine).
 int setTorchThreads(int requested);
 
+/// Large activations stay on the heap between forwards instead of being mapped and unmapped by
+/// glibc each time (page faults and zeroing); process-wide, set once.
+void keepActivationsOnHeap();
+
 /// The LibTorch device for "auto" (the first CUDA device when LibTorch has one, else the CPU),
 /// "cpu", "cuda" or "cuda:N", as torch::Device spells it. Throws mf::Error for an unknown name
 /// or CUDA asked for where there is none.

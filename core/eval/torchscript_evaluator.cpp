@@ -13,8 +13,6 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
-#include <malloc.h>
-
 #include <chrono>
 #include <cmath>
 
@@ -129,17 +127,7 @@ TorchScriptEvaluator::TorchScriptEvaluator(TorchEvaluatorOptions options)
     if (s.options.tasks.size() != s.options.models.size())
         throw Error("the TorchScript evaluator needs one task checkpoint per task");
     setTorchThreads(s.options.threads);
-    // Every forward allocates and frees activations of megabytes. glibc serves those with
-    // mmap and unmaps them on free (past its mmap threshold), so each step paid page faults
-    // and zeroing for all of them: half the text example's step was the kernel (perf). Kept
-    // on the heap instead, the step went from 0.65 s to 0.44 s (3 domains, 2 cores). The
-    // heap then holds the largest step's activations between steps.
-    static const bool heapForActivations = [] {
-        mallopt(M_MMAP_THRESHOLD, 256 << 20);
-        mallopt(M_TRIM_THRESHOLD, 512 << 20);
-        return true;
-    }();
-    (void)heapForActivations;
+    keepActivationsOnHeap();
     // The simple executor: the profiling one re-specialises for every batch shape and ran the
     // example's modules ~1.8x slower than eager PyTorch here (0.35 s vs 0.19 s per task).
     torch::jit::getExecutorMode() = false;

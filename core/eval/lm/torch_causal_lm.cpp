@@ -43,6 +43,7 @@ TorchCausalLm::TorchCausalLm(const LmConfig &config, const Find &weights,
     : m_config(config)
 {
     setTorchThreads(options.threads);
+    keepActivationsOnHeap();
     m_device = torch::Device(resolveTorchDevice(options.device));
     // On a GPU the weights stay in the checkpoint's half type (the memory a 7B needs); on the
     // CPU in float32, where half GEMMs are slow or missing.
