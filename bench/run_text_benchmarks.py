@@ -211,7 +211,7 @@ def run(name, tasks, mode, budget, seed, k, truth_csv):
 
 
 report = {}
-cli("zoo", "--example", "text", "--out", ZOO)  # every domain's model (reused when there)
+cli("zoo", "--example", "text", *(["--arch", ARCH] if ARCH else []), "--out", ZOO)  # every model (reused)
 if not ONLY or "step" in ONLY:
     report["step"] = step_benchmark()
     print(json.dumps(report["step"]), file=sys.stderr)
