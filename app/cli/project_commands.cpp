@@ -310,7 +310,8 @@ int statusCommand(const std::vector<std::string> &tokens)
     std::string device;
     for (const auto &t : p.tasks)
         tasks.push_back(t.name);
-    device = project::projectBackend(p).device(p);
+    const project::EvaluatorBackend &backend = project::projectBackend(p);
+    device = backend.device(p);
     nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
     std::string note;
     map::Trust trust;
@@ -332,7 +333,10 @@ int statusCommand(const std::vector<std::string> &tokens)
                                   {"grid_evaluations", grid},
                                   {"surrogates", surrogates},
                                   {"device", device},
+                                  {"evaluator", backend.kind},
                                   {"note", note}};
+    if (backend.describe)
+        out["model"] = backend.describe(p);
     addTrust(out, trust);
     if (p.runner.slurm()) {
         // The jobs in flight as Slurm sees them now ("unknown" when it cannot be asked).
@@ -364,6 +368,8 @@ int statusCommand(const std::vector<std::string> &tokens)
     } else {
         std::printf("%s: %zu tasks, %d evaluations (%d failed), %d grid evaluations\n",
                     p.path.c_str(), p.tasks.size(), samples, failed, grid);
+        std::printf("  evaluator %s on %s%s\n", backend.kind.c_str(), device.c_str(),
+                    out.contains("model") ? (": " + out["model"].get<std::string>()).c_str() : "");
         for (const auto &s : surrogates)
             std::printf("  %s: %s, R2 %s, LOO RMSE %s\n", s["metric"].get<std::string>().c_str(),
                         s["model"].get<std::string>().c_str(), s["r2"].dump().c_str(),

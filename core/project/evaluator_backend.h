@@ -43,6 +43,9 @@ struct EvaluatorBackend {
     /// A fingerprint of what the evaluation reads besides the checkpoints (each task's data),
     /// part of the cache key: edited data is never served old results. Empty when unset.
     std::function<std::string(const Project &project)> inputsFingerprint;
+    /// What `status` says about the evaluation before anything is built ("llama, 16 layers,
+    /// ..."); never throws (a problem is said instead). Empty when unset.
+    std::function<std::string(const Project &project)> describe;
 };
 
 /// Every backend, in the order the New dialog offers them.

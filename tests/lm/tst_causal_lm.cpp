@@ -278,6 +278,22 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     QVERIFY2(run.code == 0, failureOf(run).c_str());
     QVERIFY(std::fabs(json::parse(run.out)["perplexity"].get<double>() - perplexity) >
             1e-6 * perplexity);
+    // status names the evaluator and the model; the export sidecar how "measured" was measured.
+    run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    const json status = json::parse(run.out);
+    QCOMPARE(status["evaluator"].get<std::string>(), std::string("causal-lm"));
+    QVERIFY2(status["model"].get<std::string>().rfind("llama, 2 layers", 0) == 0,
+             status.dump().c_str());
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "6"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "0.7,0.4", "--out",
+                               dir.file("chosen") + "/"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    const json sidecar = json::parse(mftest::readFile(dir.file("chosen.json")));
+    QCOMPARE(sidecar["evaluators"]["b"]["kind"].get<std::string>(), std::string("causal-lm"));
+    QCOMPARE(sidecar["evaluators"]["b"]["metric"].get<std::string>(), std::string("acc_norm"));
+    QCOMPARE(sidecar["measured"]["a"].get<double>(), ours);
     // The same merge again comes from the project's cache; after the data is edited it does not.
     run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
                                "--json"});

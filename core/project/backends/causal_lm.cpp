@@ -121,6 +121,13 @@ EvaluatorBackend causalLmBackend()
         }
         return "data:" + hexDigits(hash);
     };
+    backend.describe = [](const Project &project) {
+        try {
+            return eval::lm::readLmConfig(project.resolve(project.base)).describe();
+        } catch (const std::exception &e) {
+            return std::string(e.what());
+        }
+    };
     return backend;
 }
 
