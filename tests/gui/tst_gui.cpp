@@ -737,6 +737,19 @@ void TestGui::newProjectInspectsAndWrites()
         dialog.tasksTable()->item(2, 3)->text().startsWith(QStringLiteral("lm_eval --model hf")));
     QCOMPARE(dialog.tasksTable()->item(2, 4)->text(), QStringLiteral("acc"));
     dialog.tasksTable()->removeRow(2);
+    // A causal-LM folder (config.json names a family) is scored in process by default: the
+    // user names its held-out data in place of DATA, which is refused until then.
+    mftest::writeFile(dir.file("Llama-3.1-math/config.json"), "{\"model_type\": \"llama\"}");
+    dialog.addTask(QString::fromStdString(dir.file("Llama-3.1-math")));
+    QCOMPARE(qobject_cast<QComboBox *>(dialog.tasksTable()->cellWidget(2, 2))->currentText(),
+             QStringLiteral("causal-lm"));
+    QCOMPARE(dialog.tasksTable()->item(2, 3)->text(), QStringLiteral("DATA;text"));
+    QCOMPARE(dialog.tasksTable()->item(2, 4)->text(), QStringLiteral("perplexity"));
+    QCOMPARE(qobject_cast<QComboBox *>(dialog.tasksTable()->cellWidget(2, 5))->currentText(),
+             QStringLiteral("minimize"));
+    QVERIFY(mftest::errorOf([&] { dialog.writeProject(); }).find("DATA;FORMAT") !=
+            std::string::npos);
+    dialog.tasksTable()->removeRow(2);
     std::filesystem::create_directories(dir.file("sub"));
     const QString written = dialog.writeProject();
     const mf::project::Project project = mf::project::Project::load(written.toStdString());
