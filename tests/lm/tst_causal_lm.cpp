@@ -195,6 +195,13 @@ void TestCausalLm::badDataIsNamed()
                                "--format", "completion", "--max-length", "64", "--json"});
     QVERIFY2(run.code == 0 && run.err.find("truncated from the left") != std::string::npos,
              failureOf(run).c_str());
+    // A context of only whitespace is read as an empty one (the prefix token before it).
+    mftest::writeFile(dir.file("blank.jsonl"),
+                      "{\"context\": \"  \", \"choices\": [\"a\", \"b\"], \"gold\": 1}\n");
+    run = mftest::runCli(dir, {"score", dir.file("model"), "--data", dir.file("blank.jsonl"),
+                               "--format", "multiple-choice", "--json", "--per-token"});
+    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QCOMPARE(json::parse(run.out)["requests"][0]["tokens"][0].get<int>(), 256); // <|endoftext|>
     // A task whose vocabulary is not the base's.
     writeLlama(dir.file("other"), 2, mf::DType::F32, {{"vocab_size", 300}});
     const json project = {

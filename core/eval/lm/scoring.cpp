@@ -177,11 +177,6 @@ const std::vector<std::string> &lmMetrics(LmFormat format)
                                     : format == LmFormat::MultipleChoice ? choice : completion;
 }
 
-bool lmMetricMaximized(const std::string &metric)
-{
-    return metric == "acc" || metric == "acc_norm" || metric == "loglikelihood";
-}
-
 int defaultMaxLength(const LmConfig &config)
 {
     return std::min(config.maxPositions, 2048);
@@ -288,12 +283,14 @@ void LmTaskData::addPair(const std::string &context, const std::string &continua
                          const text::Tokenizer &tokenizer, const std::string &where)
 {
     std::vector<std::int32_t> contextIds, continuationIds;
-    if (context.empty()) {
+    // A context that is only whitespace leaves nothing before the continuation either: it is
+    // read as an empty one (lm-evaluation-harness would score the first token from nothing).
+    if (text::trailingWhitespaceStart(context) == 0) {
         if (!m_hasPrefix)
             throw Error(where + ": an empty context needs the tokenizer's BOS or EOS token, and "
                                 "it has neither");
         contextIds = {m_prefixToken}; // loglikelihood() with an empty context
-        continuationIds = encode(tokenizer, continuation, where);
+        continuationIds = encode(tokenizer, context + continuation, where);
     } else {
         // _encode_pair: trailing whitespace of the context moves to the continuation, the whole
         // is encoded, and the continuation is what follows the context's own encoding.

@@ -25,8 +25,6 @@ LmFormat parseLmFormat(const std::string &name, const std::string &where);
 std::string lmFormatName(LmFormat format);
 /// The metrics a format reports, the first being its default.
 const std::vector<std::string> &lmMetrics(LmFormat format);
-/// Whether a larger value of `metric` is better (acc, acc_norm) or worse (the rest).
-bool lmMetricMaximized(const std::string &metric);
 /// min(max_position_embeddings, 2048): lm-evaluation-harness' default context.
 int defaultMaxLength(const LmConfig &config);
 
