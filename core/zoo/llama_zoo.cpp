@@ -21,7 +21,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 namespace mf::zoo {
@@ -33,22 +32,10 @@ std::string defaultLlamaTokenizerFolder()
 {
     if (const char *folder = std::getenv("MERGEFRONT_LLAMA_TOKENIZER"); folder && *folder)
         return folder;
-    const char *cache = std::getenv("XDG_CACHE_HOME");
-    const char *home = std::getenv("HOME");
-    const std::string base =
-        cache && *cache ? cache : std::string(home ? home : "/root") + "/.cache";
-    return base + "/mergefront/tokenizer-reference/llama2/models";
+    return detail::cacheFolder() + "/tokenizer-reference/llama2/models";
 }
 
 namespace {
-
-std::string readBytes(const fs::path &path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return bytes.str();
-}
 
 /// Held-out passages: each held-out document cut at line ends into pieces of about 600
 /// bytes, then `count` of them spread evenly over the whole domain.
@@ -104,16 +91,7 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
         throw Error("the zoo needs an output folder");
     if (s.pretrainSteps <= 0 || s.steps <= 0 || s.batchSize <= 0 || s.testPassages <= 0)
         throw Error("text zoo settings must be positive");
-    std::vector<std::string> tasks = options.tasks;
-    if (tasks.empty())
-        for (const TextDomain &domain : textDomainCatalog())
-            tasks.push_back(domain.name);
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        textDomain(tasks[i]);
-        for (std::size_t j = 0; j < i; ++j)
-            if (tasks[i] == tasks[j])
-                throw Error("domain '" + tasks[i] + "' is listed twice");
-    }
+    const std::vector<std::string> tasks = detail::textZooTasks(options);
     const fs::path out = options.out;
     const fs::path projectPath =
         options.project.empty() ? out / "project.json" : fs::path(options.project);
@@ -155,16 +133,10 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
                     "its key-value heads its heads");
 
     log("zoo: reading the text domains");
-    std::vector<DomainText> domains;
-    std::string fingerprints = readBytes(tokenizerFolder / "tokenizer.json");
-    fingerprints = hexDigits(hashString(fingerprints, 0x70cULL)) + ";";
-    for (const TextDomain &domain : textDomainCatalog()) {
-        const auto folder = options.textFolders.find(domain.name);
-        domains.push_back(readDomain(domain,
-                                     folder == options.textFolders.end() ? "" : folder->second,
-                                     s.seed, static_cast<std::size_t>(s.model.context) * 4));
-        fingerprints += domain.name + "=" + domains.back().fingerprint + ";";
-    }
+    const std::string tokenizerJson = readFile((tokenizerFolder / "tokenizer.json").string());
+    std::string fingerprints = hexDigits(hashString(tokenizerJson, 0x70cULL)) + ";";
+    const std::vector<DomainText> domains = detail::readTextDomains(
+        options, static_cast<std::size_t>(s.model.context) * 4, fingerprints);
     const std::string key = hexDigits(hashString(s.toJson().dump() + fingerprints, 0x11a3ULL));
     const std::string manifestPath = (out / "zoo.json").string();
     json manifest = detail::readManifest(manifestPath, "text-llama");
@@ -178,31 +150,18 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
         manifest = {{"format", "mergefront-zoo"}, {"version", 1},           {"example", "text-llama"},
                     {"key", key},                 {"settings", s.toJson()}, {"tasks", json::object()}};
 
-    // A folder as save_pretrained writes it, staged beside it and renamed into place.
-    const std::string tokenizerJson = readBytes(tokenizerFolder / "tokenizer.json");
-    const std::string tokenizerConfig = fs::exists(tokenizerFolder / "tokenizer_config.json")
-                                            ? readBytes(tokenizerFolder / "tokenizer_config.json")
-                                            : "{}";
-    auto writeFolder = [&](const fs::path &folder, const eval::Network &network,
-                           const std::string &what) {
-        const fs::path staging =
-            folder.parent_path() / ("." + folder.filename().string() + ".partial");
-        fs::remove_all(staging);
-        fs::create_directories(staging);
-        writeFileAtomically((staging / "config.json").string(),
-                            eval::lm::decoderConfigJson(config, static_cast<int>(*bos),
-                                                        static_cast<int>(*eos))
-                                    .dump(2) +
-                                "\n");
-        writeFileAtomically((staging / "generation_config.json").string(),
-                            json{{"bos_token_id", *bos}, {"eos_token_id", *eos}}.dump(2) + "\n");
-        writeFileAtomically((staging / "tokenizer.json").string(), tokenizerJson);
-        writeFileAtomically((staging / "tokenizer_config.json").string(), tokenizerConfig);
-        detail::writeNetwork((staging / kFolderWeightsName).string(), network,
-                             {{"format", "pt"}, {"mergefront", what}});
-        fs::remove_all(folder);
-        fs::rename(staging, folder);
-    };
+    // The folder's files besides the weights, as save_pretrained writes them.
+    const std::map<std::string, std::string> folderFiles = {
+        {"config.json", eval::lm::decoderConfigJson(config, static_cast<int>(*bos),
+                                                    static_cast<int>(*eos))
+                                .dump(2) +
+                            "\n"},
+        {"generation_config.json",
+         json{{"bos_token_id", *bos}, {"eos_token_id", *eos}}.dump(2) + "\n"},
+        {"tokenizer.json", tokenizerJson},
+        {"tokenizer_config.json", fs::exists(tokenizerFolder / "tokenizer_config.json")
+                                      ? readFile((tokenizerFolder / "tokenizer_config.json").string())
+                                      : "{}"}};
     // Documents joined by EOS, as a corpus is packed for pretraining.
     auto tokenize = [&](const std::vector<std::string> &documents) {
         std::vector<std::int32_t> ids;
@@ -213,16 +172,6 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
                 ids.push_back(static_cast<std::int32_t>(id));
         }
         return ids;
-    };
-    auto stepLogger = [&](const std::string &what, int steps) {
-        return [&log, &options, what, steps](int step, double loss) {
-            char line[200];
-            std::snprintf(line, sizeof line,
-                          "zoo: %s step %d/%d: loss %.4f nats/token (perplexity %.2f)",
-                          what.c_str(), step, steps, loss, std::exp(loss));
-            log(line);
-            return !(options.cancelled && options.cancelled());
-        };
     };
     eval::LanguageTrainOptions train;
     train.batchSize = s.batchSize;
@@ -246,11 +195,11 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
         train.learningRate = s.pretrainLearningRate;
         train.warmupSteps = std::max(1, s.pretrainSteps / 20);
         train.seed = s.seed;
-        train.progress = stepLogger("base", s.pretrainSteps);
+        train.progress = detail::stepLogger(options, "base", s.pretrainSteps);
         const eval::LanguageTrainReport trained =
             eval::lm::trainCausalLm(base, config, s.model.context, mix, train);
         checkCancel();
-        writeFolder(baseFolder, base, "Llama example base");
+        detail::writeModelFolder(baseFolder.string(), folderFiles, base, "Llama example base");
         manifest["base"] = {{"folder", "base"},
                             {"device", trained.device},
                             {"train_loss", trained.loss},
@@ -279,11 +228,12 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
             train.learningRate = s.learningRate;
             train.warmupSteps = std::max(1, s.steps / 20);
             train.seed = hashString(name, s.seed);
-            train.progress = stepLogger(name, s.steps);
+            train.progress = detail::stepLogger(options, name, s.steps);
             const eval::LanguageTrainReport trained =
                 eval::lm::trainCausalLm(network, config, s.model.context, {{name, tokens}}, train);
             checkCancel();
-            writeFolder(files.model, network, "Llama example fine-tune: " + name);
+            detail::writeModelFolder(files.model, folderFiles, network,
+                                     "Llama example fine-tune: " + name);
             std::string lines;
             for (const std::string &passage : heldOutPassages(text.testDocuments, s.testPassages))
                 lines += json{{"text", passage}}.dump() + "\n";

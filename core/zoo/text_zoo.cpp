@@ -102,21 +102,6 @@ bool complete(const DomainFiles &files)
            fs::exists(files.data) && fs::exists(files.text);
 }
 
-/// Writes a Hugging Face GPT-2 folder as a whole or not at all: staged beside it, then renamed.
-void writeModelFolder(const fs::path &folder, const eval::Network &network,
-                      const eval::Gpt2Config &config, const std::string &what)
-{
-    const fs::path staging = folder.parent_path() / ("." + folder.filename().string() + ".partial");
-    fs::remove_all(staging);
-    fs::create_directories(staging);
-    for (const auto &[name, contents] : gpt2FolderFiles(config))
-        writeFileAtomically((staging / name).string(), contents);
-    detail::writeNetwork((staging / kFolderWeightsName).string(), network,
-                         {{"format", "pt"}, {"mergefront", what}});
-    fs::remove_all(folder);
-    fs::rename(staging, folder);
-}
-
 /// The GPT-2 parameters of a model folder this zoo wrote.
 eval::Network readModelFolder(const fs::path &folder, const eval::Gpt2Config &config)
 {
@@ -126,6 +111,55 @@ eval::Network readModelFolder(const fs::path &folder, const eval::Gpt2Config &co
 }
 
 } // namespace
+
+namespace detail {
+
+std::vector<std::string> textZooTasks(const ZooOptions &options)
+{
+    std::vector<std::string> tasks = options.tasks;
+    if (tasks.empty())
+        for (const TextDomain &domain : textDomainCatalog())
+            tasks.push_back(domain.name);
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+        textDomain(tasks[i]); // throws for unknown names
+        for (std::size_t j = 0; j < i; ++j)
+            if (tasks[i] == tasks[j])
+                throw Error("domain '" + tasks[i] + "' is listed twice");
+    }
+    for (const auto &[name, folder] : options.textFolders)
+        textDomain(name);
+    return tasks;
+}
+
+std::vector<DomainText> readTextDomains(const ZooOptions &options, std::size_t minimumBytes,
+                                        std::string &fingerprints)
+{
+    std::vector<DomainText> domains;
+    for (const TextDomain &domain : textDomainCatalog()) {
+        const auto folder = options.textFolders.find(domain.name);
+        domains.push_back(
+            readDomain(domain, folder == options.textFolders.end() ? "" : folder->second,
+                       options.text.seed, minimumBytes));
+        fingerprints += domain.name + "=" + domains.back().fingerprint + ";";
+    }
+    return domains;
+}
+
+std::function<bool(int, double)> stepLogger(const ZooOptions &options, const std::string &what,
+                                            int steps)
+{
+    return [&options, what, steps](int step, double loss) {
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "zoo: %s step %d/%d: loss %.4f nats/token (perplexity %.2f)", what.c_str(),
+                      step, steps, loss, std::exp(loss));
+        if (options.log)
+            options.log(line);
+        return !(options.cancelled && options.cancelled());
+    };
+}
+
+} // namespace detail
 
 ZooReport buildTextZoo(const ZooOptions &options)
 {
@@ -147,19 +181,7 @@ ZooReport buildTextZoo(const ZooOptions &options)
     s.model.validate();
     if (s.pretrainSteps <= 0 || s.steps <= 0 || s.batchSize <= 0 || s.testWindows <= 0)
         throw Error("text zoo settings must be positive");
-    std::vector<std::string> tasks = options.tasks;
-    if (tasks.empty())
-        for (const TextDomain &domain : textDomainCatalog())
-            tasks.push_back(domain.name);
-    for (std::size_t i = 0; i < tasks.size(); ++i) {
-        textDomain(tasks[i]); // throws for unknown names
-        for (std::size_t j = 0; j < i; ++j)
-            if (tasks[i] == tasks[j])
-                throw Error("domain '" + tasks[i] + "' is listed twice");
-    }
-    for (const auto &[name, folder] : options.textFolders)
-        textDomain(name);
-
+    const std::vector<std::string> tasks = detail::textZooTasks(options);
     const fs::path out = options.out;
     const fs::path projectPath =
         options.project.empty() ? out / "project.json" : fs::path(options.project);
@@ -167,15 +189,9 @@ ZooReport buildTextZoo(const ZooOptions &options)
 
     // Every domain feeds the base's mix, so every domain is read (a few MB, under a second).
     log("zoo: reading the text domains");
-    const std::size_t window = static_cast<std::size_t>(s.model.context) + 1;
-    std::vector<DomainText> domains;
     std::string fingerprints;
-    for (const TextDomain &domain : textDomainCatalog()) {
-        const auto folder = options.textFolders.find(domain.name);
-        domains.push_back(readDomain(
-            domain, folder == options.textFolders.end() ? "" : folder->second, s.seed, window));
-        fingerprints += domain.name + "=" + domains.back().fingerprint + ";";
-    }
+    const std::vector<DomainText> domains = detail::readTextDomains(
+        options, static_cast<std::size_t>(s.model.context) + 1, fingerprints);
     const std::string key = hexDigits(hashString(s.toJson().dump() + fingerprints, 0x7e47ULL));
 
     const std::string manifestPath = (out / "zoo.json").string();
@@ -202,16 +218,6 @@ ZooReport buildTextZoo(const ZooOptions &options)
                     {"tasks", json::object()}};
     }
 
-    auto stepLogger = [&](const std::string &what, int steps) {
-        return [&log, &options, what, steps](int step, double loss) {
-            char line[200];
-            std::snprintf(line, sizeof line,
-                          "zoo: %s step %d/%d: loss %.4f nats/token (perplexity %.2f)",
-                          what.c_str(), step, steps, loss, std::exp(loss));
-            log(line);
-            return !(options.cancelled && options.cancelled());
-        };
-    };
     eval::LanguageTrainOptions train;
     train.batchSize = s.batchSize;
     train.threads = options.threads;
@@ -233,11 +239,12 @@ ZooReport buildTextZoo(const ZooOptions &options)
         train.learningRate = s.pretrainLearningRate;
         train.warmupSteps = std::max(1, s.pretrainSteps / 20);
         train.seed = s.seed;
-        train.progress = stepLogger("base", s.pretrainSteps);
+        train.progress = detail::stepLogger(options, "base", s.pretrainSteps);
         const eval::LanguageTrainReport trained =
             eval::trainLanguageModel(base, s.model, mix, train);
         checkCancel();
-        writeModelFolder(baseFolder, base, s.model, "text example base");
+        detail::writeModelFolder(baseFolder.string(), gpt2FolderFiles(s.model), base,
+                                 "text example base");
         manifest["base"] = {{"folder", "base"},
                             {"device", trained.device},
                             {"train_loss", trained.loss},
@@ -267,11 +274,12 @@ ZooReport buildTextZoo(const ZooOptions &options)
             train.learningRate = s.learningRate;
             train.warmupSteps = std::max(1, s.steps / 20);
             train.seed = hashString(name, s.seed);
-            train.progress = stepLogger(name, s.steps);
+            train.progress = detail::stepLogger(options, name, s.steps);
             const eval::LanguageTrainReport trained =
                 eval::trainLanguageModel(network, s.model, {{name, tokens}}, train);
             checkCancel();
-            writeModelFolder(files.model, network, s.model, "text example fine-tune: " + name);
+            detail::writeModelFolder(files.model, gpt2FolderFiles(s.model), network,
+                                     "text example fine-tune: " + name);
 
             const TokenWindows windows =
                 heldOutWindows(tokenize(text.testDocuments), s.model.context, s.testWindows);

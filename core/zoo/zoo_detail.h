@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// What the two example zoos (zoo.cpp: images, text_zoo.cpp: text) share; not a public API.
+// What the example zoos (zoo.cpp: images, text_zoo.cpp: text, llama_zoo.cpp: its Llama
+// variant) share; not a public API.
 #include "eval/torchscript_evaluator.h"
 #include "io/checkpoint.h"
 #include "io/dtype.h"
 #include "project/project.h"
+#include "zoo/text.h"
+#include "zoo/zoo.h"
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,6 +62,31 @@ struct ZooTaskFiles {
 /// file a user gets loads.
 bool writeZooProject(const std::string &projectPath, const std::string &base,
                      const std::vector<ZooTaskFiles> &tasks, const project::TaskEntry &prototype);
+
+/// $XDG_CACHE_HOME (or ~/.cache, else /tmp)/mergefront: where `./run.sh data` unpacks MNIST
+/// and the tokenizer reference.
+std::string cacheFolder();
+
+/// Writes a model folder as a whole or not at all: `files` (name -> contents) and the network
+/// as model.safetensors (metadata format: pt, mergefront: `what`), staged beside the folder,
+/// then renamed into place.
+void writeModelFolder(const std::string &folder, const std::map<std::string, std::string> &files,
+                      const eval::Network &network, const std::string &what);
+
+// The text zoos (text_zoo.cpp).
+
+/// The project's domains: options.tasks, or every domain; an unknown or repeated name, or a
+/// --text-folder for no domain, throws mf::Error.
+std::vector<std::string> textZooTasks(const ZooOptions &options);
+/// Every domain (each feeds the base's mix), from its --text-folder or default folder, each
+/// needing `minimumBytes` of training and held-out text; appends each one's fingerprint to
+/// `fingerprints` ("name=hex;").
+std::vector<DomainText> readTextDomains(const ZooOptions &options, std::size_t minimumBytes,
+                                        std::string &fingerprints);
+/// The trainer's progress callback: logs "zoo: WHAT step i/N: loss ... (perplexity ...)" and
+/// says false once the build is cancelled.
+std::function<bool(int, double)> stepLogger(const ZooOptions &options, const std::string &what,
+                                            int steps);
 
 /// mf::Error when `projectPath` exists over other tasks than `tasks` (its evaluations would be
 /// lost): before any work.
