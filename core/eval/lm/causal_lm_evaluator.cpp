@@ -31,31 +31,30 @@ bool hasTokenizerFiles(const std::string &folder)
 
 } // namespace
 
-void checkSameVocabulary(const std::string &base, const std::string &task, const std::string &name)
+void checkSameVocabulary(const LmConfig &base, const text::Tokenizer &baseTokenizer,
+                         const std::string &task, const std::string &name)
 {
     std::error_code error;
     if (!fs::is_directory(task, error))
         return; // a bare weights file: its embedding's shape is checked by the merge plan
-    const LmConfig baseConfig = readLmConfig(base);
     if (fs::exists(fs::path(task) / "config.json")) {
         const LmConfig taskConfig = readLmConfig(task);
-        if (taskConfig.vocab != baseConfig.vocab)
+        if (taskConfig.vocab != base.vocab)
             throw Error("task '" + name + "': " + taskConfig.file + " has vocab_size " +
-                        std::to_string(taskConfig.vocab) + ", the base's " + baseConfig.file +
-                        " has " + std::to_string(baseConfig.vocab) +
+                        std::to_string(taskConfig.vocab) + ", the base's " + base.file +
+                        " has " + std::to_string(base.vocab) +
                         ": their vocabularies differ, and merging them would mix unrelated rows");
     }
-    if (!hasTokenizerFiles(task) || !hasTokenizerFiles(base))
+    if (!hasTokenizerFiles(task))
         return;
-    const auto baseTokenizer = text::loadTokenizer(base);
     const auto taskTokenizer = text::loadTokenizer(task);
-    const std::uint32_t size = baseTokenizer->vocabularySize();
+    const std::uint32_t size = baseTokenizer.vocabularySize();
     if (taskTokenizer->vocabularySize() != size)
         throw Error("task '" + name + "': the tokenizer in " + task + " has " +
                     std::to_string(taskTokenizer->vocabularySize()) + " tokens, the base's has " +
                     std::to_string(size) + ": their vocabularies differ");
     for (std::uint32_t id = 0; id < size; ++id) {
-        const std::string *a = baseTokenizer->idToToken(id);
+        const std::string *a = baseTokenizer.idToToken(id);
         const std::string *b = taskTokenizer->idToToken(id);
         if ((a == nullptr) != (b == nullptr) || (a && *a != *b))
             throw Error("task '" + name + "': token " + std::to_string(id) + " is '" +
@@ -95,7 +94,7 @@ CausalLmEvaluator::CausalLmEvaluator(CausalLmEvaluatorOptions options)
     for (std::size_t t = 0; t < s.options.tasks.size(); ++t) {
         const LmTaskSpec &spec = s.options.tasks[t];
         names.push_back(spec.name);
-        checkSameVocabulary(s.options.base, s.options.models[t], spec.name);
+        checkSameVocabulary(config, *tokenizer, s.options.models[t], spec.name);
         const std::string what = "task '" + spec.name + "'";
         try {
             s.data.emplace_back(spec.data, *tokenizer, config,
@@ -191,6 +190,7 @@ Evaluation CausalLmEvaluator::evaluate(const std::vector<double> &coefficients,
         const int threads =
             s.options.mergeThreads > 0 ? s.options.mergeThreads : defaultThreadCount();
         std::vector<std::vector<float>> buffers(static_cast<std::size_t>(threads));
+        std::vector<std::vector<std::uint16_t>> halves(buffers.size()); // bf16 / f16 rounding
         if (s.onDevice) {
             for (std::size_t k = 0; k < s.written.size(); ++k) {
                 if (cancel)
@@ -208,7 +208,8 @@ Evaluation CausalLmEvaluator::evaluate(const std::vector<double> &coefficients,
                 merger.mergeTensor(s.written[k], coefficients, buffer.data());
                 // What `merge` writes: the float result rounded to the checkpoint's dtype.
                 if (tensor.base->dtype == DType::BF16 || tensor.base->dtype == DType::F16) {
-                    std::vector<std::uint16_t> rounded(n);
+                    std::vector<std::uint16_t> &rounded = halves[static_cast<std::size_t>(worker)];
+                    rounded.resize(n);
                     convertFromFloat(tensor.base->dtype, buffer.data(), rounded.data(), n);
                     convertToFloat(tensor.base->dtype, rounded.data(), buffer.data(), n);
                 }

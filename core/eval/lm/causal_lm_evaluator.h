@@ -53,8 +53,10 @@ private:
     std::unique_ptr<State> m_state;
 };
 
-/// Checks that the task model at `task` has the base's vocabulary (config vocab_size, and the
-/// tokenizer's tokens when the folder has one); throws mf::Error naming the task otherwise.
-void checkSameVocabulary(const std::string &base, const std::string &task, const std::string &name);
+/// Checks that the task model at `task` has the base's vocabulary (config.json's vocab_size,
+/// and the same token at every id when the folder has a tokenizer); throws mf::Error naming
+/// the task otherwise.
+void checkSameVocabulary(const LmConfig &base, const text::Tokenizer &baseTokenizer,
+                         const std::string &task, const std::string &name);
 
 } // namespace mf::eval::lm

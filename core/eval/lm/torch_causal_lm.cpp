@@ -30,10 +30,10 @@ torch::Tensor TorchCausalLm::load(const Find &find, const std::string &name,
         throw Error("tensor '" + name + "' has shape " + shapeText(std::vector<std::int64_t>(
                                                              ref->shape.begin(), ref->shape.end())) +
                     ", but config.json (" + m_config.file + ") makes it " + shapeText(shape));
-    std::vector<float> values(ref->numel());
-    convertToFloat(ref->dtype, ref->data, values.data(), values.size());
-    torch::Tensor tensor = torch::from_blob(values.data(), shape, torch::kFloat32)
-                               .to(m_device, m_dtype, false, true);
+    // Converted straight into a float32 tensor; moved or cast only where the model needs it.
+    torch::Tensor tensor = torch::empty(shape, torch::kFloat32);
+    convertToFloat(ref->dtype, ref->data, tensor.data_ptr<float>(), ref->numel());
+    tensor = tensor.to(m_device, m_dtype);
     m_weights[name] = tensor;
     return tensor;
 }
