@@ -387,8 +387,8 @@ void MainWindow::openExample(RunController::Example example)
     auto *dialog = new QProgressDialog(
         llama  ? tr("Building the Llama example: training a Llama base and two fine-tunes…")
         : text ? tr("Building the text example: training a GPT-2 base and two fine-tunes…")
-             : tr("Building the example project: training a base network and two fine-tunes "
-                  "on MNIST…"),
+               : tr("Building the example project: training a base network and two fine-tunes "
+                    "on MNIST…"),
         tr("Cancel"), 0, 0, this);
     dialog->setWindowTitle(tr("Example project"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);

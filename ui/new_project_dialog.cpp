@@ -287,10 +287,10 @@ void NewProjectDialog::addTask(const QString &checkpoint)
         direction->setCurrentText(QStringLiteral("minimize"));
     } else {
         m_tasks->setItem(row, Setting,
-                         new QTableWidgetItem(info.isDir() ? lmEvalCommandTemplate()
-                                                           : QStringLiteral(
-                                                                 "python3 eval.py {checkpoint} "
-                                                                 "--task {task}")));
+                         new QTableWidgetItem(info.isDir()
+                                                  ? lmEvalCommandTemplate()
+                                                  : QStringLiteral("python3 eval.py {checkpoint} "
+                                                                   "--task {task}")));
         m_tasks->setItem(row, Metric,
                          new QTableWidgetItem(info.isDir() ? QStringLiteral("acc")
                                                            : QStringLiteral("accuracy")));

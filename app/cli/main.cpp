@@ -27,7 +27,8 @@ const char *const kUsage =
     "  zoo --out DIR [--tasks ...]   build the example project (real MNIST / Fashion-MNIST)\n"
     "  tokenize MODEL --text S [--special] [--json]   a model folder's token ids for a text\n"
     "  decode MODEL --ids 1,2,3 [--skip-special]      the text of token ids\n"
-    "  score MODEL --data F [--format ...] [--json]   a language model's perplexity, acc, ... on F\n"
+    "  score MODEL --data F [--format ...] [--json]   a language model's perplexity, acc, ... on "
+    "F\n"
     "  --version                     print the version\n"
     "exit codes: 0 success, 1 bad input (one line on stderr names the culprit), 2 usage error\n";
 

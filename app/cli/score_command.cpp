@@ -26,7 +26,8 @@ const char *const kScoreUsage =
     "  MODEL          a llama, mistral, qwen2, qwen3 or gpt2 model folder (config.json, the\n"
     "                 tokenizer, the weights)\n"
     "  --data F       text: a .txt file (one document), a folder (one per file) or .jsonl\n"
-    "                 lines {\"text\"}; multiple-choice: .jsonl {\"context\", \"choices\", \"gold\"};\n"
+    "                 lines {\"text\"}; multiple-choice: .jsonl {\"context\", \"choices\", "
+    "\"gold\"};\n"
     "                 completion: .jsonl {\"prompt\", \"completion\"}\n"
     "  --format       text (default): rolling log-likelihood, perplexity, bits per byte, ...;\n"
     "                 multiple-choice: acc, acc_norm; completion: completion_nll, bits per byte\n"
@@ -56,20 +57,18 @@ int scoreCommand(const std::vector<std::string> &tokens)
     const auto started = std::chrono::steady_clock::now();
     const eval::lm::LmConfig config = eval::lm::readLmConfig(model);
     const auto tokenizer = text::loadTokenizer(model);
-    const eval::lm::LmTaskData task(data, *tokenizer, config, [](const std::string &line) {
-        std::cerr << line << "\n";
-    });
+    const eval::lm::LmTaskData task(data, *tokenizer, config,
+                                    [](const std::string &line) { std::cerr << line << "\n"; });
     const Checkpoint weights = Checkpoint::open(model);
     const auto lm = eval::lm::loadCausalLm(config, weights, options);
     std::cerr << config.describe() << "; " << lm->memoryPlan() << "\n";
-    const std::vector<eval::lm::LmScore> scores =
-        lm->score(task.requests(), *interruptToken());
+    const std::vector<eval::lm::LmScore> scores = lm->score(task.requests(), *interruptToken());
     const nlohmann::json values = task.result(scores);
     nlohmann::ordered_json result; // in the documented order, not sorted
-    for (const char *key : {"format", "documents", "items", "tokens", "bytes", "words",
-                            "loglikelihood", "perplexity", "byte_perplexity", "bits_per_byte",
-                            "word_perplexity", "acc", "acc_norm", "completion_nll",
-                            "completion_bits_per_byte", "details"})
+    for (const char *key :
+         {"format", "documents", "items", "tokens", "bytes", "words", "loglikelihood", "perplexity",
+          "byte_perplexity", "bits_per_byte", "word_perplexity", "acc", "acc_norm",
+          "completion_nll", "completion_bits_per_byte", "details"})
         if (values.contains(key))
             result[key] = values[key];
     const double seconds =

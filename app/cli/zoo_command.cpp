@@ -39,11 +39,10 @@ const char *const kZooUsage =
 
 int zooCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(
-        tokens,
-        {"example", "out", "tasks", "project", "mnist", "fashion", "text-folder", "threads", "arch",
-         "tokenizer"},
-        {"mini", "json"});
+    const Arguments args(tokens,
+                         {"example", "out", "tasks", "project", "mnist", "fashion", "text-folder",
+                          "threads", "arch", "tokenizer"},
+                         {"mini", "json"});
     if (!args.positionals().empty())
         throw UsageError("zoo takes no positional arguments");
     zoo::ZooOptions options;

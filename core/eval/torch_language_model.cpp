@@ -208,11 +208,11 @@ LanguageTrainReport torchTrainLanguageModel(Network &network, const Gpt2Config &
     std::vector<torch::Tensor> parameters;
     for (const NamedTensor &t : network)
         parameters.push_back(toTorch(t).to(device));
-    const LanguageTrainReport report = trainNextToken(
-        parameters, config.context, config.vocab, streams, options, device,
-        [&](const std::vector<torch::Tensor> &p, const torch::Tensor &inputs) {
-            return gpt2Forward(p, config, inputs);
-        });
+    const LanguageTrainReport report =
+        trainNextToken(parameters, config.context, config.vocab, streams, options, device,
+                       [&](const std::vector<torch::Tensor> &p, const torch::Tensor &inputs) {
+                           return gpt2Forward(p, config, inputs);
+                       });
     for (std::size_t i = 0; i < network.size(); ++i) {
         const torch::Tensor values = parameters[i].detach().to(torch::kCPU).contiguous();
         std::copy(values.data_ptr<float>(), values.data_ptr<float>() + values.numel(),

@@ -21,7 +21,6 @@ std::string torchLanguageModelModule(const Network &network, const Gpt2Config &c
 /// an id outside [0, vocab).
 void checkStreams(const std::vector<TokenStream> &streams, int context, int vocab);
 
-
 /// Sets LibTorch's intra-op threads and returns the count: `requested` when > 0; otherwise
 /// all cores where LibTorch's BLAS follows that setting (MKL), and 1 where the BLAS threads
 /// itself (Debian's LibTorch on OpenBLAS-pthread: every GEMM already uses all cores, and

@@ -110,8 +110,8 @@ namespace mf::eval::lm {
 std::unique_ptr<CausalLm> loadCausalLm(const LmConfig &config, const Checkpoint &weights,
                                        const CausalLmOptions &options)
 {
-    using Loader = CausalLm *(*)(const LmConfig *, const Checkpoint *, const CausalLmOptions *,
-                                 std::string *);
+    using Loader =
+        CausalLm *(*)(const LmConfig *, const Checkpoint *, const CausalLmOptions *, std::string *);
     const auto load = pluginFunction<Loader>("mergefront_load_causal_lm");
     std::string error;
     CausalLm *model = load(&config, &weights, &options, &error);

@@ -69,8 +69,7 @@ extern "C" bool mergefront_language_model_module(const mf::eval::Network *networ
                                                  const mf::eval::Gpt2Config *config,
                                                  std::string *bytes, std::string *error)
 {
-    return guarded(error,
-                   [&] { *bytes = mf::eval::torchLanguageModelModule(*network, *config); });
+    return guarded(error, [&] { *bytes = mf::eval::torchLanguageModelModule(*network, *config); });
 }
 
 extern "C" mf::eval::lm::CausalLm *

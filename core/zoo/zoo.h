@@ -40,11 +40,11 @@ struct TextZooSettings {
     /// "gpt2" (byte-level tokenizer, TorchScript evaluators) or "llama": RMSNorm, RoPE, GQA,
     /// SwiGLU with Llama 2's 32k SentencePiece tokenizer, scored by the causal-lm evaluator.
     std::string arch = "gpt2";
-    eval::Gpt2Config model;  ///< 4 layers, width 128, 4 heads, context 128, 257 tokens
+    eval::Gpt2Config model; ///< 4 layers, width 128, 4 heads, context 128, 257 tokens
     /// llama: the decoder (vocab_size comes from the tokenizer; context is model.context)
     int llamaWidth = 128, llamaLayers = 4, llamaHeads = 4, llamaKvHeads = 2, llamaInner = 384;
-    std::string tokenizer;  ///< llama: the tokenizer folder (empty: defaultLlamaTokenizerFolder())
-    int testPassages = 16;  ///< llama: held-out passages per domain (about 600 bytes each)
+    std::string tokenizer;   ///< llama: the tokenizer folder (empty: defaultLlamaTokenizerFolder())
+    int testPassages = 16;   ///< llama: held-out passages per domain (about 600 bytes each)
     int pretrainSteps = 500; ///< the base, on the mix of every domain
     int steps = 200;         ///< each fine-tune, on its domain only
     int batchSize = 16;      ///< windows per step

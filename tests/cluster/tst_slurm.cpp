@@ -161,8 +161,8 @@ void exploreOnSlurmLikeLocally(const TempDir &dir, const std::vector<std::string
             const double difference =
                 std::fabs(metrics[task].get<double>() - e["metrics"][task].get<double>());
             QVERIFY2(tolerance > 0 ? difference < tolerance : difference == 0,
-                     (task + ": " + metrics[task].dump() + " here, " +
-                      e["metrics"][task].dump() + " on the node")
+                     (task + ": " + metrics[task].dump() + " here, " + e["metrics"][task].dump() +
+                      " on the node")
                          .c_str());
         }
     }
@@ -532,9 +532,8 @@ void TestSlurm::evaluatesBlockwiseMergesOnTheCluster()
 MF_TEST_MAIN(TestSlurm, exploresOnTheCluster, reattachesAfterKill9WithoutDuplicates,
              ctrlCCancelsEveryJobAndStatusListsThem, evaluatesTorchScriptOnTheNode,
              exploresTheImageZooLikeTheLocalRunner, scoresTheLlamaZooOnTheNodes,
-             survivesANodeGoingDown,
-             aFailingJobIsRetriedThenRecorded, refusalsLeaveTheProjectUntouched,
-             evaluatesBlockwiseMergesOnTheCluster)
+             survivesANodeGoingDown, aFailingJobIsRetriedThenRecorded,
+             refusalsLeaveTheProjectUntouched, evaluatesBlockwiseMergesOnTheCluster)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_slurm.moc"
 #endif

@@ -40,12 +40,18 @@ void writeLlama(const std::string &folder, std::uint64_t seed, mf::DType dtype,
         if (name.rfind("tokenizer", 0) == 0 || name == "special_tokens_map.json" ||
             name == "vocab.json" || name == "merges.txt")
             mftest::writeFile(folder + "/" + name, content);
-    json config = {{"model_type", "llama"},      {"vocab_size", 257},
-                   {"hidden_size", 32},          {"num_attention_heads", 4},
-                   {"num_key_value_heads", 2},   {"num_hidden_layers", 2},
-                   {"intermediate_size", 48},    {"rms_norm_eps", 1e-5},
-                   {"rope_theta", 10000.0},      {"max_position_embeddings", 256},
-                   {"tie_word_embeddings", false}, {"hidden_act", "silu"}};
+    json config = {{"model_type", "llama"},
+                   {"vocab_size", 257},
+                   {"hidden_size", 32},
+                   {"num_attention_heads", 4},
+                   {"num_key_value_heads", 2},
+                   {"num_hidden_layers", 2},
+                   {"intermediate_size", 48},
+                   {"rms_norm_eps", 1e-5},
+                   {"rope_theta", 10000.0},
+                   {"max_position_embeddings", 256},
+                   {"tie_word_embeddings", false},
+                   {"hidden_act", "silu"}};
     config.update(configChanges);
     mftest::writeFile(folder + "/config.json", config.dump(2));
     std::mt19937_64 base(1), noise(seed);
@@ -99,7 +105,8 @@ void TestCausalLm::matchesPythonReference()
 {
     if (!havePythonTorch())
         QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
-    if (!std::filesystem::exists(mftest::tokenizerReferenceDir() + "/tokenizers/dist/tokenizers.mjs") ||
+    if (!std::filesystem::exists(mftest::tokenizerReferenceDir() +
+                                 "/tokenizers/dist/tokenizers.mjs") ||
         std::system("node --version >/dev/null 2>&1") != 0)
         QSKIP("the tokenizer reference is not unpacked (./run.sh data)");
     TempDir dir;
@@ -108,10 +115,10 @@ void TestCausalLm::matchesPythonReference()
                           mftest::shellQuote(dir.path()))
                              .c_str()),
              0);
-    const int code = std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
-                                  mftest::shellQuote(dir.path()) + " " +
-                                  mftest::shellQuote(MERGEFRONT_CLI))
-                                     .c_str());
+    const int code =
+        std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
+                     mftest::shellQuote(dir.path()) + " " + mftest::shellQuote(MERGEFRONT_CLI))
+                        .c_str());
     QCOMPARE(code, 0);
 }
 
@@ -140,15 +147,14 @@ void TestCausalLm::refusesWhatItDoesNotCompute()
         QVERIFY2(error.find("config.json: " + c.key) != std::string::npos, error.c_str());
         mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
         const auto run = mftest::runCli(dir, {"score", folder, "--data", dir.file("doc.txt")});
-        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos,
-                 failureOf(run).c_str());
+        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos, failureOf(run).c_str());
     }
     // A sliding window is refused only where the evaluated length would need it.
     writeLlama(dir.file("mistral"), 1, mf::DType::F32,
                {{"model_type", "mistral"}, {"sliding_window", 16}});
     mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
-    auto run = mftest::runCli(dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"),
-                                    "--max-length", "32"});
+    auto run = mftest::runCli(
+        dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"), "--max-length", "32"});
     QVERIFY2(run.code == 1 && run.err.find("sliding_window") != std::string::npos,
              failureOf(run).c_str());
     run = mftest::runCli(dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"),
@@ -227,8 +233,8 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     writeLlama(dir.file("base"), 1, mf::DType::BF16);
     writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
     writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
-    mftest::writeFile(dir.file("a.txt"), "The quick brown fox jumps over the lazy dog. " 
-                                          "Pack my box with five dozen liquor jugs.\n");
+    mftest::writeFile(dir.file("a.txt"), "The quick brown fox jumps over the lazy dog. "
+                                         "Pack my box with five dozen liquor jugs.\n");
     mftest::writeFile(dir.file("b.jsonl"),
                       "{\"context\": \"Two plus two is\", \"choices\": [\"four\", \"five\"], "
                       "\"gold\": 0}\n{\"context\": \"The sky is\", \"choices\": [\"green\", "
@@ -256,8 +262,8 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
         {"merge", {{"method", "ties"}, {"density", 0.5}}},
         {"device", "cpu"}};
     mftest::writeFile(dir.file("project.json"), project.dump());
-    auto run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
-                                    "--json"});
+    auto run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
     QVERIFY2(run.code == 0, failureOf(run).c_str());
     const json inProcess = json::parse(run.out);
     QVERIFY2(run.err.find("memory plan") != std::string::npos, run.err.c_str());
@@ -266,8 +272,8 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
                                "--model", dir.file("b"), "--coef", "0.7,0.4", "--method", "ties",
                                "--density", "0.5", "--out", dir.file("merged")});
     QVERIFY2(run.code == 0, failureOf(run).c_str());
-    run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("a.txt"),
-                               "--device", "cpu", "--json"});
+    run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("a.txt"), "--device",
+                               "cpu", "--json"});
     QVERIFY2(run.code == 0, failureOf(run).c_str());
     const double perplexity = json::parse(run.out)["perplexity"].get<double>();
     run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("b.jsonl"),
@@ -302,12 +308,12 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     QCOMPARE(sidecar["evaluators"]["b"]["metric"].get<std::string>(), std::string("acc_norm"));
     QCOMPARE(sidecar["measured"]["a"].get<double>(), ours);
     // The same merge again comes from the project's cache; after the data is edited it does not.
-    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
-                               "--json"});
+    run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
     QVERIFY2(run.code == 0 && json::parse(run.out)["cached"].get<bool>(), failureOf(run).c_str());
     mftest::writeFile(dir.file("a.txt"), "Another held-out text altogether.\n");
-    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4",
-                               "--json"});
+    run =
+        mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
     QVERIFY2(run.code == 0 && !json::parse(run.out)["cached"].get<bool>(), failureOf(run).c_str());
     QVERIFY(json::parse(run.out)["metrics"]["a"].get<double>() != ours);
 }
@@ -327,10 +333,10 @@ void TestCausalLm::deviceMergeEqualsHostMerge()
         mf::MergeMethod method;
         bool disjoint;
     };
-    for (const Method m : {Method{mf::MergeMethod::TaskArithmetic, false},
-                           Method{mf::MergeMethod::Ties, false}, Method{mf::MergeMethod::Ties, true},
-                           Method{mf::MergeMethod::Dare, false},
-                           Method{mf::MergeMethod::DareTies, true}}) {
+    for (const Method m :
+         {Method{mf::MergeMethod::TaskArithmetic, false}, Method{mf::MergeMethod::Ties, false},
+          Method{mf::MergeMethod::Ties, true}, Method{mf::MergeMethod::Dare, false},
+          Method{mf::MergeMethod::DareTies, true}}) {
         std::vector<double> results[2];
         for (int device = 0; device < 2; ++device) {
             mf::eval::lm::CausalLmEvaluatorOptions options;
@@ -360,8 +366,7 @@ void TestCausalLm::deviceMergeEqualsHostMerge()
         QVERIFY2(results[0] == results[1],
                  (std::string(mf::methodName(m.method)) + ": host " +
                   std::to_string(results[0][0]) + " " + std::to_string(results[0][1]) +
-                  ", device " + std::to_string(results[1][0]) + " " +
-                  std::to_string(results[1][1]))
+                  ", device " + std::to_string(results[1][0]) + " " + std::to_string(results[1][1]))
                      .c_str());
         QVERIFY(results[0][0] != results[0][1]);
     }

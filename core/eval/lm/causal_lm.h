@@ -24,15 +24,15 @@ struct LmRequest {
 };
 
 struct LmScore {
-    double logLikelihood = 0;        ///< Σ log p(target | before), nats
-    bool greedy = true;              ///< every target is the argmax of its distribution
+    double logLikelihood = 0;         ///< Σ log p(target | before), nats
+    bool greedy = true;               ///< every target is the argmax of its distribution
     std::vector<float> tokenLogProbs; ///< per target, in order
 };
 
 /// One merged tensor as the device merge needs it: its values come from the mapped checkpoints
 /// (which outlive the model), its c-independent preprocessing from the Merger.
 struct DeviceMergeTensor {
-    std::string name;                     ///< the live weight it is written into
+    std::string name; ///< the live weight it is written into
     const TensorRef *base = nullptr;
     std::vector<const TensorRef *> tasks; ///< one per task
     const TensorTransform *transform = nullptr;

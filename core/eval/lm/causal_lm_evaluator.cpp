@@ -41,8 +41,8 @@ void checkSameVocabulary(const LmConfig &base, const text::Tokenizer &baseTokeni
         const LmConfig taskConfig = readLmConfig(task);
         if (taskConfig.vocab != base.vocab)
             throw Error("task '" + name + "': " + taskConfig.file + " has vocab_size " +
-                        std::to_string(taskConfig.vocab) + ", the base's " + base.file +
-                        " has " + std::to_string(base.vocab) +
+                        std::to_string(taskConfig.vocab) + ", the base's " + base.file + " has " +
+                        std::to_string(base.vocab) +
                         ": their vocabularies differ, and merging them would mix unrelated rows");
     }
     if (!hasTokenizerFiles(task))
@@ -112,8 +112,8 @@ CausalLmEvaluator::CausalLmEvaluator(CausalLmEvaluatorOptions options)
             throw Error(what + ": " + e.what());
         }
     }
-    s.inputs = std::make_unique<MergeInputs>(s.options.base, s.options.models, names,
-                                             s.options.merge);
+    s.inputs =
+        std::make_unique<MergeInputs>(s.options.base, s.options.models, names, s.options.merge);
     const int threads = s.options.mergeThreads > 0 ? s.options.mergeThreads : defaultThreadCount();
     s.inputs->merger().prepare(threads);
     s.model = loadCausalLm(config, s.inputs->base(), s.options.model);
@@ -138,7 +138,8 @@ CausalLmEvaluator::CausalLmEvaluator(CausalLmEvaluatorOptions options)
     for (std::size_t index : s.written) {
         const TensorPlan &tensor = plan.tensors[index];
         const DType dtype = tensor.base->dtype;
-        deviceCan = deviceCan && (dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32);
+        deviceCan =
+            deviceCan && (dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32);
         for (const TensorRef *task : tensor.tasks)
             deviceCan = deviceCan && task->dtype == dtype;
     }
@@ -153,8 +154,8 @@ CausalLmEvaluator::CausalLmEvaluator(CausalLmEvaluatorOptions options)
         std::vector<DeviceMergeTensor> tensors;
         for (std::size_t index : s.written) {
             const TensorPlan &tensor = plan.tensors[index];
-            tensors.push_back({tensor.name, tensor.base, tensor.tasks,
-                               &s.inputs->merger().transform(index)});
+            tensors.push_back(
+                {tensor.name, tensor.base, tensor.tasks, &s.inputs->merger().transform(index)});
         }
         plan_ = s.model->prepareDeviceMerge(std::move(tensors));
     } else {

@@ -54,8 +54,9 @@ void refuseCommon(const json &config, const JsonPath &path)
 {
     for (const char *key : {"final_logit_softcapping", "attn_logit_softcapping"})
         if (config.contains(key) && !config[key].is_null())
-            (path / key).fail("logit soft-capping is not implemented (refused rather than "
-                              "computing something else)");
+            (path / key)
+                .fail("logit soft-capping is not implemented (refused rather than "
+                      "computing something else)");
     if (config.contains("quantization_config"))
         (path / "quantization_config")
             .fail("quantized weights are not supported: give the model in bf16, f16 or f32");
@@ -79,8 +80,10 @@ void readRopeScaling(const json &config, const JsonPath &path, LmConfig &lm)
     if (type == "default")
         return;
     if (type != "linear" && type != "llama3")
-        (at / typeKey).fail("rope scaling '" + type + "' is not implemented (linear and llama3 "
-                            "are); refused rather than computing another model");
+        (at / typeKey)
+            .fail("rope scaling '" + type +
+                  "' is not implemented (linear and llama3 "
+                  "are); refused rather than computing another model");
     lm.ropeScaling = type;
     lm.ropeFactor = number(*it, "factor", at, 0);
     if (!(lm.ropeFactor > 0))
@@ -112,8 +115,8 @@ void readDecoder(const json &config, const JsonPath &path, LmConfig &lm, int def
     lm.tiedHead = text::boolMember(config, "tie_word_embeddings", path, false);
     lm.activation = text::stringMember(config, "hidden_act", path, std::string("silu"));
     if (lm.activation != "silu")
-        (path / "hidden_act").fail("'" + lm.activation + "' is not implemented for " + lm.family +
-                                   " (silu is)");
+        (path / "hidden_act")
+            .fail("'" + lm.activation + "' is not implemented for " + lm.family + " (silu is)");
     readRopeScaling(config, path, lm);
     if (config.contains("layer_types") && config["layer_types"].is_array())
         for (const json &type : config["layer_types"])
@@ -192,7 +195,8 @@ void readGpt2(const json &config, const JsonPath &path, LmConfig &lm)
     lm.maxPositions = positive(config, "n_positions", path, 1024);
     lm.normEpsilon = number(config, "layer_norm_epsilon", path, 1e-5);
     lm.tiedHead = text::boolMember(config, "tie_word_embeddings", path, true);
-    lm.activation = text::stringMember(config, "activation_function", path, std::string("gelu_new"));
+    lm.activation =
+        text::stringMember(config, "activation_function", path, std::string("gelu_new"));
     if (lm.activation == "gelu_pytorch_tanh")
         lm.activation = "gelu_new"; // the same tanh approximation
     if (lm.activation != "gelu_new" && lm.activation != "gelu" && lm.activation != "relu" &&
@@ -264,8 +268,9 @@ LmConfig readLmConfig(const std::string &path)
         std::string known;
         for (const std::string &name : lmFamilies())
             known += (known.empty() ? "" : ", ") + name;
-        (at / "model_type").fail("'" + lm.family + "' is not a causal language model family " +
-                                 "Mergefront evaluates (" + known + ")");
+        (at / "model_type")
+            .fail("'" + lm.family + "' is not a causal language model family " +
+                  "Mergefront evaluates (" + known + ")");
     }
     refuseCommon(config, at);
     family->read(config, at, lm);
@@ -296,9 +301,10 @@ void LmConfig::checkLength(int length) const
 {
     if (slidingWindow > 0 && length > slidingWindow)
         throw Error(file + ": " + slidingWindowKey + ": attention over a sliding window of " +
-                    std::to_string(slidingWindow) + " tokens is not implemented, and sequences of " +
-                    std::to_string(length) + " tokens would need it (give max_length <= " +
-                    std::to_string(slidingWindow) + ")");
+                    std::to_string(slidingWindow) +
+                    " tokens is not implemented, and sequences of " + std::to_string(length) +
+                    " tokens would need it (give max_length <= " + std::to_string(slidingWindow) +
+                    ")");
 }
 
 std::string LmConfig::describe() const

@@ -156,10 +156,11 @@ const std::vector<std::string> &lmMetrics(LmFormat format)
     static const std::vector<std::string> text = {"perplexity", "byte_perplexity", "bits_per_byte",
                                                   "word_perplexity", "loglikelihood"};
     static const std::vector<std::string> choice = {"acc", "acc_norm"};
-    static const std::vector<std::string> completion = {"completion_nll",
-                                                        "completion_bits_per_byte", "loglikelihood"};
-    return format == LmFormat::Text ? text
-                                    : format == LmFormat::MultipleChoice ? choice : completion;
+    static const std::vector<std::string> completion = {
+        "completion_nll", "completion_bits_per_byte", "loglikelihood"};
+    return format == LmFormat::Text             ? text
+           : format == LmFormat::MultipleChoice ? choice
+                                                : completion;
 }
 
 int defaultMaxLength(const LmConfig &config)
@@ -174,8 +175,10 @@ LmTaskData::LmTaskData(const LmDataOptions &options, const text::Tokenizer &toke
 {
     config.checkLength(m_maxLength);
     if (config.layout == Layout::Gpt2 && m_maxLength > config.maxPositions)
-        throw Error("max_length " + std::to_string(m_maxLength) + " is more than the model's "
-                    "n_positions (" + std::to_string(config.maxPositions) + ", " + config.file + ")");
+        throw Error("max_length " + std::to_string(m_maxLength) +
+                    " is more than the model's "
+                    "n_positions (" +
+                    std::to_string(config.maxPositions) + ", " + config.file + ")");
     // HFLM.prefix_token_id: BOS when the tokenizer has one, else EOS.
     const auto &tc = tokenizer.config();
     std::optional<std::uint32_t> prefix;
@@ -261,7 +264,8 @@ LmTaskData::LmTaskData(const LmDataOptions &options, const text::Tokenizer &toke
     if (m_truncated > 0 && log)
         log(std::to_string(m_truncated) + " of " + std::to_string(m_requests.size()) +
             " sequences in " + options.data + " are longer than max_length " +
-            std::to_string(m_maxLength) + ": truncated from the left, as lm-evaluation-harness does");
+            std::to_string(m_maxLength) +
+            ": truncated from the left, as lm-evaluation-harness does");
 }
 
 void LmTaskData::addPair(const std::string &context, const std::string &continuation,
@@ -323,7 +327,9 @@ json LmTaskData::result(const std::vector<LmScore> &scores) const
         words += item.words;
     }
     const double ln2 = std::log(2.0);
-    const auto safe = [](double value, double count) { return count > 0 ? value / count : 0.0; };
+    const auto safe = [](double value, double count) {
+        return count > 0 ? value / count : 0.0;
+    };
     if (m_format == LmFormat::Text) {
         out["documents"] = m_items.size();
         out["tokens"] = tokens;

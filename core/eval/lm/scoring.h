@@ -29,10 +29,10 @@ const std::vector<std::string> &lmMetrics(LmFormat format);
 int defaultMaxLength(const LmConfig &config);
 
 struct LmDataOptions {
-    std::string data;            ///< .txt, .jsonl or a folder (text); .jsonl (the others)
+    std::string data; ///< .txt, .jsonl or a folder (text); .jsonl (the others)
     LmFormat format = LmFormat::Text;
-    int maxLength = 0;           ///< tokens the model reads at most (0: defaultMaxLength)
-    int limit = 0;               ///< the first N documents or items (0: all)
+    int maxLength = 0; ///< tokens the model reads at most (0: defaultMaxLength)
+    int limit = 0;     ///< the first N documents or items (0: all)
 };
 
 /// What was scored, per format (the `score` command's JSON): text {"format", "documents",

@@ -25,8 +25,7 @@ torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, doubl
     return weight * normed.to(x.scalar_type());
 }
 
-torch::Tensor linear(const torch::Tensor &x, const torch::Tensor &weight,
-                     const torch::Tensor &bias)
+torch::Tensor linear(const torch::Tensor &x, const torch::Tensor &weight, const torch::Tensor &bias)
 {
     return torch::nn::functional::linear(x, weight, bias.defined() ? bias : torch::Tensor());
 }

@@ -27,8 +27,8 @@ torch::Tensor TorchCausalLm::load(const Find &find, const std::string &name,
     if (!isFloating(ref->dtype))
         throw Error("tensor '" + name + "' is " + dtypeName(ref->dtype) + ", expected floats");
     if (std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end()) != shape)
-        throw Error("tensor '" + name + "' has shape " + shapeText(std::vector<std::int64_t>(
-                                                             ref->shape.begin(), ref->shape.end())) +
+        throw Error("tensor '" + name + "' has shape " +
+                    shapeText(std::vector<std::int64_t>(ref->shape.begin(), ref->shape.end())) +
                     ", but config.json (" + m_config.file + ") makes it " + shapeText(shape));
     // Converted straight into a float32 tensor; moved or cast only where the model needs it.
     torch::Tensor tensor = torch::empty(shape, torch::kFloat32);
@@ -48,18 +48,17 @@ TorchCausalLm::TorchCausalLm(const LmConfig &config, const Find &weights,
     // On a GPU the weights stay in the checkpoint's half type (the memory a 7B needs); on the
     // CPU in float32, where half GEMMs are slow or missing.
     if (m_device.is_cuda()) {
-        const TensorRef *first = weights(config.layout == Layout::Decoder
-                                             ? "model.embed_tokens.weight"
-                                             : (weights("transformer.wte.weight")
-                                                    ? "transformer.wte.weight"
-                                                    : "wte.weight"));
+        const TensorRef *first = weights(
+            config.layout == Layout::Decoder
+                ? "model.embed_tokens.weight"
+                : (weights("transformer.wte.weight") ? "transformer.wte.weight" : "wte.weight"));
         if (first && first->dtype == DType::BF16)
             m_dtype = torch::kBFloat16;
         else if (first && first->dtype == DType::F16)
             m_dtype = torch::kFloat16;
     }
-    m_batchTokens = options.batchTokens > 0 ? options.batchTokens
-                                            : (m_device.is_cuda() ? 32768 : 4096);
+    m_batchTokens =
+        options.batchTokens > 0 ? options.batchTokens : (m_device.is_cuda() ? 32768 : 4096);
     const std::int64_t H = config.hidden, V = config.vocab, I = config.intermediate;
     const std::int64_t hd = config.headDim;
     const std::int64_t qWidth = config.heads * hd, kvWidth = config.kvHeads * hd;
@@ -207,7 +206,8 @@ torch::Tensor TorchCausalLm::decoderHidden(const torch::Tensor &ids) const
     const auto hd = c.headDim;
     torch::Tensor h = torch::embedding(m_embed, ids);
     // cos/sin [T, hd] as the rotary embedding computes them (positions x inv_freq, twice).
-    const torch::Tensor positions = torch::arange(T, torch::dtype(torch::kFloat64).device(m_device));
+    const torch::Tensor positions =
+        torch::arange(T, torch::dtype(torch::kFloat64).device(m_device));
     const torch::Tensor freqs = torch::outer(positions, m_invFreq);
     const torch::Tensor angles = torch::cat({freqs, freqs}, -1);
     const torch::Tensor cos = angles.cos().to(m_dtype), sin = angles.sin().to(m_dtype);
@@ -254,10 +254,12 @@ torch::Tensor TorchCausalLm::gpt2Hidden(const torch::Tensor &ids) const
         const auto split = [&](int part) {
             return qkv.narrow(-1, part * H, H).view({B, T, c.heads, c.headDim}).transpose(1, 2);
         };
-        const torch::Tensor y = attention(split(0), split(1), split(2)).transpose(1, 2).reshape({B, T, H});
+        const torch::Tensor y =
+            attention(split(0), split(1), split(2)).transpose(1, 2).reshape({B, T, H});
         h = h + conv1d(y, l.o, l.oBias);
-        h = h + conv1d(activate(conv1d(norm(h, l.norm2, l.norm2Bias), l.up, l.upBias), c.activation),
-                       l.down, l.downBias);
+        h = h +
+            conv1d(activate(conv1d(norm(h, l.norm2, l.norm2Bias), l.up, l.upBias), c.activation),
+                   l.down, l.downBias);
     }
     return norm(h, m_finalNorm, m_finalNormBias);
 }
@@ -270,11 +272,13 @@ torch::Tensor TorchCausalLm::hidden(const torch::Tensor &ids) const
 /// One padded forward over `rows` (right-padded: causal attention never looks at the padding
 /// behind a real token), then the head and log-softmax only at the target positions.
 void TorchCausalLm::scoreBatch(const std::vector<LmRequest> &requests,
-                               const std::vector<std::size_t> &rows, std::vector<LmScore> &out) const
+                               const std::vector<std::size_t> &rows,
+                               std::vector<LmScore> &out) const
 {
     std::int64_t width = 0;
     for (std::size_t r : rows)
-        width = std::max<std::int64_t>(width, static_cast<std::int64_t>(requests[r].tokens.size()) - 1);
+        width =
+            std::max<std::int64_t>(width, static_cast<std::int64_t>(requests[r].tokens.size()) - 1);
     std::vector<std::int64_t> ids(rows.size() * width, 0);
     std::vector<std::int64_t> at, targets; // flat positions in [B*T] and their target ids
     for (std::size_t b = 0; b < rows.size(); ++b) {
@@ -287,18 +291,23 @@ void TorchCausalLm::scoreBatch(const std::vector<LmRequest> &requests,
             targets.push_back(request.tokens[t + 1]);
         }
     }
-    const torch::Tensor input =
-        torch::tensor(ids, torch::kInt64).view({static_cast<std::int64_t>(rows.size()), width}).to(m_device);
-    const torch::Tensor states = hidden(input).reshape({-1, m_config.hidden})
-                                     .index_select(0, torch::tensor(at, torch::kInt64).to(m_device));
+    const torch::Tensor input = torch::tensor(ids, torch::kInt64)
+                                    .view({static_cast<std::int64_t>(rows.size()), width})
+                                    .to(m_device);
+    const torch::Tensor states =
+        hidden(input)
+            .reshape({-1, m_config.hidden})
+            .index_select(0, torch::tensor(at, torch::kInt64).to(m_device));
     const torch::Tensor wanted = torch::tensor(targets, torch::kInt64).to(m_device);
     std::vector<float> logProbs(at.size());
     std::vector<char> greedy(at.size());
     constexpr std::int64_t chunk = 512; // logits of 512 positions at a time: [512, vocab]
     for (std::int64_t start = 0; start < static_cast<std::int64_t>(at.size()); start += chunk) {
-        const std::int64_t n = std::min<std::int64_t>(chunk, static_cast<std::int64_t>(at.size()) - start);
-        const torch::Tensor logits =
-            torch::matmul(states.narrow(0, start, n), m_head.t()).to(torch::kFloat32).log_softmax(-1);
+        const std::int64_t n =
+            std::min<std::int64_t>(chunk, static_cast<std::int64_t>(at.size()) - start);
+        const torch::Tensor logits = torch::matmul(states.narrow(0, start, n), m_head.t())
+                                         .to(torch::kFloat32)
+                                         .log_softmax(-1);
         const torch::Tensor w = wanted.narrow(0, start, n);
         const torch::Tensor lp = logits.gather(1, w.unsqueeze(1)).squeeze(1).cpu().contiguous();
         const torch::Tensor hit = logits.argmax(1).eq(w).to(torch::kUInt8).cpu().contiguous();
@@ -328,8 +337,10 @@ std::vector<LmScore> TorchCausalLm::score(const std::vector<LmRequest> &requests
                         " targets in " + std::to_string(n) + " tokens");
         for (std::int32_t id : request.tokens)
             if (id < 0 || id >= m_config.vocab)
-                throw Error("token id " + std::to_string(id) + " is outside the model's vocabulary "
-                            "of " + std::to_string(m_config.vocab) + " (" + m_config.file + ")");
+                throw Error("token id " + std::to_string(id) +
+                            " is outside the model's vocabulary "
+                            "of " +
+                            std::to_string(m_config.vocab) + " (" + m_config.file + ")");
         if (m_config.layout == Layout::Gpt2 && n - 1 > m_config.maxPositions)
             throw Error(std::to_string(n - 1) + " tokens are more than the model's n_positions (" +
                         std::to_string(m_config.maxPositions) + ")");
@@ -366,7 +377,6 @@ std::vector<LmScore> TorchCausalLm::score(const std::vector<LmRequest> &requests
     return out;
 }
 
-
 std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkpoint &weights,
                                             const CausalLmOptions &options)
 {
@@ -374,8 +384,8 @@ std::unique_ptr<CausalLm> torchLoadCausalLm(const LmConfig &config, const Checkp
         return std::make_unique<TorchCausalLm>(
             config, [&](const std::string &name) { return weights.findOrTied(name); }, options);
     } catch (const c10::Error &e) {
-        throw Error("loading the " + config.family + " model failed: " +
-                    std::string(e.what_without_backtrace()));
+        throw Error("loading the " + config.family +
+                    " model failed: " + std::string(e.what_without_backtrace()));
     }
 }
 
@@ -406,8 +416,7 @@ LanguageTrainReport torchTrainCausalLm(Network &network, const LmConfig &config,
         modelOptions);
     const std::vector<torch::Tensor> parameters = model.weights(names);
     const LanguageTrainReport report = trainNextToken(
-        parameters, context, config.vocab, streams, options,
-        parameters.front().device(),
+        parameters, context, config.vocab, streams, options, parameters.front().device(),
         [&](const std::vector<torch::Tensor> &, const torch::Tensor &inputs) {
             return model.logits(inputs);
         });
@@ -419,6 +428,5 @@ LanguageTrainReport torchTrainCausalLm(Network &network, const LmConfig &config,
     }
     return report;
 }
-
 
 } // namespace mf::eval::lm

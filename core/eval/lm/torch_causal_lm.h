@@ -25,7 +25,8 @@ std::string shapeText(c10::IntArrayRef sizes);
 /// LlamaRMSNorm: the statistics in float32, the product back in the input's dtype.
 torch::Tensor rmsNorm(const torch::Tensor &x, const torch::Tensor &weight, double eps);
 /// x W^T (+ b when `bias` is defined).
-torch::Tensor linear(const torch::Tensor &x, const torch::Tensor &weight, const torch::Tensor &bias);
+torch::Tensor linear(const torch::Tensor &x, const torch::Tensor &weight,
+                     const torch::Tensor &bias);
 /// x cos + rotate_half(x) sin, rotate_half(x) = (-x2, x1).
 torch::Tensor rotate(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin);
 /// Causal softmax attention of q [B, h, T, d] over k, v [B, h, T, d] (scores in float32).
@@ -39,8 +40,8 @@ torch::Tensor activate(const torch::Tensor &x, const std::string &activation);
 struct Layer {
     torch::Tensor norm1, norm1Bias, norm2, norm2Bias;
     torch::Tensor q, k, v, o, qBias, kBias, vBias, oBias, qNorm, kNorm; // Decoder
-    torch::Tensor qkv, qkvBias;                                          // GPT-2's c_attn
-    torch::Tensor gate, up, down, gateBias, upBias, downBias;            // up/down: fc/proj
+    torch::Tensor qkv, qkvBias;                                         // GPT-2's c_attn
+    torch::Tensor gate, up, down, gateBias, upBias, downBias;           // up/down: fc/proj
 };
 
 class TorchCausalLm final : public CausalLm {

@@ -52,8 +52,7 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
             if (ref.dtype != merge.dtype)
                 throw Error("tensor '" + ref.name + "' is " + dtypeName(ref.dtype) +
                             " in a task but " + dtypeName(merge.dtype) + " in the base");
-            return torch::from_blob(const_cast<std::byte *>(ref.data), shape,
-                                    scalarType(ref.dtype))
+            return torch::from_blob(const_cast<std::byte *>(ref.data), shape, scalarType(ref.dtype))
                 .clone();
         };
         merge.base = host(*tensor.base);
@@ -108,8 +107,8 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
             m_merges = std::move(placed);
         } catch (const c10::Error &e) {
             if (!outOfMemory(e))
-                throw Error("moving the task vectors to " + m_device.str() + " failed: " +
-                            std::string(e.what_without_backtrace()));
+                throw Error("moving the task vectors to " + m_device.str() +
+                            " failed: " + std::string(e.what_without_backtrace()));
             placed.clear();
             resident = false;
             pin();
@@ -130,7 +129,9 @@ void TorchCausalLm::mergeOnDevice(std::size_t index, const std::vector<double> &
 {
     torch::NoGradGuard noGrad;
     const DeviceMerge &m = m_merges.at(index);
-    const auto on = [&](const torch::Tensor &t) { return t.to(m_device, true); };
+    const auto on = [&](const torch::Tensor &t) {
+        return t.to(m_device, true);
+    };
     // mergeBlock's arithmetic, op for op, in float32: each step rounds as the host's does.
     const torch::Tensor base = on(m.base).to(torch::kFloat32);
     const bool dare = m.method == MergeMethod::Dare || m.method == MergeMethod::DareTies;
@@ -145,7 +146,9 @@ void TorchCausalLm::mergeOnDevice(std::size_t index, const std::vector<double> &
             tau = tau.masked_fill(on(m.keep[t]).logical_not(), 0.0f);
         taus.push_back(tau);
     }
-    const auto c = [&](std::size_t t) { return static_cast<float>(taskCoefficients.at(t)); };
+    const auto c = [&](std::size_t t) {
+        return static_cast<float>(taskCoefficients.at(t));
+    };
     torch::Tensor merged;
     if (!ties || taus.empty()) {
         if (taus.empty()) {

@@ -53,8 +53,9 @@ EvaluatorBackend causalLmBackend()
         const std::string format =
             split == std::string::npos ? "text" : trim(setting.substr(split + 1));
         if (data.empty() || data == "DATA")
-            throw Error("task '" + task + "': give the task's data file as DATA;FORMAT (FORMAT: "
-                                          "text, multiple-choice or completion)");
+            throw Error("task '" + task +
+                        "': give the task's data file as DATA;FORMAT (FORMAT: "
+                        "text, multiple-choice or completion)");
         eval::lm::parseLmFormat(format, "task '" + task + "'");
         return nlohmann::json{{"kind", "causal-lm"}, {"data", relative(data)}, {"format", format}};
     };
@@ -67,8 +68,9 @@ EvaluatorBackend causalLmBackend()
         options.mergeThreads = input.threads;
         options.model.device = project.device;
         options.model.threads = input.threads;
-        options.log = input.log ? input.log
-                                : [](const std::string &line) { std::cerr << line << "\n"; };
+        options.log = input.log ? input.log : [](const std::string &line) {
+            std::cerr << line << "\n";
+        };
         for (const TaskEntry &task : project.tasks) {
             const std::string where = project.path + ": task '" + task.name + "'";
             const nlohmann::json &e = task.evaluator;
