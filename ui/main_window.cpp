@@ -4,6 +4,7 @@
 #include "front_plot.h"
 #include "front_table_model.h"
 #include "merge/folder_output.h"
+#include "merge/gguf_output.h"
 #include "new_project_dialog.h"
 #include "panels/project_panel.h"
 #include "panels/run_panel.h"
@@ -184,14 +185,17 @@ void MainWindow::buildActions()
     m_saveAsAction->setShortcut(QKeySequence::SaveAs);
     file->addSeparator();
     m_exportAction = file->addAction(tr("&Export merged model…"), this, [this] {
-        const bool folder = m_selectionPanel->exportMode() < 0;
+        const bool gguf = m_selectionPanel->exportsGguf();
+        const bool folder = !gguf && m_selectionPanel->exportMode() < 0;
         const QString path = QFileDialog::getSaveFileName(
             this,
-            folder ? tr("Export the selected merge as a model folder (a new name)")
-                   : tr("Export the selected merge"),
+            gguf     ? tr("Export the selected merge as GGUF (llama.cpp, Ollama, LM Studio)")
+            : folder ? tr("Export the selected merge as a model folder (a new name)")
+                     : tr("Export the selected merge"),
             QString(),
-            folder ? tr("Model folder (a name without extension)")
-                   : tr("Checkpoints (*.safetensors *.pt)"));
+            gguf     ? tr("GGUF (*.gguf)")
+            : folder ? tr("Model folder (a name without extension)")
+                     : tr("Checkpoints (*.safetensors *.pt)"));
         if (!path.isEmpty())
             exportTo(path);
     });
@@ -415,6 +419,21 @@ void MainWindow::exportTo(const QString &path)
             ? nlohmann::ordered_json(nullptr)
             : nlohmann::ordered_json::parse(m_document->preferenceJson().dump());
     const std::int64_t mode = m_selectionPanel->exportMode();
+    if (m_selectionPanel->exportsGguf()) {
+        QString file = path;
+        if (!isGgufOutput(file.toStdString()))
+            file += QStringLiteral(".gguf");
+        const project::PointPrediction predicted{
+            m_document->selectedPredicted(), m_document->selectedStd(),
+            m_document->selectedLower(), m_document->selectedUpper()};
+        m_runner->exportMerge(c, predicted,
+                              m_document->hasFront()
+                                  ? QString::fromStdString(m_document->trust().summary())
+                                  : QString(),
+                              QString::fromStdString(preference.dump()), file, 0,
+                              m_selectionPanel->tokenizerFrom(), m_selectionPanel->ggufType());
+        return;
+    }
     const bool folder = isFolderOutput(path.toStdString());
     if (mode < 0 && !folder) {
         log(tr("a model folder is named without a checkpoint extension: choose a new folder "

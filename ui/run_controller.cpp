@@ -206,11 +206,11 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                                 const project::PointPrediction &predicted,
                                 const QString &provisional, const QString &preferenceJson,
                                 const QString &out, std::uint64_t shardSize,
-                                const QString &tokenizerFrom)
+                                const QString &tokenizerFrom, const QString &ggufType)
 {
     start(tr("Exporting the merged model"),
           [this, coefficients, predicted, provisional, preferenceJson, out, shardSize,
-           tokenizerFrom](project::Project &copy, const eval::CancelToken &cancel) {
+           tokenizerFrom, ggufType](project::Project &copy, const eval::CancelToken &cancel) {
               project::ExportRequest request;
               request.coefficients = coefficients;
               request.predicted = predicted.mean;
@@ -225,6 +225,8 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
               request.out = out.toStdString();
               request.shardSize = shardSize;
               request.tokenizerFrom = tokenizerFrom.toStdString();
+              if (!ggufType.isEmpty())
+                  request.ggufType = parseGgufWeightType(ggufType.toStdString());
               request.origin = "Mergefront (desktop), Export merged model";
               const project::ExportResult result = project::exportMerge(
                   copy, request,

@@ -5,8 +5,10 @@
 #include "interrupt.h"
 
 #include "io/checkpoint.h"
+#include "io/gguf.h"
 #include "io/inspect.h"
 #include "map/surrogate.h"
+#include "merge/gguf_output.h"
 #include "merge/merge_job.h"
 #include "merge/recipe.h"
 #include "util/atomic_file.h"
@@ -26,7 +28,8 @@ namespace mf::cli {
 const char *const kInspectUsage =
     "usage: mergefront-cli inspect CHECKPOINT [--json]\n"
     "  CHECKPOINT: .safetensors, *.safetensors.index.json, a folder with one of them,\n"
-    "              or a PyTorch state dict (.pt/.pth/.bin from torch.save(model.state_dict()))\n";
+    "              or a PyTorch state dict (.pt/.pth/.bin from torch.save(model.state_dict())),\n"
+    "              or a GGUF file (its metadata and tensor table)\n";
 
 const char *const kMergeUsage =
     "usage: mergefront-cli merge --base B --model M1 [--model M2 ...] --coef c1,c2,... --out OUT\n"
@@ -46,13 +49,17 @@ const char *const kMergeUsage =
     "  --recipe FILE     replay a recipe (an export's FILE.json): same sources (fingerprints\n"
     "                    checked), method, groups and coefficients; only --out and the run "
     "options\n"
-    "  --out OUT         .safetensors, .pt, .pth or .bin; any other name (or one ending in /)\n"
-    "                    is a Hugging Face model folder: weights (model.safetensors, sharded\n"
-    "                    past the shard size), config.json, generation_config.json, tokenizer\n"
-    "                    files, a README.md model card. Written atomically, never over a source\n"
+    "  --out OUT         .safetensors, .pt, .pth or .bin; .gguf (llama.cpp, Ollama, LM Studio:\n"
+    "                    a language model folder as the base; docs/GGUF.md); any other name\n"
+    "                    (or one ending in /) is a Hugging Face model folder: weights\n"
+    "                    (model.safetensors, sharded past the shard size), config.json,\n"
+    "                    generation_config.json, tokenizer files, a README.md model card.\n"
+    "                    Written atomically, never over a source\n"
     "  --shard-size SIZE safetensors: split into shards of at most SIZE (e.g. 2GB) + index\n"
     "                    (a model folder: default 5GB, as save_pretrained)\n"
-    "  --tokenizer-from NAME  model folder: copy the tokenizer files of task NAME (default: base)\n"
+    "  --tokenizer-from NAME  model folder or .gguf: the tokenizer of task NAME (default: base)\n"
+    "  --gguf-type f32|f16|bf16|q8_0  .gguf: the type of 2-D weights (default: the source's\n"
+    "                    dtype; norms and biases stay f32; q8_0 quantizes while merging)\n"
     "  --task-only keep|drop  tensors in exactly one task and not in the base (a task's own\n"
     "                    head): carried unchanged (keep, the default) or left out\n"
     "  --dtype bf16|f16|f32   write floating tensors in this dtype (default: the base's)\n"
@@ -184,6 +191,11 @@ int inspectCommand(const std::vector<std::string> &tokens)
     const Arguments args(tokens, {}, {"json"});
     if (args.positionals().size() != 1)
         throw UsageError("inspect takes exactly one checkpoint");
+    if (isGgufFile(args.positionals().front())) {
+        const GgufFile file = readGguf(args.positionals().front());
+        std::cout << (args.flag("json") ? describeGgufJson(file) : describeGgufText(file));
+        return 0;
+    }
     const Checkpoint checkpoint = Checkpoint::open(args.positionals().front());
     std::cout << (args.flag("json") ? describeCheckpointJson(checkpoint)
                                     : describeCheckpointText(checkpoint));
@@ -215,6 +227,20 @@ void mergeOptionsFrom(const Arguments &args, MergeRequest &request)
     }
     if (const auto dtype = args.value("dtype"))
         request.dtype = parseOutputDType(*dtype);
+}
+
+/// --gguf-type, and a replayed recipe's GGUF type where the output is not GGUF.
+void ggufTypeFrom(const Arguments &args, MergeRequest &request)
+{
+    if (const auto type = args.value("gguf-type")) {
+        try {
+            request.ggufType = parseGgufWeightType(*type);
+        } catch (const Error &e) {
+            throw UsageError(std::string("--gguf-type: ") + e.what());
+        }
+    } else if (!isGgufOutput(request.outPath)) {
+        request.ggufType.reset(); // a recipe made from a GGUF export, replayed into a checkpoint
+    }
 }
 
 /// `recipeOut`: where the merge's recipe goes once the output is committed ("": nowhere).
@@ -297,7 +323,7 @@ int mergeCommand(const std::vector<std::string> &tokens)
     const Arguments args(tokens,
                          {"base", "model", "coef", "name", "method", "density", "drop", "seed",
                           "include", "exclude", "out", "shard-size", "threads", "tokenizer-from",
-                          "task-only", "dtype", "group", "recipe", "recipe-out"},
+                          "task-only", "dtype", "group", "recipe", "recipe-out", "gguf-type"},
                          {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -333,6 +359,7 @@ int mergeCommand(const std::vector<std::string> &tokens)
         mergeOptionsFrom(args, request);
     }
     request.outPath = args.required("out");
+    ggufTypeFrom(args, request);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
     request.sync = !args.flag("no-sync");
     request.origin = "mergefront-cli merge";

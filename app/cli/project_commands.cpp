@@ -68,7 +68,9 @@ const char *const kExportUsage =
     "--out OUT\n"
     "                             [--shard-size SIZE] [--dtype bf16|f16|f32] [--tokenizer-from "
     "NAME]\n"
-    "  writes the merged checkpoint (OUT: a file, or a model folder as `merge` writes it, with\n"
+    "                             [--gguf-type f32|f16|bf16|q8_0]\n"
+    "  writes the merged checkpoint (OUT: a file, .gguf for llama.cpp, or a model folder as\n"
+    "  `merge` writes it, with\n"
     "  a model card holding the predicted and measured metrics) and OUT.json: coefficients,\n"
     "  method, preference, predicted metrics (with std and 90% intervals) and measured ones,\n"
     "  whether the front was provisional, source checkpoint fingerprints\n";
@@ -599,7 +601,7 @@ int exportCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(tokens,
                          {"weights", "rule", "reference", "coef", "out", "shard-size", "threads",
-                          "dtype", "tokenizer-from"},
+                          "dtype", "tokenizer-from", "gguf-type"},
                          {});
     project::Project p = project::Project::load(onlyProject(args));
     if (args.value("weights").has_value() == args.value("coef").has_value())
@@ -629,6 +631,13 @@ int exportCommand(const std::vector<std::string> &tokens)
     if (const auto dtype = args.value("dtype"))
         request.dtype = parseOutputDType(*dtype);
     request.tokenizerFrom = args.value("tokenizer-from").value_or("");
+    if (const auto type = args.value("gguf-type")) {
+        try {
+            request.ggufType = parseGgufWeightType(*type);
+        } catch (const Error &e) {
+            throw UsageError(std::string("--gguf-type: ") + e.what());
+        }
+    }
     request.origin = "mergefront-cli export";
     for (const std::string &token : tokens)
         request.origin += " " + shellWord(token);

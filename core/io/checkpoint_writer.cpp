@@ -107,6 +107,37 @@ CheckpointWriter::CheckpointWriter(std::string path, std::vector<OutputTensor> t
     }
 }
 
+CheckpointWriter::CheckpointWriter(std::string path, std::vector<OutputTensor> tensors,
+                                   const std::string &header,
+                                   const std::vector<std::uint64_t> &offsets,
+                                   std::uint64_t fileSize, WriterOptions options)
+    : m_path(std::move(path))
+    , m_tensors(std::move(tensors))
+    , m_options(options)
+{
+    if (offsets.size() != m_tensors.size())
+        throw Error("internal: one offset per tensor");
+    m_placements.resize(m_tensors.size());
+    m_chunks.resize(m_tensors.size());
+    m_diskOrder.resize(m_tensors.size());
+    for (std::size_t i = 0; i < m_tensors.size(); ++i) {
+        m_tensorBytes += m_tensors[i].byteSize();
+        m_placements[i] = {0, offsets[i], 0};
+        m_diskOrder[i] = i;
+        if (offsets[i] < header.size() || offsets[i] + m_tensors[i].byteSize() > fileSize)
+            throw Error("internal: tensor '" + m_tensors[i].name + "' lies outside its file");
+    }
+    std::sort(m_diskOrder.begin(), m_diskOrder.end(),
+              [&](std::size_t a, std::size_t b) { return offsets[a] < offsets[b]; });
+    try {
+        File &file = createFile(m_path, fileSize);
+        writeAt(file, 0, header.data(), header.size());
+    } catch (...) {
+        discard();
+        throw;
+    }
+}
+
 CheckpointWriter::~CheckpointWriter()
 {
     if (!m_committed)

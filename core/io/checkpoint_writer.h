@@ -40,6 +40,12 @@ public:
     CheckpointWriter(std::string path, std::vector<OutputTensor> tensors, Metadata metadata,
                      WriterOptions options);
     ~CheckpointWriter();
+    /// One file laid out by the caller (GGUF): `header` at byte 0, tensor i's bytes at
+    /// `offsets[i]`, the file `fileSize` bytes long. `tensors` name them for messages; their
+    /// byteSize() is what write() takes (give dtype U8 and shape {bytes}).
+    CheckpointWriter(std::string path, std::vector<OutputTensor> tensors, const std::string &header,
+                     const std::vector<std::uint64_t> &offsets, std::uint64_t fileSize,
+                     WriterOptions options);
     CheckpointWriter(const CheckpointWriter &) = delete;
     CheckpointWriter &operator=(const CheckpointWriter &) = delete;
 

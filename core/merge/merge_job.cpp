@@ -3,6 +3,7 @@
 
 #include "io/model_folder.h"
 #include "merge/folder_output.h"
+#include "merge/gguf_output.h"
 #include "merge/merge_inputs.h"
 #include "merge/recipe.h"
 
@@ -163,6 +164,8 @@ struct OpenedMerge {
     int threads = 1;
     bool folder = false;         ///< the output is a model folder
     FolderFilesPlan folderFiles; ///< its non-weight files
+    bool gguf = false;           ///< the output is a GGUF file
+    GgufPlan ggufPlan;
     std::vector<OutputTensor> outputs;
     MergeReport report;
 };
@@ -251,6 +254,45 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
     return card.str();
 }
 
+/// The GGUF file of a merge: the base folder's config.json, the tokenizer of the base (or of
+/// --tokenizer-from's task), the weights in --gguf-type (or --dtype, or the base's dtype).
+void planGgufOutput(const MergeRequest &request, OpenedMerge &opened)
+{
+    const Merger &merger = opened.inputs->merger();
+    std::string tokenizerFolder = opened.inputs->base().folder();
+    if (!request.tokenizerFrom.empty()) {
+        const auto it = std::find(opened.names.begin(), opened.names.end(), request.tokenizerFrom);
+        if (it == opened.names.end())
+            throw Error("--tokenizer-from '" + request.tokenizerFrom + "' is not a task");
+        tokenizerFolder =
+            opened.inputs->models()[static_cast<std::size_t>(it - opened.names.begin())].folder();
+        if (tokenizerFolder.empty())
+            throw Error("--tokenizer-from '" + request.tokenizerFrom +
+                        "' is not a model folder, so it has no tokenizer files");
+    }
+    GgmlType type = GgmlType::F32;
+    if (request.ggufType) {
+        type = *request.ggufType;
+    } else {
+        const DType dtype = request.dtype ? *request.dtype : dominantFloatingType(opened.outputs);
+        type = dtype == DType::F16 ? GgmlType::F16 : dtype == DType::BF16 ? GgmlType::BF16
+                                                                          : GgmlType::F32;
+    }
+    opened.outputs = merger.outputTensors(std::nullopt, /*omitDuplicates=*/true);
+    const Metadata metadata = provenance(request, opened.inputs->base(),
+                                         opened.report.fingerprints, opened.names);
+    opened.ggufPlan = planGguf(opened.inputs->base().folder(), tokenizerFolder, opened.outputs,
+                               merger.plan().untied, type,
+                               fs::path(request.outPath).stem().string(), metadata);
+    opened.report.notes.push_back(
+        "gguf: " + opened.ggufPlan.architecture + ", weights " + ggufWeightTypeName(type) +
+        (request.ggufType ? "" : " (the source's dtype)") + ", " +
+        std::to_string(opened.ggufPlan.tensors.size()) + " tensors, " +
+        formatBytes(opened.ggufPlan.fileSize()));
+    for (const std::string &line : opened.ggufPlan.lines)
+        opened.report.notes.push_back("gguf: " + line);
+}
+
 void openAndPlan(const MergeRequest &request, const std::function<void(const std::string &)> &log,
                  OpenedMerge &opened)
 {
@@ -267,8 +309,19 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     if (!request.expectedFingerprints.empty() &&
         request.expectedFingerprints.size() != request.modelPaths.size() + 1)
         throw Error("internal: expected fingerprints for the base and every model");
-    opened.folder = isFolderOutput(request.outPath);
-    if (opened.folder) {
+    opened.gguf = isGgufOutput(request.outPath);
+    opened.folder = !opened.gguf && isFolderOutput(request.outPath);
+    if (opened.gguf) {
+        if (request.shardSize)
+            throw Error("--shard-size does not apply to a .gguf output (one file)");
+        std::error_code ec;
+        if (fs::is_directory(request.outPath, ec))
+            throw Error("output " + request.outPath + " is a folder; give a file name");
+        if (request.ggufType && request.dtype)
+            throw Error("give --gguf-type or --dtype for a .gguf output, not both");
+    } else if (request.ggufType) {
+        throw Error("--gguf-type needs a .gguf output (got " + request.outPath + ")");
+    } else if (opened.folder) {
         checkFolderOutput(request.outPath, {});
     } else {
         const CheckpointFormat format = outputFormatForPath(request.outPath);
@@ -350,6 +403,8 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     } else {
         refuseOverwritingInputs(request.outPath, inputs);
     }
+    if (opened.gguf)
+        planGgufOutput(request, opened);
 
     const MergePlan &plan = merger.plan();
     report.mergedTensors = plan.mergedTensors;
@@ -368,6 +423,8 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     report.estimate.outputBytes = 0;
     for (const OutputTensor &tensor : opened.outputs)
         report.estimate.outputBytes += tensor.byteSize();
+    if (opened.gguf)
+        report.estimate.outputBytes = opened.ggufPlan.fileSize();
     report.bytesTouched = report.estimate.inputBytes + report.estimate.outputBytes;
     const std::vector<std::string> described = describePlan(plan);
     log("merge: " + std::string(methodName(request.options.method)) + " of " +
@@ -439,6 +496,12 @@ MergeReport runMerge(const MergeRequest &request,
             report.outputs.push_back((fs::path(out) / "config.json").string());
         report.outputs.push_back((fs::path(out) / "README.md").string());
         report.outputs.push_back(out);
+    } else if (opened.gguf) {
+        const std::string written =
+            writeGguf(merger, opened.ggufPlan, request.outPath, request.coefficients,
+                      opened.threads, request.sync, progress);
+        report = std::move(opened.report);
+        report.outputs = {written};
     } else {
         writerOptions.format = outputFormatForPath(request.outPath);
         writerOptions.shardSize = request.shardSize;

@@ -332,6 +332,48 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     reporter.finish();
 }
 
+void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<double> &coefficients,
+                         int threads, std::uint64_t totalBytes, const RangeSink &sink,
+                         const ProgressCallback &progress) const
+{
+    checkCoefficients(coefficients);
+    std::vector<std::vector<float>> perTask(m_plan.tensors.size());
+    for (const Range &range : ranges) {
+        const TensorPlan &tensor = m_plan.tensors.at(range.tensor);
+        if (range.start + range.count > tensor.base->numel())
+            throw Error("internal: range past the end of tensor '" + tensor.name + "'");
+        if (tensor.merged && perTask[range.tensor].empty()) {
+            const std::vector<double> c = tensorCoefficients(range.tensor, coefficients);
+            perTask[range.tensor].assign(c.begin(), c.end());
+        }
+    }
+    const int workers = std::max(1, threads);
+    std::vector<Scratch<float>> scratch(static_cast<std::size_t>(workers));
+    std::vector<std::vector<float>> values(static_cast<std::size_t>(workers));
+    ProgressReporter reporter(progress, totalBytes, "merging");
+    parallelFor(ranges.size(), workers, [&](std::size_t r, int worker) {
+        const Range &range = ranges[r];
+        const TensorPlan &tensor = m_plan.tensors[range.tensor];
+        Scratch<float> &s = scratch[static_cast<std::size_t>(worker)];
+        if (s.base.empty())
+            s.reserve(m_tasks.size(), kMergeBlock);
+        std::vector<float> &out = values[static_cast<std::size_t>(worker)];
+        out.resize(static_cast<std::size_t>(range.count));
+        for (std::uint64_t done = 0; done < range.count; done += kMergeBlock) {
+            const auto count =
+                static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, range.count - done));
+            const float *merged =
+                tensor.merged ? mergeRange<float>(tensor, m_transforms[range.tensor],
+                                                  perTask[range.tensor], range.start + done,
+                                                  count, s)
+                              : loadBlock(*tensor.base, range.start + done, count, s.base.data());
+            std::copy(merged, merged + count, out.data() + done);
+        }
+        reporter.add(sink(r, out.data(), worker));
+    });
+    reporter.finish();
+}
+
 std::vector<double> Merger::taskVectorGram(int threads) const
 {
     const std::size_t n = m_tasks.size();

@@ -70,6 +70,23 @@ public:
     void mergeInto(CheckpointWriter &writer, const std::vector<double> &coefficients, int threads,
                    const ProgressCallback &progress = {}) const;
 
+    /// A range of elements of one plan tensor (mergeRanges' unit of work).
+    struct Range {
+        std::size_t tensor = 0; ///< index into plan().tensors
+        std::uint64_t start = 0;
+        std::uint64_t count = 0;
+    };
+    /// Called on a worker thread with range `range`'s merged values as float (`count` of them;
+    /// the base's values for a tensor that is not merged); returns the bytes it wrote, for the
+    /// progress. `worker` (0 .. threads-1) lets it keep per-thread buffers.
+    using RangeSink = std::function<std::uint64_t(std::size_t range, const float *values, int worker)>;
+    /// Merges `ranges` on `threads` threads and hands each to `sink` (outputs laid out
+    /// differently from the plan's tensors: GGUF's permuted, transposed, quantized rows).
+    /// `totalBytes`: what the sinks write in all (the progress's total).
+    void mergeRanges(const std::vector<Range> &ranges, const std::vector<double> &coefficients,
+                     int threads, std::uint64_t totalBytes, const RangeSink &sink,
+                     const ProgressCallback &progress = {}) const;
+
     /// Gram matrix of the raw task vectors τ_t = θ_t − θ₀ over every merged tensor (row-major
     /// N x N, Σ τ_a·τ_b in double): cosine similarities for nested MAP. One streaming pass.
     std::vector<double> taskVectorGram(int threads) const;

@@ -174,6 +174,8 @@ nlohmann::ordered_json recipeJson(const MergeRequest &request, const MergeReport
         {"fingerprints", fingerprints},
         {"dtype", request.dtype ? nlohmann::ordered_json(dtypeName(*request.dtype))
                                 : nlohmann::ordered_json(nullptr)},
+        {"gguf_type", request.ggufType ? nlohmann::ordered_json(ggufWeightTypeName(*request.ggufType))
+                                       : nlohmann::ordered_json(nullptr)},
         {"shard_size", request.shardSize},
         {"tokenizer_from", request.tokenizerFrom}};
     return recipe;
@@ -256,6 +258,11 @@ MergeRequest readRecipe(const std::string &path)
             if (!r["dtype"].is_string())
                 fail(path, "\"dtype\" is not a string");
             request.dtype = parseDTypeName(r["dtype"].get<std::string>(), "recipe " + path);
+        }
+        if (r.contains("gguf_type") && !r["gguf_type"].is_null()) {
+            if (!r["gguf_type"].is_string())
+                fail(path, "\"gguf_type\" is not a string");
+            request.ggufType = parseGgufWeightType(r["gguf_type"].get<std::string>());
         }
         if (r.contains("shard_size") && !r["shard_size"].is_number_unsigned())
             fail(path, "\"shard_size\" is not a byte count");

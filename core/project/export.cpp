@@ -78,6 +78,7 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     merge.shardSize = request.shardSize;
     merge.threads = request.threads;
     merge.dtype = request.dtype;
+    merge.ggufType = request.ggufType;
     merge.tokenizerFrom = request.tokenizerFrom;
     merge.origin = request.origin.empty() ? "Mergefront, project " + project.path
                                           : request.origin + "\n(project " + project.path + ")";

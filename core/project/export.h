@@ -3,6 +3,7 @@
 
 // Exporting a chosen merge of a project (CLI.md `export`; the GUI's "Export merged model"):
 // the merged checkpoint, its FILE.json sidecar, and the point recorded under `chosen`.
+#include "io/gguf.h"
 #include "project/project.h"
 
 #include <Eigen/Core>
@@ -36,6 +37,7 @@ struct ExportRequest {
     std::uint64_t shardSize = 0;
     int threads = 0;
     std::optional<DType> dtype; ///< floating tensors in this dtype (default: the base's)
+    std::optional<mf::GgmlType> ggufType; ///< a .gguf output: its weight type (default: the base's)
     std::string tokenizerFrom;  ///< a folder output: the task whose tokenizer is copied
     std::string origin;         ///< how the export was asked for (the model card says it)
 };

@@ -3,6 +3,7 @@
 // tokenizers (tests/interop/check_causal_lm.py), config keys that are refused, bad data
 // named by file, line and key, and `merge` + `score` equal to the in-process evaluation.
 #include "fixtures.h"
+#include "lm_fixtures.h"
 #include "testing.h"
 
 #include "../text/reference.h"
@@ -22,75 +23,6 @@
 using mftest::TempDir;
 using nlohmann::json;
 
-namespace {
-
-bool havePythonTorch()
-{
-    return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-}
-
-/// A tiny Llama (2 layers, GQA, untied head) on the byte-level tokenizer of the text example
-/// (257 tokens), random weights in `dtype`; `delta` > 0 makes a fine-tune of the seed-1 base.
-void writeLlama(const std::string &folder, std::uint64_t seed, mf::DType dtype,
-                const json &configChanges = json::object(), double delta = 0)
-{
-    std::filesystem::create_directories(folder);
-    mf::eval::Gpt2Config gpt2;
-    for (const auto &[name, content] : mf::zoo::gpt2FolderFiles(gpt2))
-        if (name.rfind("tokenizer", 0) == 0 || name == "special_tokens_map.json" ||
-            name == "vocab.json" || name == "merges.txt")
-            mftest::writeFile(folder + "/" + name, content);
-    json config = {{"model_type", "llama"},
-                   {"vocab_size", 257},
-                   {"hidden_size", 32},
-                   {"num_attention_heads", 4},
-                   {"num_key_value_heads", 2},
-                   {"num_hidden_layers", 2},
-                   {"intermediate_size", 48},
-                   {"rms_norm_eps", 1e-5},
-                   {"rope_theta", 10000.0},
-                   {"max_position_embeddings", 256},
-                   {"tie_word_embeddings", false},
-                   {"hidden_act", "silu"}};
-    config.update(configChanges);
-    mftest::writeFile(folder + "/config.json", config.dump(2));
-    std::mt19937_64 base(1), noise(seed);
-    std::normal_distribution<double> normal;
-    std::vector<mftest::TestTensor> tensors;
-    auto add = [&](const std::string &name, mf::Shape shape, double scale, double offset = 0) {
-        mftest::TestTensor t{name, dtype, shape, {}};
-        std::uint64_t n = 1;
-        for (auto d : shape)
-            n *= d;
-        for (std::uint64_t i = 0; i < n; ++i)
-            t.values.push_back(offset + scale * normal(base) + delta * normal(noise));
-        tensors.push_back(std::move(t));
-    };
-    add("model.embed_tokens.weight", {257, 32}, 0.5);
-    for (int l = 0; l < 2; ++l) {
-        const std::string p = "model.layers." + std::to_string(l) + ".";
-        add(p + "input_layernorm.weight", {32}, 0.1, 1);
-        add(p + "self_attn.q_proj.weight", {32, 32}, 0.18);
-        add(p + "self_attn.k_proj.weight", {16, 32}, 0.18);
-        add(p + "self_attn.v_proj.weight", {16, 32}, 0.18);
-        add(p + "self_attn.o_proj.weight", {32, 32}, 0.18);
-        add(p + "post_attention_layernorm.weight", {32}, 0.1, 1);
-        add(p + "mlp.gate_proj.weight", {48, 32}, 0.18);
-        add(p + "mlp.up_proj.weight", {48, 32}, 0.18);
-        add(p + "mlp.down_proj.weight", {32, 48}, 0.14);
-    }
-    add("model.norm.weight", {32}, 0.1, 1);
-    add("lm_head.weight", {257, 32}, 0.5);
-    mftest::writeCheckpoint(folder + "/model.safetensors", tensors);
-}
-
-std::string failureOf(const mftest::CliRun &run)
-{
-    return "exit " + std::to_string(run.code) + ": " + run.err;
-}
-
-} // namespace
-
 class TestCausalLm : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -103,7 +35,7 @@ private Q_SLOTS:
 
 void TestCausalLm::matchesPythonReference()
 {
-    if (!havePythonTorch())
+    if (!mftest::havePythonTorch())
         QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
     if (!std::filesystem::exists(mftest::tokenizerReferenceDir() +
                                  "/tokenizers/dist/tokenizers.mjs") ||
@@ -142,30 +74,30 @@ void TestCausalLm::refusesWhatItDoesNotCompute()
     for (const Case &c : cases) {
         const std::string folder = dir.file("refused");
         std::filesystem::remove_all(folder);
-        writeLlama(folder, 1, mf::DType::F32, c.changes);
+        mftest::writeLlama(folder, 1, mf::DType::F32, c.changes);
         const std::string error = mftest::errorOf([&] { mf::eval::lm::readLmConfig(folder); });
         QVERIFY2(error.find("config.json: " + c.key) != std::string::npos, error.c_str());
         mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
         const auto run = mftest::runCli(dir, {"score", folder, "--data", dir.file("doc.txt")});
-        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos, failureOf(run).c_str());
+        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos, mftest::failureOf(run).c_str());
     }
     // A sliding window is refused only where the evaluated length would need it.
-    writeLlama(dir.file("mistral"), 1, mf::DType::F32,
+    mftest::writeLlama(dir.file("mistral"), 1, mf::DType::F32,
                {{"model_type", "mistral"}, {"sliding_window", 16}});
     mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
     auto run = mftest::runCli(
         dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"), "--max-length", "32"});
     QVERIFY2(run.code == 1 && run.err.find("sliding_window") != std::string::npos,
-             failureOf(run).c_str());
+             mftest::failureOf(run).c_str());
     run = mftest::runCli(dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"),
                                "--max-length", "16", "--json"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
 }
 
 void TestCausalLm::badDataIsNamed()
 {
     TempDir dir;
-    writeLlama(dir.file("model"), 1, mf::DType::F32);
+    mftest::writeLlama(dir.file("model"), 1, mf::DType::F32);
     struct Case {
         std::string format, content, expected;
     };
@@ -184,7 +116,7 @@ void TestCausalLm::badDataIsNamed()
         const auto run = mftest::runCli(dir, {"score", dir.file("model"), "--data",
                                               dir.file("data.jsonl"), "--format", c.format});
         QVERIFY2(run.code == 1 && run.err.find(c.expected) != std::string::npos,
-                 failureOf(run).c_str());
+                 mftest::failureOf(run).c_str());
     }
     // A model without its tokenizer, and a folder that is no causal LM.
     std::filesystem::copy(dir.file("model"), dir.file("bare"));
@@ -193,23 +125,23 @@ void TestCausalLm::badDataIsNamed()
         std::filesystem::remove(dir.file("bare/") + name);
     mftest::writeFile(dir.file("doc.txt"), "text\n");
     auto run = mftest::runCli(dir, {"score", dir.file("bare"), "--data", dir.file("doc.txt")});
-    QVERIFY2(run.code == 1 && run.err.find("bare") != std::string::npos, failureOf(run).c_str());
+    QVERIFY2(run.code == 1 && run.err.find("bare") != std::string::npos, mftest::failureOf(run).c_str());
     // Items longer than max_length are truncated from the left, said once.
     mftest::writeFile(dir.file("long.jsonl"),
                       "{\"prompt\": \"" + std::string(300, 'x') + "\", \"completion\": \" y\"}\n");
     run = mftest::runCli(dir, {"score", dir.file("model"), "--data", dir.file("long.jsonl"),
                                "--format", "completion", "--max-length", "64", "--json"});
     QVERIFY2(run.code == 0 && run.err.find("truncated from the left") != std::string::npos,
-             failureOf(run).c_str());
+             mftest::failureOf(run).c_str());
     // A context of only whitespace is read as an empty one (the prefix token before it).
     mftest::writeFile(dir.file("blank.jsonl"),
                       "{\"context\": \"  \", \"choices\": [\"a\", \"b\"], \"gold\": 1}\n");
     run = mftest::runCli(dir, {"score", dir.file("model"), "--data", dir.file("blank.jsonl"),
                                "--format", "multiple-choice", "--json", "--per-token"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     QCOMPARE(json::parse(run.out)["requests"][0]["tokens"][0].get<int>(), 256); // <|endoftext|>
     // A task whose vocabulary is not the base's.
-    writeLlama(dir.file("other"), 2, mf::DType::F32, {{"vocab_size", 300}});
+    mftest::writeLlama(dir.file("other"), 2, mf::DType::F32, {{"vocab_size", 300}});
     const json project = {
         {"format", "mergefront-project"},
         {"version", 1},
@@ -224,15 +156,15 @@ void TestCausalLm::badDataIsNamed()
     mftest::writeFile(dir.file("project.json"), project.dump());
     run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.5"});
     QVERIFY2(run.code == 1 && run.err.find("vocab_size 300") != std::string::npos,
-             failureOf(run).c_str());
+             mftest::failureOf(run).c_str());
 }
 
 void TestCausalLm::mergeThenScoreEqualsInProcess()
 {
     TempDir dir;
-    writeLlama(dir.file("base"), 1, mf::DType::BF16);
-    writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
-    writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeLlama(dir.file("base"), 1, mf::DType::BF16);
+    mftest::writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
     mftest::writeFile(dir.file("a.txt"), "The quick brown fox jumps over the lazy dog. "
                                          "Pack my box with five dozen liquor jugs.\n");
     mftest::writeFile(dir.file("b.jsonl"),
@@ -264,21 +196,21 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     mftest::writeFile(dir.file("project.json"), project.dump());
     auto run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     const json inProcess = json::parse(run.out);
     QVERIFY2(run.err.find("memory plan") != std::string::npos, run.err.c_str());
 
     run = mftest::runCli(dir, {"merge", "--base", dir.file("base"), "--model", dir.file("a"),
                                "--model", dir.file("b"), "--coef", "0.7,0.4", "--method", "ties",
                                "--density", "0.5", "--out", dir.file("merged")});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("a.txt"), "--device",
                                "cpu", "--json"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     const double perplexity = json::parse(run.out)["perplexity"].get<double>();
     run = mftest::runCli(dir, {"score", dir.file("merged"), "--data", dir.file("b.jsonl"),
                                "--format", "multiple-choice", "--device", "cpu", "--json"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     const double accNorm = json::parse(run.out)["acc_norm"].get<double>();
     const double ours = inProcess["metrics"]["a"].get<double>();
     QVERIFY2(std::fabs(ours - perplexity) <= 1e-9 * perplexity,
@@ -288,21 +220,21 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     QCOMPARE(inProcess["metrics"]["b"].get<double>(), accNorm);
     // Not the base's number: the merge reached the live weights.
     run = mftest::runCli(dir, {"score", dir.file("base"), "--data", dir.file("a.txt"), "--json"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     QVERIFY(std::fabs(json::parse(run.out)["perplexity"].get<double>() - perplexity) >
             1e-6 * perplexity);
     // status names the evaluator and the model; the export sidecar how "measured" was measured.
     run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     const json status = json::parse(run.out);
     QCOMPARE(status["evaluator"].get<std::string>(), std::string("causal-lm"));
     QVERIFY2(status["model"].get<std::string>().rfind("llama, 2 layers", 0) == 0,
              status.dump().c_str());
     run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "6"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "0.7,0.4", "--out",
                                dir.file("chosen") + "/"});
-    QVERIFY2(run.code == 0, failureOf(run).c_str());
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     const json sidecar = json::parse(mftest::readFile(dir.file("chosen.json")));
     QCOMPARE(sidecar["evaluators"]["b"]["kind"].get<std::string>(), std::string("causal-lm"));
     QCOMPARE(sidecar["evaluators"]["b"]["metric"].get<std::string>(), std::string("acc_norm"));
@@ -310,11 +242,11 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     // The same merge again comes from the project's cache; after the data is edited it does not.
     run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
-    QVERIFY2(run.code == 0 && json::parse(run.out)["cached"].get<bool>(), failureOf(run).c_str());
+    QVERIFY2(run.code == 0 && json::parse(run.out)["cached"].get<bool>(), mftest::failureOf(run).c_str());
     mftest::writeFile(dir.file("a.txt"), "Another held-out text altogether.\n");
     run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
-    QVERIFY2(run.code == 0 && !json::parse(run.out)["cached"].get<bool>(), failureOf(run).c_str());
+    QVERIFY2(run.code == 0 && !json::parse(run.out)["cached"].get<bool>(), mftest::failureOf(run).c_str());
     QVERIFY(json::parse(run.out)["metrics"]["a"].get<double>() != ours);
 }
 
@@ -323,10 +255,10 @@ void TestCausalLm::deviceMergeEqualsHostMerge()
     // The merge through LibTorch (what runs on a GPU), here on the CPU, against the host's
     // streaming kernel: the same weights bit for bit, so the same numbers, for every method.
     TempDir dir;
-    writeLlama(dir.file("base"), 1, mf::DType::BF16);
-    writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
-    writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
-    writeLlama(dir.file("c"), 4, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeLlama(dir.file("base"), 1, mf::DType::BF16);
+    mftest::writeLlama(dir.file("a"), 2, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeLlama(dir.file("b"), 3, mf::DType::BF16, json::object(), 0.05);
+    mftest::writeLlama(dir.file("c"), 4, mf::DType::BF16, json::object(), 0.05);
     mftest::writeFile(dir.file("doc.txt"), "Pack my box with five dozen liquor jugs. The five "
                                            "boxing wizards jump quickly.\n");
     struct Method {

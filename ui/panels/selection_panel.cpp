@@ -95,10 +95,18 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
         m_shards->addItem(tr("shards of %1 GB").arg(gigabytes),
                           QVariant::fromValue<qlonglong>(qlonglong(gigabytes) << 30));
     m_shards->addItem(tr("model folder"), QVariant::fromValue<qlonglong>(-1));
+    // GGUF for llama.cpp, Ollama and LM Studio: the weight type (docs/GGUF.md).
+    m_shards->addItem(tr("GGUF, source dtype"), QVariant::fromValue<qlonglong>(kGgufExport));
+    m_shards->addItem(tr("GGUF f16"), QVariant::fromValue<qlonglong>(kGgufExport - 1));
+    m_shards->addItem(tr("GGUF bf16"), QVariant::fromValue<qlonglong>(kGgufExport - 2));
+    m_shards->addItem(tr("GGUF q8_0"), QVariant::fromValue<qlonglong>(kGgufExport - 3));
+    m_shards->addItem(tr("GGUF f32"), QVariant::fromValue<qlonglong>(kGgufExport - 4));
     m_shards->setToolTip(
-        tr("One file; sharded safetensors with an index, as large checkpoints ship; or a "
+        tr("One file; sharded safetensors with an index, as large checkpoints ship; a "
            "Hugging Face model folder (weights, config, tokenizer, model card) that "
-           "transformers, vLLM and lm-eval load as it is"));
+           "transformers, vLLM and lm-eval load as it is; or one GGUF file for llama.cpp, "
+           "Ollama and LM Studio (a Llama, Mistral, Qwen2/3 or GPT-2 folder as the base; q8_0 "
+           "quantizes while merging, norms and biases stay f32)"));
     exportRow->addWidget(m_export, 1);
     exportRow->addWidget(m_shards);
     layout->addLayout(exportRow);
@@ -110,6 +118,7 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
 
     connect(m_shards, qOverload<int>(&QComboBox::currentIndexChanged), this,
             [this] { m_tokenizer->setVisible(m_tokenizer->count() > 1 && exportMode() < 0); });
+    m_shards->setMinimumContentsLength(16);
     connect(m_evaluate, &QPushButton::clicked, this, [this] {
         const std::vector<double> c = m_document->selectedCoefficients();
         if (!c.empty())
@@ -134,6 +143,13 @@ std::int64_t SelectionPanel::exportMode() const
     return m_shards->currentData().toLongLong();
 }
 
+QString SelectionPanel::ggufType() const
+{
+    static const char *const types[] = {"", "f16", "bf16", "q8_0", "f32"};
+    const std::int64_t index = kGgufExport - exportMode();
+    return exportsGguf() && index < 5 ? QString::fromLatin1(types[index]) : QString();
+}
+
 QString SelectionPanel::tokenizerFrom() const
 {
     return exportMode() < 0 && m_tokenizer->count() > 1 ? m_tokenizer->currentData().toString()
@@ -146,8 +162,8 @@ void SelectionPanel::offerTokenizers(const QStringList &differingFiles)
     m_tokenizer->addItem(tr("tokenizer of the base"), QString());
     for (const QString &name : m_document->taskNames())
         m_tokenizer->addItem(tr("tokenizer of %1").arg(name), name);
-    m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the model folder takes "
-                               "the chosen one's")
+    m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the model folder or "
+                               "GGUF file takes the chosen one's")
                                 .arg(differingFiles.join(QStringLiteral(", "))));
     m_tokenizer->setVisible(exportMode() < 0);
 }

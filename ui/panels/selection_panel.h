@@ -30,13 +30,18 @@ public:
     QSlider *weightSlider(int task) const { return m_weights.at(static_cast<std::size_t>(task)); }
     QComboBox *ruleBox() const { return m_rule; }
     QLabel *selectedLabel() const { return m_selected; }
-    QComboBox *shardBox() const { return m_shards; }        ///< one file, shards, or a model folder
+    QComboBox *shardBox() const { return m_shards; } ///< one file, shards, a model folder, GGUF
     QComboBox *tokenizerBox() const { return m_tokenizer; } ///< shown when tokenizers differ
     QPushButton *evaluateButton() const { return m_evaluate; }
 
-    /// The export as the Shards box says: 0 one file, > 0 the shard size in bytes, < 0 a folder.
+    /// The export as the Shards box says: 0 one file, > 0 the shard size in bytes, -1 a model
+    /// folder, kGgufExport or below a GGUF file (ggufType() says which type).
     std::int64_t exportMode() const;
-    /// The task whose tokenizer a folder export takes ("" the base's).
+    static constexpr std::int64_t kGgufExport = -2;
+    /// A GGUF export's weight type: "" the source's dtype, else f32, f16, bf16 or q8_0.
+    QString ggufType() const;
+    bool exportsGguf() const { return exportMode() <= kGgufExport; }
+    /// The task whose tokenizer a folder or GGUF export takes ("" the base's).
     QString tokenizerFrom() const;
     /// Offers a choice of tokenizer (base or a task's) for folder exports.
     void offerTokenizers(const QStringList &differingFiles);
