@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 namespace mf {
@@ -76,6 +77,10 @@ Checkpoint Checkpoint::open(const std::string &path)
     } else {
         // Decide by content, not by extension: a zip is a PyTorch archive.
         auto file = std::make_shared<MappedFile>(path);
+        if (file->size() >= 4 && std::memcmp(file->data(), "GGUF", 4) == 0)
+            throw Error(path + " is a GGUF file: an output for llama.cpp, not a merge input "
+                               "(its weights may be quantized). Merge the model folders it was "
+                               "made from; `inspect` reads it");
         checkpoint = looksLikePyTorchFile(*file) ? openPyTorch(std::move(file))
                                                  : openSafetensors(std::move(file));
     }

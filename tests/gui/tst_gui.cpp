@@ -15,6 +15,7 @@
 #include "qcustomplot_include.h"
 #include "run_controller.h"
 
+#include "io/gguf.h"
 #include "map/selection.h"
 #include "project/project.h"
 #include "zoo/zoo.h"
@@ -322,7 +323,7 @@ void TestGui::exportsTheSelectedMerge()
     QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("sharded.safetensors")).find("w")), w);
     // A model folder: the weights and a model card with the predicted metrics; a file name is
     // refused for it before any work.
-    window.shardBox()->setCurrentIndex(window.shardBox()->count() - 1);
+    window.shardBox()->setCurrentIndex(window.shardBox()->findData(QVariant::fromValue<qlonglong>(-1)));
     QCOMPARE(window.shardBox()->currentText(), QStringLiteral("model folder"));
     window.exportTo(QString::fromStdString(dir.file("folder.safetensors")));
     QVERIFY(!window.runner()->busy());
@@ -377,7 +378,7 @@ void TestGui::exportsAModelFolderWithATasksTokenizer()
     waitForFit(window);
     QTRY_COMPARE_WITH_TIMEOUT(window.tokenizerBox()->count(), 3, kHang);
     QVERIFY(window.tokenizerBox()->isHidden()); // only for a model folder export
-    window.shardBox()->setCurrentIndex(window.shardBox()->count() - 1);
+    window.shardBox()->setCurrentIndex(window.shardBox()->findData(QVariant::fromValue<qlonglong>(-1)));
     QVERIFY(window.tokenizerBox()->isVisible());
     window.tokenizerBox()->setCurrentIndex(2);
     QCOMPARE(window.tokenizerBox()->currentText(), QStringLiteral("tokenizer of b"));
@@ -679,6 +680,20 @@ void TestGui::opensTheTextExample()
         QVERIFY2(!e.result.failed, e.result.error.c_str());
         QVERIFY(e.result.metrics.at("python") > 1);
     }
+    // The chosen merge as GGUF q8_0 for llama.cpp (tst_gguf runs llama.cpp on such files); the
+    // name gets its .gguf.
+    const int q8 = window.shardBox()->findText(QStringLiteral("GGUF q8_0"));
+    QVERIFY(q8 >= 0);
+    window.shardBox()->setCurrentIndex(q8);
+    QVERIFY(runToEnd(window, [&] { window.exportTo(QString::fromStdString(dir.file("chosen"))); }));
+    const mf::GgufFile gguf = mf::readGguf(dir.file("chosen.gguf"));
+    QCOMPARE(gguf.find("general.architecture")->text, std::string("llama"));
+    QCOMPARE(gguf.find("general.file_type")->integer, std::int64_t(7)); // mostly Q8_0
+    QCOMPARE(gguf.find("tokenizer.ggml.tokens")->items.size(), std::size_t(32000));
+    const auto sidecar = nlohmann::json::parse(mftest::readFile(dir.file("chosen.gguf.json")));
+    QCOMPARE(sidecar["gguf_type"].get<std::string>(), std::string("q8_0"));
+    QCOMPARE(sidecar["coefficients"].get<std::vector<double>>(),
+             window.document()->selectedCoefficients());
 }
 
 void TestGui::screenshotRendersTheWindow()

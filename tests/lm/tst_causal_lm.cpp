@@ -11,6 +11,7 @@
 #include "eval/language_model.h"
 #include "eval/lm/causal_lm_evaluator.h"
 #include "eval/lm/config.h"
+#include "io/gguf.h"
 #include "zoo/text.h"
 
 #include <nlohmann/json.hpp>
@@ -239,6 +240,26 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     QCOMPARE(sidecar["evaluators"]["b"]["kind"].get<std::string>(), std::string("causal-lm"));
     QCOMPARE(sidecar["evaluators"]["b"]["metric"].get<std::string>(), std::string("acc_norm"));
     QCOMPARE(sidecar["measured"]["a"].get<double>(), ours);
+    // The same point as GGUF in the source dtype (bf16): the embedding is the folder's, byte for
+    // byte (tst_gguf has llama.cpp read such files).
+    run = mftest::runCli(dir, {"export", dir.file("project.json"), "--coef", "0.7,0.4", "--out",
+                               dir.file("chosen.gguf")});
+    QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
+    const mf::GgufFile gguf = mf::readGguf(dir.file("chosen.gguf"));
+    const mf::Checkpoint folder = mf::Checkpoint::open(dir.file("chosen"));
+    const mf::TensorRef &embedding = *folder.find("model.embed_tokens.weight");
+    bool found = false;
+    for (const mf::GgufTensor &t : gguf.tensors)
+        if (t.name == "token_embd.weight") {
+            found = true;
+            QCOMPARE(mf::ggmlTypeName(static_cast<std::uint32_t>(t.type)), std::string("BF16"));
+            QVERIFY(mftest::readFile(dir.file("chosen.gguf"))
+                        .compare(gguf.dataOffset + t.offset, t.byteSize(),
+                                 std::string(reinterpret_cast<const char *>(embedding.data),
+                                             embedding.byteSize)) == 0);
+        }
+    QVERIFY(found);
+    QVERIFY(json::parse(mftest::readFile(dir.file("chosen.gguf.json")))["gguf_type"].is_null());
     // The same merge again comes from the project's cache; after the data is edited it does not.
     run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});

@@ -14,6 +14,7 @@
 #include "io/checkpoint_writer.h"
 #include "io/gguf.h"
 #include "merge/gguf_output.h"
+#include "merge/merge_job.h"
 #include "util/text.h"
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,7 @@ private Q_SLOTS:
     void readerRefusesBrokenFiles();
     void mapsTensorsAsTheConverter();
     void refusesWhatHasNoMapping();
+    void cancelLeavesNothing();
     void llamaCppLoadsTokenizesAndScoresEveryFamily();
 };
 
@@ -333,6 +335,31 @@ void TestGguf::refusesWhatHasNoMapping()
     QVERIFY(!std::filesystem::exists(dir.file("out.gguf")));
 }
 
+void TestGguf::cancelLeavesNothing()
+{
+    TempDir dir;
+    mftest::writeLlama(dir.file("base"), 1, mf::DType::F32);
+    mftest::writeLlama(dir.file("task"), 2, mf::DType::F32, json::object(), 0.05);
+    const std::vector<std::string> before = dir.entries();
+    mf::MergeRequest request;
+    request.basePath = dir.file("base");
+    request.modelPaths = {dir.file("task")};
+    request.coefficients = {0.5};
+    request.outPath = dir.file("out.gguf");
+    request.ggufType = mf::GgmlType::Q8_0;
+    request.threads = 2;
+    bool cancelled = false;
+    try { // Cancel once merged bytes are written (at the latest when the merge reports its end)
+        mf::runMerge(request, [](const std::string &) {}, [](const mf::Progress &p) {
+            return !(std::string(p.stage) == "merging" && p.done > 0);
+        });
+    } catch (const mf::Cancelled &) {
+        cancelled = true;
+    }
+    QVERIFY(cancelled);
+    QVERIFY(dir.entries() == before); // no file, no temporary beside it
+}
+
 void TestGguf::llamaCppLoadsTokenizesAndScoresEveryFamily()
 {
     if (!mftest::havePythonTorch())
@@ -357,7 +384,7 @@ void TestGguf::llamaCppLoadsTokenizesAndScoresEveryFamily()
 }
 
 MF_TEST_MAIN(TestGguf, q8_0IsGgmlsReferenceQuantizer, layoutAndReaderAgree, readerRefusesBrokenFiles,
-             mapsTensorsAsTheConverter, refusesWhatHasNoMapping,
+             mapsTensorsAsTheConverter, refusesWhatHasNoMapping, cancelLeavesNothing,
              llamaCppLoadsTokenizesAndScoresEveryFamily)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_gguf.moc"
