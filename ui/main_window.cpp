@@ -424,8 +424,8 @@ void MainWindow::exportTo(const QString &path)
         if (!isGgufOutput(file.toStdString()))
             file += QStringLiteral(".gguf");
         const project::PointPrediction predicted{
-            m_document->selectedPredicted(), m_document->selectedStd(),
-            m_document->selectedLower(), m_document->selectedUpper()};
+            m_document->selectedPredicted(), m_document->selectedStd(), m_document->selectedLower(),
+            m_document->selectedUpper()};
         m_runner->exportMerge(c, predicted,
                               m_document->hasFront()
                                   ? QString::fromStdString(m_document->trust().summary())

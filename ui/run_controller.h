@@ -58,8 +58,7 @@ public:
     void exportMerge(const std::vector<double> &coefficients,
                      const project::PointPrediction &predicted, const QString &provisional,
                      const QString &preferenceJson, const QString &out, std::uint64_t shardSize = 0,
-                     const QString &tokenizerFrom = QString(),
-                     const QString &ggufType = QString());
+                     const QString &tokenizerFrom = QString(), const QString &ggufType = QString());
     /// The two example zoos (docs/EXAMPLE.md).
     enum class Example {
         Images, ///< an MLP on MNIST / Fashion-MNIST, accuracy

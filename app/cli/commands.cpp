@@ -321,9 +321,10 @@ std::vector<CoefficientGroup> parseGroups(const std::vector<std::string> &specs)
 int mergeCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(tokens,
-                         {"base", "model", "coef", "name", "method", "density", "drop", "seed",
-                          "include", "exclude", "out", "shard-size", "threads", "tokenizer-from",
-                          "task-only", "dtype", "group", "recipe", "recipe-out", "gguf-type"},
+                         {"base",    "model",      "coef",    "name",           "method",
+                          "density", "drop",       "seed",    "include",        "exclude",
+                          "out",     "shard-size", "threads", "tokenizer-from", "task-only",
+                          "dtype",   "group",      "recipe",  "recipe-out",     "gguf-type"},
                          {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");

@@ -87,18 +87,42 @@ public:
     void scalar(GgufValueType type, const GgufValue &value)
     {
         switch (type) {
-        case GgufValueType::Uint8: raw(static_cast<std::uint8_t>(value.integer)); break;
-        case GgufValueType::Int8: raw(static_cast<std::int8_t>(value.integer)); break;
-        case GgufValueType::Uint16: raw(static_cast<std::uint16_t>(value.integer)); break;
-        case GgufValueType::Int16: raw(static_cast<std::int16_t>(value.integer)); break;
-        case GgufValueType::Uint32: raw(static_cast<std::uint32_t>(value.integer)); break;
-        case GgufValueType::Int32: raw(static_cast<std::int32_t>(value.integer)); break;
-        case GgufValueType::Uint64: raw(static_cast<std::uint64_t>(value.integer)); break;
-        case GgufValueType::Int64: raw(static_cast<std::int64_t>(value.integer)); break;
-        case GgufValueType::Float32: raw(static_cast<float>(value.real)); break;
-        case GgufValueType::Float64: raw(value.real); break;
-        case GgufValueType::Bool: raw(static_cast<std::uint8_t>(value.integer ? 1 : 0)); break;
-        case GgufValueType::String: string(value.text); break;
+        case GgufValueType::Uint8:
+            raw(static_cast<std::uint8_t>(value.integer));
+            break;
+        case GgufValueType::Int8:
+            raw(static_cast<std::int8_t>(value.integer));
+            break;
+        case GgufValueType::Uint16:
+            raw(static_cast<std::uint16_t>(value.integer));
+            break;
+        case GgufValueType::Int16:
+            raw(static_cast<std::int16_t>(value.integer));
+            break;
+        case GgufValueType::Uint32:
+            raw(static_cast<std::uint32_t>(value.integer));
+            break;
+        case GgufValueType::Int32:
+            raw(static_cast<std::int32_t>(value.integer));
+            break;
+        case GgufValueType::Uint64:
+            raw(static_cast<std::uint64_t>(value.integer));
+            break;
+        case GgufValueType::Int64:
+            raw(static_cast<std::int64_t>(value.integer));
+            break;
+        case GgufValueType::Float32:
+            raw(static_cast<float>(value.real));
+            break;
+        case GgufValueType::Float64:
+            raw(value.real);
+            break;
+        case GgufValueType::Bool:
+            raw(static_cast<std::uint8_t>(value.integer ? 1 : 0));
+            break;
+        case GgufValueType::String:
+            string(value.text);
+            break;
         case GgufValueType::Array:
             raw(static_cast<std::uint32_t>(value.elementType));
             raw<std::uint64_t>(value.items.size());
@@ -150,18 +174,36 @@ public:
         GgufValue v;
         v.type = type;
         switch (type) {
-        case GgufValueType::Uint8: v.integer = raw<std::uint8_t>(key.c_str()); break;
-        case GgufValueType::Int8: v.integer = raw<std::int8_t>(key.c_str()); break;
-        case GgufValueType::Uint16: v.integer = raw<std::uint16_t>(key.c_str()); break;
-        case GgufValueType::Int16: v.integer = raw<std::int16_t>(key.c_str()); break;
-        case GgufValueType::Uint32: v.integer = raw<std::uint32_t>(key.c_str()); break;
-        case GgufValueType::Int32: v.integer = raw<std::int32_t>(key.c_str()); break;
+        case GgufValueType::Uint8:
+            v.integer = raw<std::uint8_t>(key.c_str());
+            break;
+        case GgufValueType::Int8:
+            v.integer = raw<std::int8_t>(key.c_str());
+            break;
+        case GgufValueType::Uint16:
+            v.integer = raw<std::uint16_t>(key.c_str());
+            break;
+        case GgufValueType::Int16:
+            v.integer = raw<std::int16_t>(key.c_str());
+            break;
+        case GgufValueType::Uint32:
+            v.integer = raw<std::uint32_t>(key.c_str());
+            break;
+        case GgufValueType::Int32:
+            v.integer = raw<std::int32_t>(key.c_str());
+            break;
         case GgufValueType::Uint64:
             v.integer = static_cast<std::int64_t>(raw<std::uint64_t>(key.c_str()));
             break;
-        case GgufValueType::Int64: v.integer = raw<std::int64_t>(key.c_str()); break;
-        case GgufValueType::Float32: v.real = raw<float>(key.c_str()); break;
-        case GgufValueType::Float64: v.real = raw<double>(key.c_str()); break;
+        case GgufValueType::Int64:
+            v.integer = raw<std::int64_t>(key.c_str());
+            break;
+        case GgufValueType::Float32:
+            v.real = raw<float>(key.c_str());
+            break;
+        case GgufValueType::Float64:
+            v.real = raw<double>(key.c_str());
+            break;
         case GgufValueType::Bool: {
             const auto b = raw<std::uint8_t>(key.c_str());
             if (b > 1)
@@ -169,7 +211,9 @@ public:
             v.integer = b;
             break;
         }
-        case GgufValueType::String: v.text = string(key.c_str()); break;
+        case GgufValueType::String:
+            v.text = string(key.c_str());
+            break;
         case GgufValueType::Array: {
             if (depth > 1)
                 fail("key '" + key + "' nests arrays too deeply");
@@ -185,7 +229,8 @@ public:
                 v.items.push_back(value(v.elementType, key, depth + 1));
             break;
         }
-        default: fail("key '" + key + "' has unknown type " + std::to_string(int(type)));
+        default:
+            fail("key '" + key + "' has unknown type " + std::to_string(int(type)));
         }
         return v;
     }
@@ -201,9 +246,12 @@ nlohmann::json valueJson(const GgufValue &value)
 {
     switch (value.type) {
     case GgufValueType::Float32:
-    case GgufValueType::Float64: return value.real;
-    case GgufValueType::Bool: return value.integer != 0;
-    case GgufValueType::String: return value.text;
+    case GgufValueType::Float64:
+        return value.real;
+    case GgufValueType::Bool:
+        return value.integer != 0;
+    case GgufValueType::String:
+        return value.text;
     case GgufValueType::Array: {
         if (value.items.size() > 64) // a vocabulary: say what it is, not all of it
             return value.describe();
@@ -212,26 +260,40 @@ nlohmann::json valueJson(const GgufValue &value)
             list.push_back(valueJson(item));
         return list;
     }
-    default: return value.integer;
+    default:
+        return value.integer;
     }
 }
 
 const char *valueTypeName(GgufValueType type)
 {
     switch (type) {
-    case GgufValueType::Uint8: return "u8";
-    case GgufValueType::Int8: return "i8";
-    case GgufValueType::Uint16: return "u16";
-    case GgufValueType::Int16: return "i16";
-    case GgufValueType::Uint32: return "u32";
-    case GgufValueType::Int32: return "i32";
-    case GgufValueType::Float32: return "f32";
-    case GgufValueType::Bool: return "bool";
-    case GgufValueType::String: return "string";
-    case GgufValueType::Array: return "array";
-    case GgufValueType::Uint64: return "u64";
-    case GgufValueType::Int64: return "i64";
-    case GgufValueType::Float64: return "f64";
+    case GgufValueType::Uint8:
+        return "u8";
+    case GgufValueType::Int8:
+        return "i8";
+    case GgufValueType::Uint16:
+        return "u16";
+    case GgufValueType::Int16:
+        return "i16";
+    case GgufValueType::Uint32:
+        return "u32";
+    case GgufValueType::Int32:
+        return "i32";
+    case GgufValueType::Float32:
+        return "f32";
+    case GgufValueType::Bool:
+        return "bool";
+    case GgufValueType::String:
+        return "string";
+    case GgufValueType::Array:
+        return "array";
+    case GgufValueType::Uint64:
+        return "u64";
+    case GgufValueType::Int64:
+        return "i64";
+    case GgufValueType::Float64:
+        return "f64";
     }
     return "?";
 }
@@ -271,7 +333,8 @@ GgmlType parseGgufWeightType(const std::string &name)
         return GgmlType::BF16;
     if (lower == "q8_0")
         return GgmlType::Q8_0;
-    throw Error("unknown GGUF weight type '" + name + "' (Mergefront writes f32, f16, bf16 and q8_0)");
+    throw Error("unknown GGUF weight type '" + name +
+                "' (Mergefront writes f32, f16, bf16 and q8_0)");
 }
 
 std::string ggufWeightTypeName(GgmlType type)
@@ -282,20 +345,31 @@ std::string ggufWeightTypeName(GgmlType type)
 std::uint32_t ggufFileType(GgmlType type)
 {
     switch (type) {
-    case GgmlType::F32: return 0;   // LLAMA_FTYPE_ALL_F32
-    case GgmlType::F16: return 1;   // LLAMA_FTYPE_MOSTLY_F16
-    case GgmlType::Q8_0: return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
-    case GgmlType::BF16: return 32; // LLAMA_FTYPE_MOSTLY_BF16
-    default: throw Error("internal: no file type for " + ggufWeightTypeName(type));
+    case GgmlType::F32:
+        return 0; // LLAMA_FTYPE_ALL_F32
+    case GgmlType::F16:
+        return 1; // LLAMA_FTYPE_MOSTLY_F16
+    case GgmlType::Q8_0:
+        return 7; // LLAMA_FTYPE_MOSTLY_Q8_0
+    case GgmlType::BF16:
+        return 32; // LLAMA_FTYPE_MOSTLY_BF16
+    default:
+        throw Error("internal: no file type for " + ggufWeightTypeName(type));
     }
 }
 
 void encodeGgmlRow(GgmlType type, const float *values, std::size_t count, void *out)
 {
     switch (type) {
-    case GgmlType::F32: std::memcpy(out, values, count * sizeof(float)); return;
-    case GgmlType::F16: convertFromFloat(DType::F16, values, out, count); return;
-    case GgmlType::BF16: convertFromFloat(DType::BF16, values, out, count); return;
+    case GgmlType::F32:
+        std::memcpy(out, values, count * sizeof(float));
+        return;
+    case GgmlType::F16:
+        convertFromFloat(DType::F16, values, out, count);
+        return;
+    case GgmlType::BF16:
+        convertFromFloat(DType::BF16, values, out, count);
+        return;
     case GgmlType::Q8_0: {
         if (count % kQ8Block != 0)
             throw Error("internal: Q8_0 of " + std::to_string(count) + " elements");
@@ -324,9 +398,15 @@ void encodeGgmlRow(GgmlType type, const float *values, std::size_t count, void *
 void decodeGgmlRow(GgmlType type, const void *bytes, std::size_t count, float *out)
 {
     switch (type) {
-    case GgmlType::F32: std::memcpy(out, bytes, count * sizeof(float)); return;
-    case GgmlType::F16: convertToFloat(DType::F16, bytes, out, count); return;
-    case GgmlType::BF16: convertToFloat(DType::BF16, bytes, out, count); return;
+    case GgmlType::F32:
+        std::memcpy(out, bytes, count * sizeof(float));
+        return;
+    case GgmlType::F16:
+        convertToFloat(DType::F16, bytes, out, count);
+        return;
+    case GgmlType::BF16:
+        convertToFloat(DType::BF16, bytes, out, count);
+        return;
     case GgmlType::Q8_0: {
         const auto *block = static_cast<const unsigned char *>(bytes);
         for (std::size_t b = 0; b < count / kQ8Block; ++b, block += 34) {
@@ -334,13 +414,13 @@ void decodeGgmlRow(GgmlType type, const void *bytes, std::size_t count, float *o
             std::memcpy(&half, block, 2);
             const float d = halfToFloat(half);
             for (std::size_t j = 0; j < kQ8Block; ++j)
-                out[b * kQ8Block + j] = d * static_cast<float>(static_cast<std::int8_t>(block[2 + j]));
+                out[b * kQ8Block + j] =
+                    d * static_cast<float>(static_cast<std::int8_t>(block[2 + j]));
         }
         return;
     }
     default:
-        throw Error("cannot decode " + ggmlTypeName(static_cast<std::uint32_t>(type)) +
-                    " tensors");
+        throw Error("cannot decode " + ggmlTypeName(static_cast<std::uint32_t>(type)) + " tensors");
     }
 }
 
@@ -426,7 +506,8 @@ std::string GgufValue::describe(std::size_t maxChars) const
         out << real;
         return out.str();
     }
-    case GgufValueType::Bool: return integer ? "true" : "false";
+    case GgufValueType::Bool:
+        return integer ? "true" : "false";
     case GgufValueType::String: {
         std::string shown = text.size() > maxChars ? text.substr(0, maxChars) + "..." : text;
         for (char &c : shown)
@@ -443,7 +524,8 @@ std::string GgufValue::describe(std::size_t maxChars) const
         out += items.empty() ? "]" : ": " + shown + (shown.size() >= maxChars ? ", ...]" : "]");
         return out;
     }
-    default: return std::to_string(integer);
+    default:
+        return std::to_string(integer);
     }
 }
 
@@ -496,7 +578,8 @@ GgufLayout layoutGguf(const GgufMetadata &metadata, const std::vector<GgufTensor
         if (tensor.name.empty() || !names.insert(tensor.name).second)
             throw Error("internal: GGUF tensor name '" + tensor.name + "' is empty or used twice");
         if (tensor.name.size() >= 64) // GGML_MAX_NAME
-            throw Error("GGUF tensor name '" + tensor.name + "' is longer than llama.cpp allows (63)");
+            throw Error("GGUF tensor name '" + tensor.name +
+                        "' is longer than llama.cpp allows (63)");
         if (tensor.dims.empty() || tensor.dims.size() > kMaxDims)
             throw Error("internal: GGUF tensor '" + tensor.name + "' has " +
                         std::to_string(tensor.dims.size()) + " dims");

@@ -116,7 +116,7 @@ struct GgufTensor {
 
 /// The layout of a file to write: its header bytes and where each tensor's data goes.
 struct GgufLayout {
-    std::string header;                ///< magic .. tensor infos, padded to the alignment
+    std::string header;                 ///< magic .. tensor infos, padded to the alignment
     std::vector<std::uint64_t> offsets; ///< absolute file offset of each tensor's data
     std::uint64_t fileSize = 0;
 };

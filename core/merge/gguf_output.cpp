@@ -103,18 +103,12 @@ constexpr NameRule kGpt2Global[] = {
     {"lm_head.weight", "output.weight"},
 };
 constexpr NameRule kGpt2Block[] = {
-    {"ln_1.weight", "attn_norm.weight"},
-    {"ln_1.bias", "attn_norm.bias"},
-    {"attn.c_attn.weight", "attn_qkv.weight"},
-    {"attn.c_attn.bias", "attn_qkv.bias"},
-    {"attn.c_proj.weight", "attn_output.weight"},
-    {"attn.c_proj.bias", "attn_output.bias"},
-    {"ln_2.weight", "ffn_norm.weight"},
-    {"ln_2.bias", "ffn_norm.bias"},
-    {"mlp.c_fc.weight", "ffn_up.weight"},
-    {"mlp.c_fc.bias", "ffn_up.bias"},
-    {"mlp.c_proj.weight", "ffn_down.weight"},
-    {"mlp.c_proj.bias", "ffn_down.bias"},
+    {"ln_1.weight", "attn_norm.weight"},          {"ln_1.bias", "attn_norm.bias"},
+    {"attn.c_attn.weight", "attn_qkv.weight"},    {"attn.c_attn.bias", "attn_qkv.bias"},
+    {"attn.c_proj.weight", "attn_output.weight"}, {"attn.c_proj.bias", "attn_output.bias"},
+    {"ln_2.weight", "ffn_norm.weight"},           {"ln_2.bias", "ffn_norm.bias"},
+    {"mlp.c_fc.weight", "ffn_up.weight"},         {"mlp.c_fc.bias", "ffn_up.bias"},
+    {"mlp.c_proj.weight", "ffn_down.weight"},     {"mlp.c_proj.bias", "ffn_down.bias"},
 };
 
 /// Buffers and caches a checkpoint carries that are not weights (the converter skips them).
@@ -130,9 +124,9 @@ std::string ggufTensorName(const std::string &name, bool gpt2)
     std::string rest = name;
     if (gpt2 && rest.rfind("transformer.", 0) == 0)
         rest = rest.substr(12);
-    const auto &globals = gpt2 ? std::vector<NameRule>(std::begin(kGpt2Global), std::end(kGpt2Global))
-                               : std::vector<NameRule>(std::begin(kDecoderGlobal),
-                                                       std::end(kDecoderGlobal));
+    const auto &globals =
+        gpt2 ? std::vector<NameRule>(std::begin(kGpt2Global), std::end(kGpt2Global))
+             : std::vector<NameRule>(std::begin(kDecoderGlobal), std::end(kDecoderGlobal));
     for (const NameRule &rule : globals)
         if (rest == rule.hf)
             return rule.gguf;
@@ -146,9 +140,9 @@ std::string ggufTensorName(const std::string &name, bool gpt2)
     if (!std::all_of(layer.begin(), layer.end(), [](char c) { return std::isdigit(c); }))
         return "";
     const std::string tail = rest.substr(dot + 1);
-    const auto blocks = gpt2 ? std::vector<NameRule>(std::begin(kGpt2Block), std::end(kGpt2Block))
-                             : std::vector<NameRule>(std::begin(kDecoderBlock),
-                                                     std::end(kDecoderBlock));
+    const auto blocks =
+        gpt2 ? std::vector<NameRule>(std::begin(kGpt2Block), std::end(kGpt2Block))
+             : std::vector<NameRule>(std::begin(kDecoderBlock), std::end(kDecoderBlock));
     for (const NameRule &rule : blocks)
         if (tail == rule.hf)
             return "blk." + std::to_string(std::stoul(layer)) + "." + rule.gguf;
@@ -199,13 +193,12 @@ std::string preTokenizerName(const json &tokenizer, const std::string &file)
                pre["pretokenizers"].size() == 2) {
         const json &split = pre["pretokenizers"][0];
         const json &byteLevel = pre["pretokenizers"][1];
-        const bool shape = split.value("type", "") == "Split" &&
-                           split.value("behavior", "") == "Isolated" &&
-                           !split.value("invert", false) && split.contains("pattern") &&
-                           split["pattern"].is_object() && split["pattern"].contains("Regex") &&
-                           byteLevel.value("type", "") == "ByteLevel" &&
-                           !byteLevel.value("use_regex", true) &&
-                           !byteLevel.value("add_prefix_space", false);
+        const bool shape =
+            split.value("type", "") == "Split" && split.value("behavior", "") == "Isolated" &&
+            !split.value("invert", false) && split.contains("pattern") &&
+            split["pattern"].is_object() && split["pattern"].contains("Regex") &&
+            byteLevel.value("type", "") == "ByteLevel" && !byteLevel.value("use_regex", true) &&
+            !byteLevel.value("add_prefix_space", false);
         const std::string regex = shape ? split["pattern"]["Regex"].get<std::string>() : "";
         if (regex == kLlama3Regex)
             name = "llama-bpe";
@@ -386,9 +379,7 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
             if (isByteToken(token)) {
                 tokenType = kByte;
             } else if (a != added.end()) {
-                tokenType = a->second.special ? kControl
-                            : i >= baseSize   ? kUserDefined
-                                              : kNormal;
+                tokenType = a->second.special ? kControl : i >= baseSize ? kUserDefined : kNormal;
                 if (tokenType == kUserDefined)
                     score = -1000.0f;
             } else if (const auto r = rankOf.find(token); r != rankOf.end()) {
@@ -404,11 +395,10 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
         const json &normalizer = tokenizer.value("normalizer", json());
         const json &pre = tokenizer.value("pre_tokenizer", json());
         const std::string dumpedNormalizer = normalizer.dump(), dumpedPre = pre.dump();
-        vocab.addSpacePrefix =
-            dumpedNormalizer.find("\"Prepend\"") != std::string::npos ||
-            (dumpedPre.find("\"Metaspace\"") != std::string::npos &&
-             dumpedPre.find("\"never\"") == std::string::npos &&
-             dumpedPre.find("\"add_prefix_space\":false") == std::string::npos);
+        vocab.addSpacePrefix = dumpedNormalizer.find("\"Prepend\"") != std::string::npos ||
+                               (dumpedPre.find("\"Metaspace\"") != std::string::npos &&
+                                dumpedPre.find("\"never\"") == std::string::npos &&
+                                dumpedPre.find("\"add_prefix_space\":false") == std::string::npos);
     }
     const std::size_t padded = rows - static_cast<std::size_t>(maxId + 1);
     lines.push_back("tokenizer: " + vocab.model + " (" +
@@ -444,7 +434,7 @@ void specialTokens(const std::string &tokenizerFolder, const std::string &config
         return std::nullopt;
     };
     static const std::pair<const char *, const char *> kKinds[] = {
-        {"bos", "bos_token_id"},       {"eos", "eos_token_id"},  {"unk", "unknown_token_id"},
+        {"bos", "bos_token_id"},       {"eos", "eos_token_id"},     {"unk", "unknown_token_id"},
         {"sep", "seperator_token_id"}, {"pad", "padding_token_id"}, {"cls", "cls_token_id"},
         {"mask", "mask_token_id"},
     };
@@ -484,8 +474,8 @@ void specialTokens(const std::string &tokenizerFolder, const std::string &config
             addToken[k] = flag.get<bool>();
         const std::string content = tokenContent(tokenizerConfig.value(k + "_token", json()));
         if (!content.empty())
-            if (const auto id = idOf(content); id && *id >= 0 &&
-                                               static_cast<std::size_t>(*id) < vocabSize)
+            if (const auto id = idOf(content);
+                id && *id >= 0 && static_cast<std::size_t>(*id) < vocabSize)
                 ids[k] = *id;
         if (!ids.count(k)) {
             const json fromConfig = config.value(k + "_token_id", json());
@@ -556,8 +546,9 @@ std::vector<float> llama3RopeFactors(const eval::lm::LmConfig &config)
         } else if (wavelength > lowWavelength) {
             factors.push_back(static_cast<float>(config.ropeFactor));
         } else {
-            const double smooth = (config.originalMaxPositions / wavelength - config.lowFreqFactor) /
-                                  (config.highFreqFactor - config.lowFreqFactor);
+            const double smooth =
+                (config.originalMaxPositions / wavelength - config.lowFreqFactor) /
+                (config.highFreqFactor - config.lowFreqFactor);
             factors.push_back(
                 static_cast<float>(1.0 / ((1 - smooth) / config.ropeFactor + smooth)));
         }
@@ -667,8 +658,7 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
             throw Error("tensor '" + output.name + "' has no GGUF name in the " +
                         plan.architecture + " mapping (" + config.file +
                         "): llama.cpp would not load it");
-        if (ggufName == "output.weight" &&
-            (config.tiedHead || gpt2) &&
+        if (ggufName == "output.weight" && (config.tiedHead || gpt2) &&
             std::find(untied.begin(), untied.end(), output.name) == untied.end()) {
             plan.lines.push_back("tied head: no output.weight (llama.cpp uses token_embd.weight)");
             continue;
@@ -689,12 +679,11 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
             t.layout = GgufTensorPlan::Layout::Transpose;
             std::swap(torchShape[0], torchShape[1]);
         }
-        if (plan.architecture == "llama" &&
-            (ggufName.find(".attn_q.") != std::string::npos ||
-             ggufName.find(".attn_k.") != std::string::npos)) {
+        if (plan.architecture == "llama" && (ggufName.find(".attn_q.") != std::string::npos ||
+                                             ggufName.find(".attn_k.") != std::string::npos)) {
             t.layout = GgufTensorPlan::Layout::PermuteHeads;
-            t.heads = ggufName.find(".attn_q.") != std::string::npos ? config.heads
-                                                                     : config.kvHeads;
+            t.heads =
+                ggufName.find(".attn_q.") != std::string::npos ? config.heads : config.kvHeads;
             if (torchShape[0] % (2 * static_cast<std::uint64_t>(t.heads)) != 0)
                 throw Error("tensor '" + output.name + "' has " + std::to_string(torchShape[0]) +
                             " rows, not a multiple of 2 x " + std::to_string(t.heads) + " heads");
@@ -749,7 +738,8 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
     kv.emplace_back("tokenizer.ggml.tokens", GgufValue::strings(vocab.tokens));
     if (vocab.model == "llama") {
         kv.emplace_back("tokenizer.ggml.scores", GgufValue::floats(vocab.scores));
-        kv.emplace_back("tokenizer.ggml.add_space_prefix", GgufValue::boolean(vocab.addSpacePrefix));
+        kv.emplace_back("tokenizer.ggml.add_space_prefix",
+                        GgufValue::boolean(vocab.addSpacePrefix));
     }
     kv.emplace_back("tokenizer.ggml.token_type", GgufValue::int32s(vocab.types));
     if (vocab.model == "gpt2")
@@ -786,7 +776,7 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
                             plan.layout.fileSize, options);
 
     struct Job {
-        std::size_t tensor;   ///< into plan.tensors
+        std::size_t tensor; ///< into plan.tensors
         std::uint64_t firstRow;
         std::uint64_t rows;
     };
@@ -820,8 +810,7 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
         // Whole heads for a permuted tensor (its rows move within a head only).
         const std::uint64_t unit =
             t.layout == GgufTensorPlan::Layout::PermuteHeads ? rowCount / t.heads : 1;
-        const std::uint64_t units =
-            std::max<std::uint64_t>(1, kRangeElements / (rowLength * unit));
+        const std::uint64_t units = std::max<std::uint64_t>(1, kRangeElements / (rowLength * unit));
         for (std::uint64_t row = 0; row < rowCount; row += unit * units) {
             const std::uint64_t rows = std::min(unit * units, rowCount - row);
             ranges.push_back({found->second, row * rowLength, rows * rowLength});
@@ -865,8 +854,8 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
         std::string &bytes = encoded[static_cast<std::size_t>(worker)];
         bytes.resize(static_cast<std::size_t>(rowBytes * job.rows));
         for (std::uint64_t row = 0; row < job.rows; ++row)
-            encodeGgmlRow(t.tensor.type, rows + row * rowLength, static_cast<std::size_t>(rowLength),
-                          bytes.data() + row * rowBytes);
+            encodeGgmlRow(t.tensor.type, rows + row * rowLength,
+                          static_cast<std::size_t>(rowLength), bytes.data() + row * rowBytes);
         writer.write(job.tensor, job.firstRow * rowBytes, bytes.data(), bytes.size());
         return static_cast<std::uint64_t>(bytes.size());
     };

@@ -58,9 +58,8 @@ struct GgufPlan {
 /// tensor: an architecture or tokenizer with no GGUF mapping (with the supported list), a tensor
 /// the mapping does not know, a vocabulary larger than the embedding.
 GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerFolder,
-                  const std::vector<OutputTensor> &outputs,
-                  const std::vector<std::string> &untied, GgmlType weightType,
-                  const std::string &name, const Metadata &extra);
+                  const std::vector<OutputTensor> &outputs, const std::vector<std::string> &untied,
+                  GgmlType weightType, const std::string &name, const Metadata &extra);
 
 /// Merges into the planned file: each tensor is merged, laid out, converted or quantized and
 /// written row block by row block on `threads` threads (never a whole model in memory), to a

@@ -275,20 +275,21 @@ void planGgufOutput(const MergeRequest &request, OpenedMerge &opened)
         type = *request.ggufType;
     } else {
         const DType dtype = request.dtype ? *request.dtype : dominantFloatingType(opened.outputs);
-        type = dtype == DType::F16 ? GgmlType::F16 : dtype == DType::BF16 ? GgmlType::BF16
-                                                                          : GgmlType::F32;
+        type = dtype == DType::F16    ? GgmlType::F16
+               : dtype == DType::BF16 ? GgmlType::BF16
+                                      : GgmlType::F32;
     }
     opened.outputs = merger.outputTensors(std::nullopt, /*omitDuplicates=*/true);
-    const Metadata metadata = provenance(request, opened.inputs->base(),
-                                         opened.report.fingerprints, opened.names);
-    opened.ggufPlan = planGguf(opened.inputs->base().folder(), tokenizerFolder, opened.outputs,
-                               merger.plan().untied, type,
-                               fs::path(request.outPath).stem().string(), metadata);
-    opened.report.notes.push_back(
-        "gguf: " + opened.ggufPlan.architecture + ", weights " + ggufWeightTypeName(type) +
-        (request.ggufType ? "" : " (the source's dtype)") + ", " +
-        std::to_string(opened.ggufPlan.tensors.size()) + " tensors, " +
-        formatBytes(opened.ggufPlan.fileSize()));
+    const Metadata metadata =
+        provenance(request, opened.inputs->base(), opened.report.fingerprints, opened.names);
+    opened.ggufPlan =
+        planGguf(opened.inputs->base().folder(), tokenizerFolder, opened.outputs,
+                 merger.plan().untied, type, fs::path(request.outPath).stem().string(), metadata);
+    opened.report.notes.push_back("gguf: " + opened.ggufPlan.architecture + ", weights " +
+                                  ggufWeightTypeName(type) +
+                                  (request.ggufType ? "" : " (the source's dtype)") + ", " +
+                                  std::to_string(opened.ggufPlan.tensors.size()) + " tensors, " +
+                                  formatBytes(opened.ggufPlan.fileSize()));
     for (const std::string &line : opened.ggufPlan.lines)
         opened.report.notes.push_back("gguf: " + line);
 }

@@ -20,17 +20,18 @@ struct MergeRequest {
     /// task by task.
     std::vector<double> coefficients;
     MergeOptions options;
-    std::string outPath; ///< .safetensors, .pt, .pth, .bin, .gguf; anything else: a folder
+    std::string outPath;         ///< .safetensors, .pt, .pth, .bin, .gguf; anything else: a folder
     std::uint64_t shardSize = 0; ///< safetensors: bytes per shard (0 = one file; folder: 5 GB)
     std::optional<DType> dtype;  ///< floating tensors written in this dtype (default: the base's)
     /// .gguf output: the type of 2-D weights (default: the base's dtype; f64 as f32)
     std::optional<GgmlType> ggufType;
-    std::string tokenizerFrom; ///< folder or GGUF output: the task whose tokenizer goes in ("": base)
-    std::string origin;          ///< the model card's "how": a command line or a project
-    std::string cardExtra;       ///< markdown appended to the model card (a project's metrics)
-    int threads = 0;             ///< 0 = all cores
-    bool sync = true;            ///< fsync before the atomic rename
-    Metadata extraMetadata;      ///< added to the output's provenance
+    std::string
+        tokenizerFrom;      ///< folder or GGUF output: the task whose tokenizer goes in ("": base)
+    std::string origin;     ///< the model card's "how": a command line or a project
+    std::string cardExtra;  ///< markdown appended to the model card (a project's metrics)
+    int threads = 0;        ///< 0 = all cores
+    bool sync = true;       ///< fsync before the atomic rename
+    Metadata extraMetadata; ///< added to the output's provenance
     /// A replayed recipe's fingerprints (the base's, then each model's): a source that does not
     /// match any more is refused, all of them named, before anything is written. Empty: none.
     std::vector<std::string> expectedFingerprints;
@@ -68,8 +69,9 @@ MergeReport planMergeOnly(const MergeRequest &request,
 /// Opens the checkpoints, plans, says the plan and the memory estimate through `log`,
 /// merges, and writes the output atomically: a file, a sharded set, or a whole model folder
 /// (weights in HF's layout, the base's config and generation config, the tokenizer files, a
-/// README.md model card), or one GGUF file (merge/gguf_output.h). Refuses to write over an input or into a source folder. Throws
-/// mf::Error (nothing written) on bad input, mf::Cancelled when `progress` says stop.
+/// README.md model card), or one GGUF file (merge/gguf_output.h). Refuses to write over an input or
+/// into a source folder. Throws mf::Error (nothing written) on bad input, mf::Cancelled when
+/// `progress` says stop.
 MergeReport runMerge(const MergeRequest &request,
                      const std::function<void(const std::string &)> &log,
                      const ProgressCallback &progress = {});

@@ -363,10 +363,10 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
             const auto count =
                 static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, range.count - done));
             const float *merged =
-                tensor.merged ? mergeRange<float>(tensor, m_transforms[range.tensor],
-                                                  perTask[range.tensor], range.start + done,
-                                                  count, s)
-                              : loadBlock(*tensor.base, range.start + done, count, s.base.data());
+                tensor.merged
+                    ? mergeRange<float>(tensor, m_transforms[range.tensor], perTask[range.tensor],
+                                        range.start + done, count, s)
+                    : loadBlock(*tensor.base, range.start + done, count, s.base.data());
             std::copy(merged, merged + count, out.data() + done);
         }
         reporter.add(sink(r, out.data(), worker));

@@ -79,7 +79,8 @@ public:
     /// Called on a worker thread with range `range`'s merged values as float (`count` of them;
     /// the base's values for a tensor that is not merged); returns the bytes it wrote, for the
     /// progress. `worker` (0 .. threads-1) lets it keep per-thread buffers.
-    using RangeSink = std::function<std::uint64_t(std::size_t range, const float *values, int worker)>;
+    using RangeSink =
+        std::function<std::uint64_t(std::size_t range, const float *values, int worker)>;
     /// Merges `ranges` on `threads` threads and hands each to `sink` (outputs laid out
     /// differently from the plan's tensors: GGUF's permuted, transposed, quantized rows).
     /// `totalBytes`: what the sinks write in all (the progress's total).

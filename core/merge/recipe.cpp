@@ -174,8 +174,9 @@ nlohmann::ordered_json recipeJson(const MergeRequest &request, const MergeReport
         {"fingerprints", fingerprints},
         {"dtype", request.dtype ? nlohmann::ordered_json(dtypeName(*request.dtype))
                                 : nlohmann::ordered_json(nullptr)},
-        {"gguf_type", request.ggufType ? nlohmann::ordered_json(ggufWeightTypeName(*request.ggufType))
-                                       : nlohmann::ordered_json(nullptr)},
+        {"gguf_type", request.ggufType
+                          ? nlohmann::ordered_json(ggufWeightTypeName(*request.ggufType))
+                          : nlohmann::ordered_json(nullptr)},
         {"shard_size", request.shardSize},
         {"tokenizer_from", request.tokenizerFrom}};
     return recipe;

@@ -36,10 +36,10 @@ struct ExportRequest {
     std::string out;                             ///< any format `merge` writes, a folder too
     std::uint64_t shardSize = 0;
     int threads = 0;
-    std::optional<DType> dtype; ///< floating tensors in this dtype (default: the base's)
+    std::optional<DType> dtype;           ///< floating tensors in this dtype (default: the base's)
     std::optional<mf::GgmlType> ggufType; ///< a .gguf output: its weight type (default: the base's)
-    std::string tokenizerFrom;  ///< a folder output: the task whose tokenizer is copied
-    std::string origin;         ///< how the export was asked for (the model card says it)
+    std::string tokenizerFrom;            ///< a folder output: the task whose tokenizer is copied
+    std::string origin;                   ///< how the export was asked for (the model card says it)
 };
 
 struct ExportResult {

@@ -323,7 +323,8 @@ void TestGui::exportsTheSelectedMerge()
     QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("sharded.safetensors")).find("w")), w);
     // A model folder: the weights and a model card with the predicted metrics; a file name is
     // refused for it before any work.
-    window.shardBox()->setCurrentIndex(window.shardBox()->findData(QVariant::fromValue<qlonglong>(-1)));
+    window.shardBox()->setCurrentIndex(
+        window.shardBox()->findData(QVariant::fromValue<qlonglong>(-1)));
     QCOMPARE(window.shardBox()->currentText(), QStringLiteral("model folder"));
     window.exportTo(QString::fromStdString(dir.file("folder.safetensors")));
     QVERIFY(!window.runner()->busy());
@@ -378,7 +379,8 @@ void TestGui::exportsAModelFolderWithATasksTokenizer()
     waitForFit(window);
     QTRY_COMPARE_WITH_TIMEOUT(window.tokenizerBox()->count(), 3, kHang);
     QVERIFY(window.tokenizerBox()->isHidden()); // only for a model folder export
-    window.shardBox()->setCurrentIndex(window.shardBox()->findData(QVariant::fromValue<qlonglong>(-1)));
+    window.shardBox()->setCurrentIndex(
+        window.shardBox()->findData(QVariant::fromValue<qlonglong>(-1)));
     QVERIFY(window.tokenizerBox()->isVisible());
     window.tokenizerBox()->setCurrentIndex(2);
     QCOMPARE(window.tokenizerBox()->currentText(), QStringLiteral("tokenizer of b"));

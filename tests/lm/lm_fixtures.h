@@ -24,7 +24,8 @@ inline bool havePythonTorch()
 /// A tiny Llama (2 layers, GQA, untied head) on the byte-level tokenizer of the text example
 /// (257 tokens), random weights in `dtype`; `delta` > 0 makes a fine-tune of the seed-1 base.
 inline void writeLlama(const std::string &folder, std::uint64_t seed, mf::DType dtype,
-                const nlohmann::json &configChanges = nlohmann::json::object(), double delta = 0)
+                       const nlohmann::json &configChanges = nlohmann::json::object(),
+                       double delta = 0)
 {
     std::filesystem::create_directories(folder);
     mf::eval::Gpt2Config gpt2;
@@ -33,17 +34,17 @@ inline void writeLlama(const std::string &folder, std::uint64_t seed, mf::DType 
             name == "vocab.json" || name == "merges.txt")
             writeFile(folder + "/" + name, content);
     nlohmann::json config = {{"model_type", "llama"},
-                   {"vocab_size", 257},
-                   {"hidden_size", 32},
-                   {"num_attention_heads", 4},
-                   {"num_key_value_heads", 2},
-                   {"num_hidden_layers", 2},
-                   {"intermediate_size", 48},
-                   {"rms_norm_eps", 1e-5},
-                   {"rope_theta", 10000.0},
-                   {"max_position_embeddings", 256},
-                   {"tie_word_embeddings", false},
-                   {"hidden_act", "silu"}};
+                             {"vocab_size", 257},
+                             {"hidden_size", 32},
+                             {"num_attention_heads", 4},
+                             {"num_key_value_heads", 2},
+                             {"num_hidden_layers", 2},
+                             {"intermediate_size", 48},
+                             {"rms_norm_eps", 1e-5},
+                             {"rope_theta", 10000.0},
+                             {"max_position_embeddings", 256},
+                             {"tie_word_embeddings", false},
+                             {"hidden_act", "silu"}};
     config.update(configChanges);
     writeFile(folder + "/config.json", config.dump(2));
     std::mt19937_64 base(1), noise(seed);
@@ -80,6 +81,5 @@ inline std::string failureOf(const CliRun &run)
 {
     return "exit " + std::to_string(run.code) + ": " + run.err;
 }
-
 
 } // namespace mftest

@@ -80,11 +80,12 @@ void TestCausalLm::refusesWhatItDoesNotCompute()
         QVERIFY2(error.find("config.json: " + c.key) != std::string::npos, error.c_str());
         mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
         const auto run = mftest::runCli(dir, {"score", folder, "--data", dir.file("doc.txt")});
-        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos, mftest::failureOf(run).c_str());
+        QVERIFY2(run.code == 1 && run.err.find(c.key) != std::string::npos,
+                 mftest::failureOf(run).c_str());
     }
     // A sliding window is refused only where the evaluated length would need it.
     mftest::writeLlama(dir.file("mistral"), 1, mf::DType::F32,
-               {{"model_type", "mistral"}, {"sliding_window", 16}});
+                       {{"model_type", "mistral"}, {"sliding_window", 16}});
     mftest::writeFile(dir.file("doc.txt"), "some text to score\n");
     auto run = mftest::runCli(
         dir, {"score", dir.file("mistral"), "--data", dir.file("doc.txt"), "--max-length", "32"});
@@ -126,7 +127,8 @@ void TestCausalLm::badDataIsNamed()
         std::filesystem::remove(dir.file("bare/") + name);
     mftest::writeFile(dir.file("doc.txt"), "text\n");
     auto run = mftest::runCli(dir, {"score", dir.file("bare"), "--data", dir.file("doc.txt")});
-    QVERIFY2(run.code == 1 && run.err.find("bare") != std::string::npos, mftest::failureOf(run).c_str());
+    QVERIFY2(run.code == 1 && run.err.find("bare") != std::string::npos,
+             mftest::failureOf(run).c_str());
     // Items longer than max_length are truncated from the left, said once.
     mftest::writeFile(dir.file("long.jsonl"),
                       "{\"prompt\": \"" + std::string(300, 'x') + "\", \"completion\": \" y\"}\n");
@@ -263,11 +265,13 @@ void TestCausalLm::mergeThenScoreEqualsInProcess()
     // The same merge again comes from the project's cache; after the data is edited it does not.
     run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
-    QVERIFY2(run.code == 0 && json::parse(run.out)["cached"].get<bool>(), mftest::failureOf(run).c_str());
+    QVERIFY2(run.code == 0 && json::parse(run.out)["cached"].get<bool>(),
+             mftest::failureOf(run).c_str());
     mftest::writeFile(dir.file("a.txt"), "Another held-out text altogether.\n");
     run =
         mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.7,0.4", "--json"});
-    QVERIFY2(run.code == 0 && !json::parse(run.out)["cached"].get<bool>(), mftest::failureOf(run).c_str());
+    QVERIFY2(run.code == 0 && !json::parse(run.out)["cached"].get<bool>(),
+             mftest::failureOf(run).c_str());
     QVERIFY(json::parse(run.out)["metrics"]["a"].get<double>() != ours);
 }
 

@@ -32,8 +32,7 @@ namespace {
 
 /// Writes a GGUF file through the library's layout and the atomic writer.
 void writeGguf(const std::string &path, const mf::GgufMetadata &metadata,
-               const std::vector<mf::GgufTensor> &tensors,
-               const std::vector<std::string> &data)
+               const std::vector<mf::GgufTensor> &tensors, const std::vector<std::string> &data)
 {
     const mf::GgufLayout layout = mf::layoutGguf(metadata, tensors);
     std::vector<mf::OutputTensor> sizes;
@@ -88,7 +87,9 @@ void TestGguf::q8_0IsGgmlsReferenceQuantizer()
         std::memcpy(&h, bytes.data() + 34 * block, 2);
         return h;
     };
-    auto q = [&](int block, int j) { return static_cast<int>(static_cast<std::int8_t>(bytes[34 * block + 2 + j])); };
+    auto q = [&](int block, int j) {
+        return static_cast<int>(static_cast<std::int8_t>(bytes[34 * block + 2 + j]));
+    };
     QCOMPARE(scale(0), std::uint16_t(0x3c00)); // 1.0 in f16
     const int expected[] = {1, -1, 2, -3, 126, 127, -127, 0};
     for (int j = 0; j < 8; ++j)
@@ -96,7 +97,7 @@ void TestGguf::q8_0IsGgmlsReferenceQuantizer()
     QCOMPARE(scale(1), std::uint16_t(0));
     for (int j = 0; j < 32; ++j)
         QCOMPARE(q(1, j), 0);
-    QCOMPARE(scale(2), std::uint16_t(0x4000)); // 2.0
+    QCOMPARE(scale(2), std::uint16_t(0x4000));  // 2.0
     const int expected3[] = {127, 2, -3, 1, 0}; // 1.5 -> 2, -2.5 -> -3, 0.5 -> 1, -0.45 -> 0
     for (int j = 0; j < 5; ++j)
         QCOMPARE(q(2, j), expected3[j]);
@@ -110,10 +111,13 @@ void TestGguf::q8_0IsGgmlsReferenceQuantizer()
     mf::encodeGgmlRow(mf::GgmlType::F16, half, 2, f16);
     QCOMPARE(f16[0], std::uint16_t(0x3c00)); // a tie: down to even
     QCOMPARE(f16[1], std::uint16_t(0x3c02)); // a tie: up to even
-    QVERIFY(!mftest::errorOf([&] { mf::encodeGgmlRow(mf::GgmlType::Q8_0, x.data(), 40, bytes.data()); }).empty());
+    QVERIFY(!mftest::errorOf([&] {
+                 mf::encodeGgmlRow(mf::GgmlType::Q8_0, x.data(), 40, bytes.data());
+             }).empty());
     QCOMPARE(mf::parseGgufWeightType("Q8_0"), mf::GgmlType::Q8_0);
-    QVERIFY(mftest::errorOf([] { mf::parseGgufWeightType("q4_0"); }).find("f32, f16, bf16 and q8_0") !=
-            std::string::npos);
+    QVERIFY(mftest::errorOf([] {
+                mf::parseGgufWeightType("q4_0");
+            }).find("f32, f16, bf16 and q8_0") != std::string::npos);
 }
 
 void TestGguf::layoutAndReaderAgree()
@@ -134,7 +138,7 @@ void TestGguf::layoutAndReaderAgree()
     const mf::GgufLayout layout = mf::layoutGguf(metadata, tensors);
     QCOMPARE(layout.header.size() % 32, std::size_t(0));
     QCOMPARE(layout.offsets[0], layout.header.size());
-    QCOMPARE(layout.offsets[1], layout.header.size() + 32);      // 20 bytes, padded to 32
+    QCOMPARE(layout.offsets[1], layout.header.size() + 32);       // 20 bytes, padded to 32
     QCOMPARE(layout.offsets[2], layout.header.size() + 32 + 128); // 102 bytes, padded to 128
     QCOMPARE(layout.fileSize, layout.header.size() + 32 + 128 + 32);
     std::vector<std::string> data = {std::string(20, 'a'), std::string(102, 'b'),
@@ -157,7 +161,9 @@ void TestGguf::layoutAndReaderAgree()
     QCOMPARE(described["tensors"][1]["type"].get<std::string>(), std::string("Q8_0"));
     QCOMPARE(described["metadata"]["x.tokens"].size(), std::size_t(3));
     // Duplicate keys and tensor names are refused before anything is written.
-    QVERIFY(!mftest::errorOf([] { mf::layoutGguf({{"a", mf::GgufValue::u32(1)}, {"a", mf::GgufValue::u32(2)}}, {}); }).empty());
+    QVERIFY(!mftest::errorOf([] {
+                 mf::layoutGguf({{"a", mf::GgufValue::u32(1)}, {"a", mf::GgufValue::u32(2)}}, {});
+             }).empty());
     QVERIFY(!mftest::errorOf([&] { mf::layoutGguf({}, {tensors[0], tensors[0]}); }).empty());
 }
 
@@ -187,7 +193,8 @@ void TestGguf::readerRefusesBrokenFiles()
     for (const Case &c : cases) {
         mftest::writeFile(dir.file(c.name), c.bytes);
         const std::string error = mftest::errorOf([&] { mf::readGguf(dir.file(c.name)); });
-        QVERIFY2(error.find(c.name) != std::string::npos && error.find(c.expected) != std::string::npos,
+        QVERIFY2(error.find(c.name) != std::string::npos &&
+                     error.find(c.expected) != std::string::npos,
                  (c.name + ": " + error).c_str());
     }
 }
@@ -197,9 +204,9 @@ void TestGguf::mapsTensorsAsTheConverter()
     TempDir dir;
     mftest::writeLlama(dir.file("base"), 1, mf::DType::F32);
     mftest::writeLlama(dir.file("task"), 2, mf::DType::F32, json::object(), 0.05);
-    auto run = mftest::runCli(dir, {"merge", "--base", dir.file("base"), "--model", dir.file("task"),
-                                    "--coef", "0", "--out", dir.file("m.gguf"), "--gguf-type",
-                                    "q8_0", "--no-sync"});
+    auto run = mftest::runCli(dir, {"merge", "--base", dir.file("base"), "--model",
+                                    dir.file("task"), "--coef", "0", "--out", dir.file("m.gguf"),
+                                    "--gguf-type", "q8_0", "--no-sync"});
     QVERIFY2(run.code == 0, mftest::failureOf(run).c_str());
     QVERIFY(run.err.find("writes") != std::string::npos); // the size is said before writing
     const mf::GgufFile file = mf::readGguf(dir.file("m.gguf"));
@@ -230,7 +237,8 @@ void TestGguf::mapsTensorsAsTheConverter()
     const mf::GgufFile f32 = mf::readGguf(dir.file("f.gguf"));
     const std::string k = tensorBytes(f32, "blk.0.attn_k.weight");
     const mf::Checkpoint base = mf::Checkpoint::open(dir.file("base"));
-    const std::vector<double> hf = mftest::valuesOf(*base.find("model.layers.0.self_attn.k_proj.weight"));
+    const std::vector<double> hf =
+        mftest::valuesOf(*base.find("model.layers.0.self_attn.k_proj.weight"));
     QCOMPARE(k.size(), hf.size() * 4);
     for (int head = 0; head < 2; ++head)
         for (int j = 0; j < 4; ++j)
@@ -238,11 +246,13 @@ void TestGguf::mapsTensorsAsTheConverter()
                 for (int col = 0; col < 32; ++col) {
                     float value;
                     std::memcpy(&value, k.data() + 4 * ((head * 8 + 2 * j + kk) * 32 + col), 4);
-                    QCOMPARE(static_cast<double>(value), hf[static_cast<std::size_t>((head * 8 + kk * 4 + j) * 32 + col)]);
+                    QCOMPARE(static_cast<double>(value),
+                             hf[static_cast<std::size_t>((head * 8 + kk * 4 + j) * 32 + col)]);
                 }
     // v is not permuted.
     const std::string v = tensorBytes(f32, "blk.0.attn_v.weight");
-    const std::vector<double> hv = mftest::valuesOf(*base.find("model.layers.0.self_attn.v_proj.weight"));
+    const std::vector<double> hv =
+        mftest::valuesOf(*base.find("model.layers.0.self_attn.v_proj.weight"));
     float first;
     std::memcpy(&first, v.data() + 4 * 32, 4);
     QCOMPARE(static_cast<double>(first), hv[32]);
@@ -271,27 +281,35 @@ void TestGguf::refusesWhatHasNoMapping()
              t["pre_tokenizer"] = {{"type", "Whitespace"}};
              mftest::writeFile(folder + "/tokenizer.json", t.dump());
          },
-         "pre_tokenizer {\"type\":\"Whitespace\"} is not one llama.cpp knows by name", {}},
+         "pre_tokenizer {\"type\":\"Whitespace\"} is not one llama.cpp knows by name",
+         {}},
         {"vocabulary",
          [](const std::string &folder) {
              json t = json::parse(mftest::readFile(folder + "/tokenizer.json"));
              t["added_tokens"].push_back({{"id", 400}, {"content", "<extra>"}, {"special", true}});
              mftest::writeFile(folder + "/tokenizer.json", t.dump());
          },
-         "the vocabulary has 401 tokens and the embedding only 257 rows", {}},
+         "the vocabulary has 401 tokens and the embedding only 257 rows",
+         {}},
         {"model-type",
          [](const std::string &folder) {
              json c = json::parse(mftest::readFile(folder + "/config.json"));
              c["model_type"] = "phi3";
              mftest::writeFile(folder + "/config.json", c.dump());
          },
-         "model_type", {}},
+         "model_type",
+         {}},
         {"no-tokenizer",
          [](const std::string &folder) { std::filesystem::remove(folder + "/tokenizer.json"); },
-         "needs the tokenizer as tokenizer.json", {}},
-        {"type", [](const std::string &) {}, "--gguf-type: unknown GGUF weight type 'q4_k'",
+         "needs the tokenizer as tokenizer.json",
+         {}},
+        {"type",
+         [](const std::string &) {},
+         "--gguf-type: unknown GGUF weight type 'q4_k'",
          {"--gguf-type", "q4_k"}},
-        {"shards", [](const std::string &) {}, "--shard-size does not apply to a .gguf output",
+        {"shards",
+         [](const std::string &) {},
+         "--shard-size does not apply to a .gguf output",
          {"--shard-size", "1MB"}},
     };
     for (const Case &c : cases) {
@@ -299,8 +317,9 @@ void TestGguf::refusesWhatHasNoMapping()
         mftest::writeLlama(base, 1, mf::DType::F32);
         c.spoil(base);
         const std::vector<std::string> before = dir.entries();
-        std::vector<std::string> args = {"merge", "--base", base, "--model", dir.file("task"),
-                                         "--coef", "0.5", "--out", dir.file("out.gguf")};
+        std::vector<std::string> args = {"merge",   "--base",         base,
+                                         "--model", dir.file("task"), "--coef",
+                                         "0.5",     "--out",          dir.file("out.gguf")};
         args.insert(args.end(), c.extra.begin(), c.extra.end());
         const auto run = mftest::runCli(dir, args);
         QVERIFY2(run.code != 0 && run.err.find(c.expected) != std::string::npos,
@@ -315,14 +334,16 @@ void TestGguf::refusesWhatHasNoMapping()
         std::vector<mftest::TestTensor> tensors;
         for (const mf::TensorRef &t : original.tensors())
             tensors.push_back({t.name, t.dtype, t.shape, mftest::valuesOf(t)});
-        tensors.push_back({"model.layers.0.mlp.mystery.weight", mf::DType::F32, {32, 32},
+        tensors.push_back({"model.layers.0.mlp.mystery.weight",
+                           mf::DType::F32,
+                           {32, 32},
                            std::vector<double>(32 * 32, 0.1)});
         std::filesystem::remove(dir.file(folder) + "/model.safetensors");
         mftest::writeCheckpoint(dir.file(folder) + "/model.safetensors", tensors);
     }
-    auto run = mftest::runCli(dir, {"merge", "--base", dir.file("base-x"), "--model",
-                                    dir.file("task-x"), "--coef", "0.5", "--out",
-                                    dir.file("out.gguf")});
+    auto run =
+        mftest::runCli(dir, {"merge", "--base", dir.file("base-x"), "--model", dir.file("task-x"),
+                             "--coef", "0.5", "--out", dir.file("out.gguf")});
     QVERIFY2(run.code == 1 && run.err.find("tensor 'model.layers.0.mlp.mystery.weight' has no "
                                            "GGUF name in the llama mapping") != std::string::npos,
              mftest::failureOf(run).c_str());
@@ -350,9 +371,11 @@ void TestGguf::cancelLeavesNothing()
     request.threads = 2;
     bool cancelled = false;
     try { // Cancel once merged bytes are written (at the latest when the merge reports its end)
-        mf::runMerge(request, [](const std::string &) {}, [](const mf::Progress &p) {
-            return !(std::string(p.stage) == "merging" && p.done > 0);
-        });
+        mf::runMerge(
+            request, [](const std::string &) {},
+            [](const mf::Progress &p) {
+                return !(std::string(p.stage) == "merging" && p.done > 0);
+            });
     } catch (const mf::Cancelled &) {
         cancelled = true;
     }
@@ -364,7 +387,8 @@ void TestGguf::llamaCppLoadsTokenizesAndScoresEveryFamily()
 {
     if (!mftest::havePythonTorch())
         QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
-    if (!std::filesystem::exists(mftest::tokenizerReferenceDir() + "/tokenizers/dist/tokenizers.mjs") ||
+    if (!std::filesystem::exists(mftest::tokenizerReferenceDir() +
+                                 "/tokenizers/dist/tokenizers.mjs") ||
         !std::filesystem::exists(mftest::llamaCppReferenceDir() +
                                  "/node_modules/@node-llama-cpp/linux-x64") ||
         std::system("node --version >/dev/null 2>&1") != 0)
@@ -375,17 +399,17 @@ void TestGguf::llamaCppLoadsTokenizesAndScoresEveryFamily()
                           mftest::shellQuote(dir.path()))
                              .c_str()),
              0);
-    const int code = std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
-                                  mftest::shellQuote(dir.path()) + " " +
-                                  mftest::shellQuote(MERGEFRONT_CLI) + " " +
-                                  mftest::shellQuote(mftest::llamaCppReferenceDir()))
-                                     .c_str());
+    const int code =
+        std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
+                     mftest::shellQuote(dir.path()) + " " + mftest::shellQuote(MERGEFRONT_CLI) +
+                     " " + mftest::shellQuote(mftest::llamaCppReferenceDir()))
+                        .c_str());
     QCOMPARE(code, 0);
 }
 
-MF_TEST_MAIN(TestGguf, q8_0IsGgmlsReferenceQuantizer, layoutAndReaderAgree, readerRefusesBrokenFiles,
-             mapsTensorsAsTheConverter, refusesWhatHasNoMapping, cancelLeavesNothing,
-             llamaCppLoadsTokenizesAndScoresEveryFamily)
+MF_TEST_MAIN(TestGguf, q8_0IsGgmlsReferenceQuantizer, layoutAndReaderAgree,
+             readerRefusesBrokenFiles, mapsTensorsAsTheConverter, refusesWhatHasNoMapping,
+             cancelLeavesNothing, llamaCppLoadsTokenizesAndScoresEveryFamily)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_gguf.moc"
 #endif
