@@ -318,6 +318,8 @@ case "$command" in
             --out "$BUILD_DIR/example-llama" >/dev/null
         MERGEFRONT_BENCH_ARCH=llama /usr/bin/python3 bench/run_text_benchmarks.py "$BUILD_DIR" \
             "$BUILD_DIR/example-llama" "$BUILD_DIR/bench-llama" pair,pair-b
+        # GGUF: a 1 B Llama-shaped merge into GGUF bf16, f16 and q8_0 against safetensors.
+        /usr/bin/python3 bench/run_gguf_benchmark.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages

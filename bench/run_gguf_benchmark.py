@@ -7,8 +7,9 @@ saved as save_pretrained lays them out (shards of 2 GB), merged file to file by 
   (a) one .safetensors file (bf16): the reference,
   (b) GGUF bf16 (the source dtype: bytes copied through the kernel, Q/K rows permuted),
   (c) GGUF f16, (d) GGUF q8_0 (quantized block by block while merging).
-Every output is fsynced; the page cache is warm; the four are measured interleaved, run by run,
-each after an os.sync(), the median of MERGEFRONT_BENCH_RUNS (default 3) runs. Reported: seconds,
+Every output is fsynced; the page cache is warm (the inputs); the four are measured interleaved,
+run by run, each after an os.sync() and with the previous output deleted (no output's pages
+evict the inputs'), the median of MERGEFRONT_BENCH_RUNS (default 5) runs. Reported: seconds,
 GB/s of data touched (inputs read + output written) and each GGUF's time over the safetensors
 merge's.
 usage: run_gguf_benchmark.py BUILD_DIR [WORK_DIR]   (./run.sh bench runs it)"""
@@ -30,7 +31,7 @@ BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/release"
 WORK = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.environ.get("TMPDIR", "/tmp"),
                                                           "mergefront-gguf-bench")
 CLI = os.path.join(BUILD, "app", "cli", "mergefront-cli")
-RUNS = int(os.environ.get("MERGEFRONT_BENCH_RUNS", "3"))
+RUNS = int(os.environ.get("MERGEFRONT_BENCH_RUNS", "5"))
 LAYERS, WIDTH, VOCAB = 24, 2048, 32000
 COEFS = [0.6, 0.4]
 TOKENIZER = os.path.join(os.environ.get("MERGEFRONT_TOKENIZER_REFERENCE") or os.path.join(
@@ -68,7 +69,9 @@ def merge(folders, out, extra):
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"merge into {out} failed:\n{result.stderr}")
-    return seconds, json.loads(result.stdout)["bytes_touched"], os.path.getsize(out)
+    size = os.path.getsize(out)
+    os.remove(out)  # every case starts from the same page cache: the inputs, no other output
+    return seconds, json.loads(result.stdout)["bytes_touched"], size
 
 
 def main():
@@ -95,8 +98,6 @@ def main():
         touched, size = sizes[name]
         print(f"{name:28} {median:8.2f} {touched / median / 1e9:6.2f} {size / 1e9:7.2f}GB "
               f"{median / reference:14.2f}x")
-    for _, out, _ in cases:
-        os.remove(os.path.join(WORK, out))
 
 
 if __name__ == "__main__":

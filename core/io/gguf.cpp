@@ -383,9 +383,15 @@ void encodeGgmlRow(GgmlType type, const float *values, std::size_t count, void *
             const float id = d != 0.0f ? 1.0f / d : 0.0f;
             const std::uint16_t half = floatToHalf(d);
             std::memcpy(block, &half, 2);
-            for (std::size_t j = 0; j < kQ8Block; ++j)
-                block[2 + j] = static_cast<unsigned char>(static_cast<std::int8_t>(
-                    std::round(x[j] * id))); // std::round: half away from zero, as roundf
+            // roundf(x * id), halves away from zero, without a libm call per value: truncate
+            // (|x * id| <= 127, so exact), then step away from zero when the rest is >= 0.5.
+            for (std::size_t j = 0; j < kQ8Block; ++j) {
+                const float v = x[j] * id;
+                const auto t = static_cast<std::int32_t>(v);
+                const float rest = v - static_cast<float>(t);
+                const std::int32_t q = t + (rest >= 0.5f) - (rest <= -0.5f);
+                block[2 + j] = static_cast<unsigned char>(static_cast<std::int8_t>(q));
+            }
         }
         return;
     }

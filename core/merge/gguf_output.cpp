@@ -660,8 +660,7 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
                         "): llama.cpp would not load it");
         if (ggufName == "output.weight" && (config.tiedHead || gpt2) &&
             std::find(untied.begin(), untied.end(), output.name) == untied.end()) {
-            plan.lines.push_back("tied head: no output.weight (llama.cpp uses token_embd.weight)");
-            continue;
+            continue; // tied: said below
         }
         if (output.shape.empty() || output.shape.size() > 2)
             throw Error("tensor '" + output.name + "' has " + std::to_string(output.shape.size()) +
@@ -702,6 +701,9 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
         }
         plan.tensors.push_back(std::move(t));
     }
+    if (std::none_of(plan.tensors.begin(), plan.tensors.end(),
+                     [](const GgufTensorPlan &t) { return t.tensor.name == "output.weight"; }))
+        plan.lines.push_back("tied head: no output.weight (llama.cpp uses token_embd.weight)");
     if (!tokenEmbedding)
         throw Error("the merge has no token embedding (" +
                     std::string(gpt2 ? "wte.weight" : "model.embed_tokens.weight") +
@@ -760,9 +762,6 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
                       const std::vector<double> &coefficients, int threads, bool sync,
                       const ProgressCallback &progress)
 {
-    // The writer sees each tensor as its bytes; the work is whole rows (a head's rows for a
-    // permuted tensor, the whole tensor for a transposed one), about 1 MB of floats each.
-    constexpr std::uint64_t kRangeElements = 1u << 18;
     std::map<std::string, std::size_t> planIndex;
     for (std::size_t i = 0; i < merger.plan().tensors.size(); ++i)
         planIndex.emplace(merger.plan().tensors[i].name, i);
@@ -775,10 +774,15 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
     CheckpointWriter writer(path, files, plan.layout.header, plan.layout.offsets,
                             plan.layout.fileSize, options);
 
+    // The work, in pieces the merge kernel hands over from its cache-sized buffers:
+    // - as-is tensors: runs of kMergeBlock elements (a multiple of Q8_0's 32; rows are whole
+    //   blocks), encoded and written where they lie;
+    // - permuted 2-D tensors: runs of whole rows, each row written at its permuted place;
+    // - a permuted bias and a transposed (GPT-2 Conv1D) weight: the whole tensor at once.
     struct Job {
-        std::size_t tensor; ///< into plan.tensors
-        std::uint64_t firstRow;
-        std::uint64_t rows;
+        std::size_t tensor;    ///< into plan.tensors
+        std::uint64_t first;   ///< first element (as-is) or row (permuted rows)
+        std::uint64_t count;   ///< elements
     };
     std::vector<Merger::Range> ranges;
     std::vector<Job> jobs;
@@ -794,69 +798,74 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
         const auto found = planIndex.find(t.source);
         if (found == planIndex.end())
             throw Error("internal: GGUF tensor '" + t.tensor.name + "' is not in the merge");
+        const std::uint64_t elements = t.tensor.elements();
         const std::uint64_t rowLength = t.tensor.dims[0];
-        const std::uint64_t rowCount = t.tensor.elements() / rowLength;
         totalBytes += t.tensor.byteSize();
-        if (t.layout == GgufTensorPlan::Layout::Transpose) {
-            ranges.push_back({found->second, 0, t.tensor.elements()});
-            jobs.push_back({i, 0, rowCount});
-            continue;
-        }
-        if (t.tensor.dims.size() == 1) { // a norm or a bias: one row
-            ranges.push_back({found->second, 0, rowLength});
-            jobs.push_back({i, 0, 1});
-            continue;
-        }
-        // Whole heads for a permuted tensor (its rows move within a head only).
-        const std::uint64_t unit =
-            t.layout == GgufTensorPlan::Layout::PermuteHeads ? rowCount / t.heads : 1;
-        const std::uint64_t units = std::max<std::uint64_t>(1, kRangeElements / (rowLength * unit));
-        for (std::uint64_t row = 0; row < rowCount; row += unit * units) {
-            const std::uint64_t rows = std::min(unit * units, rowCount - row);
-            ranges.push_back({found->second, row * rowLength, rows * rowLength});
-            jobs.push_back({i, row, rows});
+        const bool whole = t.layout == GgufTensorPlan::Layout::Transpose ||
+                           (t.layout == GgufTensorPlan::Layout::PermuteHeads &&
+                            t.tensor.dims.size() == 1);
+        const std::uint64_t step =
+            whole ? elements
+            : t.layout == GgufTensorPlan::Layout::PermuteHeads
+                ? std::max<std::uint64_t>(1, kMergeBlock / rowLength) * rowLength
+                : kMergeBlock;
+        for (std::uint64_t start = 0; start < elements; start += step) {
+            const std::uint64_t count = std::min(step, elements - start);
+            ranges.push_back({found->second, start, count});
+            jobs.push_back({i, t.layout == GgufTensorPlan::Layout::PermuteHeads && !whole
+                                   ? start / rowLength
+                                   : start,
+                            count});
         }
     }
-    std::vector<std::vector<float>> reordered(static_cast<std::size_t>(std::max(1, threads)));
-    std::vector<std::string> encoded(reordered.size());
+    const std::size_t workers = static_cast<std::size_t>(std::max(1, threads));
+    std::vector<std::vector<float>> reordered(workers);
+    std::vector<std::string> encoded(workers);
     const Merger::RangeSink sink = [&](std::size_t r, const float *values, int worker) {
         const Job &job = jobs[r];
         const GgufTensorPlan &t = plan.tensors[job.tensor];
+        const GgmlType type = t.tensor.type;
+        const auto [blockElements, blockBytes] = ggmlBlock(static_cast<std::uint32_t>(type));
+        std::string &bytes = encoded[static_cast<std::size_t>(worker)];
+        bytes.resize(static_cast<std::size_t>(job.count / blockElements * blockBytes));
         const std::uint64_t rowLength = t.tensor.dims[0];
-        const std::size_t count = static_cast<std::size_t>(job.rows * rowLength);
+        if (t.layout == GgufTensorPlan::Layout::AsIs) {
+            encodeGgmlRow(type, values, static_cast<std::size_t>(job.count), bytes.data());
+            writer.write(job.tensor, job.first / blockElements * blockBytes, bytes.data(),
+                         bytes.size());
+            return static_cast<std::uint64_t>(bytes.size());
+        }
+        if (t.layout == GgufTensorPlan::Layout::PermuteHeads && t.tensor.dims.size() == 2) {
+            // Within a head of d rows, HF's rotate-half pairs (j, j + d/2) become ggml's
+            // adjacent pairs: row k * d/2 + j goes to row 2j + k.
+            const std::uint64_t d = t.tensor.dims[1] / static_cast<std::uint64_t>(t.heads);
+            const std::uint64_t rowBytes = ggmlRowBytes(type, rowLength);
+            encodeGgmlRow(type, values, static_cast<std::size_t>(job.count), bytes.data());
+            for (std::uint64_t k = 0; k < job.count / rowLength; ++k) {
+                const std::uint64_t row = job.first + k, head = row / d, within = row % d;
+                const std::uint64_t to = head * d + 2 * (within % (d / 2)) + within / (d / 2);
+                writer.write(job.tensor, to * rowBytes, bytes.data() + k * rowBytes, rowBytes);
+            }
+            return static_cast<std::uint64_t>(bytes.size());
+        }
+        // The whole tensor, reordered: a permuted bias (elements as rows of one), or GPT-2's
+        // Conv1D [in, out] written as [out, in] (rows of `in`).
         std::vector<float> &buffer = reordered[static_cast<std::size_t>(worker)];
-        const float *rows = values;
+        buffer.resize(static_cast<std::size_t>(job.count));
         if (t.layout == GgufTensorPlan::Layout::PermuteHeads) {
-            // PyTorch rows (a bias: elements) of this range, d to a head: out row 2j + k is in
-            // row k * d/2 + j (HF's rotate-half pairs (j, j + d/2) become ggml's adjacent pairs).
-            const bool vector = t.tensor.dims.size() == 1;
-            const std::uint64_t length = vector ? 1 : rowLength;
-            const std::uint64_t torchRows = vector ? rowLength : job.rows;
-            const std::uint64_t allRows = vector ? rowLength : t.tensor.elements() / rowLength;
-            const std::uint64_t d = allRows / static_cast<std::uint64_t>(t.heads);
-            buffer.resize(count);
-            for (std::uint64_t head = 0; head < torchRows / d; ++head)
-                for (std::uint64_t j = 0; j < d / 2; ++j)
-                    for (std::uint64_t k = 0; k < 2; ++k)
-                        std::copy_n(values + (head * d + k * (d / 2) + j) * length, length,
-                                    buffer.data() + (head * d + 2 * j + k) * length);
-            rows = buffer.data();
-        } else if (t.layout == GgufTensorPlan::Layout::Transpose) {
-            // The source is Conv1D's [in, out]; the file holds [out, in]: rows of `in`.
-            const std::uint64_t in = rowLength, outRows = job.rows;
-            buffer.resize(count);
+            const std::uint64_t d = job.count / static_cast<std::uint64_t>(t.heads);
+            for (std::uint64_t e = 0; e < job.count; ++e) {
+                const std::uint64_t head = e / d, within = e % d;
+                buffer[head * d + 2 * (within % (d / 2)) + within / (d / 2)] = values[e];
+            }
+        } else {
+            const std::uint64_t in = rowLength, outRows = job.count / rowLength;
             for (std::uint64_t o = 0; o < outRows; ++o)
                 for (std::uint64_t i = 0; i < in; ++i)
                     buffer[static_cast<std::size_t>(o * in + i)] = values[i * outRows + o];
-            rows = buffer.data();
         }
-        const std::uint64_t rowBytes = ggmlRowBytes(t.tensor.type, rowLength);
-        std::string &bytes = encoded[static_cast<std::size_t>(worker)];
-        bytes.resize(static_cast<std::size_t>(rowBytes * job.rows));
-        for (std::uint64_t row = 0; row < job.rows; ++row)
-            encodeGgmlRow(t.tensor.type, rows + row * rowLength,
-                          static_cast<std::size_t>(rowLength), bytes.data() + row * rowBytes);
-        writer.write(job.tensor, job.firstRow * rowBytes, bytes.data(), bytes.size());
+        encodeGgmlRow(type, buffer.data(), buffer.size(), bytes.data());
+        writer.write(job.tensor, 0, bytes.data(), bytes.size());
         return static_cast<std::uint64_t>(bytes.size());
     };
     merger.mergeRanges(ranges, coefficients, threads, totalBytes, sink, progress);

@@ -357,6 +357,15 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
         Scratch<float> &s = scratch[static_cast<std::size_t>(worker)];
         if (s.base.empty())
             s.reserve(m_tasks.size(), kMergeBlock);
+        if (range.count <= kMergeBlock) { // straight from the kernel's buffer
+            const auto count = static_cast<std::size_t>(range.count);
+            const float *merged =
+                tensor.merged ? mergeRange<float>(tensor, m_transforms[range.tensor],
+                                                  perTask[range.tensor], range.start, count, s)
+                              : loadBlock(*tensor.base, range.start, count, s.base.data());
+            reporter.add(sink(r, merged, worker));
+            return;
+        }
         std::vector<float> &out = values[static_cast<std::size_t>(worker)];
         out.resize(static_cast<std::size_t>(range.count));
         for (std::uint64_t done = 0; done < range.count; done += kMergeBlock) {

@@ -82,4 +82,20 @@ inline std::string failureOf(const CliRun &run)
     return "exit " + std::to_string(run.code) + ": " + run.err;
 }
 
+/// Runs tests/interop/SCRIPT's "build DIR" then "check DIR CLI ARGS...", as Python interop
+/// checks of language models go (check_causal_lm.py, check_gguf.py); the exit status of the
+/// first that fails, else 0.
+inline int runBuildAndCheck(const std::string &script, const std::string &dir,
+                            const std::vector<std::string> &checkArgs = {})
+{
+    const std::string python =
+        "/usr/bin/python3 " + shellQuote(MERGEFRONT_SOURCE_DIR "/tests/interop/" + script) + " ";
+    if (const int code = std::system((python + "build " + shellQuote(dir)).c_str()))
+        return code;
+    std::string check = python + "check " + shellQuote(dir) + " " + shellQuote(MERGEFRONT_CLI);
+    for (const std::string &arg : checkArgs)
+        check += " " + shellQuote(arg);
+    return std::system(check.c_str());
+}
+
 } // namespace mftest

@@ -43,16 +43,7 @@ void TestCausalLm::matchesPythonReference()
         std::system("node --version >/dev/null 2>&1") != 0)
         QSKIP("the tokenizer reference is not unpacked (./run.sh data)");
     TempDir dir;
-    const std::string script = MERGEFRONT_SOURCE_DIR "/tests/interop/check_causal_lm.py";
-    QCOMPARE(std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " build " +
-                          mftest::shellQuote(dir.path()))
-                             .c_str()),
-             0);
-    const int code =
-        std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
-                     mftest::shellQuote(dir.path()) + " " + mftest::shellQuote(MERGEFRONT_CLI))
-                        .c_str());
-    QCOMPARE(code, 0);
+    QCOMPARE(mftest::runBuildAndCheck("check_causal_lm.py", dir.path()), 0);
 }
 
 void TestCausalLm::refusesWhatItDoesNotCompute()

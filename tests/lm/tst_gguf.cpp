@@ -19,11 +19,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 
 using mftest::TempDir;
 using nlohmann::json;
@@ -101,6 +103,24 @@ void TestGguf::q8_0IsGgmlsReferenceQuantizer()
     const int expected3[] = {127, 2, -3, 1, 0}; // 1.5 -> 2, -2.5 -> -3, 0.5 -> 1, -0.45 -> 0
     for (int j = 0; j < 5; ++j)
         QCOMPARE(q(2, j), expected3[j]);
+    // Random blocks against the quantizer written out as ggml's reference reads: d = amax / 127,
+    // id = 1 / d, q = roundf(x * id).
+    std::mt19937 random(7);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<float> many(32 * 2000);
+    for (float &v : many)
+        v = normal(random);
+    std::string encoded(mf::ggmlRowBytes(mf::GgmlType::Q8_0, many.size()), '\0');
+    mf::encodeGgmlRow(mf::GgmlType::Q8_0, many.data(), many.size(), encoded.data());
+    for (std::size_t b = 0; b < many.size() / 32; ++b) {
+        float amax = 0;
+        for (int j = 0; j < 32; ++j)
+            amax = std::max(amax, std::fabs(many[b * 32 + j]));
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        for (int j = 0; j < 32; ++j)
+            QCOMPARE(static_cast<int>(static_cast<std::int8_t>(encoded[34 * b + 2 + j])),
+                     static_cast<int>(std::round(many[b * 32 + j] * id)));
+    }
     std::vector<float> back(96);
     mf::decodeGgmlRow(mf::GgmlType::Q8_0, bytes.data(), 96, back.data());
     QCOMPARE(back[3], -3.0f);
@@ -394,17 +414,8 @@ void TestGguf::llamaCppLoadsTokenizesAndScoresEveryFamily()
         std::system("node --version >/dev/null 2>&1") != 0)
         QSKIP("the tokenizer and llama.cpp references are not installed (./run.sh data)");
     TempDir dir;
-    const std::string script = MERGEFRONT_SOURCE_DIR "/tests/interop/check_gguf.py";
-    QCOMPARE(std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " build " +
-                          mftest::shellQuote(dir.path()))
-                             .c_str()),
-             0);
-    const int code =
-        std::system(("/usr/bin/python3 " + mftest::shellQuote(script) + " check " +
-                     mftest::shellQuote(dir.path()) + " " + mftest::shellQuote(MERGEFRONT_CLI) +
-                     " " + mftest::shellQuote(mftest::llamaCppReferenceDir()))
-                        .c_str());
-    QCOMPARE(code, 0);
+    QCOMPARE(
+        mftest::runBuildAndCheck("check_gguf.py", dir.path(), {mftest::llamaCppReferenceDir()}), 0);
 }
 
 MF_TEST_MAIN(TestGguf, q8_0IsGgmlsReferenceQuantizer, layoutAndReaderAgree,
