@@ -118,35 +118,37 @@ bool isSkippedBuffer(const std::string &name)
            endsWith(name, ".attn.masked_bias");
 }
 
+/// The rule's GGUF name for `key`, or nullptr.
+template<std::size_t N>
+const char *lookup(const NameRule (&rules)[N], const std::string &key)
+{
+    for (const NameRule &rule : rules)
+        if (key == rule.hf)
+            return rule.gguf;
+    return nullptr;
+}
+
 /// The GGUF name of `name`, or "" when the mapping has none.
 std::string ggufTensorName(const std::string &name, bool gpt2)
 {
     std::string rest = name;
     if (gpt2 && rest.rfind("transformer.", 0) == 0)
         rest = rest.substr(12);
-    const auto &globals =
-        gpt2 ? std::vector<NameRule>(std::begin(kGpt2Global), std::end(kGpt2Global))
-             : std::vector<NameRule>(std::begin(kDecoderGlobal), std::end(kDecoderGlobal));
-    for (const NameRule &rule : globals)
-        if (rest == rule.hf)
-            return rule.gguf;
+    if (const char *global = gpt2 ? lookup(kGpt2Global, rest) : lookup(kDecoderGlobal, rest))
+        return global;
     const std::string prefix = gpt2 ? "h." : "model.layers.";
     if (rest.rfind(prefix, 0) != 0)
         return "";
     const std::size_t dot = rest.find('.', prefix.size());
-    if (dot == std::string::npos || dot == prefix.size())
+    if (dot == std::string::npos || dot == prefix.size() || dot - prefix.size() > 6)
         return "";
     const std::string layer = rest.substr(prefix.size(), dot - prefix.size());
-    if (!std::all_of(layer.begin(), layer.end(), [](char c) { return std::isdigit(c); }))
+    if (!std::all_of(layer.begin(), layer.end(),
+                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
         return "";
     const std::string tail = rest.substr(dot + 1);
-    const auto blocks =
-        gpt2 ? std::vector<NameRule>(std::begin(kGpt2Block), std::end(kGpt2Block))
-             : std::vector<NameRule>(std::begin(kDecoderBlock), std::end(kDecoderBlock));
-    for (const NameRule &rule : blocks)
-        if (tail == rule.hf)
-            return "blk." + std::to_string(std::stoul(layer)) + "." + rule.gguf;
-    return "";
+    const char *block = gpt2 ? lookup(kGpt2Block, tail) : lookup(kDecoderBlock, tail);
+    return block ? "blk." + std::to_string(std::stoul(layer)) + "." + block : "";
 }
 
 // -- tokenizer -------------------------------------------------------------------------------
@@ -780,9 +782,9 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
     // - permuted 2-D tensors: runs of whole rows, each row written at its permuted place;
     // - a permuted bias and a transposed (GPT-2 Conv1D) weight: the whole tensor at once.
     struct Job {
-        std::size_t tensor;    ///< into plan.tensors
-        std::uint64_t first;   ///< first element (as-is) or row (permuted rows)
-        std::uint64_t count;   ///< elements
+        std::size_t tensor;  ///< into plan.tensors
+        std::uint64_t first; ///< first element (as-is) or row (permuted rows)
+        std::uint64_t count; ///< elements
     };
     std::vector<Merger::Range> ranges;
     std::vector<Job> jobs;
@@ -801,9 +803,9 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
         const std::uint64_t elements = t.tensor.elements();
         const std::uint64_t rowLength = t.tensor.dims[0];
         totalBytes += t.tensor.byteSize();
-        const bool whole = t.layout == GgufTensorPlan::Layout::Transpose ||
-                           (t.layout == GgufTensorPlan::Layout::PermuteHeads &&
-                            t.tensor.dims.size() == 1);
+        const bool whole =
+            t.layout == GgufTensorPlan::Layout::Transpose ||
+            (t.layout == GgufTensorPlan::Layout::PermuteHeads && t.tensor.dims.size() == 1);
         const std::uint64_t step =
             whole ? elements
             : t.layout == GgufTensorPlan::Layout::PermuteHeads
@@ -812,9 +814,10 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
         for (std::uint64_t start = 0; start < elements; start += step) {
             const std::uint64_t count = std::min(step, elements - start);
             ranges.push_back({found->second, start, count});
-            jobs.push_back({i, t.layout == GgufTensorPlan::Layout::PermuteHeads && !whole
-                                   ? start / rowLength
-                                   : start,
+            jobs.push_back({i,
+                            t.layout == GgufTensorPlan::Layout::PermuteHeads && !whole
+                                ? start / rowLength
+                                : start,
                             count});
         }
     }
