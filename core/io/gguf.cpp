@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -53,13 +52,6 @@ const TypeInfo *typeInfo(std::uint32_t type)
         if (static_cast<std::uint32_t>(info.type) == type)
             return &info;
     return nullptr;
-}
-
-std::string lowered(std::string text)
-{
-    for (char &c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
 }
 
 std::uint64_t padded(std::uint64_t size, std::uint64_t alignment)
@@ -324,7 +316,7 @@ std::uint64_t ggmlRowBytes(GgmlType type, std::uint64_t elements)
 
 GgmlType parseGgufWeightType(const std::string &name)
 {
-    const std::string lower = lowered(name);
+    const std::string lower = asciiLower(name);
     if (lower == "f32")
         return GgmlType::F32;
     if (lower == "f16")
@@ -339,7 +331,7 @@ GgmlType parseGgufWeightType(const std::string &name)
 
 std::string ggufWeightTypeName(GgmlType type)
 {
-    return lowered(ggmlTypeName(static_cast<std::uint32_t>(type)));
+    return asciiLower(ggmlTypeName(static_cast<std::uint32_t>(type)));
 }
 
 std::uint32_t ggufFileType(GgmlType type)

@@ -3,6 +3,7 @@
 
 #include "eval/lm/config.h"
 #include "text/json_path.h"
+#include "text/pre_tokenizer_regexes.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -35,33 +36,9 @@ enum TokenType : std::int32_t {
     kByte = 6,
 };
 
-// The pre-tokenizer regexes of the tokenizers llama.cpp knows by name (llama-vocab.cpp applies
-// its own copy of each by the name in tokenizer.ggml.pre).
-const char *const kLlama3Regex =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const char *const kQwen2Regex =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 const char *const kKnownPre = "llama-bpe (Llama 3's byte-level BPE), qwen2 (Qwen2 and Qwen3's), "
                               "gpt-2 (GPT-2's byte-level BPE), and SentencePiece-style BPE with "
                               "byte fallback (Llama 2, Mistral)";
-
-json readJsonFile(const std::string &path)
-{
-    try {
-        return json::parse(readFile(path));
-    } catch (const json::exception &e) {
-        throw Error(path + ": not valid JSON: " + e.what());
-    }
-}
-
-std::string lowered(std::string text)
-{
-    for (char &c : text)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return text;
-}
 
 // -- tensor names ----------------------------------------------------------------------------
 
@@ -202,9 +179,10 @@ std::string preTokenizerName(const json &tokenizer, const std::string &file)
             byteLevel.value("type", "") == "ByteLevel" && !byteLevel.value("use_regex", true) &&
             !byteLevel.value("add_prefix_space", false);
         const std::string regex = shape ? split["pattern"]["Regex"].get<std::string>() : "";
-        if (regex == kLlama3Regex)
+        // llama-vocab.cpp applies its own copy of each regex by the name in tokenizer.ggml.pre.
+        if (regex == text::kLlama3PreTokenizerRegex)
             name = "llama-bpe";
-        else if (regex == kQwen2Regex)
+        else if (regex == text::kQwen2PreTokenizerRegex)
             name = "qwen2";
     }
     if (name.empty())
@@ -221,19 +199,10 @@ std::string preTokenizerName(const json &tokenizer, const std::string &file)
     return name;
 }
 
-std::string tokenContent(const json &entry)
+/// The folder's tokenizer.json (its path in `file`), or an error saying what the folder has.
+json readTokenizerJson(const std::string &folder, std::string &file)
 {
-    if (entry.is_string())
-        return entry.get<std::string>();
-    if (entry.is_object() && entry.contains("content") && entry["content"].is_string())
-        return entry["content"].get<std::string>();
-    return "";
-}
-
-Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows,
-                          std::vector<std::string> &lines)
-{
-    const std::string file = (fs::path(folder) / "tokenizer.json").string();
+    file = (fs::path(folder) / "tokenizer.json").string();
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
         const bool spm = fs::is_regular_file(fs::path(folder) / "tokenizer.model", ec);
@@ -242,7 +211,13 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
                            "transformers' save_pretrained to get tokenizer.json"
                          : " has none"));
     }
-    const json tokenizer = readJsonFile(file);
+    return text::readJsonFile(file);
+}
+
+/// `tokenizer`: the tokenizer.json at `file`.
+Vocabulary readVocabulary(const json &tokenizer, const std::string &file,
+                          std::uint64_t embeddingRows, std::vector<std::string> &lines)
+{
     const json &model = tokenizer.value("model", json());
     const std::string type = model.is_object() ? model.value("type", std::string("BPE")) : "";
     if (type != "BPE" || !model.contains("vocab") || !model["vocab"].is_object())
@@ -275,17 +250,13 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
         maxId = std::max(maxId, id.get<std::int64_t>());
     }
     const std::size_t baseSize = model["vocab"].size();
-    struct Added {
-        bool special = false;
-        bool normalized = true;
-    };
-    std::map<std::int64_t, Added> added;
+    std::map<std::int64_t, bool> added; // id -> special
     for (const json &entry : tokenizer.value("added_tokens", json::array())) {
         if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_number_integer())
             throw Error(file + ": added_tokens holds an entry without an id");
         const std::int64_t id = entry["id"].get<std::int64_t>();
         byId[id] = entry.value("content", std::string());
-        added[id] = {entry.value("special", false), entry.value("normalized", true)};
+        added[id] = entry.value("special", false);
         maxId = std::max(maxId, id);
     }
     if (static_cast<std::uint64_t>(maxId + 1) > embeddingRows)
@@ -333,7 +304,7 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
             const auto a = added.find(static_cast<std::int64_t>(i));
             std::int32_t tokenType = kNormal;
             if (a != added.end()) {
-                if (a->second.special || looksSpecial(token)) {
+                if (a->second || looksSpecial(token)) {
                     tokenType = kControl;
                 } else {
                     tokenType = kUserDefined;
@@ -381,7 +352,7 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
             if (isByteToken(token)) {
                 tokenType = kByte;
             } else if (a != added.end()) {
-                tokenType = a->second.special ? kControl : i >= baseSize ? kUserDefined : kNormal;
+                tokenType = a->second ? kControl : i >= baseSize ? kUserDefined : kNormal;
                 if (tokenType == kUserDefined)
                     score = -1000.0f;
             } else if (const auto r = rankOf.find(token); r != rankOf.end()) {
@@ -418,17 +389,19 @@ Vocabulary readVocabulary(const std::string &folder, std::uint64_t embeddingRows
 /// reads them: tokenizer_config.json's tokens first, config.json's ids where those are missing,
 /// tokenizer.json's TemplateProcessing for whether BOS/EOS are added (tokenizer_config's
 /// add_bos_token/add_eos_token win).
-void specialTokens(const std::string &tokenizerFolder, const std::string &configFolder,
-                   std::size_t vocabSize, GgufMetadata &kv, std::vector<std::string> &lines)
+void specialTokens(const json &tokenizer, const std::string &tokenizerFolder,
+                   const std::string &configFolder, std::size_t vocabSize, GgufMetadata &kv,
+                   std::vector<std::string> &lines)
 {
-    const json tokenizer = readJsonFile((fs::path(tokenizerFolder) / "tokenizer.json").string());
     json tokenizerConfig = json::object();
     const fs::path configPath = fs::path(tokenizerFolder) / "tokenizer_config.json";
+    const text::JsonPath configAt(configPath.string());
     std::error_code ec;
     if (fs::is_regular_file(configPath, ec))
-        tokenizerConfig = readJsonFile(configPath.string());
-    const json config = readJsonFile((fs::path(configFolder) / "config.json").string());
-    const json added = tokenizer.value("added_tokens", json::array());
+        tokenizerConfig = text::readJsonFile(configPath.string());
+    const json config = text::readJsonFile((fs::path(configFolder) / "config.json").string());
+    static const json none = json::array();
+    const json &added = tokenizer.contains("added_tokens") ? tokenizer.at("added_tokens") : none;
     auto idOf = [&](const std::string &content) -> std::optional<std::int64_t> {
         for (const json &entry : added)
             if (entry.value("content", std::string()) == content)
@@ -442,8 +415,10 @@ void specialTokens(const std::string &tokenizerFolder, const std::string &config
     };
     std::map<std::string, std::int64_t> ids;
     std::map<std::string, bool> addToken;
-    const std::string bosText = tokenContent(tokenizerConfig.value("bos_token", json()));
-    const std::string eosText = tokenContent(tokenizerConfig.value("eos_token", json()));
+    const std::string bosText =
+        text::tokenText(tokenizerConfig, "bos_token", configAt).value_or("");
+    const std::string eosText =
+        text::tokenText(tokenizerConfig, "eos_token", configAt).value_or("");
     // TemplateProcessing: does the single-sequence template begin with BOS, end with EOS?
     const json &post = tokenizer.value("post_processor", json());
     std::vector<json> processors;
@@ -474,7 +449,8 @@ void specialTokens(const std::string &tokenizerFolder, const std::string &config
         const json flag = tokenizerConfig.value("add_" + k + "_token", json());
         if (flag.is_boolean())
             addToken[k] = flag.get<bool>();
-        const std::string content = tokenContent(tokenizerConfig.value(k + "_token", json()));
+        const std::string content =
+            text::tokenText(tokenizerConfig, (k + "_token").c_str(), configAt).value_or("");
         if (!content.empty())
             if (const auto id = idOf(content);
                 id && *id >= 0 && static_cast<std::size_t>(*id) < vocabSize)
@@ -506,7 +482,7 @@ void specialTokens(const std::string &tokenizerFolder, const std::string &config
         if (fs::is_regular_file(jinja, ec))
             chat = readFile(jinja.string());
         else if (fs::is_regular_file(chatJson, ec))
-            chat = readJsonFile(chatJson.string()).value("chat_template", json());
+            chat = text::readJsonFile(chatJson.string()).value("chat_template", json());
     }
     if (chat.is_string()) {
         kv.emplace_back("tokenizer.chat_template", GgufValue::string(chat.get<std::string>()));
@@ -612,7 +588,7 @@ void hyperparameters(const eval::lm::LmConfig &config, const std::string &arch,
 
 bool isGgufOutput(const std::string &path)
 {
-    return path.size() > 5 && lowered(path.substr(path.size() - 5)) == ".gguf";
+    return path.size() > 5 && asciiLower(path.substr(path.size() - 5)) == ".gguf";
 }
 
 const std::vector<std::string> &ggufModelTypes()
@@ -736,7 +712,9 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
     kv.emplace_back("general.file_type", GgufValue::u32(ggufFileType(weightType)));
     kv.emplace_back("general.quantization_version", GgufValue::u32(2));
     hyperparameters(config, plan.architecture, embeddingRows, kv, plan.lines);
-    Vocabulary vocab = readVocabulary(tokenizerFolder, embeddingRows, plan.lines);
+    std::string tokenizerFile;
+    const json tokenizer = readTokenizerJson(tokenizerFolder, tokenizerFile);
+    Vocabulary vocab = readVocabulary(tokenizer, tokenizerFile, embeddingRows, plan.lines);
     kv.emplace_back("tokenizer.ggml.model", GgufValue::string(vocab.model));
     kv.emplace_back("tokenizer.ggml.pre", GgufValue::string(vocab.pre));
     kv.emplace_back("tokenizer.ggml.tokens", GgufValue::strings(vocab.tokens));
@@ -748,7 +726,7 @@ GgufPlan planGguf(const std::string &configFolder, const std::string &tokenizerF
     kv.emplace_back("tokenizer.ggml.token_type", GgufValue::int32s(vocab.types));
     if (vocab.model == "gpt2")
         kv.emplace_back("tokenizer.ggml.merges", GgufValue::strings(vocab.merges));
-    specialTokens(tokenizerFolder, configFolder, vocab.tokens.size(), kv, plan.lines);
+    specialTokens(tokenizer, tokenizerFolder, configFolder, vocab.tokens.size(), kv, plan.lines);
     for (const auto &[key, value] : extra)
         if (key.rfind("mergefront.", 0) == 0)
             kv.emplace_back(key, GgufValue::string(value));

@@ -133,8 +133,17 @@ const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transfor
     return scratch.out.data();
 }
 
-/// mergeRange (or, for a tensor not merged, its values), then converted to `outType`: the
-/// bytes of the output block.
+/// mergeRange for a merged tensor, the base's values (as Real) for one that is not.
+template<typename Real>
+const Real *mergedOrBase(const TensorPlan &tensor, const TensorTransform &transform,
+                         const std::vector<Real> &coefficients, std::uint64_t start,
+                         std::size_t count, Scratch<Real> &scratch)
+{
+    return tensor.merged ? mergeRange<Real>(tensor, transform, coefficients, start, count, scratch)
+                         : loadBlock(*tensor.base, start, count, scratch.base.data());
+}
+
+/// mergedOrBase, then converted to `outType`: the bytes of the output block.
 template<typename Real>
 const void *mergeToBytes(const TensorPlan &tensor, const TensorTransform &transform,
                          const std::vector<Real> &coefficients, std::uint64_t start,
@@ -142,9 +151,7 @@ const void *mergeToBytes(const TensorPlan &tensor, const TensorTransform &transf
 {
     if (scratch.base.empty())
         scratch.reserve(tensor.tasks.size(), kMergeBlock);
-    const Real *merged =
-        tensor.merged ? mergeRange<Real>(tensor, transform, coefficients, start, count, scratch)
-                      : loadBlock(*tensor.base, start, count, scratch.base.data());
+    const Real *merged = mergedOrBase(tensor, transform, coefficients, start, count, scratch);
     if (outType == realDType<Real>())
         return merged;
     if constexpr (sizeof(Real) == 8)
@@ -357,13 +364,13 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
         Scratch<float> &s = scratch[static_cast<std::size_t>(worker)];
         if (s.base.empty())
             s.reserve(m_tasks.size(), kMergeBlock);
+        auto block = [&](std::uint64_t start, std::size_t count) {
+            return mergedOrBase(tensor, m_transforms[range.tensor], perTask[range.tensor], start,
+                                count, s);
+        };
         if (range.count <= kMergeBlock) { // straight from the kernel's buffer
-            const auto count = static_cast<std::size_t>(range.count);
-            const float *merged =
-                tensor.merged ? mergeRange<float>(tensor, m_transforms[range.tensor],
-                                                  perTask[range.tensor], range.start, count, s)
-                              : loadBlock(*tensor.base, range.start, count, s.base.data());
-            reporter.add(sink(r, merged, worker));
+            reporter.add(
+                sink(r, block(range.start, static_cast<std::size_t>(range.count)), worker));
             return;
         }
         std::vector<float> &out = values[static_cast<std::size_t>(worker)];
@@ -371,11 +378,7 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
         for (std::uint64_t done = 0; done < range.count; done += kMergeBlock) {
             const auto count =
                 static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, range.count - done));
-            const float *merged =
-                tensor.merged
-                    ? mergeRange<float>(tensor, m_transforms[range.tensor], perTask[range.tensor],
-                                        range.start + done, count, s)
-                    : loadBlock(*tensor.base, range.start + done, count, s.base.data());
+            const float *merged = block(range.start + done, count);
             std::copy(merged, merged + count, out.data() + done);
         }
         reporter.add(sink(r, out.data(), worker));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "text/json_path.h"
 
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 namespace mf::text {
@@ -106,6 +107,32 @@ std::string componentType(const nlohmann::json &value, const JsonPath &path)
     if (!value.is_object())
         path.fail("expected an object with a \"type\", found " + brief(value));
     return stringMember(value, "type", path);
+}
+
+nlohmann::json readJsonFile(const std::string &path)
+{
+    const std::string bytes = readFile(path);
+    try {
+        return nlohmann::json::parse(bytes);
+    } catch (const nlohmann::json::parse_error &e) {
+        std::string message = e.what();
+        const std::size_t colon = message.find("] ");
+        throw Error(path + ": invalid JSON at byte " + std::to_string(e.byte) + ": " +
+                    (colon == std::string::npos ? message : message.substr(colon + 2)));
+    }
+}
+
+std::optional<std::string> tokenText(const nlohmann::json &config, const char *key,
+                                     const JsonPath &path)
+{
+    const auto it = config.find(key);
+    if (it == config.end() || it->is_null())
+        return std::nullopt;
+    if (it->is_string())
+        return it->get<std::string>();
+    if (it->is_object())
+        return stringMember(*it, "content", path / key);
+    (path / key).fail("expected a token or {\"content\": ...}, found " + brief(*it));
 }
 
 } // namespace mf::text

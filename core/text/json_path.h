@@ -47,6 +47,14 @@ std::string componentType(const nlohmann::json &value, const JsonPath &path);
 /// A JSON value in one line, shortened for a message.
 std::string brief(const nlohmann::json &value);
 
+/// The JSON file at `path`; throws mf::Error naming the file and the byte where it is invalid.
+nlohmann::json readJsonFile(const std::string &path);
+
+/// A special token as tokenizer_config.json writes it under `key`: a string or
+/// {"content": ...}; nullopt when absent or null; fails naming the key for anything else.
+std::optional<std::string> tokenText(const nlohmann::json &config, const char *key,
+                                     const JsonPath &path);
+
 /// A Sequence's components: the list `value[key]`, each element made by `make(element, path)`.
 template<typename Make>
 auto componentList(const nlohmann::json &value, const char *key, const JsonPath &path, Make make)

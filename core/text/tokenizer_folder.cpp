@@ -6,6 +6,7 @@
 #include "text/model.h"
 #include "text/normalizers.h"
 #include "text/pre_tokenizers.h"
+#include "text/pre_tokenizer_regexes.h"
 #include "text/processors.h"
 #include "text/sentencepiece_model.h"
 #include "util/atomic_file.h"
@@ -20,37 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-/// Qwen2Tokenizer's pre-tokenization pattern (tokenization_qwen2.py), for folders without
-/// tokenizer.json.
-const char *const kQwen2Pattern =
-    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
-
-json readJsonFile(const fs::path &file)
-{
-    const std::string bytes = readFile(file.string());
-    try {
-        return json::parse(bytes);
-    } catch (const json::parse_error &e) {
-        std::string message = e.what();
-        const std::size_t colon = message.find("] ");
-        throw Error(file.string() + ": invalid JSON at byte " + std::to_string(e.byte) + ": " +
-                    (colon == std::string::npos ? message : message.substr(colon + 2)));
-    }
-}
-
-/// A special token as tokenizer_config.json writes it: a string or {"content": ...}.
-std::optional<std::string> tokenText(const json &config, const char *key, const JsonPath &path)
-{
-    const auto it = config.find(key);
-    if (it == config.end() || it->is_null())
-        return std::nullopt;
-    if (it->is_string())
-        return it->get<std::string>();
-    if (it->is_object())
-        return stringMember(*it, "content", path / key);
-    (path / key).fail("expected a token or {\"content\": ...}, found " + brief(*it));
-}
 
 void readChatTemplates(const json &value, const JsonPath &path, TokenizerConfig &config)
 {
@@ -120,7 +90,7 @@ Tokenizer::Parts bpeFileParts(const fs::path &folder, const TokenizerConfig &con
                               const json &rawConfig)
 {
     const fs::path vocabFile = folder / "vocab.json", mergesFile = folder / "merges.txt";
-    const json vocab = readJsonFile(vocabFile);
+    const json vocab = readJsonFile(vocabFile.string());
     const JsonPath vocabPath(vocabFile.string());
     if (!vocab.is_object())
         vocabPath.fail("expected an object of token: id");
@@ -155,7 +125,7 @@ Tokenizer::Parts bpeFileParts(const fs::path &folder, const TokenizerConfig &con
             {{"type", "Sequence"},
              {"pretokenizers",
               {{{"type", "Split"},
-                {"pattern", {{"Regex", kQwen2Pattern}}},
+                {"pattern", {{"Regex", kQwen2PreTokenizerRegex}}},
                 {"behavior", "Isolated"}},
                {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}},
             builtIn);
@@ -184,7 +154,7 @@ std::pair<TokenizerConfig, json> readConfigFiles(const fs::path &dir)
     json raw = json::object();
     const fs::path configFile = dir / "tokenizer_config.json";
     if (fs::exists(configFile)) {
-        raw = readJsonFile(configFile);
+        raw = readJsonFile(configFile.string());
         if (!raw.is_object())
             JsonPath(configFile.string()).fail("expected a JSON object");
     }
@@ -193,7 +163,7 @@ std::pair<TokenizerConfig, json> readConfigFiles(const fs::path &dir)
     const fs::path mapFile = dir / "special_tokens_map.json";
     json map = json::object();
     if (fs::exists(mapFile)) {
-        map = readJsonFile(mapFile);
+        map = readJsonFile(mapFile.string());
         if (!map.is_object())
             JsonPath(mapFile.string()).fail("expected a JSON object");
     }

@@ -93,6 +93,14 @@ bool endsWith(const std::string &text, const std::string &suffix)
            text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string asciiLower(std::string text)
+{
+    for (char &c : text)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return text;
+}
+
 std::vector<std::string> splitString(const std::string &text, char separator)
 {
     std::vector<std::string> parts;

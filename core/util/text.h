@@ -22,6 +22,9 @@ bool startsWith(const std::string &text, const std::string &prefix);
 /// True when `text` ends with `suffix`.
 bool endsWith(const std::string &text, const std::string &suffix);
 
+/// `text` with ASCII letters in lower case (other bytes as they are).
+std::string asciiLower(std::string text);
+
 /// `text` with the characters an ECMAScript regex gives meaning to escaped ("a.b" -> "a\\.b").
 std::string escapeRegex(const std::string &text);
 
