@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "io/checkpoint.h"
 
+#include "io/adapter.h"
 #include "io/mapped_file.h"
 #include "io/model_folder.h"
 #include "io/pt_archive.h"
@@ -30,10 +31,6 @@ Checkpoint::Checkpoint() = default;
 Checkpoint::~Checkpoint() = default;
 Checkpoint::Checkpoint(Checkpoint &&) noexcept = default;
 Checkpoint &Checkpoint::operator=(Checkpoint &&) noexcept = default;
-
-namespace {
-
-} // namespace
 
 std::string resolvePlainFolder(const std::string &folderPath)
 {
@@ -69,6 +66,8 @@ Checkpoint Checkpoint::open(const std::string &path)
     const fs::file_status status = fs::status(path, ec);
     if (ec || !fs::exists(status))
         throw Error("cannot open " + path + ": no such file or folder");
+    if (fs::is_directory(status) && isAdapterPath(path))
+        return openAdapterWeights(path);
     if (fs::is_directory(status))
         return openModelFolder(path);
     Checkpoint checkpoint;
@@ -152,7 +151,22 @@ std::string Checkpoint::fingerprint() const
         h = hashString(tensor.name, h);
         h = hashString(dtypeName(tensor.dtype), h);
         h = hashBytes(tensor.shape.data(), tensor.shape.size() * sizeof(std::int64_t), h);
-        const std::uint64_t sample = std::min<std::uint64_t>(tensor.byteSize, 4096);
+        const std::uint64_t sample =
+            tensor.data ? std::min<std::uint64_t>(tensor.byteSize, 4096) : 0;
+        if (const TensorDelta *d = tensor.delta) { // a bound adapter's: its factors
+            for (const std::vector<float> *v : {&d->left, &d->right, &d->bias})
+                if (!v->empty()) {
+                    const std::uint64_t bytes = v->size() * sizeof(float);
+                    const auto *p = reinterpret_cast<const std::byte *>(v->data());
+                    const std::uint64_t part = std::min<std::uint64_t>(bytes, 4096);
+                    h = hashBytes(p, part, h);
+                    h = hashBytes(p + (bytes - part) / 2, part, h);
+                    h = hashBytes(p + bytes - part, part, h);
+                }
+            h = hashBytes(&d->scale, sizeof d->scale, h);
+            if (!d->factor.empty())
+                h = hashBytes(d->factor.data(), d->factor.size() * sizeof(double), h);
+        }
         if (sample) {
             h = hashBytes(tensor.data, sample, h);
             h = hashBytes(tensor.data + (tensor.byteSize - sample) / 2, sample, h);
@@ -189,7 +203,15 @@ void Checkpoint::adopt(Checkpoint &&other)
         m_mappings.push_back(std::move(mapping));
     for (auto &buffer : other.m_ownedBuffers)
         m_ownedBuffers.push_back(std::move(buffer));
+    for (auto &delta : other.m_deltas)
+        m_deltas.push_back(std::move(delta));
     other = Checkpoint();
+}
+
+const TensorDelta *Checkpoint::ownDelta(std::shared_ptr<const TensorDelta> delta)
+{
+    m_deltas.push_back(std::move(delta));
+    return m_deltas.back().get();
 }
 
 const std::byte *Checkpoint::ownCopy(std::unique_ptr<std::byte[]> bytes)

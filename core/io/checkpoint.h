@@ -13,6 +13,7 @@
 namespace mf {
 
 class MappedFile;
+struct TensorDelta;
 
 using Shape = std::vector<std::int64_t>;
 using Metadata = std::map<std::string, std::string>;
@@ -28,6 +29,9 @@ struct TensorRef {
     Shape shape;
     const std::byte *data = nullptr; ///< valid while the owning Checkpoint lives
     std::uint64_t byteSize = 0;      ///< elementCount(shape) * dtypeSize(dtype)
+    /// Set (and `data` null) for a tensor of a bound LoRA adapter: its values are computed
+    /// from the base's and the low-rank factors (io/adapter.h readValues), never stored.
+    const TensorDelta *delta = nullptr;
     std::uint64_t numel() const { return elementCount(shape); }
 };
 
@@ -87,6 +91,8 @@ public:
     void detectSharedStorage();
     /// Takes over another checkpoint's files and owned bytes (sharded loading).
     void adopt(Checkpoint &&other);
+    /// Keeps a bound adapter tensor's delta alive as long as the checkpoint (io/adapter.h).
+    const TensorDelta *ownDelta(std::shared_ptr<const TensorDelta> delta);
 
 private:
     std::string m_path;
@@ -94,6 +100,7 @@ private:
     std::vector<std::string> m_files;
     std::vector<std::shared_ptr<MappedFile>> m_mappings;
     std::vector<std::unique_ptr<std::byte[]>> m_ownedBuffers;
+    std::vector<std::shared_ptr<const TensorDelta>> m_deltas;
     std::vector<TensorRef> m_tensors;
     std::unordered_map<std::string, std::size_t> m_index;
     Metadata m_metadata;

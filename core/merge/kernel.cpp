@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "merge/kernel.h"
 
+#include "io/adapter.h"
 #include "util/hash.h"
 
 #include <array>
@@ -38,7 +39,7 @@ void forEachMagnitude(const TensorRef &base, const TensorRef &task, bool dare, s
         const std::size_t count =
             static_cast<std::size_t>(std::min<std::uint64_t>(b.size(), n - start));
         convertToFloat(base.dtype, base.data + start * dtypeSize(base.dtype), b.data(), count);
-        convertToFloat(task.dtype, task.data + start * dtypeSize(task.dtype), t.data(), count);
+        readValues(task, start, count, t.data());
         for (std::size_t i = 0; i < count; ++i) {
             float tau = t[i] - b[i];
             if (dare)

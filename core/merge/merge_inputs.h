@@ -14,7 +14,9 @@ namespace mf {
 /// into the checkpoints, so this object stays where it was built (hold it by unique_ptr).
 class MergeInputs {
 public:
-    /// Opens every checkpoint (mf::Error names the file at fault) and plans the merge.
+    /// Opens every checkpoint (mf::Error names the file at fault) and plans the merge. A model
+    /// that is a PEFT LoRA adapter is bound to the base (io/adapter.h): its task vector is the
+    /// adapter's ΔW, computed block by block.
     MergeInputs(const std::string &base, const std::vector<std::string> &models,
                 std::vector<std::string> taskNames, const MergeOptions &options);
     MergeInputs(const MergeInputs &) = delete;

@@ -134,6 +134,7 @@ MergePlan planMerge(const Checkpoint &base, const std::vector<const Checkpoint *
         bool same = true;
         for (std::size_t t = 0; t < entry.tasks.size() && same; ++t)
             same = entry.tasks[t]->data == plan.tensors[target].tasks[t]->data &&
+                   entry.tasks[t]->delta == plan.tensors[target].tasks[t]->delta &&
                    entry.tasks[t]->dtype == plan.tensors[target].tasks[t]->dtype;
         if (!same)
             continue;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "merge/merger.h"
 
+#include "io/adapter.h"
+
 #include "util/error.h"
 #include "util/parallel.h"
 
@@ -99,6 +101,10 @@ struct Scratch {
 template<typename Real>
 const Real *loadBlock(const TensorRef &tensor, std::uint64_t start, std::size_t count, Real *buffer)
 {
+    if (tensor.delta) { // a bound adapter's tensor: base + ΔW, computed here
+        readValues(tensor, start, count, buffer);
+        return buffer;
+    }
     const std::byte *source = tensor.data + start * dtypeSize(tensor.dtype);
     if (tensor.dtype == realDType<Real>())
         return reinterpret_cast<const Real *>(source);
@@ -214,11 +220,17 @@ MemoryEstimate Merger::estimate(int threads) const
     for (const TensorPlan &tensor : m_plan.tensors) {
         estimate.outputBytes += tensor.base->byteSize;
         estimate.inputBytes += tensor.base->byteSize;
-        for (const TensorRef *task : tensor.tasks)
-            estimate.inputBytes += task->byteSize;
+        for (const TensorRef *task : tensor.tasks) {
+            if (task->delta) // an adapter's: its factors, converted to float, in memory
+                estimate.workingBytes += 4 * (task->delta->left.size() + task->delta->right.size() +
+                                              task->delta->bias.size()) +
+                                         8 * task->delta->factor.size();
+            else if (task->data != tensor.base->data) // an adapter's untouched tensor is the base's
+                estimate.inputBytes += task->byteSize;
+        }
     }
     const std::uint64_t perThread = (3 * m_tasks.size() + 4) * kMergeBlock * sizeof(double);
-    estimate.workingBytes = static_cast<std::uint64_t>(std::max(1, threads)) * perThread;
+    estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * perThread;
     if (m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies)
         estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * 65536 * 8;
     return estimate;
@@ -412,7 +424,7 @@ std::vector<double> Merger::taskVectorGram(int threads) const
         for (std::size_t t = 0; t < n; ++t) {
             const TensorRef &task = *tensor.tasks[t];
             float *row = tau.data() + t * count;
-            convertToFloat(task.dtype, task.data + item.start * dtypeSize(task.dtype), row, count);
+            readValues(task, item.start, count, row);
             for (std::size_t k = 0; k < count; ++k)
                 row[k] -= base[k];
         }

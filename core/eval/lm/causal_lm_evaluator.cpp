@@ -140,8 +140,8 @@ CausalLmEvaluator::CausalLmEvaluator(CausalLmEvaluatorOptions options)
         const DType dtype = tensor.base->dtype;
         deviceCan =
             deviceCan && (dtype == DType::BF16 || dtype == DType::F16 || dtype == DType::F32);
-        for (const TensorRef *task : tensor.tasks)
-            deviceCan = deviceCan && task->dtype == dtype;
+        for (const TensorRef *task : tensor.tasks) // an adapter's is made in float
+            deviceCan = deviceCan && (task->delta || task->dtype == dtype);
     }
     if (mergeOn == "device" && !deviceCan)
         throw Error("the device merge takes tensors stored as bf16, f16 or f32, the same in the "

@@ -4,6 +4,7 @@
 // live weights, bit for bit what `mergefront-cli merge` writes.
 #include "eval/lm/torch_causal_lm.h"
 
+#include "io/adapter.h"
 #include "util/error.h"
 
 #include <cstdlib>
@@ -49,6 +50,12 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
         merge.dropRate = transform.dropRate;
         const std::vector<std::int64_t> shape(tensor.base->shape.begin(), tensor.base->shape.end());
         auto host = [&](const TensorRef &ref) {
+            if (ref.delta) { // a bound adapter's tensor: base + ΔW as float, as the host merges
+                torch::Tensor values = torch::empty(shape, torch::kFloat32);
+                readValues(ref, 0, static_cast<std::size_t>(ref.numel()),
+                           values.data_ptr<float>());
+                return values;
+            }
             if (ref.dtype != merge.dtype)
                 throw Error("tensor '" + ref.name + "' is " + dtypeName(ref.dtype) +
                             " in a task but " + dtypeName(merge.dtype) + " in the base");
@@ -67,7 +74,7 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
                 continue;
             // The keep-mask is where the host kernel's τ̃ is not zero (a zero τ̃ adds nothing
             // whether kept or not), so the device recomputes τ̃ exactly where it keeps it.
-            convertToFloat(tensor.tasks[t]->dtype, tensor.tasks[t]->data, task.data(), n);
+            readValues(*tensor.tasks[t], 0, n, task.data());
             taskVectorBlock<float>(base.data(), task.data(), t, n, 0, transform, tau.data());
             torch::Tensor keep = torch::empty(shape, torch::kBool);
             bool *k = keep.data_ptr<bool>();
@@ -75,8 +82,9 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
                 k[i] = tau[i] != 0.0f;
             merge.keep.push_back(keep);
         }
-        bytes += static_cast<std::uint64_t>(n) *
-                 (dtypeSize(merge.dtype) * (1 + merge.tasks.size()) + merge.keep.size());
+        bytes += static_cast<std::uint64_t>(n) * (dtypeSize(merge.dtype) + merge.keep.size());
+        for (const torch::Tensor &task : merge.tasks)
+            bytes += static_cast<std::uint64_t>(task.numel() * task.element_size());
         m_merges.push_back(std::move(merge));
     }
     // Resident on the device when everything fits; else host memory, streamed per merge.
