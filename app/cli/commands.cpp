@@ -29,10 +29,13 @@ const char *const kInspectUsage =
     "usage: mergefront-cli inspect CHECKPOINT [--json]\n"
     "  CHECKPOINT: .safetensors, *.safetensors.index.json, a folder with one of them,\n"
     "              or a PyTorch state dict (.pt/.pth/.bin from torch.save(model.state_dict())),\n"
-    "              or a GGUF file (its metadata and tensor table)\n";
+    "              or a GGUF file (its metadata and tensor table),\n"
+    "              or a PEFT LoRA adapter folder (its ranks, alphas, targets, the base it expects)\n";
 
 const char *const kMergeUsage =
     "usage: mergefront-cli merge --base B --model M1 [--model M2 ...] --coef c1,c2,... --out OUT\n"
+    "  a --model may be a full fine-tune or a PEFT LoRA adapter folder (adapter_config.json +\n"
+    "  adapter_model.safetensors/.bin) of the base: its ΔW is computed block by block\n"
     "       mergefront-cli merge --recipe FILE.json --out OUT   (replay an export's recipe)\n"
     "  --method M        task_arithmetic (default), ties, dare, dare_ties\n"
     "  --density K       TIES: fraction of each task vector kept by magnitude (default 0.2)\n"
@@ -55,6 +58,9 @@ const char *const kMergeUsage =
     "                    (model.safetensors, sharded past the shard size), config.json,\n"
     "                    generation_config.json, tokenizer files, a README.md model card.\n"
     "                    Written atomically, never over a source\n"
+    "  --out-adapter DIR instead of --out: task arithmetic over LoRA adapters only, written as one\n"
+    "                    PEFT adapter folder (factors side by side, rank Σ r: exact, no cross\n"
+    "                    terms); refused for TIES/DARE, DoRA or full fine-tunes, saying why\n"
     "  --shard-size SIZE safetensors: split into shards of at most SIZE (e.g. 2GB) + index\n"
     "                    (a model folder: default 5GB, as save_pretrained)\n"
     "  --tokenizer-from NAME  model folder or .gguf: the tokenizer of task NAME (default: base)\n"
@@ -196,7 +202,15 @@ int inspectCommand(const std::vector<std::string> &tokens)
         std::cout << (args.flag("json") ? describeGgufJson(file) : describeGgufText(file));
         return 0;
     }
-    const Checkpoint checkpoint = Checkpoint::open(args.positionals().front());
+    const std::string &path = args.positionals().front();
+    const Checkpoint checkpoint = Checkpoint::open(path);
+    if (isAdapterPath(path)) {
+        const AdapterSummary summary =
+            summarizeAdapter(checkpoint, readAdapterConfig(adapterFolder(path)), path);
+        std::cout << (args.flag("json") ? describeAdapterJson(summary, checkpoint)
+                                        : describeAdapterText(summary, checkpoint));
+        return 0;
+    }
     std::cout << (args.flag("json") ? describeCheckpointJson(checkpoint)
                                     : describeCheckpointText(checkpoint));
     return 0;
@@ -324,7 +338,8 @@ int mergeCommand(const std::vector<std::string> &tokens)
                          {"base",    "model",      "coef",    "name",           "method",
                           "density", "drop",       "seed",    "include",        "exclude",
                           "out",     "shard-size", "threads", "tokenizer-from", "task-only",
-                          "dtype",   "group",      "recipe",  "recipe-out",     "gguf-type"},
+                          "dtype",   "group",      "recipe",  "recipe-out",     "gguf-type",
+                          "out-adapter"},
                          {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
@@ -359,7 +374,14 @@ int mergeCommand(const std::vector<std::string> &tokens)
                                     ", model by model, each in the group order"));
         mergeOptionsFrom(args, request);
     }
-    request.outPath = args.required("out");
+    if (const auto adapter = args.value("out-adapter")) {
+        if (args.value("out"))
+            throw UsageError("give --out or --out-adapter, not both");
+        request.outPath = *adapter;
+        request.adapterOutput = true;
+    } else {
+        request.outPath = args.required("out");
+    }
     ggufTypeFrom(args, request);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
     request.sync = !args.flag("no-sync");

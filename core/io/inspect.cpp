@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 
 namespace mf {
@@ -67,6 +69,57 @@ std::string describeCheckpointText(const Checkpoint &checkpoint)
         out << "    " << tensor.name << "  " << dtypeName(tensor.dtype) << "  "
             << formatShape(tensor.shape) << "\n";
     return out.str();
+}
+
+std::string describeAdapterText(const AdapterSummary &summary, const Checkpoint &weights)
+{
+    std::string out = weights.folder() + "\n";
+    for (const std::string &line : describeAdapter(summary))
+        out += "  " + line + "\n";
+    return out + describeCheckpointText(weights);
+}
+
+std::string describeAdapterJson(const AdapterSummary &summary, const Checkpoint &weights)
+{
+    nlohmann::ordered_json out = nlohmann::ordered_json::parse(describeCheckpointJson(weights));
+    const AdapterConfig &c = summary.config;
+    std::map<std::string, int> ranks;
+    std::set<std::string> kinds;
+    std::set<int> layers;
+    static const std::regex number(R"(.*\.[^.]*\.(\d+)\.)");
+    nlohmann::ordered_json modules = nlohmann::ordered_json::array();
+    for (const AdapterModule &m : summary.modules) {
+        ++ranks[std::to_string(m.rank)];
+        kinds.insert(m.module.substr(m.module.rfind('.') + 1));
+        std::smatch layer;
+        if (std::regex_search(m.module, layer, number))
+            layers.insert(std::stoi(layer[1].str()));
+        modules.push_back({{"module", m.module},
+                           {"rank", m.rank},
+                           {"alpha", m.alpha},
+                           {"scale", m.scale},
+                           {"embedding", m.embedding},
+                           {"dora", m.dora},
+                           {"bias", m.bias}});
+    }
+    nlohmann::ordered_json saved = nlohmann::ordered_json::array();
+    for (const auto &[name, tensor] : summary.saved)
+        saved.push_back(name);
+    out["adapter"] = {{"peft_type", c.peftType},
+                      {"modules", summary.modules.size()},
+                      {"parameters", summary.parameters},
+                      {"ranks", ranks},
+                      {"lora_alpha", c.alpha},
+                      {"use_rslora", c.rslora},
+                      {"use_dora", c.dora},
+                      {"lora_bias", c.loraBias},
+                      {"fan_in_fan_out", c.fanInFanOut},
+                      {"targets", kinds},
+                      {"layers", layers},
+                      {"modules_to_save", saved},
+                      {"base_model_name_or_path", c.baseModel},
+                      {"adapted", modules}};
+    return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 } // namespace mf

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "merge/merge_job.h"
 
+#include "merge/adapter_output.h"
+
 #include "io/model_folder.h"
 #include "merge/folder_output.h"
 #include "merge/gguf_output.h"
@@ -166,6 +168,7 @@ struct OpenedMerge {
     FolderFilesPlan folderFiles; ///< its non-weight files
     bool gguf = false;           ///< the output is a GGUF file
     GgufPlan ggufPlan;
+    AdapterOutputPlan adapterPlan; ///< request.adapterOutput: the adapter folder
     std::vector<OutputTensor> outputs;
     MergeReport report;
 };
@@ -189,10 +192,17 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
     const Checkpoint &base = opened.inputs->base();
     std::ostringstream card;
     card << "---\n";
-    if (!base.folder().empty())
+    if (request.adapterOutput)
+        card << "library_name: peft\nbase_model: " << markdownEscape(request.basePath) << "\n";
+    else if (!base.folder().empty())
         card << "library_name: transformers\n";
     card << "tags:\n- merge\n- mergefront\n- " << methodName(o.method) << "\n---\n\n";
     card << "# " << displayName(request.outPath) << "\n\n";
+    if (request.adapterOutput)
+        card << "A PEFT LoRA adapter that is, exactly, the merge below of " << opened.names.size()
+             << " LoRA adapters: each module's factors side by side (rank Σ r_t), B scaled by "
+                "c_t times its adapter's scale, lora_alpha = r, no cross terms. Load it with "
+                "`PeftModel.from_pretrained(base, folder)`.\n\n";
     card << "A merge of " << opened.names.size()
          << " fine-tuned model(s) into their base, made with "
          << "Mergefront " << MERGEFRONT_VERSION
@@ -310,9 +320,14 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     if (!request.expectedFingerprints.empty() &&
         request.expectedFingerprints.size() != request.modelPaths.size() + 1)
         throw Error("internal: expected fingerprints for the base and every model");
-    opened.gguf = isGgufOutput(request.outPath);
-    opened.folder = !opened.gguf && isFolderOutput(request.outPath);
-    if (opened.gguf) {
+    opened.gguf = !request.adapterOutput && isGgufOutput(request.outPath);
+    opened.folder = !request.adapterOutput && !opened.gguf && isFolderOutput(request.outPath);
+    if (request.adapterOutput) {
+        if (request.shardSize || request.ggufType || !request.tokenizerFrom.empty())
+            throw Error("--shard-size, --gguf-type and --tokenizer-from do not apply to an "
+                        "adapter output");
+        checkFolderOutput(request.outPath, {});
+    } else if (opened.gguf) {
         if (request.shardSize)
             throw Error("--shard-size does not apply to a .gguf output (one file)");
         std::error_code ec;
@@ -371,11 +386,24 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
     const Merger &merger = opened.inputs->merger();
     opened.outputs = merger.outputTensors(request.dtype, /*omitDuplicates=*/opened.folder);
 
-    if (opened.folder) {
+    if (opened.folder || request.adapterOutput) {
         std::vector<std::string> sourceFolders;
         for (const Checkpoint *input : inputs)
             sourceFolders.push_back(input->folder());
         checkFolderOutput(request.outPath, sourceFolders);
+    }
+    if (request.adapterOutput) {
+        std::vector<const Checkpoint *> tasks;
+        for (const Checkpoint &model : opened.inputs->models())
+            tasks.push_back(&model);
+        std::string baseModel = fs::absolute(request.basePath).lexically_normal().string();
+        opened.adapterPlan = planAdapterOutput(merger, tasks, opened.names,
+                                               request.dtype ? *request.dtype : DType::F32,
+                                               baseModel);
+        for (const std::string &line : opened.adapterPlan.lines)
+            report.notes.push_back(line);
+        opened.outputs = opened.adapterPlan.tensors;
+    } else if (opened.folder) {
         std::string tokenizerFolder = opened.inputs->base().folder();
         std::string label = "the base";
         if (!request.tokenizerFrom.empty()) {
@@ -497,6 +525,11 @@ MergeReport runMerge(const MergeRequest &request,
             report.outputs.push_back((fs::path(out) / "config.json").string());
         report.outputs.push_back((fs::path(out) / "README.md").string());
         report.outputs.push_back(out);
+    } else if (request.adapterOutput) {
+        std::string card = modelCard(request, opened);
+        report = std::move(opened.report);
+        report.outputs = writeAdapterOutput(merger, opened.adapterPlan, request.outPath,
+                                            request.coefficients, metadata, card, request.sync);
     } else if (opened.gguf) {
         const std::string written =
             writeGguf(merger, opened.ggufPlan, request.outPath, request.coefficients,

@@ -21,6 +21,9 @@ struct MergeRequest {
     std::vector<double> coefficients;
     MergeOptions options;
     std::string outPath;         ///< .safetensors, .pt, .pth, .bin, .gguf; anything else: a folder
+    /// outPath is a PEFT adapter folder (merge/adapter_output.h): task arithmetic over LoRA
+    /// adapters only, written as one exact adapter.
+    bool adapterOutput = false;
     std::uint64_t shardSize = 0; ///< safetensors: bytes per shard (0 = one file; folder: 5 GB)
     std::optional<DType> dtype;  ///< floating tensors written in this dtype (default: the base's)
     /// .gguf output: the type of 2-D weights (default: the base's dtype; f64 as f32)
@@ -69,7 +72,8 @@ MergeReport planMergeOnly(const MergeRequest &request,
 /// Opens the checkpoints, plans, says the plan and the memory estimate through `log`,
 /// merges, and writes the output atomically: a file, a sharded set, or a whole model folder
 /// (weights in HF's layout, the base's config and generation config, the tokenizer files, a
-/// README.md model card), or one GGUF file (merge/gguf_output.h). Refuses to write over an input or
+/// README.md model card), or one GGUF file (merge/gguf_output.h), or one PEFT adapter folder
+/// (request.adapterOutput; merge/adapter_output.h). Refuses to write over an input or
 /// into a source folder. Throws mf::Error (nothing written) on bad input, mf::Cancelled when
 /// `progress` says stop.
 MergeReport runMerge(const MergeRequest &request,
