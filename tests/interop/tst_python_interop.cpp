@@ -3,7 +3,9 @@
 // computed in Python (tests/interop/check_merge.py), and model folders written the way
 // save_pretrained lays them out merge into folders a loader takes as they are
 // (tests/interop/check_folders.py); block-wise merges equal Python's merge from the groups'
-// definition (tests/interop/check_blockwise.py). Skipped where Python's torch is absent.
+// definition (tests/interop/check_blockwise.py); LoRA adapters as tasks merge as PEFT's
+// formulas say, and --out-adapter writes the exact sum (tests/interop/check_adapters.py).
+// Skipped where Python's torch is absent.
 #include "testing.h"
 
 #include "fixtures.h"
@@ -16,6 +18,7 @@ private Q_SLOTS:
     void pythonReadsOurMerges();
     void modelFoldersRoundTrip();
     void blockwiseMergesMatchPython();
+    void adaptersMatchPeftFormulas();
 };
 
 namespace {
@@ -63,8 +66,16 @@ void TestPythonInterop::blockwiseMergesMatchPython()
     QVERIFY2(failed.empty(), failed.c_str());
 }
 
+void TestPythonInterop::adaptersMatchPeftFormulas()
+{
+    if (!havePythonTorch())
+        QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
+    const std::string failed = runCheck("check_adapters.py");
+    QVERIFY2(failed.empty(), failed.c_str());
+}
+
 MF_TEST_MAIN(TestPythonInterop, pythonReadsOurMerges, modelFoldersRoundTrip,
-             blockwiseMergesMatchPython)
+             blockwiseMergesMatchPython, adaptersMatchPeftFormulas)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_python_interop.moc"
 #endif

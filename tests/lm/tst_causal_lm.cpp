@@ -32,6 +32,7 @@ private Q_SLOTS:
     void badDataIsNamed();
     void mergeThenScoreEqualsInProcess();
     void deviceMergeEqualsHostMerge();
+    void adaptersEvaluateAsTheirMerges();
 };
 
 void TestCausalLm::matchesPythonReference()
@@ -320,8 +321,24 @@ void TestCausalLm::deviceMergeEqualsHostMerge()
     }
 }
 
+void TestCausalLm::adaptersEvaluateAsTheirMerges()
+{
+    // A project whose tasks are LoRA adapters (plain and DoRA, built in Python with PEFT's
+    // layout) scores, host and device merge, as the same project over the adapters merged into
+    // full checkpoints by PEFT's formulas (tests/interop/check_adapters.py --lm).
+    if (!mftest::havePythonTorch())
+        QSKIP("Debian's python3-torch is not installed (./run.sh test installs it)");
+    TempDir dir;
+    const std::string command =
+        "/usr/bin/python3 " +
+        mftest::shellQuote(MERGEFRONT_SOURCE_DIR "/tests/interop/check_adapters.py") + " " +
+        mftest::shellQuote(MERGEFRONT_CLI) + " " + mftest::shellQuote(dir.file("work")) + " --lm";
+    QCOMPARE(std::system(command.c_str()), 0);
+}
+
 MF_TEST_MAIN(TestCausalLm, matchesPythonReference, refusesWhatItDoesNotCompute, badDataIsNamed,
-             mergeThenScoreEqualsInProcess, deviceMergeEqualsHostMerge)
+             mergeThenScoreEqualsInProcess, deviceMergeEqualsHostMerge,
+             adaptersEvaluateAsTheirMerges)
 
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_causal_lm.moc"
