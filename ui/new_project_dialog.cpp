@@ -126,7 +126,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     layout->addWidget(m_tasks, 1);
     auto *taskButtons = new QHBoxLayout;
     auto *add = new QPushButton(tr("Add tasks…"), this);
-    auto *addFolder = new QPushButton(tr("Add model folder…"), this);
+    auto *addFolder = new QPushButton(tr("Add model or adapter folder…"), this);
     auto *remove = new QPushButton(tr("Remove task"), this);
     taskButtons->addWidget(add);
     taskButtons->addWidget(addFolder);
@@ -140,7 +140,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     });
     connect(addFolder, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getExistingDirectory(
-            this, tr("Task model folder (config.json + weights)"));
+            this, tr("Task model folder (config.json + weights), or a PEFT LoRA adapter folder"));
         if (!path.isEmpty())
             addTask(path);
     });
