@@ -186,16 +186,18 @@ void MainWindow::buildActions()
     file->addSeparator();
     m_exportAction = file->addAction(tr("&Export merged model…"), this, [this] {
         const bool gguf = m_selectionPanel->exportsGguf();
+        const bool adapter = m_selectionPanel->exportsAdapter();
         const bool folder = !gguf && m_selectionPanel->exportMode() < 0;
         const QString path = QFileDialog::getSaveFileName(
             this,
-            gguf     ? tr("Export the selected merge as GGUF (llama.cpp, Ollama, LM Studio)")
-            : folder ? tr("Export the selected merge as a model folder (a new name)")
-                     : tr("Export the selected merge"),
+            gguf      ? tr("Export the selected merge as GGUF (llama.cpp, Ollama, LM Studio)")
+            : adapter ? tr("Export the selected merge as one PEFT LoRA adapter folder (a new name)")
+            : folder  ? tr("Export the selected merge as a model folder (a new name)")
+                      : tr("Export the selected merge"),
             QString(),
-            gguf     ? tr("GGUF (*.gguf)")
-            : folder ? tr("Model folder (a name without extension)")
-                     : tr("Checkpoints (*.safetensors *.pt)"));
+            gguf               ? tr("GGUF (*.gguf)")
+            : adapter || folder ? tr("Folder (a name without extension)")
+                                : tr("Checkpoints (*.safetensors *.pt)"));
         if (!path.isEmpty())
             exportTo(path);
     });
@@ -435,6 +437,24 @@ void MainWindow::exportTo(const QString &path)
         return;
     }
     const bool folder = isFolderOutput(path.toStdString());
+    if (m_selectionPanel->exportsAdapter()) {
+        if (!folder) {
+            log(tr("an adapter is a folder: choose a new folder name (%1 is a file name)")
+                    .arg(path),
+                true);
+            return;
+        }
+        const project::PointPrediction predicted{
+            m_document->selectedPredicted(), m_document->selectedStd(), m_document->selectedLower(),
+            m_document->selectedUpper()};
+        m_runner->exportMerge(c, predicted,
+                              m_document->hasFront()
+                                  ? QString::fromStdString(m_document->trust().summary())
+                                  : QString(),
+                              QString::fromStdString(preference.dump()), path, 0, QString(),
+                              QString(), /*adapter=*/true);
+        return;
+    }
     if (mode < 0 && !folder) {
         log(tr("a model folder is named without a checkpoint extension: choose a new folder "
                "name (%1 is a file name)")

@@ -206,11 +206,13 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                                 const project::PointPrediction &predicted,
                                 const QString &provisional, const QString &preferenceJson,
                                 const QString &out, std::uint64_t shardSize,
-                                const QString &tokenizerFrom, const QString &ggufType)
+                                const QString &tokenizerFrom, const QString &ggufType,
+                                bool adapter)
 {
     start(tr("Exporting the merged model"),
           [this, coefficients, predicted, provisional, preferenceJson, out, shardSize,
-           tokenizerFrom, ggufType](project::Project &copy, const eval::CancelToken &cancel) {
+           tokenizerFrom, ggufType,
+           adapter](project::Project &copy, const eval::CancelToken &cancel) {
               project::ExportRequest request;
               request.coefficients = coefficients;
               request.predicted = predicted.mean;
@@ -225,6 +227,7 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
               request.out = out.toStdString();
               request.shardSize = shardSize;
               request.tokenizerFrom = tokenizerFrom.toStdString();
+              request.adapterOutput = adapter;
               if (!ggufType.isEmpty())
                   request.ggufType = parseGgufWeightType(ggufType.toStdString());
               request.origin = "Mergefront (desktop), Export merged model";

@@ -65,7 +65,7 @@ const char *const kEvaluateUsage =
     "  of FILE.csv (e.g. what `front --csv` writes), written as CSV (c: columns, then metrics)\n";
 const char *const kExportUsage =
     "usage: mergefront-cli export PROJECT.json (--weights w1,...,wN [--rule R] | --coef c1,...,cN) "
-    "--out OUT\n"
+    "(--out OUT | --out-adapter DIR)\n"
     "                             [--shard-size SIZE] [--dtype bf16|f16|f32] [--tokenizer-from "
     "NAME]\n"
     "                             [--gguf-type f32|f16|bf16|q8_0]\n"
@@ -73,7 +73,9 @@ const char *const kExportUsage =
     "  `merge` writes it, with\n"
     "  a model card holding the predicted and measured metrics) and OUT.json: coefficients,\n"
     "  method, preference, predicted metrics (with std and 90% intervals) and measured ones,\n"
-    "  whether the front was provisional, source checkpoint fingerprints\n";
+    "  whether the front was provisional, source checkpoint fingerprints.\n"
+    "  --out-adapter DIR: a project whose tasks are all LoRA adapters, merged by task\n"
+    "  arithmetic, as one exact PEFT adapter folder (merge --out-adapter)\n";
 
 namespace {
 
@@ -601,7 +603,7 @@ int exportCommand(const std::vector<std::string> &tokens)
 {
     const Arguments args(tokens,
                          {"weights", "rule", "reference", "coef", "out", "shard-size", "threads",
-                          "dtype", "tokenizer-from", "gguf-type"},
+                          "dtype", "tokenizer-from", "gguf-type", "out-adapter"},
                          {});
     project::Project p = project::Project::load(onlyProject(args));
     if (args.value("weights").has_value() == args.value("coef").has_value())
@@ -624,7 +626,14 @@ int exportCommand(const std::vector<std::string> &tokens)
     request.upper = choice.predicted.upper;
     request.provisional = choice.trust.summary();
     request.preference = choice.preference;
-    request.out = args.required("out");
+    if (const auto adapter = args.value("out-adapter")) {
+        if (args.value("out"))
+            throw UsageError("give --out or --out-adapter, not both");
+        request.out = *adapter;
+        request.adapterOutput = true;
+    } else {
+        request.out = args.required("out");
+    }
     if (const auto shard = args.value("shard-size"))
         request.shardSize = parseByteSize(*shard);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "merge/merge_job.h"
 
+#include "io/adapter.h"
 #include "merge/adapter_output.h"
 
 #include "io/model_folder.h"
@@ -396,7 +397,13 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
         std::vector<const Checkpoint *> tasks;
         for (const Checkpoint &model : opened.inputs->models())
             tasks.push_back(&model);
-        std::string baseModel = fs::absolute(request.basePath).lexically_normal().string();
+        // base_model_name_or_path: the adapters' own (the hub name PEFT loads), else the base's.
+        std::string baseModel;
+        for (const Checkpoint *task : tasks)
+            if (baseModel.empty() && task->format() == "peft-lora")
+                baseModel = readAdapterConfig(task->folder()).baseModel;
+        if (baseModel.empty())
+            baseModel = fs::absolute(request.basePath).lexically_normal().string();
         opened.adapterPlan = planAdapterOutput(merger, tasks, opened.names,
                                                request.dtype ? *request.dtype : DType::F32,
                                                baseModel);

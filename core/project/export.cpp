@@ -80,6 +80,7 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     merge.dtype = request.dtype;
     merge.ggufType = request.ggufType;
     merge.tokenizerFrom = request.tokenizerFrom;
+    merge.adapterOutput = request.adapterOutput;
     merge.origin = request.origin.empty() ? "Mergefront, project " + project.path
                                           : request.origin + "\n(project " + project.path + ")";
     const EvaluationEntry *measured = measuredAt(project, request.coefficients);

@@ -14,6 +14,7 @@
 #include "project_document.h"
 #include "qcustomplot_include.h"
 #include "run_controller.h"
+#include "panels/selection_panel.h"
 
 #include "io/gguf.h"
 #include "map/selection.h"
@@ -31,6 +32,7 @@
 #include <QTimer>
 
 #include <filesystem>
+#include <tuple>
 
 using mf::ui::MainWindow;
 using mftest::TempDir;
@@ -93,6 +95,7 @@ private Q_SLOTS:
     void eventLoopTurnsWhileARunIsCancelled();
     void exportsTheSelectedMerge();
     void exportsAModelFolderWithATasksTokenizer();
+    void exportsAnAdapterProjectAsOneAdapter();
     void aFailingEvaluatorIsRecordedAndShown();
     void aRefusedStartLeavesTheRunningJob();
     void aRunStaysWithItsProject();
@@ -337,6 +340,17 @@ void TestGui::exportsTheSelectedMerge()
     QVERIFY2(card.find("| a | accuracy | maximize |") != std::string::npos, card.c_str());
     QVERIFY(std::filesystem::exists(dir.file("merged-folder.json"))); // the sidecar, beside it
     QVERIFY(window.tokenizerBox()->isHidden()); // single files: no tokenizers to choose
+    // One LoRA adapter holds only a merge of adapters: refused for these full checkpoints,
+    // saying why, with nothing written.
+    window.shardBox()->setCurrentIndex(window.shardBox()->findData(
+        QVariant::fromValue<qlonglong>(mf::ui::SelectionPanel::kAdapterExport)));
+    finished.clear();
+    window.exportTo(QString::fromStdString(dir.file("as-adapter")));
+    QVERIFY(finished.wait(kHang));
+    QCOMPARE(finished.front().at(0).toBool(), false);
+    QVERIFY2(finished.front().at(1).toString().contains(QStringLiteral("full fine-tune")),
+             qPrintable(finished.front().at(1).toString()));
+    QVERIFY(!std::filesystem::exists(dir.file("as-adapter")));
     window.shardBox()->setCurrentIndex(0);
     // Never over a source checkpoint.
     finished.clear();
@@ -345,6 +359,74 @@ void TestGui::exportsTheSelectedMerge()
     QCOMPARE(finished.front().at(0).toBool(), false);
     QCOMPARE(mftest::valuesOf(*mf::Checkpoint::open(dir.file("a.safetensors")).find("w")),
              (std::vector<double>{1, 0}));
+}
+
+void TestGui::exportsAnAdapterProjectAsOneAdapter()
+{
+    // Two rank-1 LoRA adapters of lin [2, 2] (zeros): ΔW_a = e1 e1ᵀ, ΔW_b = 2 · e2 e2ᵀ (alpha 2).
+    // Sampled through the command evaluator (the merged lin's mean), the chosen point exported
+    // as one adapter whose ΔW is c_a ΔW_a + c_b ΔW_b.
+    TempDir dir;
+    mftest::writeCheckpoint(dir.file("base.safetensors"),
+                            {{"lin.weight", mf::DType::F32, {2, 2}, {0, 0, 0, 0}}});
+    for (const auto &[name, alpha, a] : std::vector<std::tuple<std::string, int, double>>{
+             {"a", 1, 0.0}, {"b", 2, 1.0}}) {
+        std::filesystem::create_directories(dir.file(name));
+        mftest::writeFile(dir.file(name + "/adapter_config.json"),
+                          nlohmann::json{{"peft_type", "LORA"},
+                                         {"r", 1},
+                                         {"lora_alpha", alpha},
+                                         {"target_modules", {"lin"}}}
+                              .dump());
+        mftest::writeCheckpoint(
+            dir.file(name + "/adapter_model.safetensors"),
+            {{"base_model.model.lin.lora_A.weight", mf::DType::F32, {1, 2}, {1 - a, a}},
+             {"base_model.model.lin.lora_B.weight", mf::DType::F32, {2, 1}, {1 - a, a}}});
+    }
+    const nlohmann::json evaluator = {
+        {"kind", "command"},
+        {"command", std::string("'") + MERGEFRONT_METRIC_TOOL + "' mean {checkpoint} lin.weight"}};
+    const nlohmann::json project = {
+        {"format", "mergefront-project"},
+        {"version", 1},
+        {"base", "base.safetensors"},
+        {"tasks",
+         {{{"name", "a"}, {"checkpoint", "a"}, {"metric", "mean"}, {"evaluator", evaluator}},
+          {{"name", "b"}, {"checkpoint", "b"}, {"metric", "mean"}, {"evaluator", evaluator}}}},
+        {"merge", {{"method", "task_arithmetic"}}},
+        {"map", {{"mode", "plain"}, {"budget", 6}, {"seed", 1}}}};
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    MainWindow window;
+    window.show();
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    for (const auto &e : window.document()->project().evaluations)
+        QVERIFY2(!e.result.failed, e.result.error.c_str());
+    const std::vector<double> c = window.document()->selectedCoefficients();
+    QCOMPARE(c.size(), std::size_t(2));
+    window.shardBox()->setCurrentIndex(window.shardBox()->findData(
+        QVariant::fromValue<qlonglong>(mf::ui::SelectionPanel::kAdapterExport)));
+    QVERIFY(window.tokenizerBox()->isHidden());
+    QVERIFY(runToEnd(window,
+                     [&] { window.exportTo(QString::fromStdString(dir.file("merged-adapter"))); }));
+    const mf::Checkpoint written = mf::Checkpoint::open(dir.file("merged-adapter"));
+    QCOMPARE(written.format(), std::string("peft-lora"));
+    const std::vector<double> a =
+        mftest::valuesOf(*written.find("base_model.model.lin.lora_A.weight"));
+    const std::vector<double> b =
+        mftest::valuesOf(*written.find("base_model.model.lin.lora_B.weight"));
+    QCOMPARE(a.size(), std::size_t(4)); // rank 2: both adapters' factors
+    const auto config =
+        nlohmann::json::parse(mftest::readFile(dir.file("merged-adapter/adapter_config.json")));
+    QCOMPARE(config["r"].get<int>(), 2);
+    QCOMPARE(config["lora_alpha"].get<int>(), 2);
+    // ΔW[i][j] = Σ_k B[i][k] A[k][j] (scale 1).
+    const double want[2][2] = {{c[0], 0}, {0, 2 * c[1]}};
+    for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j)
+            QVERIFY(std::fabs(b[i * 2] * a[j] + b[i * 2 + 1] * a[2 + j] - want[i][j]) < 1e-6);
+    QVERIFY(std::filesystem::exists(dir.file("merged-adapter.json"))); // the sidecar, beside it
 }
 
 void TestGui::exportsAModelFolderWithATasksTokenizer()

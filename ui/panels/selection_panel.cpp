@@ -101,6 +101,8 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
     m_shards->addItem(tr("GGUF bf16"), QVariant::fromValue<qlonglong>(kGgufExport - 2));
     m_shards->addItem(tr("GGUF q8_0"), QVariant::fromValue<qlonglong>(kGgufExport - 3));
     m_shards->addItem(tr("GGUF f32"), QVariant::fromValue<qlonglong>(kGgufExport - 4));
+    m_shards->addItem(tr("LoRA adapter (tasks all adapters)"),
+                      QVariant::fromValue<qlonglong>(kAdapterExport));
     m_shards->setToolTip(
         tr("One file; sharded safetensors with an index, as large checkpoints ship; a "
            "Hugging Face model folder (weights, config, tokenizer, model card) that "
@@ -117,7 +119,10 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
     layout->addStretch();
 
     connect(m_shards, qOverload<int>(&QComboBox::currentIndexChanged), this,
-            [this] { m_tokenizer->setVisible(m_tokenizer->count() > 1 && exportMode() < 0); });
+            [this] {
+                m_tokenizer->setVisible(m_tokenizer->count() > 1 && exportMode() < 0 &&
+                                        !exportsAdapter());
+            });
     m_shards->setMinimumContentsLength(16);
     connect(m_evaluate, &QPushButton::clicked, this, [this] {
         const std::vector<double> c = m_document->selectedCoefficients();
@@ -152,8 +157,9 @@ QString SelectionPanel::ggufType() const
 
 QString SelectionPanel::tokenizerFrom() const
 {
-    return exportMode() < 0 && m_tokenizer->count() > 1 ? m_tokenizer->currentData().toString()
-                                                        : QString();
+    return exportMode() < 0 && !exportsAdapter() && m_tokenizer->count() > 1
+               ? m_tokenizer->currentData().toString()
+               : QString();
 }
 
 void SelectionPanel::offerTokenizers(const QStringList &differingFiles)
@@ -165,7 +171,7 @@ void SelectionPanel::offerTokenizers(const QStringList &differingFiles)
     m_tokenizer->setToolTip(tr("The tasks' tokenizer files differ (%1): the model folder or "
                                "GGUF file takes the chosen one's")
                                 .arg(differingFiles.join(QStringLiteral(", "))));
-    m_tokenizer->setVisible(exportMode() < 0);
+    m_tokenizer->setVisible(exportMode() < 0 && !exportsAdapter());
 }
 
 void SelectionPanel::setRunIdle(bool idle)

@@ -35,12 +35,18 @@ public:
     QPushButton *evaluateButton() const { return m_evaluate; }
 
     /// The export as the Shards box says: 0 one file, > 0 the shard size in bytes, -1 a model
-    /// folder, kGgufExport or below a GGUF file (ggufType() says which type).
+    /// folder, kGgufExport or below a GGUF file (ggufType() says which type), kAdapterExport a
+    /// PEFT LoRA adapter folder (task arithmetic over adapters only).
     std::int64_t exportMode() const;
     static constexpr std::int64_t kGgufExport = -2;
     /// A GGUF export's weight type: "" the source's dtype, else f32, f16, bf16 or q8_0.
     QString ggufType() const;
-    bool exportsGguf() const { return exportMode() <= kGgufExport; }
+    static constexpr std::int64_t kAdapterExport = -20;
+    bool exportsGguf() const
+    {
+        return exportMode() <= kGgufExport && exportMode() > kGgufExport - 5;
+    }
+    bool exportsAdapter() const { return exportMode() == kAdapterExport; }
     /// The task whose tokenizer a folder or GGUF export takes ("" the base's).
     QString tokenizerFrom() const;
     /// Offers a choice of tokenizer (base or a task's) for folder exports.
