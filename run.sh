@@ -320,6 +320,8 @@ case "$command" in
             "$BUILD_DIR/example-llama" "$BUILD_DIR/bench-llama" pair,pair-b
         # GGUF: a 1 B Llama-shaped merge into GGUF bf16, f16 and q8_0 against safetensors.
         /usr/bin/python3 bench/run_gguf_benchmark.py "$BUILD_DIR"
+        # LoRA adapters: three rank-16 adapters of a 1 B Llama against their full fine-tunes.
+        /usr/bin/python3 bench/run_adapter_benchmark.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages

@@ -195,7 +195,7 @@ void MainWindow::buildActions()
             : folder  ? tr("Export the selected merge as a model folder (a new name)")
                       : tr("Export the selected merge"),
             QString(),
-            gguf               ? tr("GGUF (*.gguf)")
+            gguf                ? tr("GGUF (*.gguf)")
             : adapter || folder ? tr("Folder (a name without extension)")
                                 : tr("Checkpoints (*.safetensors *.pt)"));
         if (!path.isEmpty())
@@ -421,19 +421,24 @@ void MainWindow::exportTo(const QString &path)
             ? nlohmann::ordered_json(nullptr)
             : nlohmann::ordered_json::parse(m_document->preferenceJson().dump());
     const std::int64_t mode = m_selectionPanel->exportMode();
+    // The export of the selected point with its prediction, into `out` as the box says.
+    const auto exportAs = [&](const QString &out, std::uint64_t shards, const QString &ggufType,
+                              bool adapter) {
+        const project::PointPrediction predicted{
+            m_document->selectedPredicted(), m_document->selectedStd(), m_document->selectedLower(),
+            m_document->selectedUpper()};
+        m_runner->exportMerge(
+            c, predicted,
+            m_document->hasFront() ? QString::fromStdString(m_document->trust().summary())
+                                   : QString(),
+            QString::fromStdString(preference.dump()), out, shards,
+            adapter ? QString() : m_selectionPanel->tokenizerFrom(), ggufType, adapter);
+    };
     if (m_selectionPanel->exportsGguf()) {
         QString file = path;
         if (!isGgufOutput(file.toStdString()))
             file += QStringLiteral(".gguf");
-        const project::PointPrediction predicted{
-            m_document->selectedPredicted(), m_document->selectedStd(), m_document->selectedLower(),
-            m_document->selectedUpper()};
-        m_runner->exportMerge(c, predicted,
-                              m_document->hasFront()
-                                  ? QString::fromStdString(m_document->trust().summary())
-                                  : QString(),
-                              QString::fromStdString(preference.dump()), file, 0,
-                              m_selectionPanel->tokenizerFrom(), m_selectionPanel->ggufType());
+        exportAs(file, 0, m_selectionPanel->ggufType(), false);
         return;
     }
     const bool folder = isFolderOutput(path.toStdString());
@@ -444,15 +449,7 @@ void MainWindow::exportTo(const QString &path)
                 true);
             return;
         }
-        const project::PointPrediction predicted{
-            m_document->selectedPredicted(), m_document->selectedStd(), m_document->selectedLower(),
-            m_document->selectedUpper()};
-        m_runner->exportMerge(c, predicted,
-                              m_document->hasFront()
-                                  ? QString::fromStdString(m_document->trust().summary())
-                                  : QString(),
-                              QString::fromStdString(preference.dump()), path, 0, QString(),
-                              QString(), /*adapter=*/true);
+        exportAs(path, 0, QString(), true);
         return;
     }
     if (mode < 0 && !folder) {
@@ -473,14 +470,7 @@ void MainWindow::exportTo(const QString &path)
         log(tr("sharded exports are safetensors: choose a .safetensors name, or no shards"), true);
         return;
     }
-    const project::PointPrediction predicted{m_document->selectedPredicted(),
-                                             m_document->selectedStd(), m_document->selectedLower(),
-                                             m_document->selectedUpper()};
-    m_runner->exportMerge(
-        c, predicted,
-        m_document->hasFront() ? QString::fromStdString(m_document->trust().summary()) : QString(),
-        QString::fromStdString(preference.dump()), path,
-        mode > 0 ? static_cast<std::uint64_t>(mode) : 0, m_selectionPanel->tokenizerFrom());
+    exportAs(path, mode > 0 ? static_cast<std::uint64_t>(mode) : 0, QString(), false);
 }
 
 bool MainWindow::saveScreenshot(const QString &path)

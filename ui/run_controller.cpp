@@ -206,41 +206,39 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                                 const project::PointPrediction &predicted,
                                 const QString &provisional, const QString &preferenceJson,
                                 const QString &out, std::uint64_t shardSize,
-                                const QString &tokenizerFrom, const QString &ggufType,
-                                bool adapter)
+                                const QString &tokenizerFrom, const QString &ggufType, bool adapter)
 {
-    start(tr("Exporting the merged model"),
-          [this, coefficients, predicted, provisional, preferenceJson, out, shardSize,
-           tokenizerFrom, ggufType,
-           adapter](project::Project &copy, const eval::CancelToken &cancel) {
-              project::ExportRequest request;
-              request.coefficients = coefficients;
-              request.predicted = predicted.mean;
-              request.stddev = predicted.std;
-              request.lower = predicted.lower;
-              request.upper = predicted.upper;
-              request.provisional = provisional.toStdString();
-              request.preference =
-                  preferenceJson.isEmpty()
-                      ? nlohmann::ordered_json(nullptr)
-                      : nlohmann::ordered_json::parse(preferenceJson.toStdString());
-              request.out = out.toStdString();
-              request.shardSize = shardSize;
-              request.tokenizerFrom = tokenizerFrom.toStdString();
-              request.adapterOutput = adapter;
-              if (!ggufType.isEmpty())
-                  request.ggufType = parseGgufWeightType(ggufType.toStdString());
-              request.origin = "Mergefront (desktop), Export merged model";
-              const project::ExportResult result = project::exportMerge(
-                  copy, request,
-                  [this](const std::string &line) {
-                      post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
-                  },
-                  [cancel] { return !cancel->load(); });
-              return tr("exported %1 and %2")
-                  .arg(QString::fromStdString(result.outputs.back()),
-                       QString::fromStdString(result.sidecar));
-          });
+    start(
+        tr("Exporting the merged model"),
+        [this, coefficients, predicted, provisional, preferenceJson, out, shardSize, tokenizerFrom,
+         ggufType, adapter](project::Project &copy, const eval::CancelToken &cancel) {
+            project::ExportRequest request;
+            request.coefficients = coefficients;
+            request.predicted = predicted.mean;
+            request.stddev = predicted.std;
+            request.lower = predicted.lower;
+            request.upper = predicted.upper;
+            request.provisional = provisional.toStdString();
+            request.preference = preferenceJson.isEmpty()
+                                     ? nlohmann::ordered_json(nullptr)
+                                     : nlohmann::ordered_json::parse(preferenceJson.toStdString());
+            request.out = out.toStdString();
+            request.shardSize = shardSize;
+            request.tokenizerFrom = tokenizerFrom.toStdString();
+            request.adapterOutput = adapter;
+            if (!ggufType.isEmpty())
+                request.ggufType = parseGgufWeightType(ggufType.toStdString());
+            request.origin = "Mergefront (desktop), Export merged model";
+            const project::ExportResult result = project::exportMerge(
+                copy, request,
+                [this](const std::string &line) {
+                    post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
+                },
+                [cancel] { return !cancel->load(); });
+            return tr("exported %1 and %2")
+                .arg(QString::fromStdString(result.outputs.back()),
+                     QString::fromStdString(result.sidecar));
+        });
 }
 
 void RunController::collectJobs()

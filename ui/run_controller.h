@@ -52,9 +52,10 @@ public:
     /// `shardSize` > 0: sharded safetensors of at most that many bytes per file; `out` with no
     /// checkpoint extension: a model folder, its tokenizer from task `tokenizerFrom` (or the base);
     /// `out` ending in .gguf: a GGUF file whose weights are `ggufType` (f32, f16, bf16, q8_0;
-    /// "" the source's dtype); `adapter`: `out` is a PEFT LoRA adapter folder (merge --out-adapter).
-    /// `predicted`: the surrogates' metrics there with their std and intervals; `provisional`:
-    /// why the front is provisional ("" when it is not). Both go into the sidecar and the card.
+    /// "" the source's dtype); `adapter`: `out` is a PEFT LoRA adapter folder (merge
+    /// --out-adapter). `predicted`: the surrogates' metrics there with their std and intervals;
+    /// `provisional`: why the front is provisional ("" when it is not). Both go into the sidecar
+    /// and the card.
     void exportMerge(const std::vector<double> &coefficients,
                      const project::PointPrediction &predicted, const QString &provisional,
                      const QString &preferenceJson, const QString &out, std::uint64_t shardSize = 0,

@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -30,7 +32,8 @@ const char *const kInspectUsage =
     "  CHECKPOINT: .safetensors, *.safetensors.index.json, a folder with one of them,\n"
     "              or a PyTorch state dict (.pt/.pth/.bin from torch.save(model.state_dict())),\n"
     "              or a GGUF file (its metadata and tensor table),\n"
-    "              or a PEFT LoRA adapter folder (its ranks, alphas, targets, the base it expects)\n";
+    "              or a PEFT LoRA adapter folder (its ranks, alphas, targets, the base it "
+    "expects)\n";
 
 const char *const kMergeUsage =
     "usage: mergefront-cli merge --base B --model M1 [--model M2 ...] --coef c1,c2,... --out OUT\n"
@@ -58,7 +61,8 @@ const char *const kMergeUsage =
     "                    (model.safetensors, sharded past the shard size), config.json,\n"
     "                    generation_config.json, tokenizer files, a README.md model card.\n"
     "                    Written atomically, never over a source\n"
-    "  --out-adapter DIR instead of --out: task arithmetic over LoRA adapters only, written as one\n"
+    "  --out-adapter DIR instead of --out: task arithmetic over LoRA adapters only, written as "
+    "one\n"
     "                    PEFT adapter folder (factors side by side, rank Σ r: exact, no cross\n"
     "                    terms); refused for TIES/DARE, DoRA or full fine-tunes, saying why\n"
     "  --shard-size SIZE safetensors: split into shards of at most SIZE (e.g. 2GB) + index\n"
@@ -203,7 +207,7 @@ int inspectCommand(const std::vector<std::string> &tokens)
         return 0;
     }
     const std::string &path = args.positionals().front();
-    const Checkpoint checkpoint = Checkpoint::open(path);
+    const Checkpoint checkpoint = openStored(path);
     if (isAdapterPath(path)) {
         const AdapterSummary summary =
             summarizeAdapter(checkpoint, readAdapterConfig(adapterFolder(path)), path);
@@ -214,6 +218,16 @@ int inspectCommand(const std::vector<std::string> &tokens)
     std::cout << (args.flag("json") ? describeCheckpointJson(checkpoint)
                                     : describeCheckpointText(checkpoint));
     return 0;
+}
+
+std::pair<std::string, bool> outputOrAdapter(const Arguments &args)
+{
+    if (const auto adapter = args.value("out-adapter")) {
+        if (args.value("out"))
+            throw UsageError("give --out or --out-adapter, not both");
+        return {*adapter, true};
+    }
+    return {args.required("out"), false};
 }
 
 namespace {
@@ -334,13 +348,12 @@ std::vector<CoefficientGroup> parseGroups(const std::vector<std::string> &specs)
 
 int mergeCommand(const std::vector<std::string> &tokens)
 {
-    const Arguments args(tokens,
-                         {"base",    "model",      "coef",    "name",           "method",
-                          "density", "drop",       "seed",    "include",        "exclude",
-                          "out",     "shard-size", "threads", "tokenizer-from", "task-only",
-                          "dtype",   "group",      "recipe",  "recipe-out",     "gguf-type",
-                          "out-adapter"},
-                         {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
+    const Arguments args(
+        tokens,
+        {"base",      "model",   "coef",    "name",   "method",     "density",   "drop",
+         "seed",      "include", "exclude", "out",    "shard-size", "threads",   "tokenizer-from",
+         "task-only", "dtype",   "group",   "recipe", "recipe-out", "gguf-type", "out-adapter"},
+        {"disjoint-mean", "no-sync", "dry-run", "json", "quiet"});
     if (!args.positionals().empty())
         throw UsageError("unexpected argument '" + args.positionals().front() + "'");
     MergeRequest request;
@@ -374,14 +387,7 @@ int mergeCommand(const std::vector<std::string> &tokens)
                                     ", model by model, each in the group order"));
         mergeOptionsFrom(args, request);
     }
-    if (const auto adapter = args.value("out-adapter")) {
-        if (args.value("out"))
-            throw UsageError("give --out or --out-adapter, not both");
-        request.outPath = *adapter;
-        request.adapterOutput = true;
-    } else {
-        request.outPath = args.required("out");
-    }
+    std::tie(request.outPath, request.adapterOutput) = outputOrAdapter(args);
     ggufTypeFrom(args, request);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));
     request.sync = !args.flag("no-sync");

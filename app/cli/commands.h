@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mf::map {
@@ -24,6 +25,11 @@ DType parseOutputDType(const std::string &name);
 std::string shellWord(const std::string &word);
 
 /// Each returns the process exit code; mf::Error -> 1 and UsageError -> 2 are mapped by main.
+class Arguments;
+/// --out OUT or --out-adapter DIR (a PEFT adapter folder; not both): the output and whether it
+/// is an adapter.
+std::pair<std::string, bool> outputOrAdapter(const Arguments &args);
+
 int inspectCommand(const std::vector<std::string> &args);
 int mergeCommand(const std::vector<std::string> &args);
 int fitCommand(const std::vector<std::string> &args);

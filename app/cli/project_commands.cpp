@@ -23,6 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -626,14 +628,7 @@ int exportCommand(const std::vector<std::string> &tokens)
     request.upper = choice.predicted.upper;
     request.provisional = choice.trust.summary();
     request.preference = choice.preference;
-    if (const auto adapter = args.value("out-adapter")) {
-        if (args.value("out"))
-            throw UsageError("give --out or --out-adapter, not both");
-        request.out = *adapter;
-        request.adapterOutput = true;
-    } else {
-        request.out = args.required("out");
-    }
+    std::tie(request.out, request.adapterOutput) = outputOrAdapter(args);
     if (const auto shard = args.value("shard-size"))
         request.shardSize = parseByteSize(*shard);
     request.threads = static_cast<int>(args.unsignedNumber("threads", 0));

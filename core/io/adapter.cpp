@@ -50,8 +50,9 @@ std::vector<float> floats(const TensorRef &tensor)
 
 /// PEFT's get_pattern_key: the first key with `(.*\.)?(KEY)$` matching the module name.
 template<typename Value>
-const std::pair<std::string, Value> *patternFor(const std::vector<std::pair<std::string, Value>> &pattern,
-                                                const std::string &module, const std::string &what)
+const std::pair<std::string, Value> *
+patternFor(const std::vector<std::pair<std::string, Value>> &pattern, const std::string &module,
+           const std::string &what)
 {
     for (const auto &entry : pattern) {
         try {
@@ -164,7 +165,8 @@ void computeValues(const TensorDelta &d, std::uint64_t start, std::size_t count,
         } else { // DoRA: m / ‖W + ΔW‖ per output feature, times W + ΔW
             for (std::size_t j = 0; j < width; ++j) {
                 const double factor = d.perColumn ? d.factor[j0 + j] : d.factor[row];
-                values[j] = static_cast<Real>(factor * static_cast<double>(values[j] + scale * delta[j]));
+                values[j] =
+                    static_cast<Real>(factor * static_cast<double>(values[j] + scale * delta[j]));
             }
         }
         element += width;
@@ -178,7 +180,8 @@ std::vector<double> doraFactors(const TensorDelta &d, const std::vector<float> &
     const std::size_t features = d.perColumn ? d.cols : d.rows;
     std::vector<double> squares(features, 0.0);
     std::mutex mutex;
-    const std::uint64_t rowsPerItem = std::max<std::uint64_t>(1, 65536 / std::max<std::uint64_t>(1, d.cols));
+    const std::uint64_t rowsPerItem =
+        std::max<std::uint64_t>(1, 65536 / std::max<std::uint64_t>(1, d.cols));
     const std::size_t items = static_cast<std::size_t>((d.rows + rowsPerItem - 1) / rowsPerItem);
     TensorDelta plain = d;
     plain.kind = TensorDelta::Kind::LowRank;
@@ -357,7 +360,16 @@ Checkpoint openAdapterWeights(const std::string &path)
     Checkpoint weights = Checkpoint::open(file);
     weights.setSource(file, "peft-lora");
     weights.setFolder(folder.string());
+    std::ifstream config(folder / kConfigName, std::ios::binary);
+    std::ostringstream text;
+    text << config.rdbuf();
+    weights.mutableMetadata()["peft.adapter_config"] = text.str();
     return weights;
+}
+
+Checkpoint openStored(const std::string &path)
+{
+    return isAdapterPath(path) ? openAdapterWeights(path) : Checkpoint::open(path);
 }
 
 AdapterSummary summarizeAdapter(const Checkpoint &weights, const AdapterConfig &config,
@@ -434,8 +446,8 @@ AdapterSummary summarizeAdapter(const Checkpoint &weights, const AdapterConfig &
                         " says " + std::to_string(configured));
         const auto *alpha = patternFor(config.alphaPattern, moduleName, "alpha_pattern");
         m.alpha = alpha ? alpha->second : config.alpha;
-        m.scale = config.rslora ? m.alpha / std::sqrt(static_cast<double>(m.rank))
-                                : m.alpha / m.rank;
+        m.scale =
+            config.rslora ? m.alpha / std::sqrt(static_cast<double>(m.rank)) : m.alpha / m.rank;
         m.dora = m.magnitude != nullptr;
         if (config.dora && !m.dora)
             throw Error(what + ": use_dora is set but the adapter has no lora_magnitude_vector "
@@ -484,9 +496,8 @@ std::vector<std::string> describeAdapter(const AdapterSummary &summary)
         kindText += (kindText.empty() ? "" : ", ") + kind;
     lines.push_back("PEFT LoRA adapter: " + std::to_string(summary.modules.size()) +
                     " modules adapted, " + std::to_string(summary.parameters) + " parameters");
-    lines.push_back("rank: " + (rankText.empty() ? std::string("-") : rankText) +
-                    "; lora_alpha " + numberText(c.alpha) +
-                    (c.alphaPattern.empty() ? "" : " (with alpha_pattern)") +
+    lines.push_back("rank: " + (rankText.empty() ? std::string("-") : rankText) + "; lora_alpha " +
+                    numberText(c.alpha) + (c.alphaPattern.empty() ? "" : " (with alpha_pattern)") +
                     (c.rankPattern.empty() ? "" : "; rank_pattern") +
                     (c.rslora ? "; rsLoRA (alpha / sqrt r)" : "; alpha / r"));
     lines.push_back("scale: " + (scaleText.empty() ? std::string("-") : scaleText));
@@ -515,8 +526,8 @@ std::vector<std::string> describeAdapter(const AdapterSummary &summary)
             saved += (saved.empty() ? "" : ", ") + name + " " + shapeText(tensor->shape);
         lines.push_back("saved whole (modules_to_save): " + saved);
     }
-    lines.push_back("expects the base: " + (c.baseModel.empty() ? std::string("(not named)")
-                                                                : c.baseModel));
+    lines.push_back("expects the base: " +
+                    (c.baseModel.empty() ? std::string("(not named)") : c.baseModel));
     return lines;
 }
 
@@ -583,13 +594,14 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
         if (transposed ? !transposedFits : !plainFits) {
             if (m.embedding || !(transposed ? plainFits : transposedFits))
                 throw Error(what + ": lora_B " + shapeText(m.b->shape) + " x lora_A " +
-                            shapeText(m.a->shape) + " gives " +
-                            shapeText({out, in}) + (transposed ? " (transposed)" : "") +
+                            shapeText(m.a->shape) + " gives " + shapeText({out, in}) +
+                            (transposed ? " (transposed)" : "") +
                             ", which does not fit the base's " + m.weight + " " +
                             shapeText(source->shape));
             transposed = !transposed; // decided by the base's shape, as the weight is stored
             bound.addNote(what + ": applied " + (transposed ? "transposed" : "untransposed") +
-                          ", as the base's " + shapeText(source->shape) + " weight is stored "
+                          ", as the base's " + shapeText(source->shape) +
+                          " weight is stored "
                           "(fan_in_fan_out says otherwise)");
         }
         delta->transposed = transposed;
@@ -613,8 +625,8 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
         if (m.dora) {
             delta->kind = TensorDelta::Kind::Dora;
             delta->perColumn = transposed;
-            const std::size_t features = static_cast<std::size_t>(transposed ? delta->cols
-                                                                             : delta->rows);
+            const std::size_t features =
+                static_cast<std::size_t>(transposed ? delta->cols : delta->rows);
             if (m.magnitude->numel() != features)
                 throw Error(what + ": lora_magnitude_vector " + shapeText(m.magnitude->shape) +
                             " does not fit the " + std::to_string(features) +

@@ -47,16 +47,22 @@ std::string adapterFolder(const std::string &path);
 AdapterConfig readAdapterConfig(const std::string &folder);
 
 /// The adapter's own tensors (adapter_model.safetensors, else adapter_model.bin), as stored,
-/// format "peft-lora". What Checkpoint::open gives for an adapter folder.
+/// format "peft-lora", with adapter_config.json as the metadata "peft.adapter_config" (so the
+/// fingerprint follows the config too). Checkpoint::open refuses an adapter folder: it is no
+/// whole model.
 Checkpoint openAdapterWeights(const std::string &path);
+
+/// A task checkpoint as stored, without its base: an adapter's own tensors, else
+/// Checkpoint::open (inspect, and the fingerprints of a project's tasks).
+Checkpoint openStored(const std::string &path);
 
 /// One adapted module, as the adapter stores it.
 struct AdapterModule {
-    std::string module;  ///< "model.layers.0.self_attn.q_proj"
-    std::string weight;  ///< the base tensor it changes: module + ".weight"
-    int rank = 0;        ///< rows of lora_A
-    double alpha = 0;    ///< after alpha_pattern
-    double scale = 0;    ///< alpha / r, or alpha / sqrt(r) with rsLoRA
+    std::string module; ///< "model.layers.0.self_attn.q_proj"
+    std::string weight; ///< the base tensor it changes: module + ".weight"
+    int rank = 0;       ///< rows of lora_A
+    double alpha = 0;   ///< after alpha_pattern
+    double scale = 0;   ///< alpha / r, or alpha / sqrt(r) with rsLoRA
     bool embedding = false;
     bool transposed = false; ///< ΔW = (B A)ᵀ: fan_in_fan_out / Conv1D, and embeddings
     bool dora = false;
@@ -90,8 +96,8 @@ std::vector<std::string> describeAdapter(const AdapterSummary &summary);
 struct TensorDelta {
     enum class Kind { LowRank, Dora, Bias };
     Kind kind = Kind::LowRank;
-    TensorRef source;         ///< W (dense)
-    std::uint64_t rows = 0;   ///< the stored layout, as a matrix [rows, cols]
+    TensorRef source;       ///< W (dense)
+    std::uint64_t rows = 0; ///< the stored layout, as a matrix [rows, cols]
     std::uint64_t cols = 0;
     std::size_t rank = 0;
     std::vector<float> left;  ///< rows x rank

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "io/checkpoint.h"
 
-#include "io/adapter.h"
+#include "io/adapter.h" // TensorDelta, for the fingerprint
 #include "io/mapped_file.h"
 #include "io/model_folder.h"
 #include "io/pt_archive.h"
@@ -66,8 +66,6 @@ Checkpoint Checkpoint::open(const std::string &path)
     const fs::file_status status = fs::status(path, ec);
     if (ec || !fs::exists(status))
         throw Error("cannot open " + path + ": no such file or folder");
-    if (fs::is_directory(status) && isAdapterPath(path))
-        return openAdapterWeights(path);
     if (fs::is_directory(status))
         return openModelFolder(path);
     Checkpoint checkpoint;
@@ -147,6 +145,9 @@ std::string Checkpoint::fingerprint() const
     // Table of names, dtypes and shapes, plus up to 4 kB from the start, middle and end of
     // every tensor: changes when a checkpoint is retrained or replaced, costs microseconds.
     std::uint64_t h = 0x6d657267;
+    if (m_format == "peft-lora") // an adapter's config changes its ΔW as its factors do
+        for (const auto &[key, value] : m_metadata)
+            h = hashString(value, hashString(key, h));
     for (const auto &tensor : m_tensors) {
         h = hashString(tensor.name, h);
         h = hashString(dtypeName(tensor.dtype), h);

@@ -165,8 +165,9 @@ Checkpoint openModelFolder(const std::string &folderPath)
 
     if (names.count("adapter_config.json"))
         throw Error("folder " + folderPath +
-                    " is a PEFT adapter (adapter_config.json), not a whole model: merge the "
-                    "adapter into its base first (peft's merge_and_unload, then save_pretrained)");
+                    " is a PEFT adapter (adapter_config.json), not a whole model: give it as a "
+                    "task (--model, a project task) and the model it adapts as the base "
+                    "(docs/ADAPTERS.md)");
 
     std::vector<const WeightSet *> present;
     for (const WeightSet &set : sets)

@@ -200,8 +200,9 @@ AdapterOutputPlan planAdapterOutput(const Merger &merger,
     if (loraBias) // PEFT gives every lora_B a bias then: the modules without one get zeros
         for (const auto &m : plan.modules)
             if (!m.embedding)
-                plan.tensors.push_back(
-                    {kPrefix + m.module + ".lora_B.bias", dtype, {static_cast<std::int64_t>(m.out)}});
+                plan.tensors.push_back({kPrefix + m.module + ".lora_B.bias",
+                                        dtype,
+                                        {static_cast<std::int64_t>(m.out)}});
     nlohmann::ordered_json savedNames = nlohmann::ordered_json::array();
     for (const auto &[module, indices] : plan.saved) {
         savedNames.push_back(module);
@@ -240,14 +241,15 @@ AdapterOutputPlan planAdapterOutput(const Merger &merger,
     std::uint64_t parameters = 0;
     for (const OutputTensor &t : plan.tensors)
         parameters += elementCount(t.shape);
-    plan.lines.push_back("adapter: " + std::to_string(plan.modules.size()) +
-                         " LoRA modules (rank " + std::to_string(r) +
-                         (rankPattern.empty() ? std::string()
-                                              : ", " + std::to_string(rankPattern.size()) +
-                                                    " others through rank_pattern") +
-                         ", scale 1: the tasks' factors side by side, B scaled by c · its scale), " +
-                         std::to_string(plan.saved.size()) + " modules saved whole, " +
-                         std::to_string(parameters) + " parameters as " + dtypeName(dtype));
+    plan.lines.push_back(
+        "adapter: " + std::to_string(plan.modules.size()) + " LoRA modules (rank " +
+        std::to_string(r) +
+        (rankPattern.empty()
+             ? std::string()
+             : ", " + std::to_string(rankPattern.size()) + " others through rank_pattern") +
+        ", scale 1: the tasks' factors side by side, B scaled by c · its scale), " +
+        std::to_string(plan.saved.size()) + " modules saved whole, " + std::to_string(parameters) +
+        " parameters as " + dtypeName(dtype));
     for (const auto &[module, indices] : plan.saved)
         plan.lines.push_back("adapter: modules_to_save '" + module +
                              "': written whole, merged (a task saves it whole or carries it)");
@@ -288,12 +290,12 @@ std::vector<std::string> writeAdapterOutput(const Merger &merger, const AdapterO
                 const TensorDelta &d = *m.deltas[k];
                 std::vector<float> ta, tb;
                 factors(d, ta, tb);
-                std::copy(ta.begin(), ta.end(), a.begin() + static_cast<std::ptrdiff_t>(offset * m.in));
+                std::copy(ta.begin(), ta.end(),
+                          a.begin() + static_cast<std::ptrdiff_t>(offset * m.in));
                 const double scale = c[m.tasks[k]] * d.scale;
                 for (std::uint64_t o = 0; o < m.out; ++o)
                     for (std::size_t j = 0; j < d.rank; ++j)
-                        b[o * m.rank + offset + j] =
-                            static_cast<float>(scale * tb[o * d.rank + j]);
+                        b[o * m.rank + offset + j] = static_cast<float>(scale * tb[o * d.rank + j]);
                 offset += d.rank;
             }
             put(a);

@@ -404,9 +404,8 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
                 baseModel = readAdapterConfig(task->folder()).baseModel;
         if (baseModel.empty())
             baseModel = fs::absolute(request.basePath).lexically_normal().string();
-        opened.adapterPlan = planAdapterOutput(merger, tasks, opened.names,
-                                               request.dtype ? *request.dtype : DType::F32,
-                                               baseModel);
+        opened.adapterPlan = planAdapterOutput(
+            merger, tasks, opened.names, request.dtype ? *request.dtype : DType::F32, baseModel);
         for (const std::string &line : opened.adapterPlan.lines)
             report.notes.push_back(line);
         opened.outputs = opened.adapterPlan.tensors;

@@ -20,7 +20,7 @@ struct MergeRequest {
     /// task by task.
     std::vector<double> coefficients;
     MergeOptions options;
-    std::string outPath;         ///< .safetensors, .pt, .pth, .bin, .gguf; anything else: a folder
+    std::string outPath; ///< .safetensors, .pt, .pth, .bin, .gguf; anything else: a folder
     /// outPath is a PEFT adapter folder (merge/adapter_output.h): task arithmetic over LoRA
     /// adapters only, written as one exact adapter.
     bool adapterOutput = false;

@@ -40,7 +40,7 @@ struct ExportRequest {
     std::optional<mf::GgmlType> ggufType; ///< a .gguf output: its weight type (default: the base's)
     std::string tokenizerFrom;            ///< a folder output: the task whose tokenizer is copied
     bool adapterOutput = false; ///< `out` is one PEFT LoRA adapter folder (merge --out-adapter)
-    std::string origin;                   ///< how the export was asked for (the model card says it)
+    std::string origin;         ///< how the export was asked for (the model card says it)
 };
 
 struct ExportResult {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/session.h"
 
+#include "io/adapter.h"
 #include "io/checkpoint.h"
 #include "map/nested.h"
 #include "map/trust.h"
@@ -36,7 +37,7 @@ Session::Session(Project &project, SessionOptions options)
     std::vector<std::string> fingerprints{Checkpoint::open(s.checkpoints.front()).fingerprint()};
     for (const TaskEntry &task : project.tasks) {
         s.checkpoints.push_back(project.resolve(task.checkpoint));
-        fingerprints.push_back(Checkpoint::open(s.checkpoints.back()).fingerprint());
+        fingerprints.push_back(openStored(s.checkpoints.back()).fingerprint());
     }
     const EvaluatorBackend &backend = projectBackend(project); // checks the kinds
     nlohmann::json evaluation = nlohmann::json::array();

@@ -16,6 +16,7 @@
 #include "run_controller.h"
 #include "panels/selection_panel.h"
 
+#include "io/adapter.h"
 #include "io/gguf.h"
 #include "map/selection.h"
 #include "project/project.h"
@@ -369,15 +370,14 @@ void TestGui::exportsAnAdapterProjectAsOneAdapter()
     TempDir dir;
     mftest::writeCheckpoint(dir.file("base.safetensors"),
                             {{"lin.weight", mf::DType::F32, {2, 2}, {0, 0, 0, 0}}});
-    for (const auto &[name, alpha, a] : std::vector<std::tuple<std::string, int, double>>{
-             {"a", 1, 0.0}, {"b", 2, 1.0}}) {
+    for (const auto &[name, alpha, a] :
+         std::vector<std::tuple<std::string, int, double>>{{"a", 1, 0.0}, {"b", 2, 1.0}}) {
         std::filesystem::create_directories(dir.file(name));
-        mftest::writeFile(dir.file(name + "/adapter_config.json"),
-                          nlohmann::json{{"peft_type", "LORA"},
-                                         {"r", 1},
-                                         {"lora_alpha", alpha},
-                                         {"target_modules", {"lin"}}}
-                              .dump());
+        mftest::writeFile(
+            dir.file(name + "/adapter_config.json"),
+            nlohmann::json{
+                {"peft_type", "LORA"}, {"r", 1}, {"lora_alpha", alpha}, {"target_modules", {"lin"}}}
+                .dump());
         mftest::writeCheckpoint(
             dir.file(name + "/adapter_model.safetensors"),
             {{"base_model.model.lin.lora_A.weight", mf::DType::F32, {1, 2}, {1 - a, a}},
@@ -410,7 +410,7 @@ void TestGui::exportsAnAdapterProjectAsOneAdapter()
     QVERIFY(window.tokenizerBox()->isHidden());
     QVERIFY(runToEnd(window,
                      [&] { window.exportTo(QString::fromStdString(dir.file("merged-adapter"))); }));
-    const mf::Checkpoint written = mf::Checkpoint::open(dir.file("merged-adapter"));
+    const mf::Checkpoint written = mf::openAdapterWeights(dir.file("merged-adapter"));
     QCOMPARE(written.format(), std::string("peft-lora"));
     const std::vector<double> a =
         mftest::valuesOf(*written.find("base_model.model.lin.lora_A.weight"));

@@ -39,7 +39,8 @@ const std::string kPrefix = "base_model.model.";
 void writeBase(const std::string &folder)
 {
     std::filesystem::create_directories(folder);
-    mftest::writeFile(folder + "/config.json", R"({"model_type": "toy", "_name_or_path": "toy/base"})");
+    mftest::writeFile(folder + "/config.json",
+                      R"({"model_type": "toy", "_name_or_path": "toy/base"})");
     mftest::writeCheckpoint(folder + "/model.safetensors",
                             {{"lin.weight", mf::DType::F32, {2, 3}, {1, 2, 3, 4, 5, 6}},
                              {"conv.weight", mf::DType::F32, {3, 2}, {1, 0, 0, 1, 1, 1}},
@@ -47,8 +48,7 @@ void writeBase(const std::string &folder)
                              {"norm.weight", mf::DType::F32, {2}, {1, 1}}});
 }
 
-void writeAdapter(const std::string &folder, const json &config,
-                  std::vector<TestTensor> tensors)
+void writeAdapter(const std::string &folder, const json &config, std::vector<TestTensor> tensors)
 {
     std::filesystem::create_directories(folder);
     json full = {{"peft_type", "LORA"}, {"r", 1}, {"lora_alpha", 1}};
@@ -94,10 +94,11 @@ void TestAdapters::deltaIsScaledProduct()
     QCOMPARE(bound.format(), std::string("peft-lora"));
     QVERIFY(near(valuesOf(bound, "lin.weight"), {1 + 2, 2 + 4, 3 + 6, 4 - 2, 5 - 4, 6 - 6}));
     // rsLoRA: alpha / sqrt(r); r 4 with alpha 4 scales by 2. A's rows e1, B's columns 1.
-    writeAdapter(dir.file("rs"),
-                 {{"r", 4}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", {"lin"}}},
-                 {{"lin.lora_A.weight", mf::DType::BF16, {4, 3}, {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
-                  {"lin.lora_B.weight", mf::DType::BF16, {2, 4}, {1, 0, 0, 0, 0, 0, 0, 0}}});
+    writeAdapter(
+        dir.file("rs"),
+        {{"r", 4}, {"lora_alpha", 4}, {"use_rslora", true}, {"target_modules", {"lin"}}},
+        {{"lin.lora_A.weight", mf::DType::BF16, {4, 3}, {1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+         {"lin.lora_B.weight", mf::DType::BF16, {2, 4}, {1, 0, 0, 0, 0, 0, 0, 0}}});
     const mf::Checkpoint rs = mf::bindAdapter(dir.file("rs"), base);
     QVERIFY(near(valuesOf(rs, "lin.weight"), {1 + 2, 2, 3, 4, 5, 6}));
     // The merge: base + c ΔW, for c = -0.5.
@@ -126,7 +127,7 @@ void TestAdapters::patternsFirstMatchWins()
     const mf::Checkpoint base = mf::Checkpoint::open(dir.file("base"));
     const mf::Checkpoint bound = mf::bindAdapter(dir.file("a"), base);
     QVERIFY(near(valuesOf(bound, "lin.weight"), {1 + 8, 2, 3, 4, 5, 6}));
-    const mf::Checkpoint weights = mf::Checkpoint::open(dir.file("a"));
+    const mf::Checkpoint weights = mf::openAdapterWeights(dir.file("a"));
     const mf::AdapterSummary summary =
         mf::summarizeAdapter(weights, mf::readAdapterConfig(dir.file("a")), "a");
     QCOMPARE(summary.modules.size(), std::size_t(1));
@@ -140,8 +141,7 @@ void TestAdapters::transposedAndEmbedding()
     writeBase(dir.file("base"));
     // conv is stored [in 3, out 2]: B [2, 1] A [1, 3] applies transposed with fan_in_fan_out.
     // emb [4, 2]: lora_embedding_A [1, 4], lora_embedding_B [2, 1], ΔW = (B A)ᵀ.
-    writeAdapter(dir.file("a"),
-                 {{"fan_in_fan_out", true}, {"target_modules", {"conv", "emb"}}},
+    writeAdapter(dir.file("a"), {{"fan_in_fan_out", true}, {"target_modules", {"conv", "emb"}}},
                  {{"conv.lora_A.weight", mf::DType::F32, {1, 3}, {1, 2, 3}},
                   {"conv.lora_B.weight", mf::DType::F32, {2, 1}, {1, 10}},
                   {"emb.lora_embedding_A", mf::DType::F32, {1, 4}, {1, 0, 0, 2}},
@@ -225,6 +225,15 @@ void TestAdapters::refusalsNameAdapterAndModule()
         QVERIFY2(error.find(cases[k].needle) != std::string::npos, error.c_str());
         QVERIFY2(error.find(folder) != std::string::npos, error.c_str());
     }
+    // An adapter is no whole model: as the base it is refused, saying what to do.
+    writeAdapter(dir.file("good"), {{"target_modules", {"lin"}}},
+                 {{"lin.lora_A.weight", mf::DType::F32, {1, 3}, {1, 2, 3}},
+                  {"lin.lora_B.weight", mf::DType::F32, {2, 1}, {1, -1}}});
+    const std::string error = mftest::errorOf(
+        [&] { mf::MergeInputs(dir.file("good"), {dir.file("good")}, {"good"}, {}); });
+    QVERIFY2(error.find("is a PEFT adapter (adapter_config.json), not a whole model: give it as "
+                        "a task") != std::string::npos,
+             error.c_str());
 }
 
 void TestAdapters::fingerprintFollowsFactors()
@@ -240,6 +249,13 @@ void TestAdapters::fingerprintFollowsFactors()
         prints[k] = mf::bindAdapter(dir.file("a" + std::to_string(k)), base).fingerprint();
     }
     QVERIFY(prints[0] != prints[1]);
+    // As stored (a project's cache key): the factors and the config count.
+    const std::string stored = mf::openStored(dir.file("a0")).fingerprint();
+    QVERIFY(stored != mf::openStored(dir.file("a1")).fingerprint());
+    writeAdapter(dir.file("a0"), {{"target_modules", {"lin"}}, {"lora_alpha", 3}},
+                 {{"lin.lora_A.weight", mf::DType::F32, {1, 3}, {1, 2, 3}},
+                  {"lin.lora_B.weight", mf::DType::F32, {2, 1}, {1, -1.0}}});
+    QVERIFY(mf::openStored(dir.file("a0")).fingerprint() != stored);
 }
 
 MF_TEST_MAIN(TestAdapters, deltaIsScaledProduct, patternsFirstMatchWins, transposedAndEmbedding,

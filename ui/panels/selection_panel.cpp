@@ -118,11 +118,9 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
     layout->addWidget(m_tokenizer);
     layout->addStretch();
 
-    connect(m_shards, qOverload<int>(&QComboBox::currentIndexChanged), this,
-            [this] {
-                m_tokenizer->setVisible(m_tokenizer->count() > 1 && exportMode() < 0 &&
-                                        !exportsAdapter());
-            });
+    connect(m_shards, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        m_tokenizer->setVisible(m_tokenizer->count() > 1 && exportMode() < 0 && !exportsAdapter());
+    });
     m_shards->setMinimumContentsLength(16);
     connect(m_evaluate, &QPushButton::clicked, this, [this] {
         const std::vector<double> c = m_document->selectedCoefficients();

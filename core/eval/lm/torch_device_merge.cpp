@@ -52,8 +52,7 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
         auto host = [&](const TensorRef &ref) {
             if (ref.delta) { // a bound adapter's tensor: base + ΔW as float, as the host merges
                 torch::Tensor values = torch::empty(shape, torch::kFloat32);
-                readValues(ref, 0, static_cast<std::size_t>(ref.numel()),
-                           values.data_ptr<float>());
+                readValues(ref, 0, static_cast<std::size_t>(ref.numel()), values.data_ptr<float>());
                 return values;
             }
             if (ref.dtype != merge.dtype)
