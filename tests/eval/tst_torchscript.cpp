@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The in-process TorchScript evaluator against metrics computed by Python PyTorch for the same
-// merges (tests/data/make_torch_fixtures.py), and its refusals of bad input.
+// merges (tests/data/make_torch_fixtures.py), its refusals of bad input, and LoRA adapters as
+// tasks scoring as the full checkpoints they stand for.
 #include "testing.h"
 
 #include "fixtures.h"
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <random>
 
 using mftest::TempDir;
 using namespace mf::eval;
@@ -45,6 +48,7 @@ class TestTorchScript : public QObject {
 private Q_SLOTS:
     void matchesPythonOnKnownMerges();
     void refusesBadInput();
+    void adaptersEvaluateAsTheirFullCheckpoints();
 };
 
 void TestTorchScript::matchesPythonOnKnownMerges()
@@ -69,6 +73,74 @@ void TestTorchScript::matchesPythonOnKnownMerges()
             }
         }
     }
+}
+
+void TestTorchScript::adaptersEvaluateAsTheirFullCheckpoints()
+{
+    // Two LoRA adapters of the base's body (rank 2, one with lora_bias): the in-process
+    // evaluator over the adapters scores as over full checkpoints holding base + ΔW, written
+    // here from the factors by hand (ΔW = B A · alpha / r; bias + lora_B.bias · alpha / r).
+    TempDir dir;
+    const mf::Checkpoint base = mf::Checkpoint::open(fixture("base.pt"));
+    std::mt19937 random(5);
+    std::normal_distribution<double> normal(0, 0.3);
+    auto values = [&](std::size_t n) {
+        std::vector<double> v(n);
+        for (double &x : v)
+            x = normal(random);
+        return v;
+    };
+    std::vector<std::string> adapters, fulls;
+    for (int t = 0; t < 2; ++t) {
+        const std::string folder = dir.file("adapter" + std::to_string(t));
+        std::filesystem::create_directories(folder);
+        const bool bias = t == 1;
+        mftest::writeFile(folder + "/adapter_config.json",
+                          nlohmann::json{{"peft_type", "LORA"},
+                                         {"r", 2},
+                                         {"lora_alpha", 3},
+                                         {"lora_bias", bias},
+                                         {"target_modules", {"body"}}}
+                              .dump());
+        const std::vector<double> a = values(2 * 6), b = values(16 * 2), biasB = values(16);
+        std::vector<mftest::TestTensor> tensors = {
+            {"base_model.model.body.lora_A.weight", mf::DType::F32, {2, 6}, a},
+            {"base_model.model.body.lora_B.weight", mf::DType::F32, {16, 2}, b}};
+        if (bias)
+            tensors.push_back({"base_model.model.body.lora_B.bias", mf::DType::F32, {16}, biasB});
+        mftest::writeCheckpoint(folder + "/adapter_model.safetensors", tensors);
+        std::vector<mftest::TestTensor> full;
+        for (const mf::TensorRef &tensor : base.tensors())
+            full.push_back({tensor.name, tensor.dtype, tensor.shape, mftest::valuesOf(tensor)});
+        for (std::size_t i = 0; i < 16; ++i)
+            for (std::size_t j = 0; j < 6; ++j)
+                full[0].values[i * 6 + j] += 1.5 * (b[i * 2] * a[j] + b[i * 2 + 1] * a[6 + j]);
+        if (bias)
+            for (std::size_t i = 0; i < 16; ++i)
+                full[1].values[i] += 1.5 * biasB[i];
+        mftest::writeCheckpoint(dir.file("full" + std::to_string(t) + ".safetensors"), full);
+        adapters.push_back(folder);
+        fulls.push_back(dir.file("full" + std::to_string(t) + ".safetensors"));
+    }
+    auto o = options("cross_entropy");
+    o.models = adapters;
+    TorchScriptEvaluator overAdapters(o);
+    o.models = fulls;
+    TorchScriptEvaluator overFull(o);
+    for (const std::vector<double> &c : {std::vector<double>{0.5, 0.5}, {1.0, -0.4}, {0.0, 1.2}}) {
+        const Evaluation x = overAdapters.evaluate(c, CancelFlag{false});
+        const Evaluation y = overFull.evaluate(c, CancelFlag{false});
+        QVERIFY2(!x.failed && !y.failed, (x.error + y.error).c_str());
+        for (const char *task : {"a", "b"})
+            QVERIFY2(close(x.metrics.at(task), y.metrics.at(task), 1e-5),
+                     (std::to_string(x.metrics.at(task)) + " over adapters, " +
+                      std::to_string(y.metrics.at(task)) + " over full checkpoints")
+                         .c_str());
+    }
+    // Not the base's numbers: the adapters reached the modules.
+    const Evaluation atBase = overAdapters.evaluate({0, 0}, CancelFlag{false});
+    const Evaluation moved = overAdapters.evaluate({1, 1}, CancelFlag{false});
+    QVERIFY(std::fabs(atBase.metrics.at("a") - moved.metrics.at("a")) > 1e-4);
 }
 
 void TestTorchScript::refusesBadInput()
@@ -128,7 +200,8 @@ void TestTorchScript::refusesBadInput()
              message.c_str());
 }
 
-MF_TEST_MAIN(TestTorchScript, matchesPythonOnKnownMerges, refusesBadInput)
+MF_TEST_MAIN(TestTorchScript, matchesPythonOnKnownMerges, refusesBadInput,
+             adaptersEvaluateAsTheirFullCheckpoints)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_torchscript.moc"
 #endif

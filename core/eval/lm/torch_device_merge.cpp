@@ -40,6 +40,7 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
     torch::NoGradGuard noGrad;
     m_merges.clear();
     std::uint64_t bytes = 0;
+    bool adapters = false; // an adapter's task is held as base + ΔW in float32
     for (const DeviceMergeTensor &tensor : tensors) {
         const TensorTransform &transform = *tensor.transform;
         DeviceMerge merge;
@@ -51,6 +52,7 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
         const std::vector<std::int64_t> shape(tensor.base->shape.begin(), tensor.base->shape.end());
         auto host = [&](const TensorRef &ref) {
             if (ref.delta) { // a bound adapter's tensor: base + ΔW as float, as the host merges
+                adapters = true;
                 torch::Tensor values = torch::empty(shape, torch::kFloat32);
                 readValues(ref, 0, static_cast<std::size_t>(ref.numel()), values.data_ptr<float>());
                 return values;
@@ -121,13 +123,14 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
             pin();
         }
     }
-    char text[200];
+    char text[300];
     std::snprintf(text, sizeof text,
-                  "task vectors %s (%.1f MB: base and tasks in the checkpoint's dtype%s); merged "
-                  "on %s",
+                  "task vectors %s (%.1f MB: base and tasks in the checkpoint's dtype%s%s); "
+                  "merged on %s",
                   resident ? ("on " + m_device.str()).c_str()
                            : "in pinned host memory, streamed tensor by tensor",
                   bytes / 1e6, m_merges.empty() || m_merges[0].keep.empty() ? "" : ", keep-masks",
+                  adapters ? ", LoRA adapters' tasks as base + ΔW in float32" : "",
                   m_device.str().c_str());
     return text;
 }
