@@ -23,13 +23,20 @@ QString describeMergeHtml(const std::string &base, const std::vector<std::string
             html += QStringLiteral("<br>") + QString::fromStdString(lines[i]).toHtmlEscaped();
         if (lines.size() > kShown + 1)
             html += QObject::tr("<br>… and %1 more").arg(lines.size() - kShown - 1);
-        // A LoRA adapter among the tasks: what it adapts, and a base it was not trained on.
-        for (std::size_t t = 0; t < inputs.models().size(); ++t)
-            if (inputs.models()[t].format() == "peft-lora")
-                for (const std::string &note : inputs.models()[t].notes())
-                    html += QObject::tr("<br><b>Task '%1'</b>: %2")
-                                .arg(QString::fromStdString(t < names.size() ? names[t] : ""),
-                                     QString::fromStdString(note).toHtmlEscaped());
+        // A LoRA adapter among the tasks: what it adapts, its ranks and targets, and a base it
+        // was not trained on (the scales and the rest are in `inspect`).
+        for (std::size_t t = 0; t < inputs.models().size(); ++t) {
+            if (inputs.models()[t].format() != "peft-lora")
+                continue;
+            QString text;
+            for (const std::string &note : inputs.models()[t].notes())
+                if (note.rfind("adapter ", 0) == 0 || note.rfind("rank: ", 0) == 0 ||
+                    note.rfind("targets: ", 0) == 0 || note.rfind("warning", 0) == 0)
+                    text += (text.isEmpty() ? QString() : QStringLiteral("; ")) +
+                            QString::fromStdString(note).toHtmlEscaped();
+            html += QObject::tr("<br><b>Task '%1'</b>: %2")
+                        .arg(QString::fromStdString(t < names.size() ? names[t] : ""), text);
+        }
         // Which tensors land in which group: the count, then the first few names.
         for (std::size_t g = 0; g < groupLines.size(); ++g) {
             std::vector<std::string> members;

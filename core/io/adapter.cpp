@@ -690,10 +690,9 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
         if (!stored.count(name) || base.find(name))
             bound.addTie(name, storedAs);
 
-    std::string summaryLine;
-    for (const std::string &line : describeAdapter(summary))
-        summaryLine += (summaryLine.empty() ? "" : "; ") + line;
-    bound.addNote("adapter " + folder + ": " + summaryLine);
+    const std::vector<std::string> lines = describeAdapter(summary);
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        bound.addNote(i == 0 ? "adapter " + folder + ": " + lines[i] : lines[i]);
     const std::string expected = baseNameOrPath(base);
     if (!config.baseModel.empty() && !expected.empty() && config.baseModel != expected)
         bound.addNote("warning: adapter " + folder + " was trained on '" + config.baseModel +
