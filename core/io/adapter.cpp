@@ -453,7 +453,14 @@ AdapterSummary summarizeAdapter(const Checkpoint &weights, const AdapterConfig &
             throw Error(what + ": use_dora is set but the adapter has no lora_magnitude_vector "
                                "for it");
         m.bias = m.loraBias != nullptr;
-        if (!targeted(config, moduleName)) {
+        bool selected = false;
+        try {
+            selected = targeted(config, moduleName);
+        } catch (const std::regex_error &) {
+            throw Error("adapter " + name + ": target_modules '" + config.targetRegex +
+                        "' is not a regular expression");
+        }
+        if (!selected) {
             summary.ignored.push_back(moduleName); // PEFT builds no LoRA layer there
             continue;
         }

@@ -217,6 +217,10 @@ void TestAdapters::refusalsNameAdapterAndModule()
          "use_dora is set but the adapter has no lora_magnitude_vector"},
         {{{"peft_type", "IA3"}}, {}, "peft_type 'IA3' is not supported"},
         {{{"r", "eight"}}, {}, "'r' is not a number"},
+        {{{"target_modules", "(lin"}},
+         {{"lin.lora_A.weight", mf::DType::F32, {1, 3}, {1, 2, 3}},
+          {"lin.lora_B.weight", mf::DType::F32, {2, 1}, {1, -1}}},
+         "target_modules '(lin' is not a regular expression"},
     };
     for (std::size_t k = 0; k < cases.size(); ++k) {
         const std::string folder = dir.file("bad" + std::to_string(k));
