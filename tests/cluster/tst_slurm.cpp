@@ -18,6 +18,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <set>
 #include <sys/wait.h>
@@ -335,6 +336,41 @@ void TestSlurm::evaluatesTorchScriptOnTheNode()
     QVERIFY2(json["device"].get<std::string>().rfind("slurm:", 0) == 0 &&
                  json["device"].get<std::string>().find(":cpu") != std::string::npos,
              json["device"].dump().c_str());
+
+    // LoRA adapters of the base's body as the tasks: the job on the node binds them to the base
+    // as the local runner does (docs/ADAPTERS.md), so the numbers are the local runner's.
+    auto project = nlohmann::json::parse(mftest::readFile(dir.file("project.json")));
+    for (int t = 0; t < 2; ++t) {
+        const std::string folder = dir.file("lora" + std::to_string(t));
+        std::filesystem::create_directories(folder);
+        mftest::writeFile(folder + "/adapter_config.json",
+                          R"({"peft_type": "LORA", "r": 1, "lora_alpha": 2,
+                              "target_modules": ["body"]})");
+        std::vector<double> a(6), b(16);
+        for (std::size_t i = 0; i < a.size(); ++i)
+            a[i] = 0.3 * std::sin(1.0 + i + 7.0 * t);
+        for (std::size_t i = 0; i < b.size(); ++i)
+            b[i] = 0.2 * std::cos(2.0 + i + 3.0 * t);
+        mftest::writeCheckpoint(folder + "/adapter_model.safetensors",
+                                {{"base_model.model.body.lora_A.weight", mf::DType::F32, {1, 6}, a},
+                                 {"base_model.model.body.lora_B.weight", mf::DType::F32, {16, 1},
+                                  b}});
+        project["tasks"][t]["checkpoint"] = folder;
+    }
+    mftest::writeFile(dir.file("lora.json"), project.dump());
+    project.erase("runner");
+    mftest::writeFile(dir.file("lora-local.json"), project.dump());
+    const auto onNode =
+        mftest::runCli(dir, {"evaluate", dir.file("lora.json"), "--coef", "0.7,0.6", "--json"});
+    QVERIFY2(onNode.code == 0, onNode.err.c_str());
+    const auto local = mftest::runCli(
+        dir, {"evaluate", dir.file("lora-local.json"), "--coef", "0.7,0.6", "--json"});
+    QVERIFY2(local.code == 0, local.err.c_str());
+    const auto nodeJson = nlohmann::json::parse(onNode.out);
+    QVERIFY(nodeJson["device"].get<std::string>().rfind("slurm:", 0) == 0);
+    for (const char *name : {"a", "b"})
+        QCOMPARE(nodeJson["metrics"][name].get<double>(),
+                 nlohmann::json::parse(local.out)["metrics"][name].get<double>());
 #endif
 }
 

@@ -290,6 +290,21 @@ def llama_checks(g, base_dir, base, deltas, mods):
                        "2 modules in the file but not in target_modules"):
             if needle not in p.stderr:
                 fail(f"merge's plan does not describe the adapters ({needle!r} missing): {p.stderr[-1500:]}")
+    # DoRA on an embedding: the norm per embedding dimension (a column), as DoraEmbeddingLayer.
+    dora_emb = os.path.join(WORK, "dora_embedding")
+    t = collections.OrderedDict()
+    t["model.embed_tokens.lora_embedding_A"] = torch.randn(4, 320, generator=g) * 0.3
+    t["model.embed_tokens.lora_embedding_B"] = torch.randn(32, 4, generator=g) * 0.03
+    w = base["model.embed_tokens.weight"].float()
+    d = (t["model.embed_tokens.lora_embedding_B"] @ t["model.embed_tokens.lora_embedding_A"]).T
+    t["model.embed_tokens.lora_magnitude_vector"] = torch.linalg.norm(w + d, dim=0) * \
+        (1 + 0.2 * torch.rand(32, generator=g))
+    write_adapter(dora_emb, t, {"r": 4, "lora_alpha": 4, "use_dora": True, "target_modules": ["embed_tokens"]})
+    out = os.path.join(WORK, "dora_embedding.safetensors")
+    if run(["merge", "--base", base_dir, "--model", dora_emb, "--coef", "0.8", "--out", out,
+            "--quiet"]).returncode == 0:
+        compare("DoRA on an embedding", load(out),
+                reference_merge(base, [adapter_deltas(dora_emb, base)], [0.8]), 3e-6)
     # Block-wise groups.
     out = os.path.join(WORK, "groups.safetensors")
     group_coefs = [0.7, 0.2, -0.4, 0.3, 0.5, 0.5, 1.1, 0.9, 0.6, -0.2]
@@ -443,6 +458,21 @@ def gpt2_checks():
     write_adapter(b, lora(g, mods2, base, lambda m: 2, conv1d=True),
                   {"r": 2, "lora_alpha": 2, "target_modules": ["c_attn", "c_proj"]})
     conv_names = (".c_attn", ".c_proj", ".c_fc")
+    # DoRA on Conv1D weights ([in, out]): the norm per output feature, a column.
+    dora = os.path.join(WORK, "gpt2_dora")
+    t = lora(g, mods2, base, lambda m: 2, conv1d=True)
+    for m in mods2:
+        w = base[m + ".weight"].float()
+        d = (t[m + ".lora_B.weight"] @ t[m + ".lora_A.weight"]).T
+        t[m + ".lora_magnitude_vector"] = torch.linalg.norm(w + d, dim=0) * \
+            (1 + 0.2 * torch.rand(w.shape[1], generator=g))
+    write_adapter(dora, t, {"r": 2, "lora_alpha": 2, "use_dora": True, "fan_in_fan_out": True,
+                            "target_modules": ["c_attn", "c_proj"]})
+    out = os.path.join(WORK, "gpt2_dora.safetensors")
+    if run(["merge", "--base", base_dir, "--model", dora, "--coef", "0.9", "--out", out,
+            "--quiet"]).returncode == 0:
+        compare("DoRA on GPT-2's Conv1D", load(out),
+                reference_merge(base, [adapter_deltas(dora, base, conv_names)], [0.9]), 3e-6)
     deltas = [adapter_deltas(a, base, conv_names), adapter_deltas(b, base, conv_names)]
     coefs = [0.8, -0.5]
     out = os.path.join(WORK, "gpt2_merge.safetensors")
