@@ -17,12 +17,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <tuple>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <tuple>
 #include <unistd.h>
 
 namespace mf::cli {
@@ -37,9 +36,9 @@ const char *const kInspectUsage =
 
 const char *const kMergeUsage =
     "usage: mergefront-cli merge --base B --model M1 [--model M2 ...] --coef c1,c2,... --out OUT\n"
-    "  a --model may be a full fine-tune or a PEFT LoRA adapter folder (adapter_config.json +\n"
-    "  adapter_model.safetensors/.bin) of the base: its ΔW is computed block by block\n"
     "       mergefront-cli merge --recipe FILE.json --out OUT   (replay an export's recipe)\n"
+    "  a --model is a full fine-tune or a PEFT LoRA adapter folder (adapter_config.json +\n"
+    "  adapter_model.safetensors/.bin) of the base, whose ΔW is computed block by block\n"
     "  --method M        task_arithmetic (default), ties, dare, dare_ties\n"
     "  --density K       TIES: fraction of each task vector kept by magnitude (default 0.2)\n"
     "  --disjoint-mean   TIES: divide by the number of tasks agreeing on the sign\n"

@@ -23,11 +23,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <tuple>
-
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <tuple>
 
 namespace mf::cli {
 
