@@ -136,9 +136,14 @@ void MainWindow::buildActions()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
     QAction *create = file->addAction(tr("&New project…"), this, [this] {
+        if (!mayDropChanges(tr("creating a new project")))
+            return;
         NewProjectDialog dialog(this);
-        if (dialog.exec() == QDialog::Accepted)
+        if (dialog.exec() == QDialog::Accepted) {
+            m_changesSettled = true;
             openProject(dialog.projectPath());
+        }
+        m_changesSettled = false;
     });
     create->setShortcut(QKeySequence::New);
     QAction *open = file->addAction(tr("&Open project…"), this, [this] {
@@ -346,8 +351,49 @@ bool MainWindow::mayLeaveTheRun(const QString &what)
     return true;
 }
 
+bool MainWindow::mayDropChanges(const QString &what)
+{
+    if (m_changesSettled || !m_document->isOpen() || !m_document->isDirty())
+        return true;
+    const QString question =
+        tr("%1 has unsaved changes (the preference, ceilings or selection). Save them before "
+           "%2?")
+            .arg(m_document->path(), what);
+    UnsavedChoice choice = UnsavedChoice::Cancel;
+    if (m_unsavedAnswer) {
+        choice = m_unsavedAnswer(question);
+    } else {
+        const auto button = QMessageBox::question(
+            this, tr("Unsaved changes"), question,
+            QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, QMessageBox::Save);
+        choice = button == QMessageBox::Save      ? UnsavedChoice::Save
+                 : button == QMessageBox::Discard ? UnsavedChoice::Discard
+                                                  : UnsavedChoice::Cancel;
+    }
+    if (choice == UnsavedChoice::Cancel) {
+        log(tr("kept the unsaved changes to %1; not %2").arg(m_document->path(), what));
+        return false;
+    }
+    if (choice == UnsavedChoice::Discard) {
+        log(tr("discarded the unsaved changes to %1").arg(m_document->path()));
+        return true;
+    }
+    try {
+        m_document->save();
+        log(tr("saved %1").arg(m_document->path()));
+        return true;
+    } catch (const std::exception &e) {
+        log(tr("could not save %1, so it stays open: %2")
+                .arg(m_document->path(), QString::fromStdString(e.what())),
+            true);
+        return false;
+    }
+}
+
 bool MainWindow::openProject(const QString &path)
 {
+    if (!mayDropChanges(tr("opening %1").arg(path)))
+        return false;
     if (!mayLeaveTheRun(path))
         return false;
     try {
@@ -538,6 +584,10 @@ void MainWindow::log(const QString &line, bool error)
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (!mayDropChanges(tr("closing"))) {
+        event->ignore();
+        return;
+    }
     if (m_runner->busy() && m_document->project().runner.slurm()) {
         const QString question =
             tr("Slurm jobs of this run are queued or running. Leave them running (they are "
@@ -565,6 +615,19 @@ void MainWindow::closeEvent(QCloseEvent *event)
             m_runner->cancel(); // scancel, within a poll slice
         log(leave ? tr("leaving the cluster jobs running") : tr("cancelling the cluster jobs"));
     } else if (m_runner->busy()) {
+        const QString question = tr("A run is in progress on %1. Closing cancels it; its "
+                                    "finished evaluations are kept in the project. Close?")
+                                     .arg(m_document->path());
+        const bool close = m_runCloseAnswer
+                               ? m_runCloseAnswer(question)
+                               : QMessageBox::question(this, tr("A run is in progress"), question,
+                                                       QMessageBox::Yes | QMessageBox::No,
+                                                       QMessageBox::No) == QMessageBox::Yes;
+        if (!close) {
+            log(tr("stayed with the running job"));
+            event->ignore();
+            return;
+        }
         m_runner->cancel(); // finished evaluations are saved already
         log(tr("cancelling the running job before closing"));
     }
@@ -591,12 +654,17 @@ void MainWindow::dropEvent(QDropEvent *event)
         openProject(files.front());
         return;
     }
+    if (!mayDropChanges(tr("creating a new project")))
+        return;
     NewProjectDialog dialog(this);
     dialog.setBase(files.takeFirst());
     for (const QString &file : files)
         dialog.addTask(file);
-    if (dialog.exec() == QDialog::Accepted)
+    if (dialog.exec() == QDialog::Accepted) {
+        m_changesSettled = true;
         openProject(dialog.projectPath());
+    }
+    m_changesSettled = false;
 }
 
 } // namespace mf::ui

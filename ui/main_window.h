@@ -65,6 +65,22 @@ public:
         m_clusterCloseAnswer = std::move(answer);
     }
 
+    /// What to do with unsaved changes (the preference, ceilings, the selection) before the
+    /// project is closed, replaced by another or by a new one.
+    enum class UnsavedChoice { Save, Discard, Cancel };
+    /// How "save the changes?" is answered; the default asks with a Save / Discard / Cancel
+    /// dialog. For tests and scripted use.
+    void setUnsavedAnswer(std::function<UnsavedChoice(const QString &)> answer)
+    {
+        m_unsavedAnswer = std::move(answer);
+    }
+    /// How "a run is in progress: close and cancel it?" is answered when the window closes
+    /// during a local run (true: cancel and close); the default asks with a dialog.
+    void setRunCloseAnswer(std::function<bool(const QString &)> answer)
+    {
+        m_runCloseAnswer = std::move(answer);
+    }
+
     /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
     bool openProject(const QString &path);
     /// Opens an example project, building it first (in the background) when missing.
@@ -96,6 +112,10 @@ private:
     /// While a run is in progress: asks whether to cancel it and switch project; true when the
     /// caller may go on (no run, or the run is cancelled).
     bool mayLeaveTheRun(const QString &what);
+    /// True when the open project has no unsaved changes, or they were saved or discarded as
+    /// the user chose; false (nothing changes) on Cancel or a failed save. `what`: "closing",
+    /// "opening X", "creating a new project".
+    bool mayDropChanges(const QString &what);
 
     ProjectDocument *m_document;
     RunController *m_runner;
@@ -105,8 +125,10 @@ private:
     RunPanel *m_runPanel;
     FrontTableModel *m_frontModel;
     QTableView *m_frontTable;
-    std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer;
-    QString m_exampleToOpen; ///< the example built by the running job, opened when it ends
+    std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer, m_runCloseAnswer;
+    std::function<UnsavedChoice(const QString &)> m_unsavedAnswer;
+    bool m_changesSettled = false; ///< asked already for this switch (File ▸ New, then open)
+    QString m_exampleToOpen;       ///< the example built by the running job, opened when it ends
     QMenu *m_recentMenu;
     QAction *m_saveAction, *m_saveAsAction, *m_exportAction, *m_exportPlotAction;
     QStringList m_recent;

@@ -103,6 +103,7 @@ private Q_SLOTS:
     void aFitOfTheOldProjectIsDropped();
     void closingDuringARunStopsIt();
     void thePreferenceIsSavedAndMarksTheProjectModified();
+    void unsavedChangesAreSavedDiscardedOrKept();
     void anEmptyProjectShowsTheMetricsScale();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
@@ -606,7 +607,18 @@ void TestGui::closingDuringARunStopsIt()
     window->runner()->sample();
     QTest::qWait(300); // the commands have started
     QVERIFY(window->runner()->busy());
-    window->close();
+    // Asked first, saying that the finished evaluations are kept; "no" keeps the run.
+    QString asked;
+    bool answer = false;
+    window->setRunCloseAnswer([&](const QString &question) {
+        asked = question;
+        return answer;
+    });
+    QVERIFY(!window->close());
+    QVERIFY(asked.contains(QStringLiteral("finished evaluations are kept")));
+    QVERIFY(window->runner()->busy());
+    answer = true;
+    QVERIFY(window->close());
     delete window;
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
              std::size_t(0));
@@ -638,6 +650,56 @@ void TestGui::thePreferenceIsSavedAndMarksTheProjectModified()
     QCOMPARE(reopened.ruleBox()->currentData().toString(), QStringLiteral("weighted"));
     QCOMPARE(reopened.document()->preference().rule, mf::map::Rule::WeightedSum);
     QVERIFY(!reopened.document()->isDirty());
+}
+
+void TestGui::unsavedChangesAreSavedDiscardedOrKept()
+{
+    // Moved sliders, then closing or opening another project: asked Save / Discard / Cancel.
+    TempDir dir, other;
+    mftest::writeCommandProject(other, peaksCommand());
+    MainWindow window;
+    openSampled(window, dir);
+    const auto savedPreference = [&] {
+        return mf::project::Project::load(dir.file("project.json")).preference;
+    };
+    std::vector<MainWindow::UnsavedChoice> answers;
+    QStringList questions;
+    window.setUnsavedAnswer([&](const QString &question) {
+        questions << question;
+        const MainWindow::UnsavedChoice choice = answers.front();
+        answers.erase(answers.begin());
+        return choice;
+    });
+    window.weightSlider(0)->setValue(100);
+    window.weightSlider(1)->setValue(25);
+    QVERIFY(window.document()->isDirty());
+    // Cancel: the window stays, with its changes; nothing is written.
+    answers = {MainWindow::UnsavedChoice::Cancel};
+    QVERIFY(!window.close());
+    QVERIFY(questions.back().contains(QStringLiteral("unsaved changes")));
+    QVERIFY(questions.back().contains(QStringLiteral("closing")));
+    QVERIFY(window.document()->isDirty());
+    QVERIFY(savedPreference().is_null());
+    answers = {MainWindow::UnsavedChoice::Cancel};
+    QVERIFY(!window.openProject(QString::fromStdString(other.file("project.json"))));
+    QCOMPARE(window.document()->path(), QString::fromStdString(dir.file("project.json")));
+    // Save, then open the other project: the preference is in the file.
+    answers = {MainWindow::UnsavedChoice::Save};
+    QVERIFY(window.openProject(QString::fromStdString(other.file("project.json"))));
+    QCOMPARE(savedPreference()["weights"].get<std::vector<double>>(),
+             (std::vector<double>{1.0, 0.25}));
+    // Discard: changed, then reopened without saving; the file keeps what was saved.
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json")))); // clean
+    QCOMPARE(questions.size(), 3);
+    window.weightSlider(1)->setValue(75);
+    answers = {MainWindow::UnsavedChoice::Discard};
+    QVERIFY(window.openProject(QString::fromStdString(other.file("project.json"))));
+    QCOMPARE(questions.size(), 4);
+    QCOMPARE(savedPreference()["weights"].get<std::vector<double>>(),
+             (std::vector<double>{1.0, 0.25}));
+    // A clean project closes without a question.
+    QVERIFY(window.close());
+    QCOMPARE(questions.size(), 4);
 }
 
 void TestGui::anEmptyProjectShowsTheMetricsScale()
