@@ -104,6 +104,7 @@ private Q_SLOTS:
     void closingDuringARunStopsIt();
     void thePreferenceIsSavedAndMarksTheProjectModified();
     void unsavedChangesAreSavedDiscardedOrKept();
+    void savedWeightsComeBackAsSaved();
     void anEmptyProjectShowsTheMetricsScale();
     void reportsABadProjectAndKeepsTheOpenOne();
     void opensTheExampleProject();
@@ -700,6 +701,38 @@ void TestGui::unsavedChangesAreSavedDiscardedOrKept()
     // A clean project closes without a question.
     QVERIFY(window.close());
     QCOMPARE(questions.size(), 4);
+}
+
+void TestGui::savedWeightsComeBackAsSaved()
+{
+    // Weights the sliders can show (0 to 1) come back exactly; larger ones are rescaled, and
+    // the window says so.
+    TempDir dir;
+    mftest::writeCommandProject(dir, peaksCommand());
+    auto project = nlohmann::json::parse(mftest::readFile(dir.file("project.json")));
+    project["preference"] = {
+        {"rule", "chebyshev"}, {"weights", {0.0, 0.5}}, {"floors", {nullptr, nullptr}}};
+    mftest::writeFile(dir.file("project.json"), project.dump());
+    {
+        MainWindow window;
+        QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+        QCOMPARE(window.weightSlider(0)->value(), 0);
+        QCOMPARE(window.weightSlider(1)->value(), 50);
+        QCOMPARE(window.document()->preference().weights[1], 0.5);
+        QVERIFY(!window.document()->isDirty());
+        QVERIFY(window.weightSlider(1)->toolTip().contains(QStringLiteral("weight 0.50")));
+    }
+    project["preference"]["weights"] = {2.0, 1.0};
+    mftest::writeFile(dir.file("project.json"), project.dump());
+    MainWindow window;
+    QSignalSpy said(window.selectionPanel(), &mf::ui::SelectionPanel::message);
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    QCOMPARE(window.weightSlider(0)->value(), 100);
+    QCOMPARE(window.weightSlider(1)->value(), 50);
+    bool rescaled = false;
+    for (const auto &arguments : said)
+        rescaled |= arguments.at(0).toString().contains(QStringLiteral("shown rescaled"));
+    QVERIFY(rescaled);
 }
 
 void TestGui::anEmptyProjectShowsTheMetricsScale()

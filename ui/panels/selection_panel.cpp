@@ -199,6 +199,20 @@ void SelectionPanel::rebuildPreference()
     }
     const bool equal =
         current.weights.size() && current.weights.maxCoeff() == current.weights.minCoeff();
+    // A saved preference comes back exactly as saved when the sliders (0 to 1) can show it;
+    // weights beyond 1 are shown rescaled (the heaviest at 100), and that is said. The default
+    // (no saved preference, equal weights) sits in the middle.
+    const bool saved = !m_document->project().preference.is_null();
+    const bool exact = saved && current.weights.size() && current.weights.minCoeff() >= 0 &&
+                       current.weights.maxCoeff() <= 1;
+    if (saved && !exact && heaviest > 0) {
+        QStringList shown;
+        for (Eigen::Index t = 0; t < current.weights.size(); ++t)
+            shown << QString::number(current.weights[t], 'g', 4);
+        Q_EMIT message(tr("the saved weights (%1) are beyond the sliders' 0 to 1: shown rescaled, "
+                          "the heaviest at 1")
+                           .arg(shown.join(QStringLiteral(", "))));
+    }
     Eigen::Index index = 0;
     for (const auto &task : m_document->project().tasks) {
         const Eigen::Index t = index++;
@@ -215,11 +229,19 @@ void SelectionPanel::rebuildPreference()
         name->setMinimumWidth(80);
         auto *slider = new QSlider(Qt::Horizontal, row);
         slider->setRange(0, 100);
-        // Equal weights sit in the middle; otherwise the heaviest at 100, the rest in proportion.
         const double weight = t < current.weights.size() ? current.weights[t] : 1;
-        slider->setValue(
-            equal || heaviest <= 0 ? 50 : static_cast<int>(std::lround(100 * weight / heaviest)));
-        slider->setToolTip(tr("How much %1 matters").arg(QString::fromStdString(task.name)));
+        slider->setValue(exact ? static_cast<int>(std::lround(100 * weight))
+                         : equal || heaviest <= 0
+                             ? 50
+                             : static_cast<int>(std::lround(100 * weight / heaviest)));
+        slider->setToolTip(tr("How much %1 matters (weight %2 of 0 to 1)")
+                               .arg(QString::fromStdString(task.name))
+                               .arg(slider->value() / 100.0, 0, 'f', 2));
+        connect(slider, &QSlider::valueChanged, slider, [slider, name = task.name](int value) {
+            slider->setToolTip(tr("How much %1 matters (weight %2 of 0 to 1)")
+                                   .arg(QString::fromStdString(name))
+                                   .arg(value / 100.0, 0, 'f', 2));
+        });
         auto *floor = new QDoubleSpinBox(row);
         floor->setRange(-1e9, 1e9);
         floor->setDecimals(3);
