@@ -7,6 +7,12 @@
 
 namespace mf::ui {
 
+std::string nothingToMerge()
+{
+    return "nothing to merge: the base and the tasks share no floating tensor of the same "
+           "shape (a different architecture?); the inspection lists what is left out and why";
+}
+
 QString describeMergeHtml(const std::string &base, const std::vector<std::string> &models,
                           const std::vector<std::string> &names, const MergeOptions &options)
 {
@@ -19,6 +25,14 @@ QString describeMergeHtml(const std::string &base, const std::vector<std::string
             (line.rfind("group '", 0) == 0 ? groupLines : lines).push_back(line);
         QString html = QObject::tr("<b>Merge</b>: %1")
                            .arg(QString::fromStdString(lines.front()).toHtmlEscaped());
+        if (plan.mergedTensors == 0)
+            html = QObject::tr("<b>Problem:</b> %1<br>")
+                       .arg(QString::fromStdString(nothingToMerge()).toHtmlEscaped()) +
+                   html;
+        if (models.size() == 1)
+            html = QObject::tr("<b>Problem:</b> one task: a front trades one task against "
+                               "another; add the other task's checkpoint<br>") +
+                   html;
         for (std::size_t i = 1; i < lines.size() && i <= kShown; ++i)
             html += QStringLiteral("<br>") + QString::fromStdString(lines[i]).toHtmlEscaped();
         if (lines.size() > kShown + 1)

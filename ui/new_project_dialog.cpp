@@ -8,6 +8,7 @@
 #include "map/surrogate.h"
 #include "map/trust.h"
 #include "merge/groups.h"
+#include "merge/merge_inputs.h"
 #include "project/project.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -444,7 +445,10 @@ project::Project NewProjectDialog::project() const
     if (m_base->text().isEmpty())
         throw Error("choose the base checkpoint");
     if (m_tasks->rowCount() == 0)
-        throw Error("add at least one task checkpoint");
+        throw Error("add at least two task checkpoints");
+    if (m_tasks->rowCount() == 1)
+        throw Error("a project needs at least two tasks: its front trades one task against "
+                    "another (add the other task's checkpoint)");
     const QDir folder = QFileInfo(projectPath).absoluteDir();
     auto relative = [&](const QString &path) {
         return folder.relativeFilePath(QFileInfo(path).absoluteFilePath()).toStdString();
@@ -480,6 +484,16 @@ project::Project NewProjectDialog::project() const
     p.merge.seed = static_cast<std::uint64_t>(m_seed->value());
     p.merge.groups = groups();
     validateGroups(p.merge.groups);
+    // Nothing to merge is no project: say why before anything is written.
+    std::vector<std::string> models, names;
+    for (const project::TaskEntry &task : p.tasks) {
+        models.push_back(
+            m_tasks->item(static_cast<int>(models.size()), Checkpoint)->text().toStdString());
+        names.push_back(task.name);
+    }
+    const MergeInputs inputs(m_base->text().toStdString(), models, names, p.merge);
+    if (inputs.merger().plan().mergedTensors == 0)
+        throw Error(nothingToMerge());
     return p;
 }
 

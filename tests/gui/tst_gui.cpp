@@ -945,6 +945,29 @@ void TestGui::newProjectInspectsAndWrites()
             std::string::npos);
     dialog.tasksTable()->removeRow(2);
     std::filesystem::create_directories(dir.file("sub"));
+    // Nonsense is refused before anything is written: one task, or nothing to merge (a task
+    // of another architecture: no tensor in common).
+    {
+        mf::ui::NewProjectDialog lonely;
+        lonely.setProjectPath(QString::fromStdString(dir.file("sub/lonely.json")));
+        lonely.setBase(QString::fromStdString(dir.file("base.safetensors")));
+        lonely.addTask(QString::fromStdString(dir.file("a.safetensors")));
+        lonely.setCommandEvaluator(0, QString::fromStdString(peaksCommand()));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            lonely.inspectionLabel()->text().contains(QStringLiteral("Problem:</b> one task")),
+            kHang);
+        QVERIFY(mftest::errorOf([&] { lonely.writeProject(); }).find("at least two tasks") !=
+                std::string::npos);
+        mftest::writeCheckpoint(dir.file("other.safetensors"),
+                                {{"encoder.x", mf::DType::F32, {4}, {1, 2, 3, 4}}});
+        lonely.addTask(QString::fromStdString(dir.file("other.safetensors")));
+        lonely.setCommandEvaluator(1, QString::fromStdString(peaksCommand()));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            lonely.inspectionLabel()->text().contains(QStringLiteral("nothing to merge")), kHang);
+        QVERIFY(mftest::errorOf([&] { lonely.writeProject(); }).find("nothing to merge") !=
+                std::string::npos);
+        QVERIFY(!std::filesystem::exists(dir.file("sub/lonely.json")));
+    }
     const QString written = dialog.writeProject();
     const mf::project::Project project = mf::project::Project::load(written.toStdString());
     QCOMPARE(project.tasks.size(), std::size_t(2));
