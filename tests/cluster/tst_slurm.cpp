@@ -351,10 +351,10 @@ void TestSlurm::evaluatesTorchScriptOnTheNode()
             a[i] = 0.3 * std::sin(1.0 + i + 7.0 * t);
         for (std::size_t i = 0; i < b.size(); ++i)
             b[i] = 0.2 * std::cos(2.0 + i + 3.0 * t);
-        mftest::writeCheckpoint(folder + "/adapter_model.safetensors",
-                                {{"base_model.model.body.lora_A.weight", mf::DType::F32, {1, 6}, a},
-                                 {"base_model.model.body.lora_B.weight", mf::DType::F32, {16, 1},
-                                  b}});
+        mftest::writeCheckpoint(
+            folder + "/adapter_model.safetensors",
+            {{"base_model.model.body.lora_A.weight", mf::DType::F32, {1, 6}, a},
+             {"base_model.model.body.lora_B.weight", mf::DType::F32, {16, 1}, b}});
         project["tasks"][t]["checkpoint"] = folder;
     }
     mftest::writeFile(dir.file("lora.json"), project.dump());
