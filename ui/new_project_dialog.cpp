@@ -33,6 +33,8 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <set>
+
 namespace mf::ui {
 
 namespace {
@@ -152,7 +154,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
         }
     });
     connect(m_tasks, &QTableWidget::cellChanged, this, [this](int, int column) {
-        if (column == Checkpoint || column == Name)
+        if (column == Checkpoint || column == Name || column == Metric)
             inspect();
     });
 
@@ -279,6 +281,7 @@ void NewProjectDialog::addTask(const QString &checkpoint)
     auto *direction = new QComboBox(m_tasks);
     direction->addItems({QStringLiteral("maximize"), QStringLiteral("minimize")});
     m_tasks->setCellWidget(row, Direction, direction);
+    connect(direction, &QComboBox::currentTextChanged, this, [this] { inspect(); });
     // A Llama / Mistral / Qwen / GPT-2 folder is scored in process (causal-lm): the user names
     // each task's held-out data in place of DATA. Other folders get lm-evaluation-harness.
     if (eval::lm::isLanguageModelFolder(checkpoint.toStdString())) {
@@ -346,13 +349,55 @@ void NewProjectDialog::inspect()
                                                    .arg(columns)
                                              : tr("%n coefficient(s), one per task", nullptr, d);
             m_inspection->setText(
-                html + tr("<br><b>Budget</b>: %1: a full quadratic per task has %2 parameters; "
-                          "MAP fits it from %3 evaluations and trusts the front from %4.")
-                           .arg(coefficients)
-                           .arg(map::Surrogate::fullParameterCount(d))
-                           .arg(map::Surrogate::fullParameterCount(d) + 1)
-                           .arg(map::trustedSampleCount(d)));
+                directionWarnings() + html +
+                tr("<br><b>Budget</b>: %1: a full quadratic per task has %2 parameters; "
+                   "MAP fits it from %3 evaluations and trusts the front from %4.")
+                    .arg(coefficients)
+                    .arg(map::Surrogate::fullParameterCount(d))
+                    .arg(map::Surrogate::fullParameterCount(d) + 1)
+                    .arg(map::trustedSampleCount(d)));
         });
+}
+
+QString NewProjectDialog::directionWarnings() const
+{
+    // Metrics whose sense is settled: losses and perplexities go down, accuracies go up.
+    static const std::set<QString> lower = {QStringLiteral("perplexity"),
+                                            QStringLiteral("byte_perplexity"),
+                                            QStringLiteral("word_perplexity"),
+                                            QStringLiteral("bits_per_byte"),
+                                            QStringLiteral("cross_entropy"),
+                                            QStringLiteral("loss"),
+                                            QStringLiteral("nll"),
+                                            QStringLiteral("completion_nll"),
+                                            QStringLiteral("completion_bits_per_byte"),
+                                            QStringLiteral("wer"),
+                                            QStringLiteral("cer"),
+                                            QStringLiteral("error")};
+    static const std::set<QString> higher = {
+        QStringLiteral("accuracy"), QStringLiteral("acc"),         QStringLiteral("acc_norm"),
+        QStringLiteral("f1"),       QStringLiteral("exact_match"), QStringLiteral("bleu"),
+        QStringLiteral("rouge"),    QStringLiteral("pass@1"),      QStringLiteral("mcc")};
+    QString out;
+    for (int row = 0; row < m_tasks->rowCount(); ++row) {
+        const QTableWidgetItem *metric = m_tasks->item(row, Metric);
+        const auto *direction = qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Direction));
+        if (!metric || !direction)
+            continue;
+        const QString name = metric->text().trimmed().toLower();
+        const bool maximize = direction->currentText() == QStringLiteral("maximize");
+        const QString task =
+            m_tasks->item(row, Name) ? m_tasks->item(row, Name)->text() : QString();
+        if (maximize && lower.count(name))
+            out += tr("<b>Warning:</b> task '%1': %2 is lower-is-better, but it is maximized "
+                      "(choose minimize)<br>")
+                       .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
+        else if (!maximize && higher.count(name))
+            out += tr("<b>Warning:</b> task '%1': %2 is higher-is-better, but it is minimized "
+                      "(choose maximize)<br>")
+                       .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
+    }
+    return out;
 }
 
 std::vector<CoefficientGroup> NewProjectDialog::groups() const

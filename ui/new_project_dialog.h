@@ -61,6 +61,9 @@ protected:
 
 private:
     void inspect();
+    /// Warnings, as HTML lines, for directions against a metric's usual sense (perplexity
+    /// maximized, accuracy minimized).
+    QString directionWarnings() const;
     void accept() override;
     std::vector<CoefficientGroup> groups() const;
     void setGroups(const std::vector<CoefficientGroup> &groups);

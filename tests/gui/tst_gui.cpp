@@ -966,6 +966,15 @@ void TestGui::newProjectInspectsAndWrites()
             lonely.inspectionLabel()->text().contains(QStringLiteral("nothing to merge")), kHang);
         QVERIFY(mftest::errorOf([&] { lonely.writeProject(); }).find("nothing to merge") !=
                 std::string::npos);
+        // A direction against the metric's usual sense is warned about.
+        lonely.tasksTable()->item(0, 4)->setText(QStringLiteral("perplexity"));
+        QTRY_VERIFY_WITH_TIMEOUT(lonely.inspectionLabel()->text().contains(
+                                     QStringLiteral("perplexity is lower-is-better")),
+                                 kHang);
+        qobject_cast<QComboBox *>(lonely.tasksTable()->cellWidget(0, 5))
+            ->setCurrentText(QStringLiteral("minimize"));
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !lonely.inspectionLabel()->text().contains(QStringLiteral("lower-is-better")), kHang);
         QVERIFY(!std::filesystem::exists(dir.file("sub/lonely.json")));
     }
     const QString written = dialog.writeProject();
