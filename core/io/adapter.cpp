@@ -24,15 +24,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char *kConfigName = "adapter_config.json";
-constexpr const char *kKeyPrefix = "base_model.model.";
-
-std::string shapeText(const Shape &shape)
-{
-    std::string text = "[";
-    for (std::size_t i = 0; i < shape.size(); ++i)
-        text += (i ? ", " : "") + std::to_string(shape[i]);
-    return text + "]";
-}
 
 std::string numberText(double value)
 {
@@ -65,6 +56,15 @@ patternFor(const std::vector<std::pair<std::string, Value>> &pattern, const std:
     return nullptr;
 }
 
+/// The layer number in a module's name ("model.layers.3.mlp.up_proj" -> 3), as PEFT finds it
+/// for layers_to_transform; -1 when there is none.
+int layerIndex(const std::string &module)
+{
+    static const std::regex number(R"(.*\.[^.]*\.(\d+)\.)");
+    std::smatch layer;
+    return std::regex_search(module, layer, number) ? std::stoi(layer[1].str()) : -1;
+}
+
 /// PEFT's check_target_module_exists, for the module names the file holds.
 bool targeted(const AdapterConfig &config, const std::string &module)
 {
@@ -79,39 +79,29 @@ bool targeted(const AdapterConfig &config, const std::string &module)
     }
     if (!match || config.layersToTransform.empty())
         return match;
-    std::smatch layer;
-    static const std::regex number(R"(.*\.[^.]*\.(\d+)\.)");
-    if (!std::regex_search(module, layer, number))
-        return false;
-    const int index = std::stoi(layer[1].str());
-    return std::find(config.layersToTransform.begin(), config.layersToTransform.end(), index) !=
-           config.layersToTransform.end();
+    const int index = layerIndex(module);
+    return index >= 0 && std::find(config.layersToTransform.begin(), config.layersToTransform.end(),
+                                   index) != config.layersToTransform.end();
 }
 
-std::string baseNameOrPath(const Checkpoint &base)
+/// The base folder's config.json (null when there is none or it does not parse: the adapter
+/// then binds by shapes alone).
+nlohmann::json baseConfig(const Checkpoint &base)
 {
     if (base.folder().empty())
-        return {};
+        return nullptr;
     std::ifstream in(fs::path(base.folder()) / "config.json");
     if (!in)
-        return {};
-    const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
-    if (!config.is_object() || !config.contains("_name_or_path") ||
-        !config["_name_or_path"].is_string())
-        return {};
-    return config["_name_or_path"].get<std::string>();
+        return nullptr;
+    return nlohmann::json::parse(in, nullptr, false);
 }
 
-/// The model_type of the base's config.json ("" when there is none).
-std::string baseModelType(const Checkpoint &base)
+/// A string field of that config ("" when absent).
+std::string configText(const nlohmann::json &config, const char *key)
 {
-    if (base.folder().empty())
+    if (!config.is_object() || !config.contains(key) || !config[key].is_string())
         return {};
-    std::ifstream in(fs::path(base.folder()) / "config.json");
-    const nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
-    if (!config.is_object() || !config.contains("model_type") || !config["model_type"].is_string())
-        return {};
-    return config["model_type"].get<std::string>();
+    return config[key].get<std::string>();
 }
 
 /// GPT-2's attention and MLP projections are Conv1D, stored [in, out]: PEFT applies their
@@ -390,8 +380,8 @@ AdapterSummary summarizeAdapter(const Checkpoint &weights, const AdapterConfig &
     };
     static const std::regex savedCopy(R"(\.modules_to_save\.[^.]+\.)");
     for (const TensorRef &tensor : weights.tensors()) {
-        std::string key = startsWith(tensor.name, kKeyPrefix)
-                              ? tensor.name.substr(std::string(kKeyPrefix).size())
+        std::string key = startsWith(tensor.name, kPeftKeyPrefix)
+                              ? tensor.name.substr(std::string(kPeftKeyPrefix).size())
                               : tensor.name;
         const auto strip = [&](const char *suffix) {
             if (!endsWith(key, suffix))
@@ -432,12 +422,12 @@ AdapterSummary summarizeAdapter(const Checkpoint &weights, const AdapterConfig &
                         (m.magnitude && !m.a && !m.b ? " (only a DoRA magnitude)" : ""));
         if (m.a->shape.size() != 2 || m.b->shape.size() != 2 || !isFloating(m.a->dtype) ||
             !isFloating(m.b->dtype))
-            throw Error(what + ": lora_A " + shapeText(m.a->shape) + " and lora_B " +
-                        shapeText(m.b->shape) + " are not floating-point matrices");
+            throw Error(what + ": lora_A " + formatShape(m.a->shape) + " and lora_B " +
+                        formatShape(m.b->shape) + " are not floating-point matrices");
         m.rank = static_cast<int>(m.a->shape[0]);
         if (m.b->shape[1] != m.a->shape[0])
-            throw Error(what + ": lora_B " + shapeText(m.b->shape) + " does not fit lora_A " +
-                        shapeText(m.a->shape) + " (B's columns are the rank, A's rows)");
+            throw Error(what + ": lora_B " + formatShape(m.b->shape) + " does not fit lora_A " +
+                        formatShape(m.a->shape) + " (B's columns are the rank, A's rows)");
         const auto *rank = patternFor(config.rankPattern, moduleName, "rank_pattern");
         const int configured = rank ? rank->second : config.r;
         if (configured != m.rank)
@@ -466,6 +456,9 @@ AdapterSummary summarizeAdapter(const Checkpoint &weights, const AdapterConfig &
         }
         for (const TensorRef *t : {m.a, m.b, m.magnitude, m.loraBias})
             summary.parameters += t ? t->numel() : 0;
+        summary.kinds.insert(moduleName.substr(moduleName.rfind('.') + 1));
+        if (const int layer = layerIndex(moduleName); layer >= 0)
+            summary.layers.insert(layer);
         summary.modules.push_back(m);
     }
     return summary;
@@ -477,21 +470,16 @@ std::vector<std::string> describeAdapter(const AdapterSummary &summary)
     std::vector<std::string> lines;
     std::map<int, int> ranks;
     std::map<double, int> scales;
-    std::set<std::string> kinds;
     int dora = 0, bias = 0, embedding = 0;
-    std::set<int> layers;
-    static const std::regex number(R"(.*\.[^.]*\.(\d+)\.)");
     for (const AdapterModule &m : summary.modules) {
         ++ranks[m.rank];
         ++scales[m.scale];
         dora += m.dora;
         bias += m.bias;
         embedding += m.embedding;
-        kinds.insert(m.module.substr(m.module.rfind('.') + 1));
-        std::smatch layer;
-        if (std::regex_search(m.module, layer, number))
-            layers.insert(std::stoi(layer[1].str()));
     }
+    const std::set<std::string> &kinds = summary.kinds;
+    const std::set<int> &layers = summary.layers;
     std::string rankText, scaleText, kindText;
     for (const auto &[rank, count] : ranks)
         rankText += (rankText.empty() ? "" : ", ") + std::to_string(rank) + " (" +
@@ -530,7 +518,7 @@ std::vector<std::string> describeAdapter(const AdapterSummary &summary)
     if (!summary.saved.empty()) {
         std::string saved;
         for (const auto &[name, tensor] : summary.saved)
-            saved += (saved.empty() ? "" : ", ") + name + " " + shapeText(tensor->shape);
+            saved += (saved.empty() ? "" : ", ") + name + " " + formatShape(tensor->shape);
         lines.push_back("saved whole (modules_to_save): " + saved);
     }
     lines.push_back("expects the base: " +
@@ -560,7 +548,8 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
     Checkpoint weights = openAdapterWeights(path);
     const AdapterConfig config = readAdapterConfig(folder);
     const AdapterSummary summary = summarizeAdapter(weights, config, folder);
-    const std::string modelType = baseModelType(base);
+    const nlohmann::json baseJson = baseConfig(base);
+    const std::string modelType = configText(baseJson, "model_type");
 
     Checkpoint bound;
     bound.setSource(weights.path(), "peft-lora");
@@ -583,7 +572,7 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
             throw Error(what + " is not in the base: " + base.path() + " has no tensor '" +
                         m.weight + "'");
         if (source->shape.size() != 2 || !isFloating(source->dtype))
-            throw Error(what + ": the base's " + m.weight + " is " + shapeText(source->shape) +
+            throw Error(what + ": the base's " + m.weight + " is " + formatShape(source->shape) +
                         " " + dtypeName(source->dtype) + ", not a floating-point matrix");
         auto delta = std::make_shared<TensorDelta>();
         delta->source = *source;
@@ -600,14 +589,14 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
         bool transposed = m.embedding || config.fanInFanOut || isConv1D(modelType, m.module);
         if (transposed ? !transposedFits : !plainFits) {
             if (m.embedding || !(transposed ? plainFits : transposedFits))
-                throw Error(what + ": lora_B " + shapeText(m.b->shape) + " x lora_A " +
-                            shapeText(m.a->shape) + " gives " + shapeText({out, in}) +
+                throw Error(what + ": lora_B " + formatShape(m.b->shape) + " x lora_A " +
+                            formatShape(m.a->shape) + " gives " + formatShape({out, in}) +
                             (transposed ? " (transposed)" : "") +
                             ", which does not fit the base's " + m.weight + " " +
-                            shapeText(source->shape));
+                            formatShape(source->shape));
             transposed = !transposed; // decided by the base's shape, as the weight is stored
             bound.addNote(what + ": applied " + (transposed ? "transposed" : "untransposed") +
-                          ", as the base's " + shapeText(source->shape) +
+                          ", as the base's " + formatShape(source->shape) +
                           " weight is stored "
                           "(fan_in_fan_out says otherwise)");
         }
@@ -635,9 +624,9 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
             const std::size_t features =
                 static_cast<std::size_t>(transposed ? delta->cols : delta->rows);
             if (m.magnitude->numel() != features)
-                throw Error(what + ": lora_magnitude_vector " + shapeText(m.magnitude->shape) +
+                throw Error(what + ": lora_magnitude_vector " + formatShape(m.magnitude->shape) +
                             " does not fit the " + std::to_string(features) +
-                            " output features of " + m.weight + " " + shapeText(source->shape));
+                            " output features of " + m.weight + " " + formatShape(source->shape));
             delta->factor = doraFactors(*delta, floats(*m.magnitude));
         }
         deltas[m.weight] = bound.ownDelta(delta);
@@ -649,9 +638,9 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
                 throw Error(what + " has a lora_B bias (lora_bias) but the base has no '" +
                             biasName + "'");
             if (baseBias->numel() != m.loraBias->numel())
-                throw Error(what + ": lora_B's bias " + shapeText(m.loraBias->shape) +
+                throw Error(what + ": lora_B's bias " + formatShape(m.loraBias->shape) +
                             " does not fit the base's " + biasName + " " +
-                            shapeText(baseBias->shape));
+                            formatShape(baseBias->shape));
             auto biasDelta = std::make_shared<TensorDelta>();
             biasDelta->kind = TensorDelta::Kind::Bias;
             biasDelta->source = *baseBias;
@@ -700,7 +689,7 @@ Checkpoint bindAdapter(const std::string &path, const Checkpoint &base)
     const std::vector<std::string> lines = describeAdapter(summary);
     for (std::size_t i = 0; i < lines.size(); ++i)
         bound.addNote(i == 0 ? "adapter " + folder + ": " + lines[i] : lines[i]);
-    const std::string expected = baseNameOrPath(base);
+    const std::string expected = configText(baseJson, "_name_or_path");
     if (!config.baseModel.empty() && !expected.empty() && config.baseModel != expected)
         bound.addNote("warning: adapter " + folder + " was trained on '" + config.baseModel +
                       "' but the base's config.json says '" + expected +

@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,9 @@ AdapterConfig readAdapterConfig(const std::string &folder);
 /// whole model.
 Checkpoint openAdapterWeights(const std::string &path);
 
+/// The key prefix of PEFT's saved state dict: base_model.model.<module>.lora_A.weight.
+constexpr const char *kPeftKeyPrefix = "base_model.model.";
+
 /// A task checkpoint as stored, without its base: an adapter's own tensors, else
 /// Checkpoint::open (inspect, and the fingerprints of a project's tasks).
 Checkpoint openStored(const std::string &path);
@@ -79,6 +83,8 @@ struct AdapterSummary {
     /// the model -> the adapter's tensor.
     std::vector<std::pair<std::string, const TensorRef *>> saved;
     std::uint64_t parameters = 0; ///< of the adapted modules' factors and the saved tensors
+    std::set<std::string> kinds;  ///< the adapted modules' last names (q_proj, v_proj, ...)
+    std::set<int> layers;         ///< the layer numbers in their names
     /// Modules the file holds factors for that target_modules / layers_to_transform do not
     /// select: PEFT builds no LoRA layer there and ignores them, and so do we.
     std::vector<std::string> ignored;

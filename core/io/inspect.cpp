@@ -6,8 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
-#include <regex>
-#include <set>
 #include <sstream>
 
 namespace mf {
@@ -84,16 +82,9 @@ std::string describeAdapterJson(const AdapterSummary &summary, const Checkpoint 
     nlohmann::ordered_json out = nlohmann::ordered_json::parse(describeCheckpointJson(weights));
     const AdapterConfig &c = summary.config;
     std::map<std::string, int> ranks;
-    std::set<std::string> kinds;
-    std::set<int> layers;
-    static const std::regex number(R"(.*\.[^.]*\.(\d+)\.)");
     nlohmann::ordered_json modules = nlohmann::ordered_json::array();
     for (const AdapterModule &m : summary.modules) {
         ++ranks[std::to_string(m.rank)];
-        kinds.insert(m.module.substr(m.module.rfind('.') + 1));
-        std::smatch layer;
-        if (std::regex_search(m.module, layer, number))
-            layers.insert(std::stoi(layer[1].str()));
         modules.push_back({{"module", m.module},
                            {"rank", m.rank},
                            {"alpha", m.alpha},
@@ -114,8 +105,8 @@ std::string describeAdapterJson(const AdapterSummary &summary, const Checkpoint 
                       {"use_dora", c.dora},
                       {"lora_bias", c.loraBias},
                       {"fan_in_fan_out", c.fanInFanOut},
-                      {"targets", kinds},
-                      {"layers", layers},
+                      {"targets", summary.kinds},
+                      {"layers", summary.layers},
                       {"modules_to_save", saved},
                       {"base_model_name_or_path", c.baseModel},
                       {"adapted", modules}};

@@ -18,8 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char *kPrefix = "base_model.model.";
-
 /// "model.layers.0.self_attn.q_proj" for "model.layers.0.self_attn.q_proj.weight".
 std::string moduleOf(const std::string &tensor)
 {
@@ -186,7 +184,7 @@ AdapterOutputPlan planAdapterOutput(const Merger &merger,
         }
         fanInFanOut = fanInFanOut || (m.transposed && !m.embedding);
         loraBias = loraBias || m.bias >= 0;
-        const std::string key = kPrefix + m.module;
+        const std::string key = kPeftKeyPrefix + m.module;
         const auto u = static_cast<std::int64_t>(m.rank);
         const auto in = static_cast<std::int64_t>(m.in), out = static_cast<std::int64_t>(m.out);
         if (m.embedding) {
@@ -200,7 +198,7 @@ AdapterOutputPlan planAdapterOutput(const Merger &merger,
     if (loraBias) // PEFT gives every lora_B a bias then: the modules without one get zeros
         for (const auto &m : plan.modules)
             if (!m.embedding)
-                plan.tensors.push_back({kPrefix + m.module + ".lora_B.bias",
+                plan.tensors.push_back({kPeftKeyPrefix + m.module + ".lora_B.bias",
                                         dtype,
                                         {static_cast<std::int64_t>(m.out)}});
     nlohmann::ordered_json savedNames = nlohmann::ordered_json::array();
@@ -208,7 +206,7 @@ AdapterOutputPlan planAdapterOutput(const Merger &merger,
         savedNames.push_back(module);
         for (std::size_t index : indices) {
             const TensorPlan &tensor = mergePlan.tensors[index];
-            plan.tensors.push_back({kPrefix + tensor.name,
+            plan.tensors.push_back({kPeftKeyPrefix + tensor.name,
                                     isFloating(tensor.base->dtype) ? dtype : tensor.base->dtype,
                                     tensor.base->shape});
         }

@@ -101,17 +101,11 @@ struct Scratch {
 template<typename Real>
 const Real *loadBlock(const TensorRef &tensor, std::uint64_t start, std::size_t count, Real *buffer)
 {
-    if (tensor.delta) { // a bound adapter's tensor: base + ΔW, computed here
-        readValues(tensor, start, count, buffer);
-        return buffer;
-    }
-    const std::byte *source = tensor.data + start * dtypeSize(tensor.dtype);
-    if (tensor.dtype == realDType<Real>())
-        return reinterpret_cast<const Real *>(source);
-    if constexpr (sizeof(Real) == 8)
-        convertToDouble(tensor.dtype, source, buffer, count);
-    else
-        convertToFloat(tensor.dtype, source, buffer, count);
+    // Stored in the kernel's type: read in place; else converted, or (a bound adapter's
+    // tensor) computed as base + ΔW, into the buffer.
+    if (!tensor.delta && tensor.dtype == realDType<Real>())
+        return reinterpret_cast<const Real *>(tensor.data + start * dtypeSize(tensor.dtype));
+    readValues(tensor, start, count, buffer);
     return buffer;
 }
 
