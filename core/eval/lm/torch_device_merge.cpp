@@ -84,8 +84,8 @@ std::string TorchCausalLm::prepareDeviceMerge(std::vector<DeviceMergeTensor> ten
             merge.keep.push_back(keep);
         }
         bytes += static_cast<std::uint64_t>(n) * (dtypeSize(merge.dtype) + merge.keep.size());
-        for (const torch::Tensor &task : merge.tasks)
-            bytes += static_cast<std::uint64_t>(task.numel() * task.element_size());
+        for (const torch::Tensor &held : merge.tasks)
+            bytes += static_cast<std::uint64_t>(held.numel() * held.element_size());
         m_merges.push_back(std::move(merge));
     }
     // Resident on the device when everything fits; else host memory, streamed per merge.
