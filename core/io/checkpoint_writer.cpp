@@ -31,6 +31,9 @@ struct CheckpointWriter::File {
     std::uint64_t size = 0;
     bool renamed = false;
     std::atomic<std::uint64_t> unflushed{0}; ///< bytes written since writeback was last started
+    std::atomic<std::uint64_t> reach{0};     ///< the end of the furthest write so far
+    std::mutex evictMutex;                   ///< one eviction step at a time
+    std::uint64_t evicted = 0;               ///< pages before it were written and evicted
 };
 
 struct CheckpointWriter::ZipState {
@@ -312,13 +315,41 @@ void CheckpointWriter::write(std::size_t index, std::uint64_t offset, const void
     // With sync on, start the disk writeback as data arrives (asynchronously), so the final
     // fsync waits for the tail only instead of the whole file.
     constexpr std::uint64_t kWritebackStep = 32u << 20;
+    const std::uint64_t end = place.offset + offset + size;
+    std::uint64_t reach = file.reach.load();
+    while (reach < end && !file.reach.compare_exchange_weak(reach, end)) {
+    }
     if (m_options.sync && file.unflushed.fetch_add(size) + size >= kWritebackStep) {
         file.unflushed = 0;
         ::sync_file_range(file.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        if (m_options.dropWritten)
+            evictWritten(file);
     }
     const std::uint32_t crc = m_zip ? crcOf(bytes, size) : 0;
     std::lock_guard<std::mutex> lock(m_chunkMutex);
     m_chunks[index].push_back({offset, size, crc});
+}
+
+void CheckpointWriter::evictWritten(File &file)
+{
+    // Up to a margin behind the furthest write (writes arrive about in disk order from
+    // several threads): wait for those pages to reach the disk, then drop them. The wait is
+    // the writeback's pace; a later write into the range only makes its pages dirty again.
+    constexpr std::uint64_t kMargin = 128u << 20;
+    std::unique_lock<std::mutex> lock(file.evictMutex, std::try_to_lock);
+    if (!lock.owns_lock())
+        return; // another thread is at it
+    const std::uint64_t reach = file.reach.load();
+    if (reach < file.evicted + 2 * kMargin)
+        return;
+    const std::uint64_t upTo = (reach - kMargin) & ~std::uint64_t{(1u << 20) - 1};
+    const auto from = static_cast<off_t>(file.evicted),
+               length = static_cast<off_t>(upTo - file.evicted);
+    ::sync_file_range(file.fd, from, length,
+                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+                          SYNC_FILE_RANGE_WAIT_AFTER);
+    ::posix_fadvise(file.fd, from, length, POSIX_FADV_DONTNEED);
+    file.evicted = upTo;
 }
 
 void CheckpointWriter::finishPyTorch()
@@ -367,6 +398,8 @@ std::vector<std::string> CheckpointWriter::commit()
         for (auto &file : m_files) {
             if (m_options.sync && ::fsync(file->fd) != 0)
                 throw Error("cannot write " + file->finalPath + ": " + systemErrorText(errno));
+            if (m_options.sync && m_options.dropWritten) // on disk now: the rest goes too
+                ::posix_fadvise(file->fd, 0, 0, POSIX_FADV_DONTNEED);
             if (::close(file->fd) != 0) {
                 file->fd = -1;
                 throw Error("cannot write " + file->finalPath + ": " + systemErrorText(errno));

@@ -28,6 +28,10 @@ struct WriterOptions {
     CheckpointFormat format = CheckpointFormat::Safetensors;
     std::uint64_t shardSize = 0; ///< safetensors: bytes per shard at most (0 = one file)
     bool sync = true;            ///< fsync files and folder before the rename
+    /// Evict written pages from the page cache once they are on disk (a merge larger than
+    /// memory: its output would otherwise push every other program's pages out). Only with
+    /// `sync`, which starts the writeback as the data arrives.
+    bool dropWritten = false;
 };
 
 /// Writes a checkpoint atomically: every output goes to a temporary file beside its final
@@ -78,6 +82,7 @@ private:
     void planPyTorch(const Metadata &metadata);
     File &createFile(const std::string &finalPath, std::uint64_t size);
     void writeAt(File &file, std::uint64_t offset, const void *bytes, std::size_t size);
+    void evictWritten(File &file);
     void finishPyTorch();
     void discard() noexcept;
 

@@ -751,6 +751,9 @@ std::string writeGguf(const Merger &merger, const GgufPlan &plan, const std::str
             {t.tensor.name, DType::U8, {static_cast<std::int64_t>(t.tensor.byteSize())}});
     WriterOptions options;
     options.sync = sync;
+    MemoryEstimate sizes = merger.estimate(threads);
+    sizes.outputBytes = plan.layout.fileSize;
+    options.dropWritten = largerThanMemory(sizes);
     CheckpointWriter writer(path, files, plan.layout.header, plan.layout.offsets,
                             plan.layout.fileSize, options);
 

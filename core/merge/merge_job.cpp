@@ -469,10 +469,19 @@ void openAndPlan(const MergeRequest &request, const std::function<void(const std
         log("  " + described[i]);
     for (const std::string &note : report.notes)
         log("  " + note);
-    log("memory: reads " + formatBytes(report.estimate.inputBytes) + " (memory-mapped), writes " +
-        formatBytes(report.estimate.outputBytes) + ", working memory about " +
-        formatBytes(report.estimate.workingBytes) + " on " + std::to_string(opened.threads) +
-        " thread(s)");
+    log("memory: reads " + formatBytes(report.estimate.inputBytes) + ", writes " +
+        formatBytes(report.estimate.outputBytes) + "; resident at most about " +
+        formatBytes(report.estimate.residentBytes()) + " (" +
+        (streamsInputs(report.estimate.inputBytes)
+             ? "inputs stream through " + formatBytes(report.estimate.mappedBytes) +
+                   " mapped at once, "
+             : std::string("inputs mapped whole: under an eighth of the memory, ")) +
+        formatBytes(report.estimate.workingBytes) + " working memory on " +
+        std::to_string(opened.threads) + " thread(s))" +
+        (largerThanMemory(report.estimate)
+             ? "; larger than half the memory, so what it reads and writes leaves the page cache "
+               "as it goes"
+             : ""));
 }
 
 } // namespace
@@ -493,11 +502,9 @@ MergeReport runMerge(const MergeRequest &request,
     OpenedMerge opened;
     openAndPlan(request, log, opened);
     Merger &merger = opened.inputs->merger();
-    // Map the inputs up front when they fit comfortably in memory: one call per file
-    // instead of a page fault per 64 kB. Larger inputs stream through demand faults.
-    const std::uint64_t memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
-                                 static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-    if (opened.report.estimate.inputBytes < memory / 2) {
+    // Inputs small enough to stay mapped are mapped up front: one call per file instead of a
+    // page fault per 64 kB. Larger ones stream through the merge (io/read_ahead.h).
+    if (!streamsInputs(opened.report.estimate.inputBytes)) {
         const std::vector<const Checkpoint *> inputs = opened.inputs->all();
         parallelFor(inputs.size(), opened.threads,
                     [&](std::size_t i, int) { inputs[i]->populate(); });
@@ -507,6 +514,7 @@ MergeReport runMerge(const MergeRequest &request,
         provenance(request, opened.inputs->base(), opened.report.fingerprints, opened.names);
     WriterOptions writerOptions;
     writerOptions.sync = request.sync;
+    writerOptions.dropWritten = largerThanMemory(opened.report.estimate);
     MergeReport report;
     if (opened.folder) {
         FolderTransaction folder(request.outPath, request.sync);

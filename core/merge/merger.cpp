@@ -2,6 +2,8 @@
 #include "merge/merger.h"
 
 #include "io/adapter.h"
+#include "io/mapped_file.h"
+#include "io/read_ahead.h"
 
 #include "util/error.h"
 #include "util/parallel.h"
@@ -9,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -16,7 +20,8 @@ namespace mf {
 
 namespace {
 
-constexpr std::uint64_t kCopyChunk = 4u << 20; // bytes per block of a copied tensor
+constexpr std::uint64_t kCopyChunk = 4u << 20;    // bytes per work item of a copied tensor
+constexpr std::uint64_t kItemElements = 1u << 16; // elements per work item of a merged one
 
 bool needsDouble(const TensorPlan &tensor)
 {
@@ -114,7 +119,7 @@ const Real *loadBlock(const TensorRef &tensor, std::uint64_t start, std::size_t 
 template<typename Real>
 const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transform,
                        const std::vector<Real> &coefficients, std::uint64_t start,
-                       std::size_t count, Scratch<Real> &scratch)
+                       std::size_t count, Scratch<Real> &scratch, Real *out = nullptr)
 {
     const std::size_t tasks = tensor.tasks.size();
     const Real *base = loadBlock(*tensor.base, start, count, scratch.base.data());
@@ -128,9 +133,11 @@ const Real *mergeRange(const TensorPlan &tensor, const TensorTransform &transfor
     for (std::size_t t = 0; t < tasks; ++t)
         taskPointers[t] =
             loadBlock(*tensor.tasks[t], start, count, scratch.inputs.data() + t * count);
+    if (!out)
+        out = scratch.out.data();
     mergeBlock<Real>(base, taskPointers, coefficients.data(), tasks, count, start, transform,
-                     scratch.work.data(), scratch.out.data());
-    return scratch.out.data();
+                     scratch.work.data(), out);
+    return out;
 }
 
 /// mergeRange for a merged tensor, the base's values (as Real) for one that is not.
@@ -143,22 +150,45 @@ const Real *mergedOrBase(const TensorPlan &tensor, const TensorTransform &transf
                          : loadBlock(*tensor.base, start, count, scratch.base.data());
 }
 
-/// mergedOrBase, then converted to `outType`: the bytes of the output block.
+/// mergedOrBase, in `outType`, into `dest` (straight from the kernel when it is the
+/// kernel's type, else converted).
 template<typename Real>
-const void *mergeToBytes(const TensorPlan &tensor, const TensorTransform &transform,
-                         const std::vector<Real> &coefficients, std::uint64_t start,
-                         std::size_t count, DType outType, Scratch<Real> &scratch)
+void mergeBlockTo(const TensorPlan &tensor, const TensorTransform &transform,
+                  const std::vector<Real> &coefficients, std::uint64_t start, std::size_t count,
+                  DType outType, Scratch<Real> &scratch, std::byte *dest)
 {
     if (scratch.base.empty())
         scratch.reserve(tensor.tasks.size(), kMergeBlock);
-    const Real *merged = mergedOrBase(tensor, transform, coefficients, start, count, scratch);
-    if (outType == realDType<Real>())
-        return merged;
+    const bool direct = outType == realDType<Real>();
+    const Real *merged =
+        tensor.merged ? mergeRange<Real>(tensor, transform, coefficients, start, count, scratch,
+                                         direct ? reinterpret_cast<Real *>(dest) : nullptr)
+                      : loadBlock(*tensor.base, start, count, scratch.base.data());
+    if (direct) {
+        if (merged != reinterpret_cast<const Real *>(dest))
+            std::memcpy(dest, merged, count * sizeof(Real));
+        return;
+    }
     if constexpr (sizeof(Real) == 8)
-        convertFromDouble(outType, merged, scratch.bytes.data(), count);
+        convertFromDouble(outType, merged, dest, count);
     else
-        convertFromFloat(outType, merged, scratch.bytes.data(), count);
-    return scratch.bytes.data();
+        convertFromFloat(outType, merged, dest, count);
+}
+
+/// The input bytes elements [start, start + count) of a planned tensor are read from: the
+/// base's and each stored task's (an adapter's delta is computed from the base's).
+void elementSpans(const TensorPlan &tensor, std::uint64_t start, std::uint64_t count,
+                  std::vector<ReadAhead::Span> &spans)
+{
+    const std::uint64_t baseSize = dtypeSize(tensor.base->dtype);
+    ReadAhead::addSpan(tensor.base->data + start * baseSize, count * baseSize, spans);
+    if (!tensor.merged)
+        return;
+    for (const TensorRef *task : tensor.tasks)
+        if (!task->delta && task->data != tensor.base->data) {
+            const std::uint64_t size = dtypeSize(task->dtype);
+            ReadAhead::addSpan(task->data + start * size, count * size, spans);
+        }
 }
 
 struct WorkItem {
@@ -192,20 +222,60 @@ void Merger::prepare(int threads, const ProgressCallback &progress)
     // Only TIES does real work here (two passes per task and tensor); say so only then.
     ProgressReporter reporter(ties ? progress : ProgressCallback(), m_plan.mergedParameters,
                               "preparing");
+    // TIES reads every task's merged tensors twice (its thresholds): stream them.
+    auto reads = [&](std::size_t i) {
+        const TensorPlan &tensor = m_plan.tensors[i];
+        return ties && tensor.merged && tensor.duplicateOf < 0;
+    };
+    std::optional<ReadAhead> stream;
+    if (ties)
+        stream.emplace(
+            m_plan.tensors.size(),
+            [&](std::size_t i, std::vector<ReadAhead::Span> &spans) {
+                if (reads(i))
+                    elementSpans(m_plan.tensors[i], 0, m_plan.tensors[i].base->numel(), spans);
+            },
+            streamOptions(0));
     parallelFor(m_plan.tensors.size(), ties ? threads : 1, [&](std::size_t i, int) {
         const TensorPlan &tensor = m_plan.tensors[i];
-        if (!tensor.merged)
-            return;
-        if (tensor.duplicateOf >= 0)
-            return; // takes the transform of the tensor it is
-        m_transforms[i] = prepareTransform(tensor, m_options);
-        reporter.add(tensor.base->numel());
+        // Not merged; or a duplicate, which takes the transform of the tensor it is.
+        if (tensor.merged && tensor.duplicateOf < 0) {
+            m_transforms[i] = prepareTransform(tensor, m_options);
+            reporter.add(tensor.base->numel());
+        }
+        if (stream)
+            stream->done(i);
     });
     for (std::size_t i = 0; i < m_plan.tensors.size(); ++i)
         if (m_plan.tensors[i].duplicateOf >= 0)
             m_transforms[i] = m_transforms[static_cast<std::size_t>(m_plan.tensors[i].duplicateOf)];
     reporter.finish();
     m_prepared = true;
+}
+
+bool largerThanMemory(const MemoryEstimate &estimate)
+{
+    return estimate.inputBytes + estimate.outputBytes > physicalMemoryBytes() / 2;
+}
+
+bool streamsInputs(std::uint64_t inputBytes)
+{
+    const char *forced = std::getenv("MERGEFRONT_STREAM_INPUTS");
+    if (forced && std::string(forced) == "always")
+        return true;
+    if (forced && std::string(forced) == "never")
+        return false;
+    return inputBytes > physicalMemoryBytes() / 8;
+}
+
+ReadAhead::Options Merger::streamOptions(std::uint64_t outputBytes) const
+{
+    MemoryEstimate sizes = estimate(1);
+    sizes.outputBytes = outputBytes;
+    ReadAhead::Options options;
+    options.enabled = streamsInputs(sizes.inputBytes);
+    options.dropCache = options.enabled && largerThanMemory(sizes);
+    return options;
 }
 
 MemoryEstimate Merger::estimate(int threads) const
@@ -225,8 +295,35 @@ MemoryEstimate Merger::estimate(int threads) const
     }
     const std::uint64_t perThread = (3 * m_tasks.size() + 4) * kMergeBlock * sizeof(double);
     estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * perThread;
-    if (m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies)
+    // A work item's output buffer on each thread (f64 at most).
+    estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * kItemElements * 8;
+    const bool ties =
+        m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies;
+    if (ties)
         estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * 65536 * 8;
+    // The inputs stream through a window: what is mapped at once is bounded by it and by the
+    // items in flight (a merged item reads each input's share of kItemElements elements, a
+    // copy kCopyChunk bytes); TIES's thresholds read whole tensors.
+    std::uint64_t itemBytes = kCopyChunk, largest = 0;
+    for (const TensorPlan &tensor : m_plan.tensors) {
+        if (!tensor.merged)
+            continue;
+        std::vector<ReadAhead::Span> spans;
+        const std::uint64_t n = tensor.base->numel();
+        elementSpans(tensor, 0, std::min<std::uint64_t>(n, kItemElements), spans);
+        std::uint64_t bytes = 0;
+        for (const ReadAhead::Span &span : spans)
+            bytes += span.length;
+        itemBytes = std::max(itemBytes, bytes);
+        largest = std::max(largest, bytes * (n + kItemElements - 1) / kItemElements);
+    }
+    if (ties)
+        itemBytes = std::max(itemBytes, largest);
+    estimate.mappedBytes =
+        streamsInputs(estimate.inputBytes)
+            ? std::min(estimate.inputBytes,
+                       ReadAhead::residentBytes(ReadAhead::Options(), threads, itemBytes))
+            : estimate.inputBytes;
     return estimate;
 }
 
@@ -303,7 +400,7 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
         const TensorPlan &tensor = m_plan.tensors[index];
         const bool elements = converted(out);
         const std::uint64_t total = elements ? tensor.base->numel() : tensor.base->byteSize;
-        const std::uint64_t step = elements ? kMergeBlock : kCopyChunk;
+        const std::uint64_t step = elements ? kItemElements : kCopyChunk;
         for (std::uint64_t start = 0; start < total; start += step)
             items.push_back({index, start, std::min(step, total - start), out});
     }
@@ -318,7 +415,20 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     const int workers = std::max(1, threads);
     std::vector<Scratch<float>> floatScratch(static_cast<std::size_t>(workers));
     std::vector<Scratch<double>> doubleScratch(static_cast<std::size_t>(workers));
+    std::vector<std::vector<std::byte>> itemBytes(static_cast<std::size_t>(workers));
 
+    // The inputs stream through: read ahead of the workers, released behind them.
+    ReadAhead stream(
+        items.size(),
+        [&](std::size_t i, std::vector<ReadAhead::Span> &spans) {
+            const WorkItem &item = items[i];
+            const TensorPlan &tensor = m_plan.tensors[item.tensor];
+            if (converted(item.output))
+                elementSpans(tensor, item.start, item.count, spans);
+            else
+                ReadAhead::addSpan(tensor.base->data + item.start, item.count, spans);
+        },
+        streamOptions(writer.tensorBytes()));
     ProgressReporter reporter(progress, writer.tensorBytes(), "merging");
     parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
         const WorkItem &item = items[i];
@@ -326,20 +436,32 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
         const DType outType = writer.tensors()[item.output].dtype;
         if (!converted(item.output)) {
             writer.write(item.output, item.start, tensor.base->data + item.start, item.count);
+            stream.done(i);
             reporter.add(item.count);
             return;
         }
-        const auto count = static_cast<std::size_t>(item.count);
-        const std::size_t outSize = count * dtypeSize(outType);
+        // Block by block through the kernel into one buffer: one write per item.
         const std::size_t workerIndex = static_cast<std::size_t>(worker);
-        const void *bytes =
-            needsDouble(tensor) || outType == DType::F64
-                ? mergeToBytes<double>(tensor, m_transforms[item.tensor],
-                                       coefficientsD[item.tensor], item.start, count, outType,
-                                       doubleScratch[workerIndex])
-                : mergeToBytes<float>(tensor, m_transforms[item.tensor], coefficientsF[item.tensor],
-                                      item.start, count, outType, floatScratch[workerIndex]);
-        writer.write(item.output, item.start * dtypeSize(outType), bytes, outSize);
+        const std::size_t outSize = static_cast<std::size_t>(item.count) * dtypeSize(outType);
+        std::vector<std::byte> &buffer = itemBytes[workerIndex];
+        if (buffer.size() < outSize)
+            buffer.resize(outSize);
+        const bool wide = needsDouble(tensor) || outType == DType::F64;
+        for (std::uint64_t done = 0; done < item.count; done += kMergeBlock) {
+            const auto count =
+                static_cast<std::size_t>(std::min<std::uint64_t>(kMergeBlock, item.count - done));
+            std::byte *dest = buffer.data() + done * dtypeSize(outType);
+            if (wide)
+                mergeBlockTo<double>(tensor, m_transforms[item.tensor], coefficientsD[item.tensor],
+                                     item.start + done, count, outType, doubleScratch[workerIndex],
+                                     dest);
+            else
+                mergeBlockTo<float>(tensor, m_transforms[item.tensor], coefficientsF[item.tensor],
+                                    item.start + done, count, outType, floatScratch[workerIndex],
+                                    dest);
+        }
+        writer.write(item.output, item.start * dtypeSize(outType), buffer.data(), outSize);
+        stream.done(i);
         reporter.add(outSize);
     });
     reporter.finish();
@@ -363,6 +485,12 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
     const int workers = std::max(1, threads);
     std::vector<Scratch<float>> scratch(static_cast<std::size_t>(workers));
     std::vector<std::vector<float>> values(static_cast<std::size_t>(workers));
+    ReadAhead stream(
+        ranges.size(),
+        [&](std::size_t r, std::vector<ReadAhead::Span> &spans) {
+            elementSpans(m_plan.tensors[ranges[r].tensor], ranges[r].start, ranges[r].count, spans);
+        },
+        streamOptions(totalBytes));
     ProgressReporter reporter(progress, totalBytes, "merging");
     parallelFor(ranges.size(), workers, [&](std::size_t r, int worker) {
         const Range &range = ranges[r];
@@ -375,8 +503,10 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
                                 count, s);
         };
         if (range.count <= kMergeBlock) { // straight from the kernel's buffer
-            reporter.add(
-                sink(r, block(range.start, static_cast<std::size_t>(range.count)), worker));
+            const std::uint64_t written =
+                sink(r, block(range.start, static_cast<std::size_t>(range.count)), worker);
+            stream.done(r);
+            reporter.add(written);
             return;
         }
         std::vector<float> &out = values[static_cast<std::size_t>(worker)];
@@ -387,7 +517,9 @@ void Merger::mergeRanges(const std::vector<Range> &ranges, const std::vector<dou
             const float *merged = block(range.start + done, count);
             std::copy(merged, merged + count, out.data() + done);
         }
-        reporter.add(sink(r, out.data(), worker));
+        const std::uint64_t written = sink(r, out.data(), worker);
+        stream.done(r);
+        reporter.add(written);
     });
     reporter.finish();
 }
@@ -407,6 +539,12 @@ std::vector<double> Merger::taskVectorGram(int threads) const
     const int workers = std::max(1, threads);
     std::vector<std::vector<double>> partial(static_cast<std::size_t>(workers),
                                              std::vector<double>(n * n, 0.0));
+    ReadAhead stream(
+        items.size(),
+        [&](std::size_t i, std::vector<ReadAhead::Span> &spans) {
+            elementSpans(m_plan.tensors[items[i].tensor], items[i].start, items[i].count, spans);
+        },
+        streamOptions(0));
     parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
         const WorkItem &item = items[i];
         const TensorPlan &tensor = m_plan.tensors[item.tensor];
@@ -431,6 +569,7 @@ std::vector<double> Merger::taskVectorGram(int threads) const
                     dot += static_cast<double>(x[k]) * y[k];
                 gram[a * n + b] += dot;
             }
+        stream.done(i);
     });
     std::vector<double> gram(n * n, 0.0);
     for (const auto &p : partial)

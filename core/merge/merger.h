@@ -3,6 +3,7 @@
 
 #include "io/checkpoint.h"
 #include "io/checkpoint_writer.h"
+#include "io/read_ahead.h"
 #include "merge/kernel.h"
 #include "merge/merge_plan.h"
 
@@ -29,10 +30,27 @@ struct MemoryEstimate {
     std::uint64_t inputBytes = 0;   ///< read from the memory-mapped inputs (page cache)
     std::uint64_t outputBytes = 0;  ///< written once, through the page cache
     std::uint64_t workingBytes = 0; ///< heap: per-thread blocks and selection counts
+    /// Input pages mapped into the process at once, at most: the inputs stream through a
+    /// read-ahead window and are released once merged (io/read_ahead.h).
+    std::uint64_t mappedBytes = 0;
+    /// The process's resident size for the merge, at most: mapped plus working bytes.
+    std::uint64_t residentBytes() const { return mappedBytes + workingBytes; }
 };
 
+/// Whether a merge reads and writes more than half the machine's memory: the page cache cannot
+/// keep it for the next one, so what it has read and written is evicted as it goes rather
+/// than pushing other programs' pages out.
+bool largerThanMemory(const MemoryEstimate &estimate);
+
+/// Whether a merge streams its inputs (read ahead, released once merged) rather than mapping
+/// them whole up front: when they exceed an eighth of the memory. Smaller inputs stay mapped
+/// (their resident size is bounded by that eighth), which is faster for the many merges of a
+/// MAP run. MERGEFRONT_STREAM_INPUTS=always|never overrides it (tests, benchmarks).
+bool streamsInputs(std::uint64_t inputBytes);
+
 /// Streams θ₀ + Σ c_t τ̃_t tensor by tensor and block by block from the mapped inputs,
-/// on several threads, never holding more than a few blocks per thread. The checkpoints
+/// on several threads, never holding more than a few blocks per thread; the inputs are read
+/// ahead of the threads and released behind them (io/read_ahead.h). The checkpoints
 /// must outlive the Merger. prepare() does the c-independent work once; mergeInto() and
 /// mergeTensor() then run at any coefficients.
 class Merger {
@@ -100,6 +118,8 @@ public:
 
 private:
     void checkCoefficients(const std::vector<double> &coefficients) const;
+    /// How the inputs stream through a pass that writes `outputBytes`.
+    ReadAhead::Options streamOptions(std::uint64_t outputBytes) const;
 
     std::vector<const Checkpoint *> m_tasks;
     std::vector<std::string> m_taskNames;
