@@ -468,16 +468,16 @@ void NewProjectDialog::applyGroupPreset(int preset)
             }
             return out;
         },
-        [this, generation](const Preset &preset) {
+        [this, generation](const Preset &found) {
             if (generation != m_inspectGeneration)
                 return;
-            if (!preset.problem.isEmpty()) {
+            if (!found.problem.isEmpty()) {
                 m_groupPreset->setCurrentIndex(m_groups->rowCount() ? 3 : 0);
                 m_inspection->setText(
-                    tr("<b>No preset:</b> %1").arg(preset.problem.toHtmlEscaped()));
+                    tr("<b>No preset:</b> %1").arg(found.problem.toHtmlEscaped()));
                 return;
             }
-            setGroups(preset.groups);
+            setGroups(found.groups);
             inspect();
         });
 }

@@ -13,6 +13,8 @@
 
 #include <QPointer>
 
+#include <chrono>
+
 namespace mf::ui {
 
 RunController::RunController(ProjectDocument *document, QObject *parent)
@@ -234,7 +236,19 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
                 [this](const std::string &line) {
                     post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
                 },
-                [cancel] { return !cancel->load(); });
+                [this, cancel, started = std::chrono::steady_clock::now()](const Progress &p) {
+                    // Bytes written, the rate so far and the time left (about ten a second).
+                    const double seconds =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                            .count();
+                    const double rate = seconds > 0 ? static_cast<double>(p.done) / seconds : 0;
+                    const double eta = rate > 0 ? static_cast<double>(p.total - p.done) / rate : -1;
+                    const QString stage = QString::fromLatin1(p.stage);
+                    post([this, p, rate, eta, stage] {
+                        Q_EMIT workProgress(stage, p.done, p.total, rate, eta);
+                    });
+                    return !cancel->load();
+                });
             return tr("exported %1 and %2")
                 .arg(QString::fromStdString(result.outputs.back()),
                      QString::fromStdString(result.sidecar));

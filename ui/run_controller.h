@@ -83,6 +83,11 @@ public:
 Q_SIGNALS:
     void started(const QString &what);
     void progress(int done, int total, int failed, double rate, double etaSeconds);
+    /// A long piece of work that is not evaluations (an export's merge): its stage
+    /// ("preparing", "merging"), units done of the total (bytes when merging), units per
+    /// second so far, and the seconds left (negative: not known yet).
+    void workProgress(const QString &stage, quint64 done, quint64 total, double rate,
+                      double etaSeconds);
     /// A cluster run's jobs in flight, after each look at Slurm's queue.
     void clusterJobs(int queued, int running, const QStringList &ids);
     void logLine(const QString &line);

@@ -64,7 +64,7 @@ std::string predictionText(double mean, double std, double lower, double upper, 
 
 ExportResult exportMerge(Project &project, const ExportRequest &request,
                          const std::function<void(const std::string &)> &log,
-                         const std::function<bool()> &keepGoing)
+                         const ProgressCallback &progress)
 {
     MergeRequest merge;
     merge.basePath = project.resolve(project.base);
@@ -119,7 +119,7 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     }
     const MergeReport report = runMerge(
         merge, log ? log : [](const std::string &) {},
-        [&keepGoing](const Progress &) { return !keepGoing || keepGoing(); });
+        [&progress](const Progress &p) { return !progress || progress(p); });
 
     // Which way each metric is read: a perplexity's lower value is the better one.
     nlohmann::ordered_json objectives = nlohmann::ordered_json::object();

@@ -4,6 +4,7 @@
 // Exporting a chosen merge of a project (CLI.md `export`; the GUI's "Export merged model"):
 // the merged checkpoint, its FILE.json sidecar, and the point recorded under `chosen`.
 #include "io/gguf.h"
+#include "merge/merger.h"
 #include "project/project.h"
 
 #include <Eigen/Core>
@@ -53,9 +54,10 @@ struct ExportResult {
 /// measured metrics), writes OUT.json (coefficients, method and parameters,
 /// preference, predicted and measured metrics, source fingerprints, outputs), records the
 /// point under `chosen` and saves the project. `log` gets the merge's report lines.
-/// `keepGoing` returning false stops the merge (mf::Cancelled; nothing is left behind).
+/// `progress` hears how far the merge is (bytes written of the total); returning false stops
+/// it (mf::Cancelled; nothing is left behind).
 ExportResult exportMerge(Project &project, const ExportRequest &request,
                          const std::function<void(const std::string &)> &log = {},
-                         const std::function<bool()> &keepGoing = {});
+                         const ProgressCallback &progress = {});
 
 } // namespace mf::project

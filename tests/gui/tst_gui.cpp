@@ -301,11 +301,17 @@ void TestGui::exportsTheSelectedMerge()
     const std::vector<double> c = window.document()->selectedCoefficients();
     QCOMPARE(c.size(), std::size_t(2));
     QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    QSignalSpy work(window.runner(), &mf::ui::RunController::workProgress);
     window.exportTo(QString::fromStdString(dir.file("chosen.safetensors")));
     QVERIFY(finished.wait(kHang));
     QVERIFY2(finished.front().at(0).toBool(), qPrintable(finished.front().at(1).toString()));
+    // The export said how far it was in bytes: the last report is the whole of the tensors.
+    QVERIFY(!work.isEmpty());
+    QCOMPARE(work.back().at(0).toString(), QStringLiteral("merging"));
+    QCOMPARE(work.back().at(1).toULongLong(), work.back().at(2).toULongLong());
     // w = base + c_a (1, 0) + c_b (0, 1) = (c_a, c_b), read back from the file.
     const mf::Checkpoint merged = mf::Checkpoint::open(dir.file("chosen.safetensors"));
+    QCOMPARE(work.back().at(2).toULongLong(), quint64(merged.byteSize()));
     const std::vector<double> w = mftest::valuesOf(*merged.find("w"));
     QVERIFY(std::fabs(w[0] - c[0]) < 1e-6 && std::fabs(w[1] - c[1]) < 1e-6);
     const auto sidecar =

@@ -3,6 +3,7 @@
 
 #include "project_document.h"
 #include "run_controller.h"
+#include "util/text.h"
 
 #include <QHBoxLayout>
 #include <QLabel>
@@ -87,6 +88,28 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
                                     .arg(failed)
                                     .arg(rate, 0, 'f', 2)
                                     .arg(rate > 0 ? tr("%1 s").arg(eta, 0, 'f', 0) : tr("–")));
+            });
+    connect(runner, &RunController::workProgress, this,
+            [this](const QString &stage, quint64 done, quint64 total, double rate, double eta) {
+                if (total == 0)
+                    return;
+                m_progress->setRange(0, 1000);
+                m_progress->setValue(static_cast<int>(1000.0 * static_cast<double>(done) /
+                                                      static_cast<double>(total)));
+                const auto bytes = [](double n) {
+                    return QString::fromStdString(formatBytes(static_cast<std::uint64_t>(n)));
+                };
+                const QString left = eta >= 0 ? tr("ETA %1 s").arg(eta, 0, 'f', 0) : tr("ETA –");
+                m_rate->setText(
+                    stage == QLatin1String("merging")
+                        ? tr("merging: %1 of %2 written · %3/s · %4")
+                              .arg(bytes(static_cast<double>(done)),
+                                   bytes(static_cast<double>(total)), bytes(rate), left)
+                        : tr("%1: %2% · %3")
+                              .arg(stage)
+                              .arg(100.0 * static_cast<double>(done) / static_cast<double>(total),
+                                   0, 'f', 0)
+                              .arg(left));
             });
     connect(runner, &RunController::clusterJobs, this,
             [this](int queued, int running, const QStringList &ids) {
