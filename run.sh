@@ -322,6 +322,9 @@ case "$command" in
         /usr/bin/python3 bench/run_gguf_benchmark.py "$BUILD_DIR"
         # LoRA adapters: three rank-16 adapters of a 1 B Llama against their full fine-tunes.
         /usr/bin/python3 bench/run_adapter_benchmark.py "$BUILD_DIR"
+        # At size: base + 2 tasks of Llama-3.2-3B's shape (19 GB read), cold cache, against
+        # the disk's roofline measured in the same run; resident size sampled (19 GB of disk).
+        python3 bench/run_size_benchmark.py "$BUILD_DIR"
         ;;
     build)
         ensure_packages
