@@ -30,6 +30,7 @@ import json
 import mmap
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -203,6 +204,34 @@ def run_merge(cli, args, out):
     return seconds, peak, dropped
 
 
+def interrupted_merge(cli, args, out, after):
+    """Starts a merge, interrupts it (SIGINT, as Ctrl-C or the desktop's Cancel) after `after`
+    seconds; returns its exit code and what it left in the output's folder."""
+    shutil.rmtree(out, ignore_errors=True)
+    drop_caches()
+    before = set(os.listdir(os.path.dirname(out)))
+    process = subprocess.Popen([cli, "merge", *args, "--out", out, "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate()
+    left = sorted(set(os.listdir(os.path.dirname(out))) - before)
+    return process.returncode, left, stderr.strip().splitlines()[-1:] if stderr else []
+
+
+def add_tokenizer(base):
+    """Llama 3.1's tokenizer files (the tokenizer reference `./run.sh data` fetches: same
+    128,256-token vocabulary) in the base folder, for the GGUF output; False when absent."""
+    source = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
+                          "mergefront", "tokenizer-reference", "llama3_1", "models")
+    if not os.path.exists(os.path.join(source, "tokenizer.json")):
+        return False
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        if not os.path.exists(os.path.join(base, name)):
+            shutil.copyfile(os.path.join(source, name), os.path.join(base, name))
+    return True
+
+
 def bf16_values(path, name, count):
     """The first `count` values of a bf16 tensor of a safetensors file, as floats."""
     with open(path, "rb") as f:
@@ -271,6 +300,13 @@ def main():
         rows.append((label, seconds, peak))
         shutil.rmtree(out, ignore_errors=True)
         drop_caches()
+    gguf = None
+    if add_tokenizer(folders[0]):
+        seconds, peak, _ = run_merge(CLI, plain + ["--gguf-type", "q8_0"], out + ".gguf")
+        gguf = (seconds, peak, os.path.getsize(out + ".gguf"))
+        os.unlink(out + ".gguf")
+        drop_caches()
+    cancel = interrupted_merge(CLI, plain, out, rows[0][1] / 2)
     if os.environ.get("MERGEFRONT_SIZE_CLEAN") == "1":
         shutil.rmtree(os.path.join(WORK, SHAPE), ignore_errors=True)
 
@@ -298,7 +334,16 @@ def main():
     for label, seconds, peak in rows:
         print(f"| {label} | {seconds:.1f} | **{roofline / seconds:.2f}** | {together / seconds:.2f} | "
               f"**{peak['sum'] / GB:.2f} GB** | {peak['RssFile'] / GB:.2f} GB | {peak['RssAnon'] / 1e6:.0f} MB |")
+    if gguf:
+        seconds, peak, size = gguf
+        print(f"| the same merge into GGUF q8_0 ({size / GB:.1f} GB; quantized while merging) | {seconds:.1f} | "
+              f"({max(in_bytes / read_bw, size / write_bw) / seconds:.2f}) | | **{peak['sum'] / GB:.2f} GB** | "
+              f"{peak['RssFile'] / GB:.2f} GB | {peak['RssAnon'] / 1e6:.0f} MB |")
     print("\nThe merged q_proj of layer 0 was checked against base + Σ c τ computed here by hand (within bf16's rounding).")
+    code, left, last = cancel
+    print(f"Interrupted halfway (SIGINT at {rows[0][1] / 2:.1f} s, as Ctrl-C; the desktop's Cancel takes the same path): "
+          f"exit code {code}, {'nothing left behind' if not left else 'LEFT BEHIND: ' + ', '.join(left)}"
+          + (f" ({last[0]})" if last else "") + ".")
 
 
 if __name__ == "__main__":

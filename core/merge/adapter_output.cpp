@@ -4,6 +4,7 @@
 #include "io/adapter.h"
 #include "merge/folder_output.h"
 #include "util/error.h"
+#include "util/parallel.h"
 #include "util/text.h"
 
 #include <nlohmann/json.hpp>
@@ -316,18 +317,45 @@ std::vector<std::string> writeAdapterOutput(const Merger &merger, const AdapterO
             for (std::size_t k = 0; k < plan.modules.size(); ++k)
                 if (!plan.modules[k].embedding)
                     put(biasValues[k]);
+        // Modules saved whole (an embedding, a head: up to GBs) stream through the merge
+        // kernel block by block, as a full merge does, never held whole.
+        std::vector<Merger::Range> ranges;
+        std::vector<std::size_t> rangeOutput;
+        std::uint64_t savedBytes = 0;
         for (const auto &[module, indices] : plan.saved)
             for (std::size_t index : indices) {
                 const TensorPlan &tensor = mergePlan.tensors[index];
-                const OutputTensor &target = writer.tensors().at(next);
+                const std::size_t output = next++;
+                const OutputTensor &target = writer.tensors().at(output);
+                if (elementCount(target.shape) != tensor.base->numel())
+                    throw Error("internal: adapter tensor '" + target.name +
+                                "' has the wrong size");
                 if (!isFloating(target.dtype)) { // copied as stored
-                    writer.write(next++, 0, tensor.base->data, tensor.base->byteSize);
+                    writer.write(output, 0, tensor.base->data, tensor.base->byteSize);
                     continue;
                 }
-                std::vector<float> values(static_cast<std::size_t>(tensor.base->numel()));
-                merger.mergeTensor(index, coefficients, values.data());
-                put(values);
+                savedBytes += target.byteSize();
+                for (std::uint64_t start = 0; start < tensor.base->numel(); start += kMergeBlock) {
+                    ranges.push_back(
+                        {index, start,
+                         std::min<std::uint64_t>(kMergeBlock, tensor.base->numel() - start)});
+                    rangeOutput.push_back(output);
+                }
             }
+        const int threads = defaultThreadCount();
+        std::vector<std::vector<std::byte>> blockBytes(static_cast<std::size_t>(threads));
+        merger.mergeRanges(
+            ranges, coefficients, threads, savedBytes,
+            [&](std::size_t r, const float *values, int worker) {
+                const OutputTensor &target = writer.tensors()[rangeOutput[r]];
+                const std::size_t size = dtypeSize(target.dtype);
+                std::vector<std::byte> &block = blockBytes[static_cast<std::size_t>(worker)];
+                block.resize(static_cast<std::size_t>(ranges[r].count) * size);
+                convertFromFloat(target.dtype, values, block.data(),
+                                 static_cast<std::size_t>(ranges[r].count));
+                writer.write(rangeOutput[r], ranges[r].start * size, block.data(), block.size());
+                return static_cast<std::uint64_t>(block.size());
+            });
         written = writer.commit();
     }
     folder.writeFile("adapter_config.json", plan.config);
