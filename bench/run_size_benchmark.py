@@ -7,8 +7,9 @@ checkpoint), a base and two fine-tunes as Hugging Face sharded folders written b
 cache into a model folder, plain and block-wise.
 
 Beside each merge, in the same run:
-- the disk roofline: the input files read with 64 MB direct reads, file after file and one
-  reader per checkpoint at once (the better of the two is the read bandwidth), and a file of
+- the disk roofline: the input files read with 64 MB direct reads, file after file, one
+  reader per checkpoint at once, and 8 readers taking the chunks in turn (a deep queue); the
+  best of the three is the read bandwidth; and a file of
   the output's size written sequentially (64 MB writes) and fsynced, through the page cache
   and direct (the better is the write bandwidth), from a cold cache;
   a merge cannot beat the larger of (bytes read / read bandwidth) and (bytes written / write
@@ -117,6 +118,29 @@ def read_bandwidth(streams):
     for t in threads:
         t.join()
     results.append(sum(totals) / (time.perf_counter() - start))
+    # A deep queue: 8 readers taking the files' 64 MB chunks in turn (what read-ahead gives a
+    # device that serves requests in parallel).
+    drop_caches()
+    chunks = [(path, offset) for files in streams for path in files
+              for offset in range(0, os.path.getsize(path), CHUNK)]
+    done = [0] * 8
+
+    def chunk_reader(k):
+        buffer = mmap.mmap(-1, CHUNK)
+        for path, offset in chunks[k::8]:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+            try:
+                done[k] += max(os.preadv(fd, [buffer], offset), 0)
+            finally:
+                os.close(fd)
+
+    threads = [threading.Thread(target=chunk_reader, args=(k,)) for k in range(8)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.append(sum(done) / (time.perf_counter() - start))
     drop_caches()
     return results
 
@@ -271,6 +295,9 @@ def main():
     free = shutil.disk_usage(WORK).free
     if free < 2 * out_bytes + (1 << 30):
         sys.exit(f"not enough free disk in {WORK}: {free / GB:.1f} GB, need {2 * out_bytes / GB:.1f} GB")
+    if os.environ.get("MERGEFRONT_SIZE_ROOFLINE_ONLY") == "1":
+        print([round(b / GB, 2) for b in read_bandwidth([shard_files(folder) for folder in folders])])
+        return
     coefs = [round(1.0 / TASKS, 4)] * TASKS
     common = ["--base", folders[0]]
     for f in folders[1:]:
@@ -281,9 +308,9 @@ def main():
     blockwise = common + groups + ["--coef", ",".join(str(c) for c in coefs for _ in range(3))]
     out = os.path.join(WORK, "merged")
 
-    sequential, concurrent = read_bandwidth([shard_files(folder) for folder in folders])
+    sequential, concurrent, deep = read_bandwidth([shard_files(folder) for folder in folders])
     buffered, direct = write_bandwidth(out_bytes)
-    read_bw, write_bw = max(sequential, concurrent), max(buffered, direct)
+    read_bw, write_bw = max(sequential, concurrent, deep), max(buffered, direct)
     together = concurrent_io([shard_files(folder) for folder in folders], out_bytes, direct > buffered)
     dropped = drop_caches()
     roofline = max(in_bytes / read_bw, out_bytes / write_bw)
@@ -321,7 +348,8 @@ def main():
              "**the page cache could not be dropped (not root): these are warm or partly warm figures**")
           + ".\n")
     print(f"Disk, same run, {CHUNK >> 20} MB direct reads: {sequential / GB:.2f} GB/s file after file, "
-          f"{concurrent / GB:.2f} GB/s with one reader per checkpoint at once; the better, "
+          f"{concurrent / GB:.2f} GB/s with one reader per checkpoint at once, "
+          f"{deep / GB:.2f} GB/s with 8 readers taking 64 MB chunks in turn; the best, "
           f"**{read_bw / GB:.2f} GB/s**, is the read bandwidth. "
           f"Sequential 64 MB writes + fsync: {buffered / GB:.2f} GB/s through the page cache, {direct / GB:.2f} GB/s direct; "
           f"the better, **{write_bw / GB:.2f} GB/s**, is the write bandwidth. "
