@@ -20,8 +20,16 @@ namespace mf {
 
 namespace {
 
-constexpr std::uint64_t kCopyChunk = 4u << 20;    // bytes per work item of a copied tensor
-constexpr std::uint64_t kItemElements = 1u << 16; // elements per work item of a merged one
+constexpr std::uint64_t kCopyChunk = 4u << 20; // bytes per work item of a copied tensor
+// Elements per work item of a merged tensor: a merge whose inputs stay mapped works in
+// cache-sized items; a streaming one in large items (fewer, larger writes behind the disk).
+constexpr std::uint64_t kItemElements = 1u << 16;
+constexpr std::uint64_t kStreamingItemElements = 1u << 20;
+
+std::uint64_t itemElements(bool streaming)
+{
+    return streaming ? kStreamingItemElements : kItemElements;
+}
 
 bool needsDouble(const TensorPlan &tensor)
 {
@@ -296,13 +304,15 @@ MemoryEstimate Merger::estimate(int threads) const
     const std::uint64_t perThread = (3 * m_tasks.size() + 4) * kMergeBlock * sizeof(double);
     estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * perThread;
     // A work item's output buffer on each thread (f64 at most).
-    estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * kItemElements * 8;
+    const bool streaming = streamsInputs(estimate.inputBytes);
+    const std::uint64_t item = itemElements(streaming);
+    estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * item * 8;
     const bool ties =
         m_options.method == MergeMethod::Ties || m_options.method == MergeMethod::DareTies;
     if (ties)
         estimate.workingBytes += static_cast<std::uint64_t>(std::max(1, threads)) * 65536 * 8;
     // The inputs stream through a window: what is mapped at once is bounded by it and by the
-    // items in flight (a merged item reads each input's share of kItemElements elements, a
+    // items in flight (a merged item reads each input's share of `item` elements, a
     // copy kCopyChunk bytes); TIES's thresholds read whole tensors.
     std::uint64_t itemBytes = kCopyChunk, largest = 0;
     for (const TensorPlan &tensor : m_plan.tensors) {
@@ -310,20 +320,19 @@ MemoryEstimate Merger::estimate(int threads) const
             continue;
         std::vector<ReadAhead::Span> spans;
         const std::uint64_t n = tensor.base->numel();
-        elementSpans(tensor, 0, std::min<std::uint64_t>(n, kItemElements), spans);
+        elementSpans(tensor, 0, std::min<std::uint64_t>(n, item), spans);
         std::uint64_t bytes = 0;
         for (const ReadAhead::Span &span : spans)
             bytes += span.length;
         itemBytes = std::max(itemBytes, bytes);
-        largest = std::max(largest, bytes * (n + kItemElements - 1) / kItemElements);
+        largest = std::max(largest, bytes * (n + item - 1) / item);
     }
     if (ties)
         itemBytes = std::max(itemBytes, largest);
     estimate.mappedBytes =
-        streamsInputs(estimate.inputBytes)
-            ? std::min(estimate.inputBytes,
-                       ReadAhead::residentBytes(ReadAhead::Options(), threads, itemBytes))
-            : estimate.inputBytes;
+        streaming ? std::min(estimate.inputBytes,
+                             ReadAhead::residentBytes(ReadAhead::Options(), threads, itemBytes))
+                  : estimate.inputBytes;
     return estimate;
 }
 
@@ -394,13 +403,14 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
     for (std::size_t out = 0; out < writer.tensors().size(); ++out)
         if (converted(out) && !isFloating(writer.tensors()[out].dtype))
             throw Error("internal: writer does not hold the merge's tensors");
+    const ReadAhead::Options streaming = streamOptions(writer.tensorBytes());
     std::vector<WorkItem> items;
     for (std::size_t out : writer.diskOrder()) {
         const std::size_t index = planIndex[out];
         const TensorPlan &tensor = m_plan.tensors[index];
         const bool elements = converted(out);
         const std::uint64_t total = elements ? tensor.base->numel() : tensor.base->byteSize;
-        const std::uint64_t step = elements ? kItemElements : kCopyChunk;
+        const std::uint64_t step = elements ? itemElements(streaming.enabled) : kCopyChunk;
         for (std::uint64_t start = 0; start < total; start += step)
             items.push_back({index, start, std::min(step, total - start), out});
     }
@@ -428,7 +438,7 @@ void Merger::mergeInto(CheckpointWriter &writer, const std::vector<double> &coef
             else
                 ReadAhead::addSpan(tensor.base->data + item.start, item.count, spans);
         },
-        streamOptions(writer.tensorBytes()));
+        streaming);
     ProgressReporter reporter(progress, writer.tensorBytes(), "merging");
     parallelFor(items.size(), workers, [&](std::size_t i, int worker) {
         const WorkItem &item = items[i];
