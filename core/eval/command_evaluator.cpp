@@ -83,7 +83,16 @@ double metricFromOutput(const std::string &out, const std::string &key)
             throw Error("metric '" + key + "' is not a finite number");
         return number;
     }
-    throw Error("no line of the output is a JSON object of metrics");
+    // What it printed instead, so that the message shows the real problem.
+    std::string printed = out;
+    while (!printed.empty() && (printed.back() == '\n' || printed.back() == ' '))
+        printed.pop_back();
+    if (printed.empty())
+        throw Error("the command printed nothing on stdout (it must print a JSON object of "
+                    "metrics as its last line)");
+    if (printed.size() > 500)
+        printed = "..." + printed.substr(printed.size() - 500);
+    throw Error("no line of the output is a JSON object of metrics; it printed: " + printed);
 }
 
 CommandEvaluator::CommandEvaluator(CommandEvaluatorOptions options)

@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "util/parallel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
@@ -60,6 +61,19 @@ Session::Session(Project &project, SessionOptions options)
 }
 
 Session::~Session() = default;
+
+bool sameFailure(const std::string &a, const std::string &b)
+{
+    // The same error but for numbers (a temporary folder's name, a line, a status).
+    const auto skeleton = [](const std::string &text) {
+        std::string out;
+        for (char ch : text)
+            if (ch < '0' || ch > '9')
+                out += ch;
+        return out;
+    };
+    return skeleton(a) == skeleton(b);
+}
 
 std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<double>> &queue,
                                                 const std::string &kind,
@@ -128,16 +142,71 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
     eval::JobRunner runner(s.options.cancel);
     if (runner.cancelled())
         throw Cancelled();
-    runner.run(
-        missing, *m_state->evaluator, m_state->options.workers,
-        [&](const eval::Evaluation &e) {
-            m_project.record(e, kind, m_cacheKey);
-            m_project.save(); // after every evaluation: a crash loses at most the one in flight
-            collect(e);
-        },
-        [&](const eval::JobProgress &p) { return !progress || progress(p); });
+    const auto record = [&](const eval::Evaluation &e) {
+        m_project.record(e, kind, m_cacheKey);
+        m_project.save(); // after every evaluation: a crash loses at most the one in flight
+        collect(e);
+    };
+    // Until the evaluator has worked once for these inputs, evaluations run one at a time: an
+    // evaluator that cannot work as set up (a missing program, a wrong metric key) costs two
+    // tries, not a batch. The second failure in a row with the same error stops the run with
+    // that error as its message.
+    bool proven = std::any_of(
+        m_project.evaluations.begin(), m_project.evaluations.end(),
+        [&](const EvaluationEntry &e) { return e.cacheKey == m_cacheKey && !e.result.failed; });
+    std::size_t next = 0;
+    int failedSoFar = 0;
+    std::string firstError, lastError;
+    while (!proven && next < missing.size()) {
+        const std::size_t before = finished;
+        runner.run({missing[next]}, *m_state->evaluator, 1, record,
+                   [&](const eval::JobProgress &p) {
+                       eval::JobProgress all = p;
+                       all.done = static_cast<int>(next) + p.done;
+                       all.failed = failedSoFar + p.failed;
+                       all.total = static_cast<int>(missing.size());
+                       all.etaSeconds = p.rate > 0 ? (all.total - all.done) / p.rate : 0;
+                       return !progress || progress(all);
+                   });
+        if (finished == before)
+            throw Cancelled();
+        const eval::Evaluation &e = results[where[next]];
+        ++next;
+        if (!e.failed) {
+            proven = true;
+            break;
+        }
+        ++failedSoFar;
+        if (firstError.empty())
+            firstError = e.error;
+        if (!lastError.empty() && sameFailure(lastError, e.error))
+            throw Error("the first " + std::to_string(failedSoFar) +
+                        " evaluations failed the same way, so the run stopped (" +
+                        std::to_string(missing.size() - next) +
+                        " not started; failed ones are kept in the project): " + e.error);
+        lastError = e.error;
+    }
+    if (next < missing.size()) {
+        const std::vector<std::vector<double>> rest(
+            missing.begin() + static_cast<std::ptrdiff_t>(next), missing.end());
+        runner.run(rest, *m_state->evaluator, m_state->options.workers, record,
+                   [&](const eval::JobProgress &p) {
+                       eval::JobProgress all = p;
+                       all.done = static_cast<int>(next) + p.done;
+                       all.failed = failedSoFar + p.failed;
+                       all.total = static_cast<int>(missing.size());
+                       return !progress || progress(all);
+                   });
+    }
     if (finished < missing.size())
         throw Cancelled();
+    if (!proven && !missing.empty()) // every one failed, each its own way
+        throw Error(missing.size() == 1
+                        ? "the evaluation failed (kept in the project): " + firstError
+                        : "all " + std::to_string(missing.size()) +
+                              " evaluations failed (kept in the project); the "
+                              "first: " +
+                              firstError);
     return results;
 }
 

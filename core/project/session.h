@@ -14,6 +14,10 @@
 
 namespace mf::project {
 
+/// Whether two evaluation errors are the same but for their numbers (a temporary folder's
+/// name, a line number, an exit status): the evaluator fails the same way.
+bool sameFailure(const std::string &a, const std::string &b);
+
 struct SessionOptions {
     int threads = 0;     ///< merge threads (0 = all cores)
     int workers = 1;     ///< concurrent evaluations, when the evaluator allows it
@@ -55,7 +59,11 @@ public:
     const std::string &device() const { return m_device; }
 
     /// Evaluates every row (cached ones are not recomputed). `progress` returning false stops
-    /// the run: what finished is saved, then mf::Cancelled is thrown.
+    /// the run: what finished is saved, then mf::Cancelled is thrown. Until an evaluation of
+    /// these inputs has succeeded, evaluations run one at a time on this machine; the second
+    /// failure in a row with the same error (sameFailure) stops the run with mf::Error naming
+    /// it, and a run whose every evaluation failed ends with mf::Error naming the first. The
+    /// failed evaluations are recorded either way.
     std::vector<eval::Evaluation> evaluate(const std::vector<std::vector<double>> &queue,
                                            const std::string &kind,
                                            const eval::JobRunner::ProgressCallback &progress = {});

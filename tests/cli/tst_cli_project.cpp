@@ -318,6 +318,13 @@ void TestCliProject::recordsFailedEvaluations()
     QCOMPARE(file["evaluations"][0]["failed"].get<bool>(), true);
     run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
     QCOMPARE(nlohmann::json::parse(run.out)["failed"].get<int>(), 1);
+    // A run of MAP with it: two tries, then exit 1 with the command's own error.
+    run = mftest::runCli(dir, {"explore", dir.file("project.json")});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("the first 2 evaluations failed the same way") != std::string::npos &&
+                 run.err.find("exited with status 3; stderr: broken") != std::string::npos,
+             run.err.c_str());
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(3));
 }
 
 void TestCliProject::exploresNested()

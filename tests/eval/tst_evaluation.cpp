@@ -142,7 +142,8 @@ void TestEvaluation::commandFailuresAreRecorded()
     const Case cases[] = {
         {"sleep 5", 0.3, "timed out"},
         {"echo oops >&2; exit 3", 60, "exited with status 3; stderr: oops"},
-        {"echo hello", 60, "no line of the output is a JSON object"},
+        {"echo hello", 60, "no line of the output is a JSON object of metrics; it printed: hello"},
+        {"true", 60, "the command printed nothing on stdout"},
         {"echo '{\"mean\": null}'", 60, "is not a number"},
         {"echo '{\"other\": 1, \"more\": 2}'", 60, "has no 'mean'"},
         {"sleep 3 >/dev/null 2>&1 & exec >&- 2>&-; sleep 5", 0.3, "timed out"},

@@ -58,6 +58,7 @@ private Q_SLOTS:
     void readsTheSchema();
     void roundTripsAndKeepsUnknownKeys();
     void savesEveryEvaluationAsItArrives();
+    void aBrokenEvaluatorCostsTwoTries();
     void cachesByCoefficientsAndSettings();
     void refusesBadFiles();
     void sessionCancelsFromAnotherThread();
@@ -320,6 +321,49 @@ void TestProject::sessionCancelsFromAnotherThread()
     QVERIFY(stopped);
 }
 
+void TestProject::aBrokenEvaluatorCostsTwoTries()
+{
+    // A command that cannot run: the first two evaluations fail the same way, one at a time,
+    // and the run stops with that error (not "0 samples cannot fit ..." after a batch).
+    TempDir dir;
+    mftest::writeCommandProject(dir, "no_such_program_mf {checkpoint}");
+    Project p = Project::load(dir.file("project.json"));
+    {
+        mf::project::Session session(p);
+        const std::string message = mftest::errorOf([&] { session.explore(); });
+        QVERIFY2(message.find("the first 2 evaluations failed the same way, so the run stopped") !=
+                         std::string::npos &&
+                     message.find("no_such_program_mf") != std::string::npos &&
+                     message.find("not found") != std::string::npos,
+                 message.c_str());
+    }
+    QCOMPARE(p.evaluations.size(), std::size_t(2));
+    QCOMPARE(Project::load(dir.file("project.json")).evaluations.size(), std::size_t(2));
+    for (const auto &e : p.evaluations)
+        QVERIFY(e.result.failed);
+
+    // Failing each its own way (random letters on stderr): every one is tried, one at a time,
+    // and the message names the first.
+    TempDir other;
+    mftest::writeCommandProject(
+        other, "head -c 64 /dev/urandom | tr -dc a-z | head -c 12 >&2; echo >&2; exit 1");
+    Project q = Project::load(other.file("project.json"));
+    {
+        mf::project::Session session(q);
+        const std::string message = mftest::errorOf([&] {
+            session.evaluate({{0.1, 0.2}, {0.3, 0.4}, {0.5, 0.6}}, "point");
+        });
+        QVERIFY2(message.rfind("all 3 evaluations failed (kept in the project); the first: ", 0) ==
+                     0,
+                 message.c_str());
+    }
+    QCOMPARE(q.evaluations.size(), std::size_t(3));
+
+    QVERIFY(mf::project::sameFailure("task 'a': /tmp/mf-123/x: exit 3",
+                                     "task 'a': /tmp/mf-987/x: exit 3"));
+    QVERIFY(!mf::project::sameFailure("task 'a': not found", "task 'b': not found"));
+}
+
 void TestProject::movesKeepingPathsToTheSameFiles()
 {
     TempDir dir;
@@ -365,9 +409,9 @@ void TestProject::savesANewProjectOnlyOnce()
 }
 
 MF_TEST_MAIN(TestProject, readsTheSchema, roundTripsAndKeepsUnknownKeys,
-             savesEveryEvaluationAsItArrives, cachesByCoefficientsAndSettings, refusesBadFiles,
-             sessionCancelsFromAnotherThread, movesKeepingPathsToTheSameFiles,
-             savesANewProjectOnlyOnce)
+             savesEveryEvaluationAsItArrives, aBrokenEvaluatorCostsTwoTries,
+             cachesByCoefficientsAndSettings, refusesBadFiles, sessionCancelsFromAnotherThread,
+             movesKeepingPathsToTheSameFiles, savesANewProjectOnlyOnce)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_project.moc"
 #endif
