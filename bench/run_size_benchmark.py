@@ -9,7 +9,8 @@ cache into a model folder, plain and block-wise.
 Beside each merge, in the same run:
 - the disk roofline: the input files read with 64 MB direct reads, file after file, one
   reader per checkpoint at once, and 8 readers taking the chunks in turn (a deep queue); the
-  best of the three is the read bandwidth; and a file of
+  best of the three is the read bandwidth (the issue's "plain sequential reads" is the first:
+  both ratios are reported); and a file of
   the output's size written sequentially (64 MB writes) and fsynced, through the page cache
   and direct (the better is the write bandwidth), from a cold cache;
   a merge cannot beat the larger of (bytes read / read bandwidth) and (bytes written / write
@@ -311,6 +312,9 @@ def main():
     sequential, concurrent, deep = read_bandwidth([shard_files(folder) for folder in folders])
     buffered, direct = write_bandwidth(out_bytes)
     read_bw, write_bw = max(sequential, concurrent, deep), max(buffered, direct)
+    # The issue's definition: plain sequential reads (file after file) and writes; and the
+    # strict one: the best read of the three.
+    plain_roofline = max(in_bytes / sequential, out_bytes / write_bw)
     together = concurrent_io([shard_files(folder) for folder in folders], out_bytes, direct > buffered)
     dropped = drop_caches()
     roofline = max(in_bytes / read_bw, out_bytes / write_bw)
@@ -355,16 +359,19 @@ def main():
           f"the better, **{write_bw / GB:.2f} GB/s**, is the write bandwidth. "
           f"Roofline: reading {in_bytes / read_bw:.1f} s, writing {out_bytes / write_bw:.1f} s, "
           f"one after the other {in_bytes / read_bw + out_bytes / write_bw:.1f} s, "
-          f"overlapped (the larger) **{roofline:.1f} s**. "
+          f"overlapped (the larger) **{roofline:.1f} s**; with the sequential read alone (file after file, "
+          f"{sequential / GB:.2f} GB/s) **{plain_roofline:.1f} s**. "
           f"Plain reads and the write at once (one reader per checkpoint, a writer, fsync): **{together:.1f} s**.\n")
-    print("| merge (cold cache) | time (s) | overlapped roofline / time | plain I/O at once / time | peak resident (file + anon) | peak RssFile | peak RssAnon |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| merge (cold cache) | time (s) | sequential roofline / time | best-read roofline / time | plain I/O at once / time | peak resident (file + anon) | peak RssFile | peak RssAnon |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for label, seconds, peak in rows:
-        print(f"| {label} | {seconds:.1f} | **{roofline / seconds:.2f}** | {together / seconds:.2f} | "
-              f"**{peak['sum'] / GB:.2f} GB** | {peak['RssFile'] / GB:.2f} GB | {peak['RssAnon'] / 1e6:.0f} MB |")
+        print(f"| {label} | {seconds:.1f} | **{plain_roofline / seconds:.2f}** | {roofline / seconds:.2f} | "
+              f"{together / seconds:.2f} | **{peak['sum'] / GB:.2f} GB** | {peak['RssFile'] / GB:.2f} GB | "
+              f"{peak['RssAnon'] / 1e6:.0f} MB |")
     if gguf:
         seconds, peak, size = gguf
         print(f"| the same merge into GGUF q8_0 ({size / GB:.1f} GB; quantized while merging) | {seconds:.1f} | "
+              f"({max(in_bytes / sequential, size / write_bw) / seconds:.2f}) | "
               f"({max(in_bytes / read_bw, size / write_bw) / seconds:.2f}) | | **{peak['sum'] / GB:.2f} GB** | "
               f"{peak['RssFile'] / GB:.2f} GB | {peak['RssAnon'] / 1e6:.0f} MB |")
     print("\nThe merged q_proj of layer 0 was checked against base + Σ c τ computed here by hand (within bf16's rounding).")
