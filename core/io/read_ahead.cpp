@@ -91,7 +91,14 @@ ReadAhead::~ReadAhead()
     }
     m_wake.notify_one();
     m_thread.join();
+    // What the last workers finished while another one held the release (no worker runs now).
     std::lock_guard<std::mutex> releasing(m_releaseMutex);
+    for (; m_released < m_frontier; ++m_released) {
+        m_releaseSpans.clear();
+        m_spansOf(m_released, m_releaseSpans);
+        for (const Span &span : m_releaseSpans)
+            m_releaser->add(span);
+    }
     m_releaser->flushAll();
 }
 
