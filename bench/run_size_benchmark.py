@@ -80,6 +80,17 @@ def make_inputs():
     return folders
 
 
+def timed_threads(jobs):
+    """Runs the functions `jobs` on a thread each, at once; seconds until all are done."""
+    threads = [threading.Thread(target=job) for job in jobs]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def read_files(files):
     """Reads files one after the other with 64 MB direct reads (no page cache in the way, a
     deep request); returns the bytes read."""
@@ -112,13 +123,8 @@ def read_bandwidth(streams):
     def reader(k):
         totals[k] = read_files(streams[k])
 
-    threads = [threading.Thread(target=reader, args=(k,)) for k in range(len(streams))]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results.append(sum(totals) / (time.perf_counter() - start))
+    seconds = timed_threads([lambda k=k: reader(k) for k in range(len(streams))])
+    results.append(sum(totals) / seconds)
     # A deep queue: 8 readers taking the files' 64 MB chunks in turn (what read-ahead gives a
     # device that serves requests in parallel).
     drop_caches()
@@ -135,13 +141,8 @@ def read_bandwidth(streams):
             finally:
                 os.close(fd)
 
-    threads = [threading.Thread(target=chunk_reader, args=(k,)) for k in range(8)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    results.append(sum(done) / (time.perf_counter() - start))
+    seconds = timed_threads([lambda k=k: chunk_reader(k) for k in range(8)])
+    results.append(sum(done) / seconds)
     drop_caches()
     return results
 
@@ -180,15 +181,8 @@ def concurrent_io(streams, size, direct):
     when reading and writing together, which the overlapped roofline assumes is free."""
     path = os.path.join(WORK, "roofline-write.bin")
     drop_caches()
-
-    threads = [threading.Thread(target=read_files, args=(files,)) for files in streams]
-    threads.append(threading.Thread(target=write_file, args=(path, size, direct)))
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
+    seconds = timed_threads([lambda files=files: read_files(files) for files in streams]
+                            + [lambda: write_file(path, size, direct)])
     os.unlink(path)
     drop_caches()
     return seconds

@@ -93,13 +93,18 @@ ReadAhead::~ReadAhead()
     m_thread.join();
     // What the last workers finished while another one held the release (no worker runs now).
     std::lock_guard<std::mutex> releasing(m_releaseMutex);
-    for (; m_released < m_frontier; ++m_released) {
+    releaseUpTo(m_frontier);
+    m_releaser->flushAll();
+}
+
+void ReadAhead::releaseUpTo(std::size_t frontier)
+{
+    for (; m_released < frontier; ++m_released) {
         m_releaseSpans.clear();
         m_spansOf(m_released, m_releaseSpans);
         for (const Span &span : m_releaseSpans)
             m_releaser->add(span);
     }
-    m_releaser->flushAll();
 }
 
 void ReadAhead::done(std::size_t item)
@@ -129,12 +134,7 @@ void ReadAhead::done(std::size_t item)
         }
         if (m_released >= frontier)
             break;
-        for (; m_released < frontier; ++m_released) {
-            m_releaseSpans.clear();
-            m_spansOf(m_released, m_releaseSpans);
-            for (const Span &span : m_releaseSpans)
-                m_releaser->add(span);
-        }
+        releaseUpTo(frontier);
     }
 }
 

@@ -63,6 +63,8 @@ public:
 private:
     void run();
     std::uint64_t bytesOf(std::size_t item);
+    /// Hands the spans of the done items before `frontier` to the releaser (m_releaseMutex held).
+    void releaseUpTo(std::size_t frontier);
 
     class Releaser;
 

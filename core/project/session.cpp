@@ -157,17 +157,18 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
     std::size_t next = 0;
     int failedSoFar = 0;
     std::string firstError, lastError;
+    // Each runner call's progress, as a part of the whole run's.
+    const auto ofAll = [&](const eval::JobProgress &p) {
+        eval::JobProgress all = p;
+        all.done = static_cast<int>(next) + p.done;
+        all.failed = failedSoFar + p.failed;
+        all.total = static_cast<int>(missing.size());
+        all.etaSeconds = p.rate > 0 ? (all.total - all.done) / p.rate : 0;
+        return !progress || progress(all);
+    };
     while (!proven && next < missing.size()) {
         const std::size_t before = finished;
-        runner.run({missing[next]}, *m_state->evaluator, 1, record,
-                   [&](const eval::JobProgress &p) {
-                       eval::JobProgress all = p;
-                       all.done = static_cast<int>(next) + p.done;
-                       all.failed = failedSoFar + p.failed;
-                       all.total = static_cast<int>(missing.size());
-                       all.etaSeconds = p.rate > 0 ? (all.total - all.done) / p.rate : 0;
-                       return !progress || progress(all);
-                   });
+        runner.run({missing[next]}, *m_state->evaluator, 1, record, ofAll);
         if (finished == before)
             throw Cancelled();
         const eval::Evaluation &e = results[where[next]];
@@ -189,14 +190,7 @@ std::vector<eval::Evaluation> Session::evaluate(const std::vector<std::vector<do
     if (next < missing.size()) {
         const std::vector<std::vector<double>> rest(
             missing.begin() + static_cast<std::ptrdiff_t>(next), missing.end());
-        runner.run(rest, *m_state->evaluator, m_state->options.workers, record,
-                   [&](const eval::JobProgress &p) {
-                       eval::JobProgress all = p;
-                       all.done = static_cast<int>(next) + p.done;
-                       all.failed = failedSoFar + p.failed;
-                       all.total = static_cast<int>(missing.size());
-                       return !progress || progress(all);
-                   });
+        runner.run(rest, *m_state->evaluator, m_state->options.workers, record, ofAll);
     }
     if (finished < missing.size())
         throw Cancelled();
