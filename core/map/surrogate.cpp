@@ -9,10 +9,23 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <vector>
 
 namespace mf::map {
+
+/// The part of a Gaussian-process residual's fit that depends only on where the samples lie
+/// (scaled coordinates u, trend features Φ) and on the length scale l and nugget λ, not on the
+/// metric's values: with A = R + λI and G = ΦᵀA⁻¹Φ, A⁻¹, A⁻¹Φ, G⁻¹ and
+/// Q = A⁻¹ - A⁻¹ΦG⁻¹ΦᵀA⁻¹. Every metric fitted on the same samples shares it (KrigingCache).
+struct KrigingFactors {
+    Eigen::MatrixXd u, phi; ///< what it was computed for
+    double lengthScale = 0, nugget = 0;
+    bool valid = false; ///< A and G were positive definite and every Q_ii > 0
+    Eigen::MatrixXd aInverse, aInvPhi, gInverse, q;
+    double logDiagonal = 0; ///< Σ log Q_ii
+};
 
 namespace {
 
@@ -79,18 +92,24 @@ double matern(double d, double l)
 
 /// Universal kriging in link space: z = Φβ + f + ε, f a Gaussian process with correlation
 /// R (Matérn 5/2, length scale l) and nugget λ, β with a flat prior. Closed-form
-/// leave-one-out (Dubrule 1983): with Q = A⁻¹ - A⁻¹Φ(ΦᵀA⁻¹Φ)⁻¹ΦᵀA⁻¹ and A = R + λI, the
-/// held-out residual of sample i is (Qz)_i / Q_ii and its variance σ² / Q_ii.
+/// leave-one-out (Dubrule 1983): the held-out residual of sample i is (Qz)_i / Q_ii and its
+/// variance σ² / Q_ii.
 struct Kriging {
     double lengthScale = 0, nugget = 0, variance = 0;
     double looLogLikelihood = -std::numeric_limits<double>::infinity();
     Eigen::VectorXd beta, weights, looResidual; ///< looResidual: link space
-    Eigen::MatrixXd aInverse, aInvPhi, gInverse;
+    Eigen::VectorXd looDiagonal; ///< Q_ii: held out, sample i's variance is σ² / Q_ii
+    const KrigingFactors *factors = nullptr;
 };
 
-bool krige(const Eigen::MatrixXd &u, const Eigen::MatrixXd &phi, const Eigen::VectorXd &z,
-           double lengthScale, double nugget, Kriging &out)
+KrigingFactors factorize(const Eigen::MatrixXd &u, const Eigen::MatrixXd &phi, double lengthScale,
+                         double nugget)
 {
+    KrigingFactors f;
+    f.u = u;
+    f.phi = phi;
+    f.lengthScale = lengthScale;
+    f.nugget = nugget;
     const Eigen::Index n = u.rows(), p = phi.cols();
     Eigen::MatrixXd a(n, n);
     for (Eigen::Index i = 0; i < n; ++i)
@@ -99,36 +118,43 @@ bool krige(const Eigen::MatrixXd &u, const Eigen::MatrixXd &phi, const Eigen::Ve
     a.diagonal().array() += nugget;
     const Eigen::LLT<Eigen::MatrixXd> llt(a);
     if (llt.info() != Eigen::Success)
-        return false;
-    Kriging k;
-    k.lengthScale = lengthScale;
-    k.nugget = nugget;
-    k.aInverse = llt.solve(Eigen::MatrixXd::Identity(n, n));
-    k.aInvPhi = k.aInverse * phi;
-    Eigen::MatrixXd g = phi.transpose() * k.aInvPhi;
+        return f;
+    f.aInverse = llt.solve(Eigen::MatrixXd::Identity(n, n));
+    f.aInvPhi = f.aInverse * phi;
+    Eigen::MatrixXd g = phi.transpose() * f.aInvPhi;
     g.diagonal().array() += 1e-10 * std::max(g.trace() / static_cast<double>(p), 1e-300);
     const Eigen::LDLT<Eigen::MatrixXd> gl(g);
     if (gl.info() != Eigen::Success)
-        return false;
-    k.gInverse = gl.solve(Eigen::MatrixXd::Identity(p, p));
-    k.beta = k.gInverse * (k.aInvPhi.transpose() * z);
-    k.weights = k.aInverse * (z - phi * k.beta);
-    const Eigen::MatrixXd q = k.aInverse - k.aInvPhi * k.gInverse * k.aInvPhi.transpose();
-    const Eigen::VectorXd qz = q * z; // equals k.weights
-    k.looResidual.resize(n);
-    double scaled = 0, logDiagonal = 0;
+        return f;
+    f.gInverse = gl.solve(Eigen::MatrixXd::Identity(p, p));
+    f.q = f.aInverse - f.aInvPhi * f.gInverse * f.aInvPhi.transpose();
     for (Eigen::Index i = 0; i < n; ++i) {
-        const double qii = q(i, i);
-        if (!(qii > 1e-14))
-            return false;
-        k.looResidual[i] = qz[i] / qii;
-        scaled += k.looResidual[i] * k.looResidual[i] * qii;
-        logDiagonal += std::log(qii);
+        if (!(f.q(i, i) > 1e-14))
+            return f;
+        f.logDiagonal += std::log(f.q(i, i));
     }
-    // The process variance that maximizes the leave-one-out likelihood, in closed form.
+    f.valid = true;
+    return f;
+}
+
+/// The kriging of values z with factors f (valid): β, the weights and the leave-one-out
+/// residuals, the process variance that maximizes the leave-one-out likelihood (closed form)
+/// and that likelihood.
+bool krige(const KrigingFactors &f, const Eigen::VectorXd &z, Kriging &out)
+{
+    const Eigen::Index n = z.size();
+    Kriging k;
+    k.lengthScale = f.lengthScale;
+    k.nugget = f.nugget;
+    k.factors = &f;
+    k.beta = f.gInverse * (f.aInvPhi.transpose() * z);
+    k.weights = f.q * z; // = A⁻¹(z - Φβ)
+    k.looDiagonal = f.q.diagonal();
+    k.looResidual = k.weights.cwiseQuotient(k.looDiagonal);
+    const double scaled = (k.looResidual.array().square() * k.looDiagonal.array()).sum();
     k.variance = std::max(scaled / static_cast<double>(n), 1e-300);
     k.looLogLikelihood = -0.5 * (static_cast<double>(n) * std::log(2 * M_PI * k.variance) -
-                                 logDiagonal + static_cast<double>(n));
+                                 f.logDiagonal + static_cast<double>(n));
     if (!std::isfinite(k.looLogLikelihood))
         return false;
     out = std::move(k);
@@ -245,8 +271,23 @@ Link resolveLink(Link link, const Eigen::VectorXd &y, const std::string &metric)
     return link;
 }
 
+KrigingCache::KrigingCache() = default;
+KrigingCache::~KrigingCache() = default;
+
+const KrigingFactors &KrigingCache::get(const Eigen::MatrixXd &u, const Eigen::MatrixXd &phi,
+                                        double lengthScale, double nugget)
+{
+    for (const auto &f : m_entries)
+        if (f->lengthScale == lengthScale && f->nugget == nugget && f->u.rows() == u.rows() &&
+            f->u.cols() == u.cols() && f->phi.cols() == phi.cols() && f->u == u && f->phi == phi)
+            return *f;
+    m_entries.push_back(std::make_unique<KrigingFactors>(factorize(u, phi, lengthScale, nugget)));
+    return *m_entries.back();
+}
+
 Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
-                         const std::string &metric, const SurrogateOptions &options)
+                         const std::string &metric, const SurrogateOptions &options,
+                         KrigingCache *cache)
 {
     const int samples = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
     if (samples != y.size())
@@ -357,6 +398,7 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
     double looSum = 0, looLinkSum = 0;
     bool looDefined = samples > p;
     const Eigen::VectorXd fitted = phi * s.m_beta;
+    Eigen::VectorXd looLink(samples), looLeverage(samples);
     for (int i = 0; i < samples && looDefined; ++i) {
         const double leverage = psi.row(i) * inverse * psi.row(i).transpose();
         if (1 - leverage < 1e-9) {
@@ -364,12 +406,31 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
         } else {
             const double e = residual[i] / (1 - leverage);
             looSum += e * e;
-            looLinkSum += std::pow(e / std::max(inverseLinkDerivative(d.link, fitted[i]), 1e-3), 2);
+            looLink[i] = e / std::max(inverseLinkDerivative(d.link, fitted[i]), 1e-3);
+            looLeverage[i] = leverage;
+            looLinkSum += looLink[i] * looLink[i];
         }
     }
     const double nan = std::numeric_limits<double>::quiet_NaN();
     d.looRmse = looDefined ? std::sqrt(looSum / samples) : nan;
     s.m_modelError = looDefined ? std::sqrt(looLinkSum / samples) : nan;
+    // The intervals' leave-one-out check: held out, sample i's prediction has the link-space
+    // variance s₋ᵢ²(1 + h₋ᵢ(xᵢ)) = s₋ᵢ² / (1 - hᵢᵢ), s₋ᵢ the others' leave-one-out RMSE, and
+    // the Student-t of the fit without it (one degree of freedom fewer).
+    if (looDefined && samples - 1 > p) {
+        const double t = studentQuantile(0.95, samples - 1 - p);
+        for (int i = 0; i < samples; ++i) {
+            const double others = (looLinkSum - looLink[i] * looLink[i]) / (samples - 1);
+            d.looInside += std::abs(looLink[i]) <= t * std::sqrt(others / (1 - looLeverage[i]));
+        }
+        d.looCount = samples;
+    }
+    if (looDefined)
+        d.interval = "quadratic: Student-t (" + std::to_string(samples - p) +
+                     " degrees of freedom) x the leave-one-out RMSE in link space (" +
+                     number(s.m_modelError) + ", " + linkName(d.link) + ") x sqrt(1 + leverage)";
+    else
+        d.interval = "none: as many samples as parameters";
     // Singular values of Φ from the eigenvalues of ΦᵀΦ (P x P, cheaper than an SVD of Φ).
     const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(gram, Eigen::EigenvaluesOnly);
     const double largest = eigen.eigenvalues().maxCoeff(),
@@ -400,11 +461,13 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
             lengthScales = {options.lengthScale};
         if (options.nugget > 0)
             nuggets = {options.nugget};
+        KrigingCache own;
+        KrigingCache &factors = cache ? *cache : own;
         for (double lengthScale : lengthScales)
             for (double nugget : nuggets) {
+                const KrigingFactors &f = factors.get(u, phi, lengthScale, nugget);
                 Kriging k;
-                if (krige(u, phi, z, lengthScale, nugget, k) &&
-                    k.looLogLikelihood > best.looLogLikelihood)
+                if (f.valid && krige(f, z, k) && k.looLogLikelihood > best.looLogLikelihood)
                     best = std::move(k);
             }
         if (std::isfinite(best.looLogLikelihood)) {
@@ -426,9 +489,30 @@ Surrogate Surrogate::fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
                 s.m_beta = best.beta;
                 s.m_points = u;
                 s.m_gpWeights = best.weights;
-                s.m_rInverse = best.aInverse;
-                s.m_rInvPhi = best.aInvPhi;
-                s.m_gInverse = best.gInverse;
+                s.m_rInverse = best.factors->aInverse;
+                s.m_rInvPhi = best.factors->aInvPhi;
+                s.m_gInverse = best.factors->gInverse;
+                // The leave-one-out check: held out, sample i's residual is r_i with the
+                // variance σ₋ᵢ² / Q_ii, σ₋ᵢ² the process variance the others estimate.
+                d.looInside = 0;
+                d.looCount = 0;
+                if (samples - 1 > p) {
+                    const double t = studentQuantile(0.95, samples - 1 - p);
+                    const double scaled = best.variance * samples;
+                    for (int i = 0; i < samples; ++i) {
+                        const double r = best.looResidual[i], qii = best.looDiagonal[i];
+                        const double variance = std::max(scaled - r * r * qii, 0.0) / (samples - 1);
+                        d.looInside += std::abs(r) <= t * std::sqrt(variance / qii);
+                    }
+                    d.looCount = samples;
+                }
+                d.interval = "quadratic + Gaussian process: Student-t (" +
+                             std::to_string(samples - p) +
+                             " degrees of freedom) x the universal-kriging standard deviation in "
+                             "link space (" +
+                             std::string(linkName(d.link)) + "; Matern 5/2, length scale " +
+                             number(best.lengthScale) + ", nugget " + number(best.nugget) +
+                             ", process variance by leave-one-out likelihood)";
                 // In-sample fit of the interpolating model.
                 const double res = (y - s.predictRows(c)).squaredNorm();
                 d.r2 = ssTot > 0 ? 1 - res / ssTot : 1.0;

@@ -5,7 +5,9 @@
 
 #include <Eigen/Core>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace mf::map {
 
@@ -48,6 +50,12 @@ struct SurrogateDiagnostics {
     double rmse = 0;             ///< in-sample RMSE, metric space
     double conditionNumber = 0;  ///< of the (scaled) feature matrix
     std::string note;            ///< e.g. why the reduced model was used
+    /// Leave-one-out check of the 90% intervals: of looCount samples, each predicted by the
+    /// model fitted without it, with the interval that model gives there, looInside held the
+    /// held-out value (looCount 0: the interval cannot be estimated).
+    int looInside = 0, looCount = 0;
+    /// How the intervals are made, in words (the export sidecar records it).
+    std::string interval;
 };
 
 /// "quadratic", "reduced quadratic", "quadratic + GP", "reduced quadratic + GP".
@@ -72,13 +80,35 @@ struct Prediction {
 ///   Matérn 5/2, length scale and nugget by leave-one-out likelihood): it interpolates where
 ///   the quadratic is the wrong shape and falls back to the trend, with a growing variance,
 ///   away from the samples.
+struct KrigingFactors;
+
+/// The factorizations of the Gaussian-process residual's fits that depend only on where the
+/// samples lie, not on the metric's values: fitting every metric of the same samples through
+/// one cache factors each (length scale, nugget) once instead of once per metric.
+class KrigingCache {
+public:
+    KrigingCache();
+    ~KrigingCache();
+    KrigingCache(const KrigingCache &) = delete;
+    KrigingCache &operator=(const KrigingCache &) = delete;
+    /// The factors for scaled sample coordinates u, trend features phi, length scale and nugget
+    /// (computed on first use).
+    const KrigingFactors &get(const Eigen::MatrixXd &u, const Eigen::MatrixXd &phi,
+                              double lengthScale, double nugget);
+
+private:
+    std::vector<std::unique_ptr<KrigingFactors>> m_entries;
+};
+
 class Surrogate {
 public:
     /// `c`: n x N samples, `y`: n values. Throws mf::Error naming `metric` on non-finite
     /// values, values outside the link's domain, or too few samples (fewer than 2N+1, or
     /// fewer than P with allowReduced off).
+    /// `cache`: shared by fits on the same sample coordinates (fitSurrogates); null: its own.
     static Surrogate fit(const Eigen::MatrixXd &c, const Eigen::VectorXd &y,
-                         const std::string &metric, const SurrogateOptions &options = {});
+                         const std::string &metric, const SurrogateOptions &options = {},
+                         KrigingCache *cache = nullptr);
 
     /// Parameter count of the full model for N coefficients.
     static int fullParameterCount(int n) { return (n + 1) * (n + 2) / 2; }
