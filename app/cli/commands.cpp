@@ -179,6 +179,9 @@ nlohmann::ordered_json surrogateJson(const map::Surrogate &s)
             {"r2", finite(d.r2)},
             {"loo_rmse", finite(d.looRmse)},
             {"loo_rmse_quadratic", finite(d.looRmseQuadratic)},
+            {"loo_inside", d.looInside},
+            {"loo_count", d.looCount},
+            {"interval", d.interval},
             {"samples", d.samples},
             {"parameters", d.parameters}};
 }

@@ -73,7 +73,8 @@ int fitCommand(const std::vector<std::string> &tokens)
     frontOptions.maxPoints = static_cast<int>(args.unsignedNumber("max-points", 500));
     if (frontOptions.maxPoints < 2)
         throw UsageError("--max-points must be at least 2");
-    const map::Front front = map::computeFront(problem, surrogates, frontOptions);
+    map::Front front = map::computeFront(problem, surrogates, frontOptions);
+    map::markExtrapolation(problem, input.samples, front);
     if (const auto csv = args.value("csv"))
         project::writeTable(*csv, project::frontTable(problem, front));
 
@@ -116,10 +117,16 @@ int fitCommand(const std::vector<std::string> &tokens)
         std::vector<double> c;
         for (int j = 0; j < problem.dimension(); ++j)
             c.push_back(front.coefficients(i, j));
+        nlohmann::ordered_json beyond = nlohmann::ordered_json::array();
+        for (int m = 0; m < problem.metricCount(); ++m)
+            if (front.extrapolated(i, m))
+                beyond.push_back(problem.metrics[static_cast<std::size_t>(m)].name);
         points.push_back({{"coefficients", c},
                           {"predicted", predicted},
                           {"std", stddev},
-                          {"interval", interval}});
+                          {"interval", interval},
+                          {"extrapolated", !beyond.empty()},
+                          {"extrapolated_metrics", beyond}});
     }
     out["front"] = points;
     out["spacing"] = front.spacing;

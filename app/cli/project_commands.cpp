@@ -216,7 +216,9 @@ Choice choose(const Arguments &args, const project::Project &p)
         map::selectOnSurrogates(p.problem(), fitted.surrogates, fitted.front, preference);
     Choice choice;
     choice.coefficients.assign(selected.coefficients.begin(), selected.coefficients.end());
-    choice.predicted = {selected.metrics, selected.stddev, selected.lower, selected.upper};
+    choice.predicted = {selected.metrics, selected.stddev, selected.lower, selected.upper, {}};
+    for (const map::Surrogate &s : fitted.surrogates)
+        choice.predicted.surrogates.push_back(s.diagnostics());
     choice.preference = {{"weights", weights}, {"rule", map::ruleName(preference.rule)}};
     if (!selected.selection.note.empty())
         choice.preference["note"] = selected.selection.note;
@@ -375,10 +377,16 @@ int statusCommand(const std::vector<std::string> &tokens)
                     p.path.c_str(), p.tasks.size(), samples, failed, grid);
         std::printf("  evaluator %s on %s%s\n", backend.kind.c_str(), device.c_str(),
                     out.contains("model") ? (": " + out["model"].get<std::string>()).c_str() : "");
-        for (const auto &s : surrogates)
-            std::printf("  %s: %s, R2 %s, LOO RMSE %s\n", s["metric"].get<std::string>().c_str(),
+        for (const auto &s : surrogates) {
+            const int count = s["loo_count"].get<int>();
+            const std::string coverage =
+                count > 0 ? ", LOO: " + std::to_string(s["loo_inside"].get<int>()) + " of " +
+                                std::to_string(count) + " inside its 90% interval"
+                          : "";
+            std::printf("  %s: %s, R2 %s, LOO RMSE %s%s\n", s["metric"].get<std::string>().c_str(),
                         s["model"].get<std::string>().c_str(), s["r2"].dump().c_str(),
-                        s["loo_rmse"].dump().c_str());
+                        s["loo_rmse"].dump().c_str(), coverage.c_str());
+        }
         if (trust.provisional)
             std::printf("  front %s\n", trust.summary().c_str());
         else if (!note.empty())
@@ -447,8 +455,10 @@ int frontCommand(const std::vector<std::string> &tokens)
             line += "std:" + t.name + ",";
         for (const auto &t : p.tasks)
             line += "lower:" + t.name + ",";
+        for (const auto &t : p.tasks)
+            line += "upper:" + t.name + ",";
         for (std::size_t t = 0; t < p.tasks.size(); ++t)
-            line += "upper:" + p.tasks[t].name + (t + 1 < p.tasks.size() ? "," : "\n");
+            line += "extrapolated:" + p.tasks[t].name + (t + 1 < p.tasks.size() ? "," : "\n");
         std::cout << line;
         char number[32];
         for (int i = 0; i < front.size(); ++i) {
@@ -479,6 +489,9 @@ int frontCommand(const std::vector<std::string> &tokens)
                     }
                     line += ",";
                 }
+            // 1 where the prediction is beyond every measured value of the task.
+            for (Eigen::Index t = 0; t < n; ++t)
+                line += front.extrapolated(i, t) ? "1," : "0,";
             line.back() = '\n';
             std::cout << line;
         }
@@ -494,6 +507,13 @@ int frontCommand(const std::vector<std::string> &tokens)
             {"std", project::metricsJson(p, front.stddev.row(i).transpose())},
             {"interval", project::intervalsJson(p, front.lower.row(i).transpose(),
                                                 front.upper.row(i).transpose())}};
+        // An end of the front predicted beyond everything measured: the tasks where it is.
+        nlohmann::ordered_json beyond = nlohmann::ordered_json::array();
+        for (Eigen::Index t = 0; t < n; ++t)
+            if (front.extrapolated(i, t))
+                beyond.push_back(p.tasks[static_cast<std::size_t>(t)].name);
+        point["extrapolated"] = !beyond.empty();
+        point["extrapolated_tasks"] = std::move(beyond);
         if (const auto *seen = project::measuredAt(p, c))
             point["measured"] = seen->result.metrics;
         points.push_back(std::move(point));
@@ -625,6 +645,7 @@ int exportCommand(const std::vector<std::string> &tokens)
     request.stddev = choice.predicted.std;
     request.lower = choice.predicted.lower;
     request.upper = choice.predicted.upper;
+    request.surrogates = choice.predicted.surrogates;
     request.provisional = choice.trust.summary();
     request.preference = choice.preference;
     std::tie(request.out, request.adapterOutput) = outputOrAdapter(args);

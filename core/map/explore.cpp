@@ -82,13 +82,15 @@ std::vector<Surrogate> fitSurrogates(const Problem &problem, const Samples &samp
         y.row(static_cast<Eigen::Index>(k)) = samples.y.row(rows[k]);
     }
     std::vector<Surrogate> surrogates;
+    KrigingCache shared; // the metrics share where the samples lie
     for (int m = 0; m < problem.metricCount(); ++m) {
         SurrogateOptions metricOptions = options;
         const Link declared = problem.metrics[static_cast<std::size_t>(m)].link;
         if (declared != Link::Auto)
             metricOptions.link = declared;
-        surrogates.push_back(Surrogate::fit(
-            c, y.col(m), problem.metrics[static_cast<std::size_t>(m)].name, metricOptions));
+        surrogates.push_back(Surrogate::fit(c, y.col(m),
+                                            problem.metrics[static_cast<std::size_t>(m)].name,
+                                            metricOptions, &shared));
     }
     return surrogates;
 }
@@ -110,6 +112,7 @@ MapResult plainMap(const Problem &problem, int budget, const BatchEvaluator &eva
     appendEvaluations(problem, result.samples, initialDesign(problem, budget, seed), evaluate);
     result.surrogates = fitSurrogates(problem, result.samples, surrogate);
     result.front = computeFront(problem, result.surrogates, front);
+    markExtrapolation(problem, result.samples, result.front);
     result.rounds = 1;
     result.stopReason = "budget";
     return result;
@@ -147,6 +150,7 @@ MapResult bayesianMap(const Problem &problem, const Samples &initial,
         FrontOptions frontOptions = options.front;
         frontOptions.seed = options.seed + static_cast<std::uint64_t>(result.rounds);
         result.front = computeFront(problem, result.surrogates, frontOptions);
+        markExtrapolation(problem, result.samples, result.front);
         ++result.rounds;
         const Eigen::MatrixXd objectives = toObjectives(problem, result.front.metrics);
         const double moved = frontMovement(previous, objectives);

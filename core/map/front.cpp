@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -176,6 +177,27 @@ Eigen::VectorXd patternSearch(Eigen::VectorXd x, double &best, const Eigen::Vect
             step /= 2;
     }
     return x;
+}
+
+void markExtrapolation(const Problem &problem, const Samples &measured, Front &front)
+{
+    const int m = problem.metricCount();
+    front.extrapolated = Eigen::MatrixXi::Zero(front.size(), m);
+    for (int k = 0; k < m; ++k) {
+        const bool maximize =
+            problem.metrics[static_cast<std::size_t>(k)].direction == Direction::Maximize;
+        double best = std::numeric_limits<double>::quiet_NaN();
+        for (Eigen::Index r = 0; r < measured.y.rows(); ++r) {
+            const double v = measured.y(r, k);
+            if (std::isfinite(v) && (!std::isfinite(best) || (maximize ? v > best : v < best)))
+                best = v;
+        }
+        if (!std::isfinite(best))
+            continue;
+        for (int i = 0; i < front.size(); ++i)
+            front.extrapolated(i, k) =
+                maximize ? front.metrics(i, k) > best : front.metrics(i, k) < best;
+    }
 }
 
 Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,

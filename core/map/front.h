@@ -33,8 +33,23 @@ struct Front {
     double level = 0.9;
     double spacing = 0; ///< Schott's spacing, objectives normalized to the front's range
     int evaluated = 0;  ///< surrogate evaluations spent
+    /// k x M, 1 where the point's predicted metric is better than every measured value of that
+    /// metric: the surrogate extrapolates beyond what was measured (markExtrapolation; empty
+    /// until marked).
+    Eigen::MatrixXi extrapolated;
     int size() const { return static_cast<int>(coefficients.rows()); }
+    /// Whether any metric of point i is extrapolated.
+    bool isExtrapolated(int i) const
+    {
+        return extrapolated.rows() > i && (extrapolated.row(i).array() != 0).any();
+    }
 };
+
+/// Marks each front point's metrics that are better (in their direction) than every measured
+/// value of that metric in `measured` (rows with a missing value skip that metric): an end of
+/// the front predicted beyond everything measured (METHOD.md section 11). A metric nothing
+/// measured marks nothing.
+void markExtrapolation(const Problem &problem, const Samples &measured, Front &front);
 
 /// Dense Latin-hypercube candidates plus the box's corners, non-dominated filtering, then
 /// local refinement of achievement-scalarizing problems for evenly spread preference

@@ -136,6 +136,15 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     sidecar["std"] = metricsJson(project, request.stddev);
     sidecar["interval"] = intervalsJson(project, request.lower, request.upper);
     sidecar["interval_level"] = 0.9;
+    nlohmann::ordered_json methods = nullptr;
+    for (std::size_t t = 0; t < request.surrogates.size() && t < project.tasks.size(); ++t) {
+        const map::SurrogateDiagnostics &d = request.surrogates[t];
+        methods[project.tasks[t].name] = {{"model", map::modelName(d)},
+                                          {"interval", d.interval},
+                                          {"loo_inside", d.looInside},
+                                          {"loo_count", d.looCount}};
+    }
+    sidecar["interval_method"] = std::move(methods);
     sidecar["provisional"] = !request.provisional.empty();
     sidecar["measured"] = nullptr;
     // How "measured" was measured: each task's evaluator (kind, data, format, metric, ...).

@@ -4,6 +4,7 @@
 // Exporting a chosen merge of a project (CLI.md `export`; the GUI's "Export merged model"):
 // the merged checkpoint, its FILE.json sidecar, and the point recorded under `chosen`.
 #include "io/gguf.h"
+#include "map/surrogate.h"
 #include "merge/merger.h"
 #include "project/project.h"
 
@@ -32,6 +33,8 @@ struct ExportRequest {
     std::vector<double> coefficients;
     Eigen::VectorXd predicted;            ///< the surrogates' metrics there
     Eigen::VectorXd stddev, lower, upper; ///< their std and 90% intervals (may be empty)
+    /// How the intervals were made, task by task (the sidecar's `interval_method`; may be empty).
+    std::vector<map::SurrogateDiagnostics> surrogates;
     std::string provisional; ///< why the front was provisional when chosen ("" when it was not)
     nlohmann::ordered_json preference = nullptr; ///< how it was chosen (null: by hand)
     std::string out;                             ///< any format `merge` writes, a folder too

@@ -59,7 +59,7 @@ bool isCoefficient(const std::string &name)
 
 bool isAnnotationColumn(const std::string &name)
 {
-    for (const char *prefix : {"measured:", "std:", "lower:", "upper:"})
+    for (const char *prefix : {"measured:", "std:", "lower:", "upper:", "extrapolated:"})
         if (name.rfind(prefix, 0) == 0)
             return true;
     return false;
@@ -245,9 +245,17 @@ Table frontTable(const Problem &problem, const Front &front)
     for (const char *prefix : {"", "std:", "lower:", "upper:"})
         for (const auto &metric : problem.metrics)
             table.header.push_back(prefix + metric.name);
-    table.values.resize(front.size(), problem.dimension() + 4 * problem.metricCount());
+    // 1 where the prediction is beyond every measured value of the metric (0 when not marked).
+    for (const auto &metric : problem.metrics)
+        table.header.push_back("extrapolated:" + metric.name);
+    const Eigen::MatrixXd extrapolated =
+        front.extrapolated.rows() == front.size()
+            ? front.extrapolated.cast<double>().eval()
+            : Eigen::MatrixXd::Zero(front.size(), problem.metricCount()).eval();
+    table.values.resize(front.size(), problem.dimension() + 5 * problem.metricCount());
     if (front.size() > 0)
-        table.values << front.coefficients, front.metrics, front.stddev, front.lower, front.upper;
+        table.values << front.coefficients, front.metrics, front.stddev, front.lower, front.upper,
+            extrapolated;
     return table;
 }
 

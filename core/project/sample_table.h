@@ -50,8 +50,8 @@ Eigen::MatrixXd objectivesFromTable(const Table &table, const std::string &path,
                                     const std::vector<std::string> &names,
                                     const std::vector<std::string> &minimize);
 
-/// measured:<m>, std:<m>, lower:<m>, upper:<m>: what a front CSV carries beside its metrics,
-/// never a metric column when a CSV is read as samples or as a front.
+/// measured:<m>, std:<m>, lower:<m>, upper:<m>, extrapolated:<m>: what a front CSV carries beside
+/// its metrics, never a metric column when a CSV is read as samples or as a front.
 bool isAnnotationColumn(const std::string &name);
 
 /// A front as CLI.md's CSV: `c:<task>` columns, then the predicted metric columns.

@@ -279,6 +279,7 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
         result.samples = nested.samples;
         result.surrogates = map::fitSurrogates(problem, m_project.samples());
         result.front = map::computeFront(problem, result.surrogates);
+        map::markExtrapolation(problem, result.samples, result.front);
         result.rounds = static_cast<int>(nested.steps.size());
         result.stopReason = "nested";
         return result;
@@ -319,6 +320,7 @@ FrontResult fitFront(const Project &project)
     const map::Samples samples = project.samples();
     result.surrogates = map::fitSurrogates(problem, samples);
     result.front = map::computeFront(problem, result.surrogates);
+    map::markExtrapolation(problem, samples, result.front);
     result.trust = map::assessTrust(problem, result.surrogates, samples);
     return result;
 }
@@ -341,6 +343,7 @@ PointPrediction predictAt(const FrontResult &fitted, const std::vector<double> &
         out.std[k] = p.std[0];
         out.lower[k] = p.lower[0];
         out.upper[k] = p.upper[0];
+        out.surrogates.push_back(fitted.surrogates[static_cast<std::size_t>(k)].diagnostics());
     }
     return out;
 }

@@ -43,6 +43,8 @@ struct FrontResult {
 /// the front's interval level.
 struct PointPrediction {
     Eigen::VectorXd mean, std, lower, upper;
+    /// The surrogates' diagnostics (how each interval was made, its leave-one-out check).
+    std::vector<map::SurrogateDiagnostics> surrogates;
 };
 PointPrediction predictAt(const FrontResult &fitted, const std::vector<double> &coefficients);
 

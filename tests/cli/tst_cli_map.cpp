@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 using mftest::TempDir;
@@ -74,7 +75,23 @@ void TestCliMap::fitPrintsSurrogatesAndFront()
         }
     const std::string csv = mftest::readFile(dir.file("front.csv"));
     QCOMPARE(csv.substr(0, csv.find('\n')),
-             std::string("c:a,c:b,a,b,std:a,std:b,lower:a,lower:b,upper:a,upper:b"));
+             std::string("c:a,c:b,a,b,std:a,std:b,lower:a,lower:b,upper:a,upper:b,"
+                         "extrapolated:a,extrapolated:b"));
+    // A point is flagged for a metric exactly when its prediction is beyond every sample's: so
+    // every flagged point predicts more than every unflagged one.
+    for (const char *m : {"a", "b"}) {
+        double lowestFlagged = 2, highestUnflagged = -1;
+        for (const auto &p : json["front"]) {
+            const auto beyond = p["extrapolated_metrics"].get<std::vector<std::string>>();
+            QCOMPARE(p["extrapolated"].get<bool>(), !beyond.empty());
+            const double v = p["predicted"][m].get<double>();
+            if (std::find(beyond.begin(), beyond.end(), m) != beyond.end())
+                lowestFlagged = std::min(lowestFlagged, v);
+            else
+                highestUnflagged = std::max(highestUnflagged, v);
+        }
+        QVERIFY2(lowestFlagged > highestUnflagged, m);
+    }
 
     // --minimize flips a metric: its front then prefers low values.
     const auto minimized =

@@ -9,9 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <csignal>
+#include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,22 +111,54 @@ void TestCliProject::reportsSelectsAndEvaluates()
     QCOMPARE(json["device"].get<std::string>(), std::string("command"));
     QCOMPARE(json["provisional"].get<bool>(), false); // 12 = 2P evaluations of exact peaks
     QVERIFY(!json["surrogates"][0]["model"].get<std::string>().empty());
+    // Each task's leave-one-out check of its 90% interval: all 12 samples held out in turn.
+    for (const auto &s : json["surrogates"]) {
+        QCOMPARE(s["loo_count"].get<int>(), 12);
+        QVERIFY(s["loo_inside"].get<int>() >= 0 && s["loo_inside"].get<int>() <= 12);
+        QVERIFY(s["interval"].get<std::string>().find("Student-t") != std::string::npos);
+    }
+    run = mftest::runCli(dir, {"status", dir.file("project.json")});
+    QVERIFY2(run.out.find("inside its 90% interval") != std::string::npos, run.out.c_str());
 
     run = mftest::runCli(dir, {"front", dir.file("project.json"), "--json"});
     QVERIFY2(run.code == 0, run.err.c_str());
     json = nlohmann::json::parse(run.out);
     QVERIFY(json["front"].size() > 20);
     QCOMPARE(json["provisional"].get<bool>(), false);
+    // The measured best of a: a point predicted beyond it is flagged as extrapolated in a.
+    double bestA = 0;
+    const nlohmann::json saved = projectFile(dir);
+    for (const auto &e : saved["evaluations"])
+        if (e["metrics"].contains("a") && e["metrics"]["a"].is_number())
+            bestA = std::max(bestA, e["metrics"]["a"].get<double>());
+    int flagged = 0;
     for (const auto &point : json["front"]) {
         const double v = point["predicted"]["a"].get<double>();
         const auto interval = point["interval"]["a"].get<std::vector<double>>();
         QVERIFY(point["std"]["a"].get<double>() >= 0);
         QVERIFY(interval[0] <= v && v <= interval[1]);
+        const auto beyond = point["extrapolated_tasks"].get<std::vector<std::string>>();
+        QCOMPARE(point["extrapolated"].get<bool>(), !beyond.empty());
+        const bool inA = std::find(beyond.begin(), beyond.end(), "a") != beyond.end();
+        QVERIFY2(inA == (v > bestA), (std::to_string(v) + " vs the measured best " +
+                                      std::to_string(bestA) + ": " + point.dump())
+                                         .c_str());
+        flagged += inA;
     }
     run = mftest::runCli(dir, {"front", dir.file("project.json"), "--csv"});
     QCOMPARE(run.out.substr(0, run.out.find('\n')),
              std::string("c:a,c:b,a,b,measured:a,measured:b,std:a,std:b,lower:a,lower:b,upper:"
-                         "a,upper:b"));
+                         "a,upper:b,extrapolated:a,extrapolated:b"));
+    // The CSV flags the same points: a 0/1 column per task, last.
+    std::istringstream lines(run.out);
+    std::string row;
+    std::getline(lines, row); // the header
+    int flaggedCsv = 0;
+    while (std::getline(lines, row)) {
+        const std::size_t last = row.rfind(','), before = row.rfind(',', last - 1);
+        flaggedCsv += row.substr(before + 1, last - before - 1) == "1";
+    }
+    QCOMPARE(flaggedCsv, flagged);
 
     // Equal weights on a symmetric problem: the symmetric merge.
     run = mftest::runCli(dir, {"select", dir.file("project.json"), "--weights", "1,1", "--json"});
@@ -273,6 +307,13 @@ void TestCliProject::exportsTheChosenMerge()
             sidecar["predicted"]["a"].get<double>() <= interval[1]);
     QVERIFY(sidecar["std"]["a"].get<double>() >= 0);
     QCOMPARE(sidecar["interval_level"].get<double>(), 0.9);
+    // How each task's interval was made, with its leave-one-out check.
+    for (const char *task : {"a", "b"}) {
+        const auto &method = sidecar["interval_method"][task];
+        QVERIFY(!method["model"].get<std::string>().empty());
+        QVERIFY(method["interval"].get<std::string>().find("Student-t") != std::string::npos);
+        QCOMPARE(method["loo_count"].get<int>(), 12);
+    }
     QCOMPARE(sidecar["provisional"].get<bool>(), false);
 
     run = mftest::runCli(dir, {"export", dir.file("project.json"), "--weights", "3,1", "--out",

@@ -14,6 +14,7 @@
 #include "map/trust.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mf::map;
 
@@ -67,6 +68,7 @@ private Q_SLOTS:
     void selectionOnSurrogatesHonoursFloors();
     void marksProvisionalFronts();
     void frontCarriesIntervals();
+    void marksExtrapolatedEnds();
 };
 
 void TestFront::filtersDominatedPoints()
@@ -315,6 +317,50 @@ void TestFront::frontCarriesIntervals()
     QVERIFY(front.upper.maxCoeff() <= 1 && front.lower.minCoeff() >= 0);
 }
 
+void TestFront::marksExtrapolatedEnds()
+{
+    // Hand-made: m0 maximized (measured best 0.8; the NaN row of a failed metric skipped), m1
+    // minimized (measured best 0.1), m2 never measured (nothing to compare: never flagged).
+    Problem problem = mftest::unitProblem(1, 3, Link::Identity);
+    problem.metrics[1].direction = Direction::Minimize;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    Samples samples;
+    samples.c = Eigen::Vector3d(0, 0.5, 1);
+    samples.y.resize(3, 3);
+    samples.y << 0.8, 0.3, nan, //
+        nan, 0.1, nan,          //
+        0.4, 0.2, nan;
+    Front front;
+    front.coefficients = Eigen::Vector4d(0, 0.3, 0.6, 1);
+    front.metrics.resize(4, 3);
+    front.metrics << 0.85, 0.30, 1, //  beyond in m0
+        0.80, 0.10, 1,              //  equal to the best: not beyond
+        0.50, 0.05, 1,              //  beyond in m1 (lower is better)
+        0.90, 0.02, 1;              //  beyond in both
+    markExtrapolation(problem, samples, front);
+    Eigen::MatrixXi expected(4, 3);
+    expected << 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0;
+    QCOMPARE(front.extrapolated, expected);
+    QVERIFY(front.isExtrapolated(0) && !front.isExtrapolated(1) && front.isExtrapolated(3));
+
+    // On a fitted front: a point is flagged exactly when its prediction passes every sample.
+    const Problem unit = mftest::unitProblem(2, 2);
+    Samples measured;
+    measured.c = initialDesign(unit, 12, 3);
+    measured.y = mftest::twoPeaks(measured.c);
+    Front fitted = computeFront(unit, fitSurrogates(unit, measured));
+    QCOMPARE(fitted.extrapolated.rows(), Eigen::Index(0)); // not marked yet
+    markExtrapolation(unit, measured, fitted);
+    int flagged = 0;
+    for (int i = 0; i < fitted.size(); ++i)
+        for (int k = 0; k < 2; ++k) {
+            QCOMPARE(fitted.extrapolated(i, k) == 1,
+                     fitted.metrics(i, k) > measured.y.col(k).maxCoeff());
+            flagged += fitted.extrapolated(i, k);
+        }
+    QVERIFY(flagged > 0); // the peaks' tops lie between the samples
+}
+
 void TestFront::rejectsBadPreferences()
 {
     const Problem problem = mftest::unitProblem(2, 2);
@@ -333,7 +379,8 @@ void TestFront::rejectsBadPreferences()
 MF_TEST_MAIN(TestFront, filtersDominatedPoints, matchesTheAnalyticFront, staysInsideTheTrustRegion,
              weightedSumMissesNonConvexPoints, chebyshevFindsTheAnalyticOptimum,
              honoursFloorsAndReferencePoints, rejectsBadPreferences, selectsOnTheSurrogatesSmoothly,
-             selectionOnSurrogatesHonoursFloors, marksProvisionalFronts, frontCarriesIntervals)
+             selectionOnSurrogatesHonoursFloors, marksProvisionalFronts, frontCarriesIntervals,
+             marksExtrapolatedEnds)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_front.moc"
 #endif
