@@ -4,6 +4,9 @@
 #include "project_document.h"
 #include "ui_format.h"
 
+#include <QColor>
+#include <QFont>
+
 #include <cmath>
 
 namespace mf::ui {
@@ -63,19 +66,34 @@ QVariant FrontTableModel::data(const QModelIndex &index, int role) const
     if (role == kFrontIndexRole)
         return i;
     if (role != Qt::DisplayRole && role != Qt::EditRole && role != Qt::TextAlignmentRole &&
-        role != Qt::ToolTipRole)
+        role != Qt::ToolTipRole && role != Qt::FontRole && role != Qt::ForegroundRole)
         return {};
     if (role == Qt::TextAlignmentRole)
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
     const auto [column, t] = describe(index.column());
+    // A prediction beyond every measured value of its task: an extrapolation, set apart.
+    const map::Front &front = m_document->front();
+    const bool extrapolated = column == Column::Predicted && front.extrapolated.rows() > i &&
+                              front.extrapolated(i, t) != 0;
+    if (role == Qt::FontRole || role == Qt::ForegroundRole) {
+        if (!extrapolated)
+            return {};
+        if (role == Qt::ForegroundRole)
+            return QColor(190, 90, 0);
+        QFont italic;
+        italic.setItalic(true);
+        return italic;
+    }
     if (role == Qt::ToolTipRole) {
         if (column != Column::Predicted)
             return {};
-        const map::Front &front = m_document->front();
         return tr("predicted %1, std %2 (model error included), 90%: %3")
-            .arg(front.metrics(i, t), 0, 'f', 4)
-            .arg(front.stddev(i, t), 0, 'f', 4)
-            .arg(intervalText(front.lower(i, t), front.upper(i, t)));
+                   .arg(front.metrics(i, t), 0, 'f', 4)
+                   .arg(front.stddev(i, t), 0, 'f', 4)
+                   .arg(intervalText(front.lower(i, t), front.upper(i, t))) +
+               (extrapolated ? tr("\nextrapolated: better than every measured value of this "
+                                  "task, so the surrogate is extrapolating here")
+                             : QString());
     }
     double value = 0;
     int decimals = 4;
@@ -89,7 +107,8 @@ QVariant FrontTableModel::data(const QModelIndex &index, int role) const
     case Column::Predicted:
         value = m_document->front().metrics(i, t);
         if (role == Qt::DisplayRole) // sorted by the value (EditRole), shown with its ±
-            return plusMinus(value, m_document->front().stddev(i, t), decimals);
+            return plusMinus(value, m_document->front().stddev(i, t), decimals) +
+                   (extrapolated ? tr(" (extrapolated)") : QString());
         break;
     case Column::Measured: {
         const std::vector<double> &measured = m_measured[static_cast<std::size_t>(i)];

@@ -470,9 +470,14 @@ void MainWindow::exportTo(const QString &path)
     // The export of the selected point with its prediction, into `out` as the box says.
     const auto exportAs = [&](const QString &out, std::uint64_t shards, const QString &ggufType,
                               bool adapter) {
-        const project::PointPrediction predicted{
-            m_document->selectedPredicted(), m_document->selectedStd(), m_document->selectedLower(),
-            m_document->selectedUpper()};
+        project::PointPrediction predicted{m_document->selectedPredicted(),
+                                           m_document->selectedStd(),
+                                           m_document->selectedLower(),
+                                           m_document->selectedUpper(),
+                                           {}};
+        if (m_document->hasFront())
+            for (const map::Surrogate &s : m_document->surrogates())
+                predicted.surrogates.push_back(s.diagnostics());
         m_runner->exportMerge(
             c, predicted,
             m_document->hasFront() ? QString::fromStdString(m_document->trust().summary())

@@ -220,6 +220,7 @@ void RunController::exportMerge(const std::vector<double> &coefficients,
             request.stddev = predicted.std;
             request.lower = predicted.lower;
             request.upper = predicted.upper;
+            request.surrogates = predicted.surrogates;
             request.provisional = provisional.toStdString();
             request.preference = preferenceJson.isEmpty()
                                      ? nlohmann::ordered_json(nullptr)

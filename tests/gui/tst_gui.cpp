@@ -145,8 +145,26 @@ void TestGui::samplesLiveAndFits()
         window.frontTable()->selectRow(0);
         QCOMPARE(window.document()->selectedIndex(), static_cast<int>(best));
         window.frontTable()->sortByColumn(0, Qt::AscendingOrder);
+        // Predictions beyond every measured value are marked in the table, and only those.
+        const mf::map::Front &front = window.document()->front();
+        QCOMPARE(front.extrapolated.rows(), Eigen::Index(front.size()));
+        for (int row = 0; row < table->rowCount(); ++row) {
+            const int i = table->index(row, 0).data(Qt::UserRole).toInt();
+            const QModelIndex cell = table->index(row, column);
+            QCOMPARE(cell.data().toString().endsWith(QStringLiteral(" (extrapolated)")),
+                     front.extrapolated(i, 0) != 0);
+            QCOMPARE(cell.data(Qt::FontRole).isValid(), front.extrapolated(i, 0) != 0);
+        }
     }
-    QCOMPARE(window.findChild<QTableWidget *>(QStringLiteral("surrogates"))->rowCount(), 2);
+    auto *surrogates = window.findChild<QTableWidget *>(QStringLiteral("surrogates"));
+    QCOMPARE(surrogates->rowCount(), 2);
+    // Each task's leave-one-out check of its intervals: all 12 samples held out in turn.
+    QCOMPARE(surrogates->horizontalHeaderItem(4)->text(), QStringLiteral("90% interval, LOO"));
+    for (int t = 0; t < 2; ++t) {
+        QVERIFY2(surrogates->item(t, 4)->text().endsWith(QStringLiteral(" of 12 inside")),
+                 qPrintable(surrogates->item(t, 4)->text()));
+        QVERIFY(surrogates->item(t, 4)->toolTip().contains(QStringLiteral("Student-t")));
+    }
     // Saved after every evaluation by the worker: the file holds them all.
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
              std::size_t(12));

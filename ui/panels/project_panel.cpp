@@ -46,8 +46,9 @@ ProjectPanel::ProjectPanel(ProjectDocument *document, QWidget *parent)
         tr("<b>Surrogates</b> (per task, the model of the smaller leave-one-out error)"), this);
     surrogatesLabel->setWordWrap(true);
     layout->addWidget(surrogatesLabel);
-    m_surrogates =
-        readOnlyTable({tr("task"), tr("model"), tr("LOO RMSE"), tr("quadratic's"), tr("R²")}, this);
+    m_surrogates = readOnlyTable({tr("task"), tr("model"), tr("LOO RMSE"), tr("quadratic's"),
+                                  tr("90% interval, LOO"), tr("R²")},
+                                 this);
     m_surrogates->setObjectName(QStringLiteral("surrogates"));
     layout->addWidget(m_surrogates);
     m_fitLabel = new QLabel(this);
@@ -144,7 +145,18 @@ void ProjectPanel::updateSurrogates()
         m_surrogates->setItem(t, 1, model);
         m_surrogates->setItem(t, 2, numberItem(diagnostics.looRmse));
         m_surrogates->setItem(t, 3, numberItem(diagnostics.looRmseQuadratic));
-        m_surrogates->setItem(t, 4, numberItem(diagnostics.r2)); // in-sample: a GP interpolates
+        // The intervals' leave-one-out check: how many held-out samples their interval held.
+        auto *coverage = new QTableWidgetItem(
+            diagnostics.looCount > 0
+                ? tr("%1 of %2 inside").arg(diagnostics.looInside).arg(diagnostics.looCount)
+                : tr("n/a"));
+        coverage->setToolTip(
+            tr("Each sample held out, predicted by the model fitted without it: how many "
+               "fell inside that model's 90% interval. About 90% is calibrated; far fewer means "
+               "the intervals are too narrow, all of many, possibly too wide.\n%1")
+                .arg(QString::fromStdString(diagnostics.interval)));
+        m_surrogates->setItem(t, 4, coverage);
+        m_surrogates->setItem(t, 5, numberItem(diagnostics.r2)); // in-sample: a GP interpolates
     }
     m_fitLabel->setText(m_document->isOpen() && !fitted && !m_document->fitNote().isEmpty()
                             ? m_document->fitNote()

@@ -144,7 +144,8 @@ void TradeOffView::rebuild()
     m_plot->clearPlottables();
     m_plot->clearItems();
     m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = nullptr;
-    m_frontLine = m_band = nullptr;
+    m_frontLine = m_band = m_extrapolatedLine = nullptr;
+    m_extrapolatedDots = nullptr;
     m_selectedBarsX = m_selectedBarsY = nullptr;
     if (!document()->isOpen()) {
         m_plot->replot();
@@ -227,10 +228,36 @@ void TradeOffView::rebuild()
                 m_band->setBrush(QColor(230, 120, 20, 45));
                 m_band->setData(bt, bx, by);
             }
+            // Solid where the predictions lie within what was measured, dashed (joined to its
+            // neighbour) where one goes beyond every measured value: an extrapolated end.
+            QVector<double> ix(fx), iy(fy), ex, ey;
+            bool any = false;
+            for (std::size_t k = 0; k < index.size(); ++k) {
+                const auto beyond = [&](std::size_t j) {
+                    return j < index.size() && front.isExtrapolated(index[j]);
+                };
+                const bool near = beyond(k) || beyond(k + 1) || (k > 0 && beyond(k - 1));
+                ex.push_back(near ? fx[static_cast<int>(k)] : kNaN);
+                ey.push_back(near ? fy[static_cast<int>(k)] : kNaN);
+                if (beyond(k)) {
+                    ix[static_cast<int>(k)] = iy[static_cast<int>(k)] = kNaN;
+                    any = true;
+                }
+            }
             m_frontLine = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
             m_frontLine->setName(tr("predicted front"));
             m_frontLine->setPen(QPen(QColor(230, 120, 20), 2));
-            m_frontLine->setData(order, fx, fy);
+            m_frontLine->setData(order, any ? ix : fx, any ? iy : fy);
+            if (any) {
+                m_extrapolatedLine = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
+                m_extrapolatedLine->setName(tr("extrapolated: beyond every measured value"));
+                m_extrapolatedLine->setPen(QPen(QColor(230, 120, 20), 1.5, Qt::DashLine));
+                m_extrapolatedLine->setScatterStyle(QCPScatterStyle(
+                    QCPScatterStyle::ssCircle, QPen(QColor(230, 120, 20), 1), Qt::white, 5));
+                m_extrapolatedLine->setScatterSkip(
+                    std::max(0, static_cast<int>(index.size()) / 80));
+                m_extrapolatedLine->setData(order, ex, ey);
+            }
         } else {
             m_frontDots = m_plot->addGraph();
             m_frontDots->setName(tr("predicted front (projected), 90% bars"));
@@ -238,6 +265,20 @@ void TradeOffView::rebuild()
             m_frontDots->setScatterStyle(
                 QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(230, 120, 20, 140), 4));
             m_frontDots->setData(fx, fy, true); // sorted by x above: the bars follow the order
+            QVector<double> ex, ey;
+            for (int i : index)
+                if (front.isExtrapolated(i)) {
+                    ex.push_back(front.metrics(i, x));
+                    ey.push_back(front.metrics(i, y));
+                }
+            if (!ex.isEmpty()) {
+                m_extrapolatedDots = m_plot->addGraph();
+                m_extrapolatedDots->setName(tr("extrapolated: beyond every measured value"));
+                m_extrapolatedDots->setLineStyle(QCPGraph::lsNone);
+                m_extrapolatedDots->setScatterStyle(QCPScatterStyle(
+                    QCPScatterStyle::ssCircle, QPen(QColor(230, 120, 20), 1.2), Qt::white, 6));
+                m_extrapolatedDots->setData(ex, ey, false);
+            }
             // Bars on about 60 points spread along the front (on every point they would
             // hide it).
             const std::size_t stride = std::max<std::size_t>(1, index.size() / 60);
@@ -443,10 +484,17 @@ void TradeOffView::hover(QMouseEvent *event)
     const auto c = front.coefficients.row(index);
     const auto y = front.metrics.row(index);
     const auto sd = front.stddev.row(index);
-    QToolTip::showText(event->globalPosition().toPoint(),
-                       numbers(*document(), {c.begin(), c.end()}, {y.begin(), y.end()},
-                               tr("predicted front point %1").arg(index), {sd.begin(), sd.end()}),
-                       m_plot);
+    QString text = numbers(*document(), {c.begin(), c.end()}, {y.begin(), y.end()},
+                           tr("predicted front point %1").arg(index), {sd.begin(), sd.end()});
+    if (front.isExtrapolated(index)) {
+        QStringList beyond;
+        for (int t = 0; t < front.extrapolated.cols(); ++t)
+            if (front.extrapolated(index, t))
+                beyond << QString::fromStdString(p.tasks[static_cast<std::size_t>(t)].name);
+        text += tr("<i>extrapolated: %1 beyond every measured value</i>")
+                    .arg(beyond.join(QStringLiteral(", ")));
+    }
+    QToolTip::showText(event->globalPosition().toPoint(), text, m_plot);
 }
 
 void TradeOffView::press(QMouseEvent *event)

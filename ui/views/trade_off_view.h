@@ -47,6 +47,10 @@ private:
     QCPGraph *m_grid = nullptr, *m_samples = nullptr, *m_frontDots = nullptr, *m_selected = nullptr,
              *m_selectedMeasured = nullptr;
     QCPCurve *m_frontLine = nullptr, *m_band = nullptr;
+    /// The front's points predicted beyond every measured value (markExtrapolation): a dashed
+    /// curve (two tasks) and hollow markers.
+    QCPCurve *m_extrapolatedLine = nullptr;
+    QCPGraph *m_extrapolatedDots = nullptr;
     /// The legend sits in the dominated corner: left for a maximized x metric, right for a
     /// minimized one (a perplexity's front bends towards the lower left, where it would hide).
     bool m_legendRight = false;
