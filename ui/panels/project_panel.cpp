@@ -46,8 +46,8 @@ ProjectPanel::ProjectPanel(ProjectDocument *document, QWidget *parent)
         tr("<b>Surrogates</b> (per task, the model of the smaller leave-one-out error)"), this);
     surrogatesLabel->setWordWrap(true);
     layout->addWidget(surrogatesLabel);
-    m_surrogates = readOnlyTable({tr("task"), tr("model"), tr("LOO RMSE"), tr("quadratic's"),
-                                  tr("90% interval, LOO"), tr("R²")},
+    m_surrogates = readOnlyTable({tr("task"), tr("model"), tr("LOO in 90%"), tr("LOO RMSE"),
+                                  tr("quadratic's"), tr("R²")},
                                  this);
     m_surrogates->setObjectName(QStringLiteral("surrogates"));
     layout->addWidget(m_surrogates);
@@ -143,8 +143,6 @@ void ProjectPanel::updateSurrogates()
         auto *model = new QTableWidgetItem(QString::fromStdString(map::modelName(diagnostics)));
         model->setToolTip(QString::fromStdString(diagnostics.note));
         m_surrogates->setItem(t, 1, model);
-        m_surrogates->setItem(t, 2, numberItem(diagnostics.looRmse));
-        m_surrogates->setItem(t, 3, numberItem(diagnostics.looRmseQuadratic));
         // The intervals' leave-one-out check: how many held-out samples their interval held.
         auto *coverage = new QTableWidgetItem(
             diagnostics.looCount > 0
@@ -155,7 +153,9 @@ void ProjectPanel::updateSurrogates()
                "fell inside that model's 90% interval. About 90% is calibrated; far fewer means "
                "the intervals are too narrow, all of many, possibly too wide.\n%1")
                 .arg(QString::fromStdString(diagnostics.interval)));
-        m_surrogates->setItem(t, 4, coverage);
+        m_surrogates->setItem(t, 2, coverage);
+        m_surrogates->setItem(t, 3, numberItem(diagnostics.looRmse));
+        m_surrogates->setItem(t, 4, numberItem(diagnostics.looRmseQuadratic));
         m_surrogates->setItem(t, 5, numberItem(diagnostics.r2)); // in-sample: a GP interpolates
     }
     m_fitLabel->setText(m_document->isOpen() && !fitted && !m_document->fitNote().isEmpty()
