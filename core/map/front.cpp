@@ -9,6 +9,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <vector>
 
 namespace mf::map {
 
@@ -149,34 +150,68 @@ std::vector<int> nonDominated(const Eigen::MatrixXd &objectives)
     return kept;
 }
 
+Eigen::MatrixXd patternSearches(
+    Eigen::MatrixXd x, Eigen::VectorXd &best, const Eigen::VectorXd &lower,
+    const Eigen::VectorXd &upper, const Eigen::VectorXd &width, double step, double finalStep,
+    double margin,
+    const std::function<Eigen::VectorXd(const Eigen::MatrixXd &, const std::vector<Eigen::Index> &)>
+        &scores)
+{
+    const Eigen::Index k = x.rows(), n = x.cols();
+    Eigen::VectorXd steps = Eigen::VectorXd::Constant(k, step);
+    std::vector<Eigen::Index> running, owner;
+    Eigen::MatrixXd trials;
+    for (;;) {
+        running.clear();
+        for (Eigen::Index i = 0; i < k; ++i)
+            if (steps[i] > finalStep)
+                running.push_back(i);
+        if (running.empty())
+            return x;
+        const auto count = static_cast<Eigen::Index>(running.size());
+        trials.resize(2 * n * count, n);
+        owner.resize(static_cast<std::size_t>(trials.rows()));
+        for (Eigen::Index a = 0; a < count; ++a) {
+            const Eigen::Index i = running[static_cast<std::size_t>(a)];
+            for (Eigen::Index j = 0; j < n; ++j)
+                for (int side = 0; side < 2; ++side) {
+                    const Eigen::Index row = 2 * n * a + 2 * j + side;
+                    trials.row(row) = x.row(i);
+                    trials(row, j) = std::clamp(x(i, j) + (side ? -steps[i] : steps[i]) * width[j],
+                                                lower[j], upper[j]);
+                    owner[static_cast<std::size_t>(row)] = i;
+                }
+        }
+        const Eigen::VectorXd values = scores(trials, owner);
+        for (Eigen::Index a = 0; a < count; ++a) {
+            const Eigen::Index i = running[static_cast<std::size_t>(a)];
+            Eigen::Index winner = -1;
+            for (Eigen::Index t = 2 * n * a; t < 2 * n * (a + 1); ++t)
+                if (values[t] < best[i] - margin) {
+                    best[i] = values[t];
+                    winner = t;
+                }
+            if (winner >= 0)
+                x.row(i) = trials.row(winner);
+            else
+                steps[i] /= 2;
+        }
+    }
+}
+
 Eigen::VectorXd patternSearch(Eigen::VectorXd x, double &best, const Eigen::VectorXd &lower,
                               const Eigen::VectorXd &upper, const Eigen::VectorXd &width,
                               double step, double finalStep, double margin,
                               const std::function<Eigen::VectorXd(const Eigen::MatrixXd &)> &scores)
 {
-    const auto n = x.size();
-    Eigen::MatrixXd trials(2 * n, n);
-    while (step > finalStep) {
-        for (Eigen::Index j = 0; j < n; ++j)
-            for (int side = 0; side < 2; ++side) {
-                Eigen::VectorXd trial = x;
-                trial[j] =
-                    std::clamp(trial[j] + (side ? -step : step) * width[j], lower[j], upper[j]);
-                trials.row(2 * j + side) = trial.transpose();
-            }
-        const Eigen::VectorXd values = scores(trials);
-        Eigen::Index winner = -1;
-        for (Eigen::Index t = 0; t < trials.rows(); ++t)
-            if (values[t] < best - margin) {
-                best = values[t];
-                winner = t;
-            }
-        if (winner >= 0)
-            x = trials.row(winner).transpose();
-        else
-            step /= 2;
-    }
-    return x;
+    Eigen::VectorXd bests = Eigen::VectorXd::Constant(1, best);
+    const Eigen::MatrixXd out =
+        patternSearches(x.transpose(), bests, lower, upper, width, step, finalStep, margin,
+                        [&](const Eigen::MatrixXd &trials, const std::vector<Eigen::Index> &) {
+                            return scores(trials);
+                        });
+    best = bests[0];
+    return out.row(0).transpose();
 }
 
 void markExtrapolation(const Problem &problem, const Samples &measured, Front &front)
@@ -200,42 +235,95 @@ void markExtrapolation(const Problem &problem, const Samples &measured, Front &f
     }
 }
 
-Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
-                               const Eigen::MatrixXd &coefficients)
+MetricPredictor::MetricPredictor(const std::vector<Surrogate> &surrogates)
+    : m_surrogates(surrogates)
 {
-    Eigen::MatrixXd out(coefficients.rows(), static_cast<Eigen::Index>(surrogates.size()));
-    bool shared = !surrogates.empty();
+    m_shared = !surrogates.empty();
     for (const auto &s : surrogates)
-        shared = shared && s.sharesFeaturesWith(surrogates.front());
-    if (!shared) {
+        m_shared = m_shared && s.sharesFeaturesWith(surrogates.front());
+    if (!m_shared)
+        return;
+    m_trend.resize(surrogates.front().weights().size(),
+                   static_cast<Eigen::Index>(surrogates.size()));
+    for (std::size_t m = 0; m < surrogates.size(); ++m)
+        m_trend.col(static_cast<Eigen::Index>(m)) = surrogates[m].weights();
+    // Residual processes: the distances to the samples once for all that share them, the
+    // kernel (its exponentials: most of a front's time) once for all that also share a length
+    // scale, then one product with their weights side by side.
+    std::vector<bool> done(surrogates.size(), false);
+    const Surrogate *owner = nullptr;
+    for (std::size_t m = 0; m < surrogates.size(); ++m) {
+        const Surrogate &s = surrogates[m];
+        if (!s.hasResidual() || done[m])
+            continue;
+        Group group;
+        group.first = m;
+        group.newDistances = !owner || !s.sharesResidualPointsWith(*owner);
+        if (group.newDistances)
+            owner = &s;
+        for (std::size_t j = m; j < surrogates.size(); ++j)
+            if (!done[j] && surrogates[j].hasResidual() &&
+                surrogates[j].residualLengthScale() == s.residualLengthScale() &&
+                (j == m || surrogates[j].sharesResidualPointsWith(s))) {
+                group.members.push_back(j);
+                done[j] = true;
+            }
+        group.weights.resize(s.residualWeights().size(),
+                             static_cast<Eigen::Index>(group.members.size()));
+        for (std::size_t g = 0; g < group.members.size(); ++g)
+            group.weights.col(static_cast<Eigen::Index>(g)) =
+                surrogates[group.members[g]].residualWeights();
+        m_groups.push_back(std::move(group));
+    }
+}
+
+Eigen::MatrixXd MetricPredictor::operator()(const Eigen::MatrixXd &coefficients) const
+{
+    // In blocks of rows whose temporaries (rows x samples) stay small: in the cache, and below
+    // the allocator's mmap threshold (larger ones cost page faults on every call).
+    constexpr Eigen::Index kBlock = 96;
+    if (coefficients.rows() <= kBlock)
+        return predictBlock(coefficients);
+    Eigen::MatrixXd out(coefficients.rows(), static_cast<Eigen::Index>(m_surrogates.size()));
+    for (Eigen::Index first = 0; first < coefficients.rows(); first += kBlock) {
+        const Eigen::Index rows = std::min(kBlock, coefficients.rows() - first);
+        out.middleRows(first, rows) = predictBlock(coefficients.middleRows(first, rows));
+    }
+    return out;
+}
+
+Eigen::MatrixXd MetricPredictor::predictBlock(const Eigen::MatrixXd &coefficients) const
+{
+    const std::vector<Surrogate> &surrogates = m_surrogates;
+    Eigen::MatrixXd out(coefficients.rows(), static_cast<Eigen::Index>(surrogates.size()));
+    if (!m_shared) {
         for (std::size_t m = 0; m < surrogates.size(); ++m)
             out.col(static_cast<Eigen::Index>(m)) = surrogates[m].predictRows(coefficients);
         return out;
     }
     // One feature matrix for every metric, one matrix product for all of them.
-    const Eigen::MatrixXd phi = surrogates.front().featureRows(coefficients);
-    Eigen::MatrixXd weights(phi.cols(), static_cast<Eigen::Index>(surrogates.size()));
-    for (std::size_t m = 0; m < surrogates.size(); ++m)
-        weights.col(static_cast<Eigen::Index>(m)) = surrogates[m].weights();
-    out.noalias() = phi * weights;
-    // Residual processes: the distances to the samples once for all that share them.
-    const Surrogate *owner = nullptr;
+    out.noalias() = surrogates.front().featureRows(coefficients) * m_trend;
     Eigen::MatrixXd distances;
-    for (std::size_t m = 0; m < surrogates.size(); ++m) {
-        const Surrogate &s = surrogates[m];
-        if (!s.hasResidual())
-            continue;
-        if (!owner || !s.sharesResidualPointsWith(*owner)) {
-            owner = &s;
+    for (const Group &group : m_groups) {
+        const Surrogate &s = surrogates[group.first];
+        if (group.newDistances)
             distances = s.residualDistances(coefficients);
-        }
-        out.col(static_cast<Eigen::Index>(m)) += s.residualFromDistances(distances);
+        const Eigen::MatrixXd parts = s.residualKernel(distances) * group.weights;
+        for (std::size_t g = 0; g < group.members.size(); ++g)
+            out.col(static_cast<Eigen::Index>(group.members[g])) +=
+                parts.col(static_cast<Eigen::Index>(g));
     }
     for (std::size_t m = 0; m < surrogates.size(); ++m)
         for (Eigen::Index i = 0; i < out.rows(); ++i)
             out(i, static_cast<Eigen::Index>(m)) =
                 surrogates[m].inverseLink(out(i, static_cast<Eigen::Index>(m)));
     return out;
+}
+
+Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
+                               const Eigen::MatrixXd &coefficients)
+{
+    return MetricPredictor(surrogates)(coefficients);
 }
 
 double spacing(const Eigen::MatrixXd &objectives)
@@ -280,7 +368,8 @@ Front computeFront(const Problem &problem, const std::vector<Surrogate> &surroga
         stackRows(latinHypercube(region, candidates, options.seed), oneHotDesign(region));
     if (n <= 10)
         c = stackRows(c, gridDesign(region, 2));
-    Eigen::MatrixXd metrics = predictMetrics(surrogates, c);
+    const MetricPredictor predict(surrogates);
+    Eigen::MatrixXd metrics = predict(c);
     Front front;
     front.evaluated = static_cast<int>(c.rows());
 
@@ -297,28 +386,30 @@ Front computeFront(const Problem &problem, const std::vector<Surrogate> &surroga
     // Normalized gaps to the ideal point: the ASF of candidate i is max_m w_m gaps(i, m).
     Eigen::MatrixXd gaps = (-objectives).rowwise() + ideal.transpose();
     gaps = gaps * range.cwiseInverse().asDiagonal();
+    // Each direction refined by pattern search from its best candidate, all of them in step
+    // (one prediction call per round for every search still running).
+    Eigen::VectorXd bestValues(refined.rows());
     for (std::size_t d = 0; d < dirs.size(); ++d) {
         const Eigen::VectorXd &w = dirs[d];
         Eigen::Index best = 0;
         const Eigen::VectorXd values =
             (gaps * w.asDiagonal()).rowwise().maxCoeff() + 1e-4 * (gaps * w);
-        double bestValue = values.minCoeff(&best);
-        // Refined by pattern search from the best candidate of the direction.
-        const Eigen::VectorXd x =
-            patternSearch(c.row(best).transpose(), bestValue, region.lower, region.upper, width,
-                          0.05, 2e-4, 0, [&](const Eigen::MatrixXd &trials) {
-                              const Eigen::MatrixXd o =
-                                  toObjectives(problem, predictMetrics(surrogates, trials));
-                              front.evaluated += static_cast<int>(trials.rows());
-                              Eigen::VectorXd value(trials.rows());
-                              for (Eigen::Index t = 0; t < trials.rows(); ++t)
-                                  value[t] = asf(o.row(t).transpose(), ideal, range, w);
-                              return value;
-                          });
-        refined.row(static_cast<Eigen::Index>(d)) = x.transpose();
+        bestValues[static_cast<Eigen::Index>(d)] = values.minCoeff(&best);
+        refined.row(static_cast<Eigen::Index>(d)) = c.row(best);
     }
+    refined = patternSearches(
+        refined, bestValues, region.lower, region.upper, width, 0.05, 2e-4, 0,
+        [&](const Eigen::MatrixXd &trials, const std::vector<Eigen::Index> &owner) {
+            const Eigen::MatrixXd o = toObjectives(problem, predict(trials));
+            front.evaluated += static_cast<int>(trials.rows());
+            Eigen::VectorXd value(trials.rows());
+            for (Eigen::Index t = 0; t < trials.rows(); ++t)
+                value[t] = asf(o.row(t).transpose(), ideal, range,
+                               dirs[static_cast<std::size_t>(owner[static_cast<std::size_t>(t)])]);
+            return value;
+        });
     c = stackRows(c, refined);
-    metrics = stackRows(metrics, predictMetrics(surrogates, refined));
+    metrics = stackRows(metrics, predict(refined));
     objectives = toObjectives(problem, metrics);
 
     // Polish: a candidate can be non-dominated within the finite set yet dominated nearby.
@@ -339,8 +430,8 @@ Front computeFront(const Problem &problem, const std::vector<Surrogate> &surroga
                 Eigen::VectorXd trial =
                     (x + step * d).cwiseMax(region.lower).cwiseMin(region.upper);
                 Eigen::MatrixXd one = trial.transpose();
-                const Eigen::VectorXd to = toObjectives(
-                    problem, Eigen::VectorXd(predictMetrics(surrogates, one).row(0).transpose()));
+                const Eigen::VectorXd to =
+                    toObjectives(problem, Eigen::VectorXd(predict(one).row(0).transpose()));
                 ++front.evaluated;
                 const Eigen::VectorXd delta = to - o;
                 if ((delta.array() >= 0).all() && (delta.array() > 0).any()) {
@@ -355,7 +446,7 @@ Front computeFront(const Problem &problem, const std::vector<Surrogate> &surroga
         c.row(index) = x.transpose();
         objectives.row(index) = o.transpose();
     }
-    metrics = predictMetrics(surrogates, c);
+    metrics = predict(c);
     objectives = toObjectives(problem, metrics);
     kept = nonDominated(objectives);
     if (static_cast<int>(kept.size()) > options.maxPoints && options.maxPoints > 0) {

@@ -67,9 +67,43 @@ patternSearch(Eigen::VectorXd x, double &best, const Eigen::VectorXd &lower,
               double finalStep, double margin,
               const std::function<Eigen::VectorXd(const Eigen::MatrixXd &)> &scores);
 
+/// patternSearch from each row of x at once, each search on its own (the same steps and
+/// result as one at a time), every round's neighbours of all searches still running scored in
+/// one call: `scores` gets the rows and, per row, the search (row of x) it belongs to. `best`:
+/// one value per row of x, the start's, updated.
+Eigen::MatrixXd patternSearches(
+    Eigen::MatrixXd x, Eigen::VectorXd &best, const Eigen::VectorXd &lower,
+    const Eigen::VectorXd &upper, const Eigen::VectorXd &width, double step, double finalStep,
+    double margin,
+    const std::function<Eigen::VectorXd(const Eigen::MatrixXd &, const std::vector<Eigen::Index> &)>
+        &scores);
+
 /// Predicted metrics (rows) of coefficient vectors (rows) on the surrogates.
 Eigen::MatrixXd predictMetrics(const std::vector<Surrogate> &surrogates,
                                const Eigen::MatrixXd &coefficients);
+
+/// predictMetrics with what the surrogates share worked out once (one feature matrix for all
+/// metrics; the distances to the samples once for the residual processes fitted on the same
+/// samples, the kernel once for those that also share a length scale), for the many calls of
+/// a front or a selection. Holds a reference: the surrogates must outlive it.
+class MetricPredictor {
+public:
+    explicit MetricPredictor(const std::vector<Surrogate> &surrogates);
+    Eigen::MatrixXd operator()(const Eigen::MatrixXd &coefficients) const;
+
+private:
+    Eigen::MatrixXd predictBlock(const Eigen::MatrixXd &coefficients) const;
+    struct Group {
+        std::size_t first = 0;     ///< its first surrogate, whose kernel serves them all
+        bool newDistances = false; ///< samples other than the previous group's
+        std::vector<std::size_t> members;
+        Eigen::MatrixXd weights; ///< their residual weights side by side
+    };
+    const std::vector<Surrogate> &m_surrogates;
+    bool m_shared = false;   ///< one feature matrix for every metric
+    Eigen::MatrixXd m_trend; ///< the trends' weights side by side
+    std::vector<Group> m_groups;
+};
 
 /// Schott's spacing of a front (objective rows), normalized by its range per objective.
 double spacing(const Eigen::MatrixXd &objectives);

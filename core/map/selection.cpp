@@ -153,9 +153,10 @@ SurrogateSelection selectOnSurrogates(const Problem &problem,
     const bool feasible = out.selection.feasible;
     Eigen::VectorXd x = front.coefficients.row(out.selection.index).transpose();
     x = x.cwiseMax(lo).cwiseMin(hi);
+    const MetricPredictor predict(surrogates);
     auto objectivesOf = [&](const Eigen::MatrixXd &rows) {
         out.evaluations += static_cast<int>(rows.rows());
-        return toObjectives(problem, predictMetrics(surrogates, rows));
+        return toObjectives(problem, predict(rows));
     };
     double best = scorer.score(objectivesOf(x.transpose()).row(0).transpose(), feasible);
     x = patternSearch(x, best, lo, hi, width, 0.02, 1e-4, 1e-15,

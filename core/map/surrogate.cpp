@@ -577,11 +577,16 @@ Eigen::MatrixXd Surrogate::residualDistances(const Eigen::MatrixXd &c) const
     return d2.array().max(0.0).sqrt().matrix();
 }
 
-Eigen::VectorXd Surrogate::residualFromDistances(const Eigen::MatrixXd &distances) const
+Eigen::MatrixXd Surrogate::residualKernel(const Eigen::MatrixXd &distances) const
 {
     const double a = std::sqrt(5.0) / m_diagnostics.process.lengthScale;
     const Eigen::ArrayXXd r = distances.array() * a;
-    return ((1 + r + r.square() / 3) * (-r).exp()).matrix() * m_gpWeights;
+    return ((1 + r + r.square() / 3) * (-r).exp()).matrix();
+}
+
+Eigen::VectorXd Surrogate::residualFromDistances(const Eigen::MatrixXd &distances) const
+{
+    return residualKernel(distances) * m_gpWeights;
 }
 
 bool Surrogate::sharesResidualPointsWith(const Surrogate &other) const
@@ -653,12 +658,11 @@ double Surrogate::predict(const Eigen::VectorXd &c, Eigen::VectorXd &gradient) c
     if (m_diagnostics.residual) {
         // Matérn 5/2: ∂k/∂u = -(5 / 3l²)(1 + √5 d/l) e^(-√5 d/l) (u - u_j).
         const double l = m_diagnostics.process.lengthScale;
-        for (Eigen::Index j = 0; j < m_points.rows(); ++j) {
-            const Eigen::VectorXd delta = u - m_points.row(j).transpose();
-            const double dist = delta.norm(), r = std::sqrt(5.0) * dist / l;
-            q += m_gpWeights[j] * (1 + r + r * r / 3) * std::exp(-r);
-            du -= m_gpWeights[j] * (5.0 / (3 * l * l)) * (1 + r) * std::exp(-r) * delta;
-        }
+        const Eigen::MatrixXd delta = (-m_points).rowwise() + u.transpose(); // rows u - u_j
+        const Eigen::ArrayXd r = delta.rowwise().norm().array() * (std::sqrt(5.0) / l);
+        const Eigen::ArrayXd e = (-r).exp(), w = m_gpWeights.array();
+        q += (w * (1 + r + r.square() / 3) * e).sum();
+        du -= (5.0 / (3 * l * l)) * (delta.transpose() * (w * (1 + r) * e).matrix());
     }
     gradient = inverseLinkDerivative(m_diagnostics.link, q) * du.cwiseQuotient(m_scale);
     return inverseLink(q);

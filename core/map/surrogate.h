@@ -144,10 +144,15 @@ public:
     bool hasResidual() const { return m_diagnostics.residual; }
     /// The residual process's link-space part for m x N rows (zeros without one).
     Eigen::VectorXd residualRows(const Eigen::MatrixXd &c) const;
-    /// The same in two steps, for metrics fitted on the same samples (sharesResidualPointsWith):
-    /// the m x n distances to the samples once, then each metric's kernel over them.
+    /// The same in steps, for metrics fitted on the same samples (sharesResidualPointsWith):
+    /// the m x n distances to the samples once; the m x n kernel over them once for all that
+    /// share a length scale too (residualLengthScale); each metric's part is then that kernel
+    /// times its residualWeights().
     Eigen::MatrixXd residualDistances(const Eigen::MatrixXd &c) const;
+    Eigen::MatrixXd residualKernel(const Eigen::MatrixXd &distances) const;
     Eigen::VectorXd residualFromDistances(const Eigen::MatrixXd &distances) const;
+    const Eigen::VectorXd &residualWeights() const { return m_gpWeights; }
+    double residualLengthScale() const { return m_diagnostics.process.lengthScale; }
     bool sharesResidualPointsWith(const Surrogate &other) const;
 
     /// The fitted quadratic (the trend, with a residual process) in original coordinates,

@@ -69,6 +69,8 @@ private Q_SLOTS:
     void marksProvisionalFronts();
     void frontCarriesIntervals();
     void marksExtrapolatedEnds();
+    void sharedPredictionMatchesEachSurrogate();
+    void patternSearchesMatchOneAtATime();
 };
 
 void TestFront::filtersDominatedPoints()
@@ -361,6 +363,78 @@ void TestFront::marksExtrapolatedEnds()
     QVERIFY(flagged > 0); // the peaks' tops lie between the samples
 }
 
+void TestFront::sharedPredictionMatchesEachSurrogate()
+{
+    // Four metrics on the same samples, Gaussian-process residuals with two length scales (two
+    // share one) and one quadratic alone: the shared prediction (kernels once per length scale,
+    // in blocks of rows) equals each surrogate's own, over more rows than one block.
+    const Problem problem = mftest::unitProblem(3, 4);
+    Samples samples;
+    samples.c = initialDesign(problem, 40, 5);
+    Eigen::MatrixXd y = mftest::mergeLike(samples.c);
+    samples.y.resize(samples.c.rows(), 4);
+    samples.y << y.col(0), y.col(1), y.col(2), y.col(0).cwiseProduct(y.col(1));
+    std::vector<Surrogate> surrogates;
+    const double scales[] = {0.5, 1.2, 0.5, 0};
+    for (int k = 0; k < 4; ++k) {
+        SurrogateOptions options;
+        options.residual =
+            scales[k] > 0 ? SurrogateOptions::Residual::Always : SurrogateOptions::Residual::Off;
+        options.lengthScale = scales[k];
+        surrogates.push_back(Surrogate::fit(samples.c, samples.y.col(k), "m", options));
+    }
+    QVERIFY(surrogates[0].hasResidual() && surrogates[1].hasResidual() &&
+            !surrogates[3].hasResidual());
+    const Eigen::MatrixXd rows = initialDesign(problem, 250, 9);
+    const Eigen::MatrixXd shared = MetricPredictor(surrogates)(rows);
+    QCOMPARE(predictMetrics(surrogates, rows), shared);
+    for (int k = 0; k < 4; ++k) {
+        const double gap =
+            (shared.col(k) - surrogates[static_cast<std::size_t>(k)].predictRows(rows))
+                .cwiseAbs()
+                .maxCoeff();
+        QVERIFY2(gap < 1e-12, std::to_string(gap).c_str());
+    }
+}
+
+void TestFront::patternSearchesMatchOneAtATime()
+{
+    // Searches run in step give each search the steps and the result it has on its own.
+    const Eigen::Vector2d lower(0, 0), upper(1, 1), width(1, 1);
+    const Eigen::Vector2d targets[] = {{0.3, 0.7}, {0.9, 0.1}, {0.5, 0.5}};
+    const auto score = [](const Eigen::RowVectorXd &x, const Eigen::Vector2d &target) {
+        return (x.transpose() - target).squaredNorm() + 0.1 * std::abs(x[0] - x[1]);
+    };
+    Eigen::MatrixXd starts(3, 2);
+    starts << 0.1, 0.1, 0.2, 0.9, 0.95, 0.95;
+    Eigen::VectorXd bests(3);
+    for (int i = 0; i < 3; ++i)
+        bests[i] = score(starts.row(i), targets[i]);
+    const Eigen::VectorXd firstBests = bests;
+    const Eigen::MatrixXd together = patternSearches(
+        starts, bests, lower, upper, width, 0.05, 1e-4, 0,
+        [&](const Eigen::MatrixXd &trials, const std::vector<Eigen::Index> &owner) {
+            Eigen::VectorXd values(trials.rows());
+            for (Eigen::Index t = 0; t < trials.rows(); ++t)
+                values[t] = score(trials.row(t), targets[owner[static_cast<std::size_t>(t)]]);
+            return values;
+        });
+    for (int i = 0; i < 3; ++i) {
+        double best = firstBests[i];
+        const Eigen::VectorXd alone =
+            patternSearch(starts.row(i).transpose(), best, lower, upper, width, 0.05, 1e-4, 0,
+                          [&](const Eigen::MatrixXd &trials) {
+                              Eigen::VectorXd values(trials.rows());
+                              for (Eigen::Index t = 0; t < trials.rows(); ++t)
+                                  values[t] = score(trials.row(t), targets[i]);
+                              return values;
+                          });
+        QCOMPARE(Eigen::VectorXd(together.row(i).transpose()), alone);
+        QCOMPARE(bests[i], best);
+        QVERIFY(best < firstBests[i]);
+    }
+}
+
 void TestFront::rejectsBadPreferences()
 {
     const Problem problem = mftest::unitProblem(2, 2);
@@ -380,7 +454,8 @@ MF_TEST_MAIN(TestFront, filtersDominatedPoints, matchesTheAnalyticFront, staysIn
              weightedSumMissesNonConvexPoints, chebyshevFindsTheAnalyticOptimum,
              honoursFloorsAndReferencePoints, rejectsBadPreferences, selectsOnTheSurrogatesSmoothly,
              selectionOnSurrogatesHonoursFloors, marksProvisionalFronts, frontCarriesIntervals,
-             marksExtrapolatedEnds)
+             marksExtrapolatedEnds, sharedPredictionMatchesEachSurrogate,
+             patternSearchesMatchOneAtATime)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_front.moc"
 #endif
