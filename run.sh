@@ -304,6 +304,9 @@ case "$command" in
         /usr/bin/python3 bench/run_folder_benchmark.py "$BUILD_DIR"
         /usr/bin/python3 bench/run_text_benchmarks.py "$BUILD_DIR" "$BUILD_DIR/example-text" \
             "$BUILD_DIR/bench-text"
+        # Intervals run by run on both examples (calibration issue, docs/BENCHMARKS.md).
+        python3 bench/run_calibration_benchmark.py "$BUILD_DIR" "$BUILD_DIR/example-all" \
+            "$BUILD_DIR/example-text" "$BUILD_DIR/bench-calibration"
         # Block-wise against task-wise fronts on both examples (docs/BENCHMARKS.md).
         python3 bench/run_blockwise_benchmark.py "$BUILD_DIR" "$BUILD_DIR/example-all" \
             "$BUILD_DIR/example-text" "$BUILD_DIR/bench-blockwise"
