@@ -49,6 +49,12 @@ std::string peaksCommand()
     return std::string("'") + MERGEFRONT_METRIC_TOOL + "' peaks {checkpoint} {task}";
 }
 
+/// The metric tool's peaks: task a's accuracy at w = (x, y), its optimum at (px, py).
+double peaks(double x, double y, double px, double py)
+{
+    return 1 / (1 + std::exp(-(2 - 4 * (std::pow(x - px, 2) + std::pow(y - py, 2)))));
+}
+
 /// Runs `job` on the window's controller and waits until it has finished.
 bool runToEnd(MainWindow &window, const std::function<void()> &job)
 {
@@ -91,6 +97,7 @@ private Q_SLOTS:
     }
     void samplesLiveAndFits();
     void marksAProvisionalFront();
+    void aWideBandDoesNotSetTheAxes();
     void sliderMovesTheSelectionAsSelectPointSays();
     void clickingAFrontPointSelectsIt();
     void eventLoopTurnsWhileARunIsCancelled();
@@ -205,6 +212,55 @@ void TestGui::marksAProvisionalFront()
              qPrintable(window.selectedLabel()->text()));
 }
 
+void TestGui::aWideBandDoesNotSetTheAxes()
+{
+    // Eight noisy measurements in a narrow range (0.85 to 0.95, ± 0.03): a band far wider than
+    // the points. It must
+    // not set the axes' range: at most half as much again as the points', and the padding.
+    TempDir dir;
+    mftest::writeCommandProject(dir, peaksCommand());
+    {
+        auto project = mf::project::Project::load(dir.file("project.json"));
+        const double c[8][2] = {{0, 0},     {1, 0},       {0, 1},       {1, 1},
+                                {0.5, 0.5}, {0.25, 0.75}, {0.75, 0.25}, {0.5, 0.1}};
+        for (int i = 0; i < 8; ++i) {
+            mf::project::EvaluationEntry entry;
+            entry.kind = "sample";
+            entry.result.coefficients = {c[i][0], c[i][1]};
+            const double noise = i % 2 ? 0.03 : -0.03;
+            entry.result.metrics["a"] = 0.85 + 0.1 * peaks(c[i][0], c[i][1], 0.8, 0.2) + noise;
+            entry.result.metrics["b"] = 0.85 + 0.1 * peaks(c[i][0], c[i][1], 0.2, 0.8) - noise;
+            project.evaluations.push_back(entry);
+        }
+        project.save();
+    }
+    MainWindow window;
+    window.show();
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    const mf::map::Front &front = window.document()->front();
+    const mf::map::Samples samples = window.document()->project().samples();
+    QCustomPlot *plot = window.plot()->tradeOffPlot();
+    bool wide = false;
+    for (int k = 0; k < 2; ++k) {
+        const double lo = std::min(front.metrics.col(k).minCoeff(), samples.y.col(k).minCoeff());
+        const double hi = std::max(front.metrics.col(k).maxCoeff(), samples.y.col(k).maxCoeff());
+        const double band = std::max(hi, front.upper.col(k).maxCoeff()) -
+                            std::min(lo, front.lower.col(k).minCoeff());
+        wide |= band > 1.5 * (hi - lo);
+        const QCPRange range = (k == 0 ? plot->xAxis : plot->yAxis)->range();
+        QVERIFY2(range.size() <= 1.5 * (hi - lo) * 1.12 + 0.05,
+                 qPrintable(QStringLiteral("%1: %2 to %3, points %4 to %5")
+                                .arg(k)
+                                .arg(range.lower)
+                                .arg(range.upper)
+                                .arg(lo)
+                                .arg(hi)));
+    }
+    QVERIFY(wide); // the case this checks
+}
+
 void TestGui::sliderMovesTheSelectionAsSelectPointSays()
 {
     TempDir dir;
@@ -254,6 +310,11 @@ void TestGui::sliderMovesTheSelectionAsSelectPointSays()
     window.weightSlider(0)->setValue(5);
     window.weightSlider(1)->setValue(95);
     QVERIFY(window.document()->selectedPredicted()[0] < aHeavy);
+    // Each slider shows its weight as a number.
+    QCOMPARE(window.findChild<QLabel *>(QStringLiteral("weight:a"))->text(),
+             QStringLiteral("0.05"));
+    QCOMPARE(window.findChild<QLabel *>(QStringLiteral("weight:b"))->text(),
+             QStringLiteral("0.95"));
 }
 
 void TestGui::clickingAFrontPointSelectsIt()

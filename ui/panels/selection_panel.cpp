@@ -234,14 +234,19 @@ void SelectionPanel::rebuildPreference()
                          : equal || heaviest <= 0
                              ? 50
                              : static_cast<int>(std::lround(100 * weight / heaviest)));
-        slider->setToolTip(tr("How much %1 matters (weight %2 of 0 to 1)")
-                               .arg(QString::fromStdString(task.name))
-                               .arg(slider->value() / 100.0, 0, 'f', 2));
-        connect(slider, &QSlider::valueChanged, slider, [slider, name = task.name](int value) {
+        // The weight as a number beside its slider (and in its tooltip).
+        auto *number = new QLabel(row);
+        number->setObjectName(QStringLiteral("weight:") + QString::fromStdString(task.name));
+        number->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        number->setMinimumWidth(number->fontMetrics().horizontalAdvance(QStringLiteral("0.00 ")));
+        const auto showWeight = [slider, number, name = task.name](int value) {
+            number->setText(QString::number(value / 100.0, 'f', 2));
             slider->setToolTip(tr("How much %1 matters (weight %2 of 0 to 1)")
                                    .arg(QString::fromStdString(name))
                                    .arg(value / 100.0, 0, 'f', 2));
-        });
+        };
+        showWeight(slider->value());
+        connect(slider, &QSlider::valueChanged, number, showWeight);
         auto *floor = new QDoubleSpinBox(row);
         floor->setRange(-1e9, 1e9);
         floor->setDecimals(3);
@@ -258,6 +263,7 @@ void SelectionPanel::rebuildPreference()
                                     .arg(QString::fromStdString(task.name)));
         layout->addWidget(name);
         layout->addWidget(slider, 1);
+        layout->addWidget(number);
         layout->addWidget(floor);
         m_weightsLayout->addWidget(row);
         m_weights.push_back(slider);

@@ -373,7 +373,29 @@ void TradeOffView::rebuild()
         hint->setColor(QColor(110, 110, 110));
         hint->setFont(QFont(font().family(), 10));
     } else {
-        m_plot->rescaleAxes();
+        // The range of what was measured and predicted; the 90% band and bars join it only
+        // while they are not far wider (at most half as much again): a provisional front's
+        // band can span the whole metric and would squeeze the points into a corner.
+        std::vector<QCPAbstractPlottable *> uncertainty;
+        for (int i = 0; i < m_plot->plottableCount(); ++i) {
+            QCPAbstractPlottable *plottable = m_plot->plottable(i);
+            if (plottable->visible() &&
+                (plottable == m_band || qobject_cast<QCPErrorBars *>(plottable)))
+                uncertainty.push_back(plottable);
+        }
+        m_plot->rescaleAxes(true);
+        const QCPRange xData = m_plot->xAxis->range(), yData = m_plot->yAxis->range();
+        for (QCPAbstractPlottable *plottable : uncertainty)
+            plottable->setVisible(false);
+        m_plot->rescaleAxes(true);
+        const QCPRange xPoints = m_plot->xAxis->range(), yPoints = m_plot->yAxis->range();
+        for (QCPAbstractPlottable *plottable : uncertainty)
+            plottable->setVisible(true);
+        const auto choose = [](const QCPRange &all, const QCPRange &points) {
+            return points.size() > 0 && all.size() > 1.5 * points.size() ? points : all;
+        };
+        m_plot->xAxis->setRange(choose(xData, xPoints));
+        m_plot->yAxis->setRange(choose(yData, yPoints));
         for (QCPAxis *axis : {m_plot->xAxis, m_plot->yAxis}) {
             const QCPRange range = axis->range();
             const double pad = std::max(0.02, range.size() * 0.06);
