@@ -21,6 +21,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
+#include <QDir>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QItemSelectionModel>
@@ -558,9 +559,13 @@ void MainWindow::updateRunState()
 
 void MainWindow::updateTitle()
 {
-    setWindowTitle(m_document->isOpen()
-                       ? tr("%1[*] — Mergefront").arg(QFileInfo(m_document->path()).fileName())
-                       : tr("Mergefront"));
+    // The project's folder and file ("example/project.json"): most projects are called
+    // project.json, their folder tells them apart.
+    const QFileInfo file(m_document->path());
+    setWindowTitle(
+        m_document->isOpen()
+            ? tr("%1/%2[*] — Mergefront").arg(file.absoluteDir().dirName(), file.fileName())
+            : tr("Mergefront"));
     setWindowModified(m_document->isDirty());
 }
 

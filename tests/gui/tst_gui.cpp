@@ -23,6 +23,8 @@
 #include "zoo/zoo.h"
 
 #include <QComboBox>
+#include <QDir>
+#include <QFileInfo>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QSignalSpy>
@@ -724,6 +726,11 @@ void TestGui::thePreferenceIsSavedAndMarksTheProjectModified()
         openSampled(window, dir);
         QVERIFY(!window.document()->isDirty());
         QVERIFY(!window.isWindowModified());
+        // The title names the project by its folder and file, not only "project.json".
+        const QString folder =
+            QFileInfo(QString::fromStdString(dir.file("project.json"))).absoluteDir().dirName();
+        QVERIFY2(window.windowTitle().startsWith(folder + QStringLiteral("/project.json")),
+                 qPrintable(window.windowTitle()));
         window.weightSlider(0)->setValue(100);
         window.weightSlider(1)->setValue(25);
         window.ruleBox()->setCurrentIndex(window.ruleBox()->findData(QStringLiteral("weighted")));
