@@ -187,21 +187,22 @@ void RunController::grid(int levels)
 
 void RunController::evaluatePoint(const std::vector<double> &coefficients)
 {
-    start(tr("Evaluating the selected merge"), [this,
-                                                coefficients](project::Project &copy,
-                                                              const eval::CancelToken &cancel) {
-        eval::Evaluation result;
-        runSession(copy, cancel, [&](project::Session &session) {
-            result = session.evaluate({coefficients}, "point", liveProgress(copy)).front();
-        });
-        if (result.failed)
-            throw Error("the evaluation failed: " + result.error);
-        QString text;
-        for (const auto &[name, value] : result.metrics)
-            text +=
-                QStringLiteral(" %1 %2").arg(QString::fromStdString(name)).arg(value, 0, 'f', 4);
-        return tr("measured:") + text;
-    });
+    start(tr("Evaluating the selected merge"),
+          [this, coefficients](project::Project &copy, const eval::CancelToken &cancel) {
+              eval::Evaluation result;
+              runSession(copy, cancel, [&](project::Session &session) {
+                  result = session.evaluate({coefficients}, "point", liveProgress(copy)).front();
+              });
+              if (result.failed)
+                  throw Error("the evaluation failed: " + result.error);
+              QString text; // in the project's task order
+              for (const auto &task : copy.tasks)
+                  if (const auto it = result.metrics.find(task.name); it != result.metrics.end())
+                      text += QStringLiteral(" %1 %2")
+                                  .arg(QString::fromStdString(task.name))
+                                  .arg(it->second, 0, 'f', 4);
+              return tr("measured:") + text;
+          });
 }
 
 void RunController::exportMerge(const std::vector<double> &coefficients,
