@@ -88,6 +88,13 @@ void openSampled(MainWindow &window, const TempDir &dir)
     QVERIFY(window.document()->hasFront());
 }
 
+/// The project already written in `dir`, open in `window`, its front fitted.
+void openFitted(MainWindow &window, const TempDir &dir)
+{
+    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
+    waitForFit(window);
+}
+
 } // namespace
 
 class TestGui : public QObject {
@@ -202,8 +209,7 @@ void TestGui::marksAProvisionalFront()
     }
     MainWindow window;
     window.show();
-    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
-    waitForFit(window);
+    openFitted(window, dir);
     QVERIFY(window.document()->hasFront());
     QVERIFY(window.document()->trust().provisional);
     const auto *banner = window.findChild<QLabel *>(QStringLiteral("provisionalBanner"));
@@ -238,8 +244,7 @@ void TestGui::aWideBandDoesNotSetTheAxes()
     }
     MainWindow window;
     window.show();
-    QVERIFY(window.openProject(QString::fromStdString(dir.file("project.json"))));
-    waitForFit(window);
+    openFitted(window, dir);
     QVERIFY(window.document()->hasFront());
     const mf::map::Front &front = window.document()->front();
     const mf::map::Samples samples = window.document()->project().samples();
