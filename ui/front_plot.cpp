@@ -46,6 +46,8 @@ void FrontPlot::addView(FrontView *view)
     m_views.push_back(view);
     m_tabs->addTab(view, view->title());
     connect(view, &FrontView::frontPointClicked, this, &FrontPlot::frontPointClicked);
+    connect(view, &FrontView::evaluateRequested, this, &FrontPlot::evaluateRequested);
+    connect(view, &FrontView::exportRequested, this, &FrontPlot::exportRequested);
 }
 
 void FrontPlot::rebuild()

@@ -36,6 +36,8 @@ public:
 
 Q_SIGNALS:
     void frontPointClicked(int index);
+    void evaluateRequested(); ///< a view's context menu: evaluate the selected merge
+    void exportRequested();   ///< ... export it
 
 private:
     void addView(FrontView *view);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "main_window.h"
 
+#include "dialogs.h"
 #include "front_plot.h"
 #include "front_table_model.h"
 #include "merge/folder_output.h"
@@ -58,6 +59,30 @@ QString exampleFolder(RunController::Example example)
     return base + QStringLiteral("/mergefront/example");
 }
 
+/// Keeps a menu action enabled exactly when its button is (a disabled button ignores the
+/// action's click, so an enabled action would do nothing).
+class EnabledMirror : public QObject {
+public:
+    EnabledMirror(QAction *action, QWidget *button)
+        : QObject(action)
+        , m_action(action)
+    {
+        button->installEventFilter(this);
+        action->setEnabled(button->isEnabled());
+    }
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        if (event->type() == QEvent::EnabledChange)
+            m_action->setEnabled(static_cast<QWidget *>(watched)->isEnabled());
+        return false;
+    }
+
+private:
+    QAction *m_action;
+};
+
 } // namespace
 
 MainWindow::MainWindow(QWidget *parent)
@@ -80,6 +105,9 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_document, &ProjectDocument::selectionChanged, this, &MainWindow::updateRunState);
     connect(m_document, &ProjectDocument::dirtyChanged, this, &MainWindow::updateTitle);
     connect(m_plot, &FrontPlot::frontPointClicked, m_document, &ProjectDocument::selectFrontPoint);
+    connect(m_plot, &FrontPlot::evaluateRequested, m_selectionPanel->evaluateButton(),
+            &QPushButton::click);
+    connect(m_plot, &FrontPlot::exportRequested, this, [this] { m_exportAction->trigger(); });
     connect(m_projectPanel, &ProjectPanel::logLine, this, &MainWindow::log);
     connect(m_projectPanel, &ProjectPanel::tokenizersDiffer, m_selectionPanel,
             &SelectionPanel::offerTokenizers);
@@ -176,8 +204,11 @@ void MainWindow::buildActions()
     });
     m_saveAction->setShortcut(QKeySequence::Save);
     m_saveAsAction = file->addAction(tr("Save &as…"), this, [this] {
-        const QString path = QFileDialog::getSaveFileName(
-            this, tr("Save project as"), m_document->path(), tr("Mergefront projects (*.json)"));
+        QString filter;
+        const QString path = withFilterExtension(
+            QFileDialog::getSaveFileName(this, tr("Save project as"), m_document->path(),
+                                         tr("Mergefront projects (*.json)"), &filter),
+            filter);
         if (path.isEmpty())
             return;
         try {
@@ -194,23 +225,32 @@ void MainWindow::buildActions()
         const bool gguf = m_selectionPanel->exportsGguf();
         const bool adapter = m_selectionPanel->exportsAdapter();
         const bool folder = !gguf && m_selectionPanel->exportMode() < 0;
-        const QString path = QFileDialog::getSaveFileName(
-            this,
-            gguf      ? tr("Export the selected merge as GGUF (llama.cpp, Ollama, LM Studio)")
-            : adapter ? tr("Export the selected merge as one PEFT LoRA adapter folder (a new name)")
-            : folder  ? tr("Export the selected merge as a model folder (a new name)")
-                      : tr("Export the selected merge"),
-            QString(),
-            gguf                ? tr("GGUF (*.gguf)")
-            : adapter || folder ? tr("Folder (a name without extension)")
-                                : tr("Checkpoints (*.safetensors *.pt)"));
+        // A name without an extension gets the chosen filter's (a folder's filter has none).
+        QString filter;
+        const QString path = withFilterExtension(
+            QFileDialog::getSaveFileName(
+                this,
+                gguf ? tr("Export the selected merge as GGUF (llama.cpp, Ollama, LM Studio)")
+                : adapter
+                    ? tr("Export the selected merge as one PEFT LoRA adapter folder (a new name)")
+                : folder ? tr("Export the selected merge as a model folder (a new name)")
+                         : tr("Export the selected merge"),
+                QString(),
+                gguf                ? tr("GGUF (*.gguf)")
+                : adapter || folder ? tr("Folder (a name without extension)")
+                                    : tr("safetensors (*.safetensors);;PyTorch (*.pt)"),
+                &filter),
+            filter);
         if (!path.isEmpty())
             exportTo(path);
     });
     m_exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
     m_exportPlotAction = file->addAction(tr("Export &plot…"), this, [this] {
-        const QString path = QFileDialog::getSaveFileName(this, tr("Export the plot"), QString(),
-                                                          tr("Images (*.png *.pdf)"));
+        QString filter;
+        const QString path = withFilterExtension(
+            QFileDialog::getSaveFileName(this, tr("Export the plot"), QString(),
+                                         tr("PNG image (*.png);;PDF (*.pdf)"), &filter),
+            filter);
         if (!path.isEmpty() && !m_plot->savePlot(path))
             log(tr("could not write %1").arg(path), true);
     });
@@ -225,12 +265,20 @@ void MainWindow::buildActions()
     QAction *refine = run->addAction(tr("&Refine (Bayesian round)"), m_runPanel->refineButton(),
                                      &QPushButton::click);
     refine->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
-    run->addAction(tr("Ground-truth &grid…"), m_runPanel->gridButton(), &QPushButton::click);
+    QAction *grid =
+        run->addAction(tr("Ground-truth &grid…"), m_runPanel->gridButton(), &QPushButton::click);
     QAction *evaluate = run->addAction(tr("&Evaluate this point"),
                                        m_selectionPanel->evaluateButton(), &QPushButton::click);
     evaluate->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
-    QAction *cancel = run->addAction(tr("&Cancel"), m_runner, &RunController::cancel);
+    QAction *cancel = run->addAction(tr("&Cancel"), m_runPanel->cancelButton(),
+                                     &QPushButton::click);
     cancel->setShortcut(QKeySequence(Qt::Key_Escape));
+    // Each Run action is enabled exactly when its button is.
+    new EnabledMirror(sample, m_runPanel->sampleButton());
+    new EnabledMirror(refine, m_runPanel->refineButton());
+    new EnabledMirror(grid, m_runPanel->gridButton());
+    new EnabledMirror(evaluate, m_selectionPanel->evaluateButton());
+    new EnabledMirror(cancel, m_runPanel->cancelButton());
 
     QMenu *view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget *dock : findChildren<QDockWidget *>())
@@ -333,11 +381,12 @@ bool MainWindow::mayLeaveTheRun(const QString &what)
                 : tr("A run is in progress on %1. Cancel it (its finished evaluations are saved "
                      "in that project) and open %2, or stay with the run?")
                       .arg(m_document->path(), what);
-    const bool leave = m_runSwitchAnswer
-                           ? m_runSwitchAnswer(question)
-                           : QMessageBox::question(this, tr("A run is in progress"), question,
-                                                   QMessageBox::Yes | QMessageBox::No,
-                                                   QMessageBox::No) == QMessageBox::Yes;
+    const bool leave =
+        m_runSwitchAnswer
+            ? m_runSwitchAnswer(question)
+            : askChoice(this, tr("A run is in progress"), question,
+                        cluster ? tr("Stop watching and open") : tr("Cancel the run and open"),
+                        tr("Stay with the run"));
     if (!leave) {
         log(tr("stayed with the running job; %1 was not opened").arg(what));
         return false;
@@ -630,9 +679,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
                                      .arg(m_document->path());
         const bool close = m_runCloseAnswer
                                ? m_runCloseAnswer(question)
-                               : QMessageBox::question(this, tr("A run is in progress"), question,
-                                                       QMessageBox::Yes | QMessageBox::No,
-                                                       QMessageBox::No) == QMessageBox::Yes;
+                               : askChoice(this, tr("A run is in progress"), question,
+                                           tr("Cancel the run and close"), tr("Stay with the run"));
         if (!close) {
             log(tr("stayed with the running job"));
             event->ignore();

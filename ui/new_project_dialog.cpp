@@ -126,6 +126,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
                                         tr("direction")});
     m_tasks->horizontalHeader()->setSectionResizeMode(Setting, QHeaderView::Stretch);
     m_tasks->verticalHeader()->hide();
+    m_tasks->setTabKeyNavigation(false); // Tab leaves the table; arrows move between cells
     layout->addWidget(m_tasks, 1);
     auto *taskButtons = new QHBoxLayout;
     auto *add = new QPushButton(tr("Add tasks…"), this);
@@ -203,6 +204,7 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
         {tr("group"), tr("tensor names (regex; empty: the rest)"), tr("layer ramp")});
     m_groups->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
     m_groups->verticalHeader()->hide();
+    m_groups->setTabKeyNavigation(false);
     m_groups->setMaximumHeight(130);
     m_groups->setToolTip(tr("Each merged tensor belongs to exactly one group; a merge is then one "
                             "coefficient per task and group (a ramp: a first and a last value "

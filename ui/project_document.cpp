@@ -64,6 +64,8 @@ void ProjectDocument::restorePreference()
         }
         if (sum <= 0)
             return;
+        // "floors_on": "mean" (the default, and older files) or "pessimistic".
+        preference.floorsOnPessimisticEnd = saved.value("floors_on", "mean") == "pessimistic";
         preference.rule = map::parseRule(saved.at("rule").get<std::string>());
         if (preference.rule == map::Rule::ReferencePoint)
             return; // the window sets no reference point
@@ -84,7 +86,8 @@ nlohmann::json ProjectDocument::preferenceJson() const
         {"weights", std::vector<double>(m_preference.weights.data(),
                                         m_preference.weights.data() + m_preference.weights.size())},
         {"rule", map::ruleName(m_preference.rule)},
-        {"floors", floors}};
+        {"floors", floors},
+        {"floors_on", m_preference.floorsOnPessimisticEnd ? "pessimistic" : "mean"}};
 }
 
 void ProjectDocument::save()
@@ -191,6 +194,7 @@ void ProjectDocument::setPreference(const map::Preference &preference)
         return true;
     };
     const bool changed = preference.rule != m_preference.rule ||
+                         preference.floorsOnPessimisticEnd != m_preference.floorsOnPessimisticEnd ||
                          !same(preference.weights, m_preference.weights) ||
                          !same(preference.floors, m_preference.floors);
     m_preference = preference;

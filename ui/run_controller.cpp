@@ -67,18 +67,19 @@ void RunController::start(const QString &what, Job job, bool needsProject)
     project::Project copy = m_document->project();
     m_worker = std::thread([this, copy = std::move(copy), job = std::move(job), cancel = m_cancel,
                             generation = m_jobGeneration]() mutable {
-        bool ok = true;
+        bool ok = true, cancelled = false;
         QString message;
         try {
             message = job(copy, cancel);
         } catch (const Cancelled &) {
             ok = false;
+            cancelled = true;
             message = tr("stopped; every finished evaluation is saved");
         } catch (const std::exception &e) {
             ok = false;
             message = QString::fromStdString(e.what());
         }
-        post([this, ok, message, generation, copy = std::move(copy)] {
+        post([this, ok, cancelled, message, generation, copy = std::move(copy)] {
             // Only into the project the job started on (another may have been opened since).
             const bool ours = m_document->isOpen() &&
                               m_document->projectGeneration() == generation &&
@@ -86,10 +87,12 @@ void RunController::start(const QString &what, Job job, bool needsProject)
             if (ours)
                 m_document->adoptProject(copy);
             m_busy = false;
-            const QString where =
-                ours ? QString() : tr(" (%1, saved there)").arg(QString::fromStdString(copy.path));
-            Q_EMIT logLine(message + where);
-            Q_EMIT finished(ok, message + where);
+            // A job on another project than the one now open says where its work went (an
+            // example's build has no project yet: nothing to say).
+            const QString where = ours || copy.path.empty()
+                                      ? QString()
+                                      : tr(" (%1, saved there)").arg(QString::fromStdString(copy.path));
+            Q_EMIT finished(ok, message + where, cancelled);
         });
     });
 }
@@ -129,7 +132,8 @@ eval::JobRunner::ProgressCallback RunController::liveProgress(const project::Pro
             for (const project::EvaluationEntry &entry : fresh) {
                 if (entry.result.failed)
                     Q_EMIT logLine(tr("evaluation failed: %1")
-                                       .arg(QString::fromStdString(entry.result.error)));
+                                       .arg(QString::fromStdString(entry.result.error)),
+                                   true);
                 m_document->addEvaluation(entry);
             }
             Q_EMIT progress(p.done, p.total, p.failed, p.rate, p.etaSeconds);

@@ -90,9 +90,11 @@ Q_SIGNALS:
                       double etaSeconds);
     /// A cluster run's jobs in flight, after each look at Slurm's queue.
     void clusterJobs(int queued, int running, const QStringList &ids);
-    void logLine(const QString &line);
-    /// ok false: `message` says why (cancelled, a bad file, a failed evaluation).
-    void finished(bool ok, const QString &message);
+    /// A line for the log; `error` for a failure (an evaluation that failed), shown in red.
+    void logLine(const QString &line, bool error = false);
+    /// The job ended. ok false: `message` says why (a bad file, failed evaluations), or
+    /// `cancelled` when the user stopped it (not an error). Not also sent as a logLine.
+    void finished(bool ok, const QString &message, bool cancelled = false);
     /// A start was refused (another job runs, no project is open); the running job, if any,
     /// goes on and will send its own finished().
     void refused(const QString &message);

@@ -95,10 +95,11 @@ public:
     }
 
     /// With a feasible target, points that miss a floor are out (infinite); without one, the
-    /// smallest shortfall wins.
-    double score(const Eigen::VectorXd &o, bool feasible) const
+    /// smallest shortfall wins. `floorSide`: the objectives the floors are checked on (the
+    /// means `o`, or the intervals' pessimistic ends).
+    double score(const Eigen::VectorXd &o, const Eigen::VectorXd &floorSide, bool feasible) const
     {
-        const double missing = shortfall(o);
+        const double missing = shortfall(floorSide);
         if (!feasible)
             return missing;
         return missing > 0 ? std::numeric_limits<double>::infinity() : rule(o);
@@ -110,21 +111,52 @@ private:
     Eigen::VectorXd m_w, m_ideal, m_nadir, m_range, m_reference;
 };
 
+/// The metrics the floors are checked on: the means, or each interval's pessimistic end (the
+/// lower bound of a maximized metric, the upper of a minimized one; the mean where the bound
+/// is not estimable). Rows are points, columns metrics.
+Eigen::MatrixXd floorSide(const Problem &problem, const Preference &preference,
+                          const Eigen::MatrixXd &mean, const Eigen::MatrixXd &lower,
+                          const Eigen::MatrixXd &upper)
+{
+    if (!preference.floorsOnPessimisticEnd)
+        return mean;
+    Eigen::MatrixXd out = mean;
+    for (Eigen::Index j = 0; j < mean.cols(); ++j) {
+        const bool minimize =
+            problem.metrics[static_cast<std::size_t>(j)].direction == Direction::Minimize;
+        for (Eigen::Index i = 0; i < mean.rows(); ++i) {
+            const double bound = minimize ? upper(i, j) : lower(i, j);
+            if (std::isfinite(bound))
+                out(i, j) = bound;
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 Selection selectPoint(const Problem &problem, const Front &front, const Preference &preference)
 {
     const Scorer scorer(problem, front, preference);
     const Eigen::MatrixXd objectives = toObjectives(problem, front.metrics);
+    const bool bounds = front.lower.rows() == front.metrics.rows() &&
+                        front.lower.cols() == front.metrics.cols() &&
+                        front.upper.rows() == front.metrics.rows() &&
+                        front.upper.cols() == front.metrics.cols();
+    const Eigen::MatrixXd floorObjectives =
+        bounds ? toObjectives(problem, floorSide(problem, preference, front.metrics, front.lower,
+                                                 front.upper))
+               : objectives;
     bool anyFeasible = false;
     for (Eigen::Index i = 0; i < objectives.rows() && !anyFeasible; ++i)
-        anyFeasible = scorer.shortfall(objectives.row(i).transpose()) == 0;
+        anyFeasible = scorer.shortfall(floorObjectives.row(i).transpose()) == 0;
 
     Selection selection;
     selection.feasible = anyFeasible;
     double best = std::numeric_limits<double>::infinity();
     for (Eigen::Index i = 0; i < objectives.rows(); ++i) {
-        const double score = scorer.score(objectives.row(i).transpose(), anyFeasible);
+        const double score = scorer.score(objectives.row(i).transpose(),
+                                          floorObjectives.row(i).transpose(), anyFeasible);
         if (score < best) {
             best = score;
             selection.index = static_cast<int>(i);
@@ -132,7 +164,10 @@ Selection selectPoint(const Problem &problem, const Front &front, const Preferen
     }
     selection.score = best;
     if (!anyFeasible)
-        selection.note = "no front point meets every floor; chose the one closest to them";
+        selection.note = preference.floorsOnPessimisticEnd
+                             ? "no front point meets every floor with its interval's pessimistic "
+                               "end; chose the one closest to them"
+                             : "no front point meets every floor; chose the one closest to them";
     return selection;
 }
 
@@ -154,19 +189,33 @@ SurrogateSelection selectOnSurrogates(const Problem &problem,
     Eigen::VectorXd x = front.coefficients.row(out.selection.index).transpose();
     x = x.cwiseMax(lo).cwiseMin(hi);
     const MetricPredictor predict(surrogates);
-    auto objectivesOf = [&](const Eigen::MatrixXd &rows) {
+    // The rule's value of each row: on the means, floors on the means or on the intervals'
+    // pessimistic ends (then each trial's interval is predicted too).
+    const bool pessimistic = preference.floorsOnPessimisticEnd && preference.floors.size() == m &&
+                             !preference.floors.array().isNaN().all();
+    auto scores = [&](const Eigen::MatrixXd &rows) {
         out.evaluations += static_cast<int>(rows.rows());
-        return toObjectives(problem, predict(rows));
+        const Eigen::MatrixXd mean = predict(rows);
+        const Eigen::MatrixXd o = toObjectives(problem, mean);
+        Eigen::MatrixXd floorObjectives = o;
+        if (pessimistic) {
+            Eigen::MatrixXd low(rows.rows(), m), high(rows.rows(), m);
+            for (int j = 0; j < m; ++j) {
+                const Prediction p = surrogates[static_cast<std::size_t>(j)].predictWithUncertainty(
+                    rows, front.level);
+                low.col(j) = p.lower;
+                high.col(j) = p.upper;
+            }
+            floorObjectives = toObjectives(problem, floorSide(problem, preference, mean, low, high));
+        }
+        Eigen::VectorXd values(rows.rows());
+        for (Eigen::Index t = 0; t < rows.rows(); ++t)
+            values[t] = scorer.score(o.row(t).transpose(), floorObjectives.row(t).transpose(),
+                                     feasible);
+        return values;
     };
-    double best = scorer.score(objectivesOf(x.transpose()).row(0).transpose(), feasible);
-    x = patternSearch(x, best, lo, hi, width, 0.02, 1e-4, 1e-15,
-                      [&](const Eigen::MatrixXd &trials) {
-                          const Eigen::MatrixXd o = objectivesOf(trials);
-                          Eigen::VectorXd values(trials.rows());
-                          for (Eigen::Index t = 0; t < trials.rows(); ++t)
-                              values[t] = scorer.score(o.row(t).transpose(), feasible);
-                          return values;
-                      });
+    double best = scores(x.transpose())[0];
+    x = patternSearch(x, best, lo, hi, width, 0.02, 1e-4, 1e-15, scores);
     out.coefficients = x;
     out.selection.score = best;
     out.metrics.resize(m);

@@ -26,6 +26,11 @@ struct Preference {
     Rule rule = Rule::Chebyshev;
     Eigen::VectorXd reference; ///< ReferencePoint: the aspired metrics
     Eigen::VectorXd floors;    ///< per metric; NaN = none ("task A at least 0.90")
+    /// What a floor (or a minimized metric's ceiling) holds for: the predicted mean, or the
+    /// pessimistic end of its interval (a maximized metric's lower bound, a minimized one's
+    /// upper), so that the merge meets it with the interval's confidence. Where a point's
+    /// interval is not estimable, its mean stands in.
+    bool floorsOnPessimisticEnd = false;
 };
 
 struct Selection {

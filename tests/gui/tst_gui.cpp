@@ -8,13 +8,17 @@
 
 #include "fixtures.h"
 
+#include "dialogs.h"
 #include "front_plot.h"
 #include "main_window.h"
 #include "new_project_dialog.h"
 #include "project_document.h"
 #include "qcustomplot_include.h"
 #include "run_controller.h"
+#include "panels/run_panel.h"
 #include "panels/selection_panel.h"
+#include "views/parallel_view.h"
+#include "views/trade_off_view.h"
 
 #include "io/adapter.h"
 #include "io/gguf.h"
@@ -22,19 +26,31 @@
 #include "project/project.h"
 #include "zoo/zoo.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFileInfo>
 #include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QSlider>
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTextBlock>
 #include <QTimer>
+#include <QWheelEvent>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <tuple>
 
 using mf::ui::MainWindow;
@@ -95,6 +111,57 @@ void openFitted(MainWindow &window, const TempDir &dir)
     waitForFit(window);
 }
 
+/// The log's lines containing `needle`: how many, and whether each is red (an error).
+std::vector<bool> logLines(MainWindow &window, const QString &needle)
+{
+    std::vector<bool> red;
+    const QTextDocument *log =
+        window.findChild<QPlainTextEdit *>(QStringLiteral("log"))->document();
+    for (QTextBlock block = log->begin(); block.isValid(); block = block.next()) {
+        if (!block.text().contains(needle))
+            continue;
+        bool isRed = false;
+        for (auto it = block.begin(); !it.atEnd(); ++it)
+            isRed |= it.fragment().charFormat().foreground().color() == QColor(0xb0, 0x00, 0x20);
+        red.push_back(isRed);
+    }
+    return red;
+}
+
+/// The menu action whose text (without '&') is `text`, or null.
+QAction *findAction(const QList<QAction *> &actions, const QString &text)
+{
+    for (QAction *action : actions) {
+        if (QString(action->text()).remove(QLatin1Char('&')) == text)
+            return action;
+        if (action->menu())
+            if (QAction *inner = findAction(action->menu()->actions(), text))
+                return inner;
+    }
+    return nullptr;
+}
+
+/// Answers the next modal message box: records its default button's and all buttons' texts,
+/// then clicks the button named `click`.
+struct MessageBoxAnswer {
+    QString defaultButton;
+    QStringList buttons;
+    void arm(const QString &click)
+    {
+        QTimer::singleShot(0, [this, click] {
+            auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+            if (!box)
+                return;
+            defaultButton = box->defaultButton() ? box->defaultButton()->text() : QString();
+            for (QAbstractButton *button : box->buttons()) {
+                buttons << button->text();
+                if (button->text() == click)
+                    button->click();
+            }
+        });
+    }
+};
+
 } // namespace
 
 class TestGui : public QObject {
@@ -128,6 +195,10 @@ private Q_SLOTS:
     void screenshotRendersTheWindow();
     void newProjectInspectsAndWrites();
     void newProjectSetsUpBlockwiseGroups();
+    void thePlotZoomsPansAndOffersAMenu();
+    void floorsAreDrawnAndMayHoldForThePessimisticEnd();
+    void parallelCoordinatesBrushSelectAndFollowTheProject();
+    void dialogsAndMenusSayWhatTheyDo();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -369,10 +440,21 @@ void TestGui::eventLoopTurnsWhileARunIsCancelled()
     QVERIFY(window.runner()->busy());
     const QSlider *slider = window.weightSlider(0);
     QVERIFY(slider->isEnabled()); // the window stays usable
-    window.runner()->cancel();
+    // The Run menu's actions follow their buttons: no second start, Cancel available.
+    const QList<QAction *> menus = window.menuBar()->actions();
+    QVERIFY(!findAction(menus, QStringLiteral("Sample (initial design)"))->isEnabled());
+    QVERIFY(!findAction(menus, QStringLiteral("Ground-truth grid…"))->isEnabled());
+    QVERIFY(findAction(menus, QStringLiteral("Cancel"))->isEnabled());
+    findAction(menus, QStringLiteral("Cancel"))->trigger();
     QVERIFY(finished.wait(kHang)); // the commands were killed, not waited for
     QCOMPARE(finished.front().at(0).toBool(), false);
+    QVERIFY(finished.front().at(2).toBool()); // cancelled by the user
     QVERIFY(!window.runner()->busy());
+    QVERIFY(findAction(menus, QStringLiteral("Sample (initial design)"))->isEnabled());
+    QVERIFY(!findAction(menus, QStringLiteral("Cancel"))->isEnabled());
+    // A user's Cancel is logged once, and not as an error.
+    QCOMPARE(logLines(window, QStringLiteral("stopped; every finished evaluation is saved")),
+             std::vector<bool>{false});
     // The project file is whole and loads.
     QCOMPARE(mf::project::Project::load(dir.file("project.json")).evaluations.size(),
              std::size_t(0));
@@ -613,6 +695,11 @@ void TestGui::aFailingEvaluatorIsRecordedAndShown()
     }
     const QString log = window.findChild<QPlainTextEdit *>(QStringLiteral("log"))->toPlainText();
     QVERIFY2(log.contains(QStringLiteral("evaluation failed: task 'b'")), qPrintable(log));
+    // Each error once, in red: the two evaluations' and the run's headline.
+    QCOMPARE(logLines(window, QStringLiteral("evaluation failed: task 'b'")),
+             (std::vector<bool>{true, true}));
+    QCOMPARE(logLines(window, QStringLiteral("the first 2 evaluations failed the same way")),
+             std::vector<bool>{true});
     QVERIFY(!window.runner()->busy());
     waitForFit(window);
     QVERIFY(!window.document()->hasFront()); // nothing measured to fit
@@ -1153,6 +1240,250 @@ void TestGui::newProjectSetsUpBlockwiseGroups()
     QVERIFY2(selected.contains(QStringLiteral("task × group")) &&
                  selected.contains(QStringLiteral("second half")),
              qPrintable(selected));
+}
+
+void TestGui::thePlotZoomsPansAndOffersAMenu()
+{
+    TempDir dir;
+    MainWindow window;
+    window.resize(1340, 740);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    openSampled(window, dir);
+    mf::ui::TradeOffView *view = window.plot()->tradeOff();
+    QCustomPlot *plot = window.plot()->tradeOffPlot();
+    plot->replot();
+    const QCPRange whole = plot->xAxis->range();
+    QVERIFY(!view->userView());
+    // The wheel zooms in around the cursor.
+    const QPointF centre = plot->axisRect()->rect().center();
+    QWheelEvent wheel(centre, plot->mapToGlobal(centre), QPoint(), QPoint(0, 240), Qt::NoButton,
+                      Qt::NoModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(plot, &wheel);
+    const QCPRange zoomed = plot->xAxis->range();
+    QVERIFY2(zoomed.size() < 0.9 * whole.size(),
+             qPrintable(QStringLiteral("%1 -> %2").arg(whole.size()).arg(zoomed.size())));
+    QVERIFY(view->userView());
+    // New results (a refit, more evaluations) keep the user's view ...
+    view->rebuild();
+    QCOMPARE(plot->xAxis->range().lower, zoomed.lower);
+    QCOMPARE(plot->xAxis->range().upper, zoomed.upper);
+    // ... a drag pans it ...
+    const QPoint from = centre.toPoint();
+    QTest::mousePress(plot, Qt::LeftButton, {}, from);
+    QTest::mouseMove(plot, from + QPoint(60, 0));
+    QTest::mouseRelease(plot, Qt::LeftButton, {}, from + QPoint(60, 0));
+    QVERIFY(plot->xAxis->range().lower < zoomed.lower);
+    QVERIFY(std::fabs(plot->xAxis->range().size() - zoomed.size()) < 1e-9 * whole.size());
+    // ... and "Reset view" brings the whole front back.
+    view->resetView();
+    QVERIFY(!view->userView());
+    QCOMPARE(plot->xAxis->range().lower, whole.lower);
+    QCOMPARE(plot->xAxis->range().upper, whole.upper);
+
+    // A right click on a front point: select it, copy its coefficients, evaluate, export.
+    plot->replot();
+    const int target = window.document()->front().size() / 4;
+    const QPoint at = window.plot()->frontPointPixel(target);
+    std::unique_ptr<QMenu> menu(view->contextMenu(at));
+    const QList<QAction *> actions = menu->actions();
+    for (const QString &text :
+         {QStringLiteral("Select it"), QStringLiteral("Copy its coefficients"),
+          QStringLiteral("Evaluate this merge"), QStringLiteral("Export this merge…"),
+          QStringLiteral("Reset view"), QStringLiteral("Hidden")})
+        QVERIFY2(findAction(actions, text), qPrintable(text));
+    QVERIFY(!findAction(actions, QStringLiteral("Reset view"))->isEnabled()); // nothing to reset
+    findAction(actions, QStringLiteral("Copy its coefficients"))->trigger();
+    const int shown = [&] { // the point under the cursor (or one drawn on the same pixel)
+        for (int i = 0; i < window.document()->front().size(); ++i)
+            if (window.plot()->frontPointPixel(i) == at)
+                return i;
+        return -1;
+    }();
+    const auto row = window.document()->front().coefficients.row(shown);
+    const QStringList copied = QApplication::clipboard()->text().split(QLatin1Char(','));
+    QCOMPARE(copied.size(), 2);
+    for (int k = 0; k < 2; ++k)
+        QVERIFY2(std::fabs(copied[k].toDouble() - row[k]) < 1e-5, qPrintable(copied.join(",")));
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    findAction(actions, QStringLiteral("Evaluate this merge"))->trigger();
+    QVERIFY(finished.wait(kHang));
+    QVERIFY(finished.front().at(0).toBool());
+    QCOMPARE(window.plot()->frontPointPixel(window.document()->selectedIndex()), at);
+    QVERIFY(window.document()->measured(window.document()->selectedCoefficients()));
+    // A right click on a measured merge copies its coefficients.
+    const auto &first = window.document()->project().evaluations.front();
+    const QPoint measuredAt(
+        static_cast<int>(std::lround(plot->xAxis->coordToPixel(first.result.metrics.at("a")))),
+        static_cast<int>(std::lround(plot->yAxis->coordToPixel(first.result.metrics.at("b")))));
+    menu.reset(view->contextMenu(measuredAt));
+    QVERIFY(!findAction(menu->actions(), QStringLiteral("Evaluate this merge")));
+    findAction(menu->actions(), QStringLiteral("Copy its coefficients"))->trigger();
+    QCOMPARE(QApplication::clipboard()->text().split(QLatin1Char(',')).size(), 2);
+
+    // The legend can be hidden and moved.
+    findAction(menu->actions(), QStringLiteral("Hidden"))->trigger();
+    QVERIFY(!plot->legend->visible());
+    menu.reset(view->contextMenu(QPoint(5, 5)));
+    findAction(menu->actions(), QStringLiteral("Top right"))->trigger();
+    QVERIFY(plot->legend->visible());
+    QCOMPARE(plot->axisRect()->insetLayout()->insetAlignment(0),
+             Qt::AlignTop | Qt::AlignRight);
+}
+
+void TestGui::floorsAreDrawnAndMayHoldForThePessimisticEnd()
+{
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    openSampled(window, dir);
+    const auto floorLabels = [&] {
+        QStringList labels;
+        QCustomPlot *plot = window.plot()->tradeOffPlot();
+        for (int i = 0; i < plot->itemCount(); ++i)
+            if (auto *text = qobject_cast<QCPItemText *>(plot->item(i)))
+                if (text->text().startsWith(QStringLiteral("floor")))
+                    labels << text->text();
+        return labels;
+    };
+    QVERIFY(floorLabels().isEmpty());
+    // A floor on a, on the predicted value: drawn at its value; the choice meets it.
+    const double floor = 0.6;
+    QDoubleSpinBox *floorA = window.selectionPanel()->findChildren<QDoubleSpinBox *>().front();
+    floorA->setValue(floor);
+    QCOMPARE(floorLabels(), QStringList{QStringLiteral("floor ≥ 0.6")});
+    QVERIFY(window.document()->selectedPredicted()[0] >= floor - 1e-9);
+    const double onMean = window.document()->selectedPredicted()[0];
+    // On the interval's pessimistic end: the lower bound meets it; the line says so.
+    window.selectionPanel()->floorsOnBox()->setCurrentIndex(1);
+    QVERIFY(window.document()->preference().floorsOnPessimisticEnd);
+    QCOMPARE(floorLabels(),
+             QStringList{QStringLiteral("floor ≥ 0.6 (90% pessimistic end)")});
+    QVERIFY2(window.document()->selectedLower()[0] >= floor - 1e-9,
+             qPrintable(QString::number(window.document()->selectedLower()[0])));
+    QVERIFY(window.document()->selectedPredicted()[0] >= onMean);
+    // Saved with the project and restored.
+    QVERIFY(window.isWindowModified());
+    window.document()->save();
+    const auto saved = mf::project::Project::load(dir.file("project.json"));
+    QCOMPARE(saved.preference["floors_on"].get<std::string>(), std::string("pessimistic"));
+    MainWindow again;
+    openFitted(again, dir);
+    QCOMPARE(again.selectionPanel()->floorsOnBox()->currentIndex(), 1);
+    QVERIFY(again.document()->preference().floorsOnPessimisticEnd);
+}
+
+void TestGui::parallelCoordinatesBrushSelectAndFollowTheProject()
+{
+    TempDir dir;
+    MainWindow window;
+    window.resize(1340, 740);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    openSampled(window, dir);
+    window.plot()->showParallel(true);
+    auto *view = qobject_cast<mf::ui::ParallelView *>(window.plot()->views()[1]);
+    QVERIFY(view);
+    QCustomPlot *plot = window.plot()->parallelPlot();
+    plot->replot();
+    const mf::map::Front &front = window.document()->front();
+    QCOMPARE(view->brushedPoints().size(), static_cast<std::size_t>(front.size()));
+    // Dragging along a's axis from 90% to 50% of its range brushes that range.
+    QTest::mousePress(plot, Qt::LeftButton, {}, view->axisPixel(0, 0.9));
+    QTest::mouseMove(plot, view->axisPixel(0, 0.7));
+    QTest::mouseRelease(plot, Qt::LeftButton, {}, view->axisPixel(0, 0.5));
+    QCOMPARE(view->brushes().size(), std::size_t(1));
+    const auto [low, high] = view->brushes().at(0);
+    const double lo = front.metrics.col(0).minCoeff(), hi = front.metrics.col(0).maxCoeff();
+    QVERIFY(std::fabs(low - (lo + 0.5 * (hi - lo))) < 0.02 * (hi - lo));
+    QVERIFY(std::fabs(high - (lo + 0.9 * (hi - lo))) < 0.02 * (hi - lo));
+    const std::vector<int> inside = view->brushedPoints();
+    QVERIFY(!inside.empty() && inside.size() < static_cast<std::size_t>(front.size()));
+    for (int i : inside)
+        QVERIFY(front.metrics(i, 0) >= low && front.metrics(i, 0) <= high);
+    // A click on a brushed line, halfway between the axes, selects that front point.
+    plot->replot();
+    const int target = inside[inside.size() / 2];
+    const auto ratio = [&](int k) {
+        return (front.metrics(target, k) - front.metrics.col(k).minCoeff()) /
+               (front.metrics.col(k).maxCoeff() - front.metrics.col(k).minCoeff());
+    };
+    const QPoint a = view->axisPixel(0, ratio(0)), b = view->axisPixel(1, ratio(1));
+    const QPoint middle((a.x() + b.x()) / 2, (a.y() + b.y()) / 2);
+    QTest::mouseClick(plot, Qt::LeftButton, {}, middle);
+    const int chosen = window.document()->selectedIndex();
+    QVERIFY(std::find(inside.begin(), inside.end(), chosen) != inside.end());
+    QVERIFY2((front.metrics.row(chosen) - front.metrics.row(target)).norm() < 0.01,
+             qPrintable(QStringLiteral("%1 vs %2").arg(chosen).arg(target)));
+    QVERIFY(window.document()->pickedByHand());
+    // A click on the axis clears its brush.
+    QTest::mouseClick(plot, Qt::LeftButton, {}, view->axisPixel(0, 0.3));
+    QVERIFY(view->brushes().empty());
+
+    // Another project, not fitted yet: nothing of the old one's axes stays.
+    view->setBrush(1, 0.5, 0.9);
+    TempDir other;
+    mftest::writeCommandProject(other, peaksCommand());
+    QVERIFY(window.openProject(QString::fromStdString(other.file("project.json"))));
+    QVERIFY(view->brushes().empty());
+    QVERIFY(!window.document()->hasFront());
+    QVERIFY(!qSharedPointerDynamicCast<QCPAxisTickerText>(plot->xAxis->ticker()));
+    bool said = false;
+    for (int i = 0; i < plot->itemCount(); ++i)
+        if (auto *text = qobject_cast<QCPItemText *>(plot->item(i)))
+            said |= text->text().startsWith(QStringLiteral("No front yet"));
+    QVERIFY(said);
+}
+
+void TestGui::dialogsAndMenusSayWhatTheyDo()
+{
+    // A chosen file name without an extension gets the chosen filter's.
+    QCOMPARE(mf::ui::withFilterExtension(QStringLiteral("/tmp/merged"),
+                                         QStringLiteral("safetensors (*.safetensors)")),
+             QStringLiteral("/tmp/merged.safetensors"));
+    QCOMPARE(mf::ui::withFilterExtension(QStringLiteral("/tmp/merged"),
+                                         QStringLiteral("PyTorch (*.pt)")),
+             QStringLiteral("/tmp/merged.pt"));
+    QCOMPARE(mf::ui::withFilterExtension(QStringLiteral("/tmp/plot.pdf"),
+                                         QStringLiteral("PNG image (*.png)")),
+             QStringLiteral("/tmp/plot.pdf"));
+    QCOMPARE(mf::ui::withFilterExtension(QStringLiteral("/tmp/merged-model"),
+                                         QStringLiteral("Folder (a name without extension)")),
+             QStringLiteral("/tmp/merged-model"));
+    QCOMPARE(mf::ui::plainText(QStringLiteral("<b>Problem:</b> no tensor<br>in common")),
+             QStringLiteral("Problem: no tensor in common"));
+
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    openSampled(window, dir);
+    const std::size_t before = window.document()->project().evaluations.size();
+    // 11 levels on two coefficients: 121 merges. The question names its buttons and defaults
+    // to not starting; declining starts nothing.
+    MessageBoxAnswer answer;
+    answer.arm(QStringLiteral("Do not start"));
+    window.runPanel()->requestGrid();
+    QCOMPARE(answer.defaultButton, QStringLiteral("Do not start"));
+    QVERIFY2(answer.buttons.contains(QStringLiteral("Evaluate 121 merges")),
+             qPrintable(answer.buttons.join(" | ")));
+    QVERIFY(!window.runner()->busy());
+    QCOMPARE(window.document()->project().evaluations.size(), before);
+
+    // The Run menu's actions are enabled exactly when their buttons are.
+    const QList<QAction *> menus = window.menuBar()->actions();
+    QCOMPARE(findAction(menus, QStringLiteral("Sample (initial design)"))->isEnabled(),
+             window.runPanel()->sampleButton()->isEnabled());
+    QVERIFY(findAction(menus, QStringLiteral("Refine (Bayesian round)"))->isEnabled());
+    QVERIFY(!findAction(menus, QStringLiteral("Cancel"))->isEnabled());
+
+    // Tab leaves the New dialog's task table (arrows move between its cells).
+    mf::ui::NewProjectDialog dialog(&window);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.tasksTable()->setFocus();
+    QTRY_VERIFY(dialog.tasksTable()->hasFocus());
+    QTest::keyClick(dialog.tasksTable(), Qt::Key_Tab);
+    QVERIFY(!dialog.tasksTable()->hasFocus());
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

@@ -66,6 +66,7 @@ private Q_SLOTS:
     void rejectsBadPreferences();
     void selectsOnTheSurrogatesSmoothly();
     void selectionOnSurrogatesHonoursFloors();
+    void floorsOnThePessimisticEnd();
     void marksProvisionalFronts();
     void frontCarriesIntervals();
     void marksExtrapolatedEnds();
@@ -271,6 +272,47 @@ void TestFront::selectionOnSurrogatesHonoursFloors()
     QVERIFY(chosen.metrics[1] >= front.metrics(discrete.index, 1) - 1e-12);
 }
 
+void TestFront::floorsOnThePessimisticEnd()
+{
+    // Two peaks measured with noise (sd about 0.01): intervals of some width. A floor on the
+    // pessimistic end holds for the interval's lower bound, so the mean sits above the floor by
+    // about the interval's half width, and the choice gives up some of metric 1 for it.
+    const Problem problem = mftest::unitProblem(2, 2);
+    Samples samples;
+    samples.c = initialDesign(problem, 16, 3);
+    samples.y = mftest::twoPeaks(samples.c);
+    for (Eigen::Index i = 0; i < samples.y.rows(); ++i)
+        for (Eigen::Index j = 0; j < 2; ++j)
+            samples.y(i, j) += 0.012 * std::sin(37.0 * static_cast<double>(i) + 11.0 * j);
+    const auto surrogates = fitSurrogates(problem, samples);
+    const Front front = computeFront(problem, surrogates);
+    Preference preference;
+    preference.weights = Eigen::Vector2d(0, 1);
+    preference.floors = Eigen::Vector2d(0.8, NAN);
+    const SurrogateSelection onMean = selectOnSurrogates(problem, surrogates, front, preference);
+    preference.floorsOnPessimisticEnd = true;
+    const SurrogateSelection onBound = selectOnSurrogates(problem, surrogates, front, preference);
+    QVERIFY(onMean.selection.feasible && onBound.selection.feasible);
+    const double halfWidth = onBound.metrics[0] - onBound.lower[0];
+    QVERIFY2(halfWidth > 0.005, std::to_string(halfWidth).c_str()); // a real interval
+    QVERIFY2(onBound.lower[0] >= 0.8 - 1e-9, std::to_string(onBound.lower[0]).c_str());
+    QVERIFY2(onBound.lower[0] < 0.8 + 2e-3, std::to_string(onBound.lower[0]).c_str()); // at it
+    QVERIFY(onBound.metrics[0] > onMean.metrics[0] + 0.5 * halfWidth);
+    QVERIFY(onBound.metrics[1] < onMean.metrics[1]); // the price of the confidence
+    // The discrete choice checks the front's own bounds the same way.
+    const Selection discrete = selectPoint(problem, front, preference);
+    QVERIFY(discrete.feasible);
+    QVERIFY(front.lower(discrete.index, 0) >= 0.8);
+    for (int i = 0; i < front.size(); ++i)
+        if (front.lower(i, 0) >= 0.8)
+            QVERIFY(front.metrics(i, 1) <= front.metrics(discrete.index, 1) + 1e-12);
+    // Out of reach with the interval: said so, in words that name the pessimistic end.
+    preference.floors = Eigen::Vector2d(front.metrics.col(0).maxCoeff(), NAN);
+    const Selection unreachable = selectPoint(problem, front, preference);
+    QVERIFY(!unreachable.feasible);
+    QVERIFY2(unreachable.note.find("pessimistic") != std::string::npos, unreachable.note.c_str());
+}
+
 void TestFront::marksProvisionalFronts()
 {
     // Two peaks: 7 samples (P + 1) are provisional and say how many more; 12 (2P) of an
@@ -453,8 +495,8 @@ void TestFront::rejectsBadPreferences()
 MF_TEST_MAIN(TestFront, filtersDominatedPoints, matchesTheAnalyticFront, staysInsideTheTrustRegion,
              weightedSumMissesNonConvexPoints, chebyshevFindsTheAnalyticOptimum,
              honoursFloorsAndReferencePoints, rejectsBadPreferences, selectsOnTheSurrogatesSmoothly,
-             selectionOnSurrogatesHonoursFloors, marksProvisionalFronts, frontCarriesIntervals,
-             marksExtrapolatedEnds, sharedPredictionMatchesEachSurrogate,
+             selectionOnSurrogatesHonoursFloors, floorsOnThePessimisticEnd, marksProvisionalFronts,
+             frontCarriesIntervals, marksExtrapolatedEnds, sharedPredictionMatchesEachSurrogate,
              patternSearchesMatchOneAtATime)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_front.moc"

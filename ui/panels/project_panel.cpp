@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "panels/project_panel.h"
 
+#include "dialogs.h"
+
 #include "merge/folder_output.h"
 #include "merge_description.h"
 #include "project_document.h"
@@ -123,7 +125,7 @@ void ProjectPanel::inspectCheckpoints()
                 return; // another project was opened meanwhile
             m_inspection->setText(result.html);
             if (result.html.startsWith(QStringLiteral("<b>Problem")))
-                Q_EMIT logLine(result.html, true);
+                Q_EMIT logLine(plainText(result.html), true);
             if (!result.differing.isEmpty())
                 Q_EMIT tokenizersDiffer(result.differing);
         });

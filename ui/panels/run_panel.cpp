@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "panels/run_panel.h"
 
+#include "dialogs.h"
+
 #include "project_document.h"
 #include "run_controller.h"
 #include "util/text.h"
@@ -121,17 +123,19 @@ RunPanel::RunPanel(ProjectDocument *document, RunController *runner, QWidget *pa
                                            : tr(" · jobs %1").arg(ids.join(QStringLiteral(" ")))));
                 m_cluster->setVisible(true);
             });
-    connect(runner, &RunController::logLine, this, [this](const QString &line) { log(line); });
+    connect(runner, &RunController::logLine, this,
+            [this](const QString &line, bool error) { log(line, error); });
     // A refused start changes nothing of the run in progress (its progress stays as it is).
     connect(runner, &RunController::refused, this,
             [this](const QString &message) { log(tr("not started: %1").arg(message), true); });
-    connect(runner, &RunController::finished, this, [this](bool ok, const QString &message) {
+    connect(runner, &RunController::finished, this,
+            [this](bool ok, const QString &message, bool cancelled) {
         m_progress->setRange(0, 1);
         m_progress->setValue(ok ? 1 : 0);
         m_rate->setText(ok ? tr("done") : tr("stopped"));
         m_cluster->setVisible(false);
-        if (!ok)
-            log(message, true);
+        // Once: a failure in red, a user's Cancel (not an error) and success in black.
+        log(message, !ok && !cancelled);
         updateState();
     });
     connect(document, &ProjectDocument::opened, this, &RunPanel::updateState);
@@ -175,12 +179,16 @@ bool RunPanel::confirmGridCost(int levels)
                                                    .arg(merges * each / 60, 0, 'f', 1)
                                                    .arg(each, 0, 'f', 2)
                                              : tr("time unknown (no evaluation measured yet)");
-    return QMessageBox::question(this, tr("Ground-truth grid"),
-                                 tr("The grid evaluates %1 merges (%2 levels per coefficient): %3. "
-                                    "It can be cancelled; finished evaluations are kept.")
-                                     .arg(merges)
-                                     .arg(levels)
-                                     .arg(cost)) == QMessageBox::Yes;
+    // A large grid (over 100 merges, or over 10 minutes) is not started by a stray Enter: the
+    // default is not to start it.
+    const bool large = merges > 100 || (std::isfinite(each) && merges * each > 600);
+    return askChoice(this, tr("Ground-truth grid"),
+                     tr("The grid evaluates %1 merges (%2 levels per coefficient): %3. "
+                        "It can be cancelled; finished evaluations are kept.")
+                         .arg(merges)
+                         .arg(levels)
+                         .arg(cost),
+                     tr("Evaluate %1 merges").arg(merges), tr("Do not start"), !large);
 }
 
 } // namespace mf::ui

@@ -32,6 +32,7 @@ public:
     QPushButton *sampleButton() const { return m_sample; }
     QPushButton *refineButton() const { return m_refine; }
     QPushButton *gridButton() const { return m_grid; }
+    QPushButton *cancelButton() const { return m_cancel; }
     QLabel *clusterLabel() const { return m_cluster; }
 
 private:

@@ -73,8 +73,21 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
     m_rule->addItem(tr("Chebyshev (reaches every front point)"), QStringLiteral("chebyshev"));
     m_rule->addItem(tr("Weighted sum"), QStringLiteral("weighted"));
     ruleRow->addRow(tr("Rule"), m_rule);
+    // What a floor or ceiling holds for: the predicted value, or its 90% interval's
+    // pessimistic end (the merge meets it with the interval's confidence).
+    m_floorsOn = new QComboBox(this);
+    m_floorsOn->setObjectName(QStringLiteral("floorsOn"));
+    m_floorsOn->addItem(tr("the predicted value"), QStringLiteral("mean"));
+    m_floorsOn->addItem(tr("the 90% interval's pessimistic end"), QStringLiteral("pessimistic"));
+    m_floorsOn->setToolTip(
+        tr("A floor (≥) or ceiling (≤) can hold for the predicted value, or for the pessimistic "
+           "end of its 90% interval: then the chosen merge meets it with that confidence, at some "
+           "cost to the other tasks."));
+    ruleRow->addRow(tr("Floors apply to"), m_floorsOn);
     layout->addLayout(ruleRow);
     connect(m_rule, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &SelectionPanel::preferenceChanged);
+    connect(m_floorsOn, qOverload<int>(&QComboBox::currentIndexChanged), this,
             &SelectionPanel::preferenceChanged);
 
     m_selected = new QLabel(this);
@@ -196,6 +209,8 @@ void SelectionPanel::rebuildPreference()
         const int rule = m_rule->findData(QString::fromLatin1(map::ruleName(current.rule)));
         if (rule >= 0)
             m_rule->setCurrentIndex(rule);
+        const QSignalBlocker blockFloors(m_floorsOn);
+        m_floorsOn->setCurrentIndex(current.floorsOnPessimisticEnd ? 1 : 0);
     }
     const bool equal =
         current.weights.size() && current.weights.maxCoeff() == current.weights.minCoeff();
@@ -292,6 +307,8 @@ void SelectionPanel::preferenceChanged()
         return;
     }
     preference.rule = map::parseRule(m_rule->currentData().toString().toStdString());
+    preference.floorsOnPessimisticEnd =
+        m_floorsOn->currentData().toString() == QLatin1String("pessimistic");
     m_document->setPreference(preference);
 }
 

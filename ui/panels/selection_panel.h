@@ -29,6 +29,7 @@ public:
 
     QSlider *weightSlider(int task) const { return m_weights.at(static_cast<std::size_t>(task)); }
     QComboBox *ruleBox() const { return m_rule; }
+    QComboBox *floorsOnBox() const { return m_floorsOn; } ///< predicted value / pessimistic end
     QLabel *selectedLabel() const { return m_selected; }
     QComboBox *shardBox() const { return m_shards; } ///< one file, shards, a model folder, GGUF
     QComboBox *tokenizerBox() const { return m_tokenizer; } ///< shown when tokenizers differ
@@ -69,7 +70,7 @@ private:
     QVBoxLayout *m_weightsLayout;
     std::vector<QSlider *> m_weights;
     std::vector<QDoubleSpinBox *> m_floors;
-    QComboBox *m_rule, *m_shards, *m_tokenizer;
+    QComboBox *m_rule, *m_floorsOn, *m_shards, *m_tokenizer;
     QLabel *m_selected;
     QPushButton *m_evaluate, *m_export;
     bool m_idle = true;

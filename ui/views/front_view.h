@@ -34,6 +34,9 @@ public:
 Q_SIGNALS:
     /// A front point was clicked: FrontPlot passes it on to the document.
     void frontPointClicked(int index);
+    /// The selected merge is to be evaluated, or exported (a context menu's choice).
+    void evaluateRequested();
+    void exportRequested();
 
 protected:
     ProjectDocument *document() const { return m_document; }

@@ -5,9 +5,14 @@
 #include "qcustomplot_include.h"
 #include "ui_format.h"
 
+#include <QActionGroup>
+#include <QApplication>
+#include <QClipboard>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenu>
+#include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
 
@@ -15,6 +20,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace mf::ui {
 
@@ -60,19 +66,50 @@ TradeOffView::TradeOffView(ProjectDocument *document, QWidget *parent)
     choice->addWidget(new QLabel(tr("y:"), this));
     choice->addWidget(m_y);
     choice->addStretch();
+    auto *reset = m_reset = new QToolButton(this);
+    reset->setObjectName(QStringLiteral("resetView"));
+    reset->setText(tr("Reset view"));
+    reset->setToolTip(tr("Back to everything measured and predicted (the wheel zooms, a drag "
+                         "pans, a double click resets too)"));
+    reset->setEnabled(false);
+    choice->addWidget(reset);
     layout->addLayout(choice);
     m_plot = new QCustomPlot(this);
     m_plot->setObjectName(QStringLiteral("tradeOffPlot"));
     layout->addWidget(m_plot);
     m_plot->setMouseTracking(true);
+    m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
     m_plot->legend->setVisible(true);
     m_plot->legend->setFont(QFont(font().family(), 8));
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
 
-    connect(m_x, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { rebuild(); });
-    connect(m_y, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { rebuild(); });
+    connect(m_x, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        m_userView = false;
+        rebuild();
+    });
+    connect(m_y, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
+        m_userView = false;
+        rebuild();
+    });
     connect(m_plot, &QCustomPlot::mouseMove, this, &TradeOffView::hover);
     connect(m_plot, &QCustomPlot::mousePress, this, &TradeOffView::press);
+    connect(m_plot, &QCustomPlot::mouseRelease, this, &TradeOffView::release);
+    connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { resetView(); });
+    connect(reset, &QToolButton::clicked, this, &TradeOffView::resetView);
+    // A range that changes outside rebuild() is the user's zoom or pan: it holds until reset.
+    for (QCPAxis *axis : {m_plot->xAxis, m_plot->yAxis})
+        connect(axis, qOverload<const QCPRange &>(&QCPAxis::rangeChanged), this, [this] {
+            if (m_settingRange)
+                return;
+            m_userView = true;
+            m_reset->setEnabled(true);
+        });
+    connect(m_plot, &QWidget::customContextMenuRequested, this, [this](const QPoint &at) {
+        QMenu *menu = contextMenu(at);
+        menu->setAttribute(Qt::WA_DeleteOnClose);
+        menu->popup(m_plot->mapToGlobal(at));
+    });
 }
 
 QString TradeOffView::title() const
@@ -92,6 +129,7 @@ void TradeOffView::resetAxesChoice()
     m_y->setCurrentIndex(names.size() > 1 ? 1 : 0);
     m_x->setEnabled(names.size() > 2);
     m_y->setEnabled(names.size() > 2);
+    m_userView = false; // another project: its own range
 }
 
 void TradeOffView::setAxes(int xMetric, int yMetric)
@@ -114,8 +152,9 @@ int TradeOffView::yMetric() const
     return std::max(0, m_y->currentIndex());
 }
 
-void TradeOffView::addReferenceLine(double value, bool vertical, const QString &label,
-                                    const QColor &color)
+std::vector<QCPAbstractItem *> TradeOffView::addReferenceLine(double value, bool vertical,
+                                                             const QString &label,
+                                                             const QColor &color)
 {
     auto *line = new QCPItemStraightLine(m_plot);
     line->setPen(QPen(color, 1, Qt::DashLine));
@@ -137,10 +176,15 @@ void TradeOffView::addReferenceLine(double value, bool vertical, const QString &
         vertical ? (Qt::AlignTop | Qt::AlignRight)
                  : (Qt::AlignBottom | (m_legendRight ? Qt::AlignRight : Qt::AlignLeft)));
     text->setRotation(vertical ? -90 : 0);
+    return {line, text};
 }
 
 void TradeOffView::rebuild()
 {
+    // The user's zoom or pan, kept through the rebuild.
+    const QCPRange userX = m_plot->xAxis->range(), userY = m_plot->yAxis->range();
+    m_settingRange = true;
+    m_floorItems.clear(); // clearItems deletes them
     m_plot->clearPlottables();
     m_plot->clearItems();
     m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = nullptr;
@@ -148,6 +192,7 @@ void TradeOffView::rebuild()
     m_extrapolatedDots = nullptr;
     m_selectedBarsX = m_selectedBarsY = nullptr;
     if (!document()->isOpen()) {
+        m_settingRange = false;
         m_plot->replot();
         return;
     }
@@ -155,13 +200,7 @@ void TradeOffView::rebuild()
     const int x = xMetric(), y = yMetric();
     const std::string &xName = p.tasks[static_cast<std::size_t>(x)].name;
     const std::string &yName = p.tasks[static_cast<std::size_t>(y)].name;
-    // The legend in the corner no good merge reaches: worst x, worst y.
-    m_legendRight = p.tasks[static_cast<std::size_t>(x)].direction == map::Direction::Minimize;
-    const bool legendTop =
-        p.tasks[static_cast<std::size_t>(y)].direction == map::Direction::Minimize;
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(
-        0, (legendTop ? Qt::AlignTop : Qt::AlignBottom) |
-               (m_legendRight ? Qt::AlignRight : Qt::AlignLeft));
+    placeLegend();
     m_plot->xAxis->setLabel(QString::fromStdString(xName) + QStringLiteral(" (") +
                             metricWithArrow(p.tasks[x].metric, p.tasks[x].direction) +
                             QStringLiteral(")"));
@@ -359,7 +398,7 @@ void TradeOffView::rebuild()
     m_selectedMeasured->setScatterStyle(QCPScatterStyle(
         QCPScatterStyle::ssCrossSquare, QPen(QColor(20, 150, 40), 2), Qt::NoBrush, 12));
     const bool nothing = sx.isEmpty() && gx.isEmpty() && !document()->hasFront();
-    m_plot->legend->setVisible(!nothing);
+    m_plot->legend->setVisible(!nothing && m_legend != Legend::Hidden);
     if (nothing) {
         // Nothing measured yet: the metrics' own scale (accuracy-like, 0 to 1) and what to do,
         // instead of a default range of nothing.
@@ -401,12 +440,94 @@ void TradeOffView::rebuild()
             const double pad = std::max(0.02, range.size() * 0.06);
             axis->setRange(range.lower - pad, range.upper + pad);
         }
+        if (m_userView) { // new results do not undo the user's zoom
+            m_plot->xAxis->setRange(userX);
+            m_plot->yAxis->setRange(userY);
+        }
     }
+    if (nothing)
+        m_userView = false;
+    m_reset->setEnabled(m_userView);
+    m_settingRange = false;
     updateSelection();
+}
+
+void TradeOffView::resetView()
+{
+    m_userView = false;
+    rebuild();
+}
+
+void TradeOffView::setLegend(Legend legend)
+{
+    m_legend = legend;
+    rebuild(); // the reference lines' labels move with it
+}
+
+void TradeOffView::placeLegend()
+{
+    // Automatic: in the corner no good merge reaches (worst x, worst y).
+    const auto &tasks = document()->project().tasks;
+    const bool xMinimized =
+        tasks[static_cast<std::size_t>(xMetric())].direction == map::Direction::Minimize;
+    const bool yMinimized =
+        tasks[static_cast<std::size_t>(yMetric())].direction == map::Direction::Minimize;
+    bool right = xMinimized, top = yMinimized;
+    switch (m_legend) {
+    case Legend::TopLeft:
+        right = false, top = true;
+        break;
+    case Legend::TopRight:
+        right = true, top = true;
+        break;
+    case Legend::BottomLeft:
+        right = false, top = false;
+        break;
+    case Legend::BottomRight:
+        right = true, top = false;
+        break;
+    case Legend::Automatic:
+    case Legend::Hidden:
+        break;
+    }
+    m_legendRight = right;
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(
+        0, (top ? Qt::AlignTop : Qt::AlignBottom) | (right ? Qt::AlignRight : Qt::AlignLeft));
+}
+
+void TradeOffView::updateFloorLines()
+{
+    for (QCPAbstractItem *item : m_floorItems)
+        m_plot->removeItem(item);
+    m_floorItems.clear();
+    if (!document()->isOpen())
+        return;
+    const map::Preference &preference = document()->preference();
+    const auto &tasks = document()->project().tasks;
+    const int x = xMetric(), y = yMetric();
+    for (int axis : {x, y}) {
+        if (axis >= preference.floors.size() || std::isnan(preference.floors[axis]))
+            continue;
+        const double value = preference.floors[axis];
+        const bool maximize =
+            tasks[static_cast<std::size_t>(axis)].direction == map::Direction::Maximize;
+        const QString label =
+            (maximize ? tr("floor ≥ %1") : tr("ceiling ≤ %1")).arg(value, 0, 'g', 4) +
+            (preference.floorsOnPessimisticEnd ? tr(" (90% pessimistic end)") : QString());
+        for (QCPAbstractItem *item :
+             addReferenceLine(value, axis == x, label, QColor(190, 30, 120))) {
+            m_floorItems.push_back(item);
+            if (auto *line = qobject_cast<QCPItemStraightLine *>(item))
+                line->setPen(QPen(QColor(190, 30, 120), 1.5, Qt::DashDotLine));
+        }
+        if (x == y)
+            break;
+    }
 }
 
 void TradeOffView::updateSelection()
 {
+    updateFloorLines(); // the preference's floors move with it
     if (!m_selected) {
         m_plot->replot();
         return;
@@ -521,11 +642,97 @@ void TradeOffView::hover(QMouseEvent *event)
 
 void TradeOffView::press(QMouseEvent *event)
 {
+    if (event->button() == Qt::LeftButton)
+        m_pressedAt = event->position();
+}
+
+void TradeOffView::release(QMouseEvent *event)
+{
+    // A click selects the front point under it; a drag pans and selects nothing.
     if (event->button() != Qt::LeftButton)
+        return;
+    const QPointF pressed = std::exchange(m_pressedAt, QPointF(-1e9, -1e9));
+    if (QLineF(pressed, event->position()).length() > 4)
         return;
     const int index = nearestFrontPoint(event->position(), 12);
     if (index >= 0)
         Q_EMIT frontPointClicked(index);
+}
+
+int TradeOffView::nearestMeasured(const QPointF &pixel, double maxDistance) const
+{
+    const auto &p = document()->project();
+    const std::string &xName = p.tasks[static_cast<std::size_t>(xMetric())].name;
+    const std::string &yName = p.tasks[static_cast<std::size_t>(yMetric())].name;
+    int best = -1;
+    double bestDistance = maxDistance;
+    for (std::size_t i = 0; i < p.evaluations.size(); ++i) {
+        const auto &e = p.evaluations[i];
+        if (e.result.failed || !e.result.metrics.count(xName) || !e.result.metrics.count(yName))
+            continue;
+        const double distance =
+            std::hypot(m_plot->xAxis->coordToPixel(e.result.metrics.at(xName)) - pixel.x(),
+                       m_plot->yAxis->coordToPixel(e.result.metrics.at(yName)) - pixel.y());
+        if (distance < bestDistance) {
+            bestDistance = distance;
+            best = static_cast<int>(i);
+        }
+    }
+    return best;
+}
+
+QMenu *TradeOffView::contextMenu(const QPoint &at)
+{
+    auto *menu = new QMenu(m_plot);
+    const auto copyAction = [this, menu](const std::vector<double> &c) {
+        menu->addAction(tr("Copy its coefficients"), this, [c] {
+            QStringList numbers;
+            for (double v : c)
+                numbers << QString::number(v, 'g', 6);
+            // As `mergefront-cli evaluate --coef` and `export --coef` take them.
+            QApplication::clipboard()->setText(numbers.join(QLatin1Char(',')));
+        });
+    };
+    const int measured = document()->isOpen() ? nearestMeasured(at, 6) : -1;
+    const int point = document()->isOpen() && measured < 0 ? nearestFrontPoint(at, 12) : -1;
+    if (measured >= 0) {
+        const auto &e = document()->project().evaluations[static_cast<std::size_t>(measured)];
+        menu->addSection(tr("Measured merge (%1)").arg(QString::fromStdString(e.kind)));
+        copyAction(e.result.coefficients);
+        menu->addSeparator();
+    } else if (point >= 0) {
+        const map::Front &front = document()->front();
+        const auto row = front.coefficients.row(point);
+        menu->addSection(tr("Front point %1").arg(point));
+        menu->addAction(tr("Select it"), this, [this, point] { Q_EMIT frontPointClicked(point); });
+        copyAction({row.begin(), row.end()});
+        menu->addAction(tr("Evaluate this merge"), this, [this, point] {
+            Q_EMIT frontPointClicked(point);
+            Q_EMIT evaluateRequested();
+        });
+        menu->addAction(tr("Export this merge…"), this, [this, point] {
+            Q_EMIT frontPointClicked(point);
+            Q_EMIT exportRequested();
+        });
+        menu->addSeparator();
+    }
+    QAction *reset = menu->addAction(tr("Reset view"), this, &TradeOffView::resetView);
+    reset->setEnabled(m_userView);
+    QMenu *legend = menu->addMenu(tr("Legend"));
+    auto *placements = new QActionGroup(legend);
+    for (const auto &[text, where] : {std::pair{tr("Automatic (the dominated corner)"),
+                                                Legend::Automatic},
+                                      std::pair{tr("Top left"), Legend::TopLeft},
+                                      std::pair{tr("Top right"), Legend::TopRight},
+                                      std::pair{tr("Bottom left"), Legend::BottomLeft},
+                                      std::pair{tr("Bottom right"), Legend::BottomRight},
+                                      std::pair{tr("Hidden"), Legend::Hidden}}) {
+        QAction *action = legend->addAction(text, this, [this, where = where] { setLegend(where); });
+        action->setCheckable(true);
+        action->setChecked(m_legend == where);
+        placements->addAction(action);
+    }
+    return menu;
 }
 
 } // namespace mf::ui

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QString>
+
+class QWidget;
+
+namespace mf::ui {
+
+/// Asks "A or B?" with buttons named for what they do ("Cancel the run and open", "Stay with
+/// the run"), not Yes / No. `safe` is the default button (Enter, Escape) unless `defaultToDo`;
+/// true when the user chose `doIt`.
+bool askChoice(QWidget *parent, const QString &title, const QString &question,
+               const QString &doIt, const QString &safe, bool defaultToDo = false);
+
+/// A file name chosen in a save dialog, with the chosen filter's extension added when the
+/// name has none ("merged" under "safetensors (*.safetensors)" becomes "merged.safetensors").
+/// A name with an extension, or a filter without one ("Folder (...)"), is left as it is.
+QString withFilterExtension(const QString &path, const QString &selectedFilter);
+
+/// The plain text of a rich-text message (for the log, which shows text as it is).
+QString plainText(const QString &html);
+
+} // namespace mf::ui
