@@ -58,7 +58,11 @@ struct CommandEvaluator::State {
     }
 };
 
-double metricFromOutput(const std::string &out, const std::string &key)
+namespace {
+
+/// The last line of `out` that is a JSON object; throws mf::Error quoting what was printed
+/// instead.
+nlohmann::json lastJsonObject(const std::string &out)
 {
     std::istringstream lines(out);
     std::string line;
@@ -66,22 +70,9 @@ double metricFromOutput(const std::string &out, const std::string &key)
     while (std::getline(lines, line))
         all.push_back(line);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
-        const auto json = nlohmann::json::parse(*it, nullptr, false);
-        if (!json.is_object())
-            continue;
-        // The key must be there: taking some other number would hide a misnamed metric.
-        if (!json.contains(key))
-            throw Error("the output's JSON object has no '" + key + "' (it has " +
-                        json.dump().substr(0, 200) + ")");
-        const nlohmann::json *value = &json[key];
-        if (value->is_null())
-            throw Error("metric '" + key + "' is not a number (null, NaN?)");
-        if (!value->is_number())
-            throw Error("metric '" + key + "' is not a number");
-        const double number = value->get<double>();
-        if (!std::isfinite(number))
-            throw Error("metric '" + key + "' is not a finite number");
-        return number;
+        auto json = nlohmann::json::parse(*it, nullptr, false);
+        if (json.is_object())
+            return json;
     }
     // What it printed instead, so that the message shows the real problem.
     std::string printed = out;
@@ -93,6 +84,46 @@ double metricFromOutput(const std::string &out, const std::string &key)
     if (printed.size() > 500)
         printed = "..." + printed.substr(printed.size() - 500);
     throw Error("no line of the output is a JSON object of metrics; it printed: " + printed);
+}
+
+/// object[key] as a finite number; throws mf::Error saying what is wrong (`where`: "" or
+/// " of task 'a'").
+double finiteMetric(const nlohmann::json &object, const std::string &key,
+                    const std::string &where = "")
+{
+    // The key must be there: taking some other number would hide a misnamed metric.
+    if (!object.contains(key))
+        throw Error("the output's JSON object has no '" + key + "'" + where + " (it has " +
+                    object.dump().substr(0, 200) + ")");
+    const nlohmann::json &value = object[key];
+    if (value.is_null())
+        throw Error("metric '" + key + "'" + where + " is not a number (null, NaN?)");
+    if (!value.is_number())
+        throw Error("metric '" + key + "'" + where + " is not a number");
+    const double number = value.get<double>();
+    if (!std::isfinite(number))
+        throw Error("metric '" + key + "'" + where + " is not a finite number");
+    return number;
+}
+
+} // namespace
+
+double metricFromOutput(const std::string &out, const std::string &key)
+{
+    return finiteMetric(lastJsonObject(out), key);
+}
+
+std::map<std::string, double> metricsFromSharedOutput(const std::string &out,
+                                                      const std::vector<CommandTask> &tasks)
+{
+    const nlohmann::json object = lastJsonObject(out);
+    std::map<std::string, double> metrics;
+    for (const CommandTask &task : tasks) {
+        const bool nested = object.contains(task.name) && object[task.name].is_object();
+        metrics[task.name] = finiteMetric(nested ? object[task.name] : object, task.metric,
+                                          " of task '" + task.name + "'");
+    }
+    return metrics;
 }
 
 CommandEvaluator::CommandEvaluator(CommandEvaluatorOptions options)
@@ -175,33 +206,65 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             writer.commit();
         }
         scratch = slot.folder + "/scratch";
-        for (const CommandTask &task : s.options.tasks) {
+        // Runs one command line on the merge in a fresh scratch folder; `who` names it in
+        // errors ("task 'a'", "the project's command").
+        const auto run = [&](std::string command, const std::string &taskName,
+                             const std::string &tasksList, double timeout,
+                             const std::string &who) {
             std::error_code ec;
             fs::remove_all(scratch, ec);
             fs::create_directories(scratch);
-            std::string command = task.command;
             for (const auto &[placeholder, value] :
                  {std::pair<std::string, std::string>{"{checkpoint}", shellQuote(checkpoint)},
-                  std::pair<std::string, std::string>{"{task}", shellQuote(task.name)},
+                  std::pair<std::string, std::string>{"{task}", shellQuote(taskName)},
+                  std::pair<std::string, std::string>{"{tasks}", shellQuote(tasksList)},
                   std::pair<std::string, std::string>{"{scratch}", shellQuote(scratch)}})
                 for (std::size_t at = command.find(placeholder); at != std::string::npos;
                      at = command.find(placeholder, at + value.size()))
                     command.replace(at, placeholder.size(), value);
-            const ProcessResult run = runProcess(command, task.timeoutSeconds, cancel);
+            ProcessResult result = runProcess(command, timeout, cancel);
             const std::string stderrTail =
-                run.err.size() > 2000 ? run.err.substr(run.err.size() - 2000) : run.err;
-            if (run.cancelled)
-                throw Error("task '" + task.name + "': cancelled");
-            if (run.timedOut)
-                throw Error("task '" + task.name + "': the command timed out after " +
-                            std::to_string(task.timeoutSeconds) + " s; stderr: " + stderrTail);
-            if (run.exitCode != 0)
-                throw Error("task '" + task.name + "': the command exited with status " +
-                            std::to_string(run.exitCode) + "; stderr: " + stderrTail);
+                result.err.size() > 2000 ? result.err.substr(result.err.size() - 2000)
+                                         : result.err;
+            if (result.cancelled)
+                throw Error(who + ": cancelled");
+            if (result.timedOut)
+                throw Error(who + ": the command timed out after " + std::to_string(timeout) +
+                            " s; stderr: " + stderrTail);
+            if (result.exitCode != 0)
+                throw Error(who + ": the command exited with status " +
+                            std::to_string(result.exitCode) + "; stderr: " + stderrTail);
+            return std::pair{std::move(result.out), stderrTail};
+        };
+        // The project's command: once for every task it serves.
+        std::vector<CommandTask> shared;
+        std::string sharedNames;
+        for (const CommandTask &task : s.options.tasks)
+            if (task.shared) {
+                shared.push_back(task);
+                sharedNames += (sharedNames.empty() ? "" : ",") + task.name;
+            }
+        if (!shared.empty()) {
+            const std::string who = "the project's command";
+            const auto [out, stderrTail] = run(s.options.sharedCommand, "", sharedNames,
+                                               s.options.sharedTimeoutSeconds, who);
             try {
-                evaluation.metrics[task.name] = metricFromOutput(run.out, task.metric);
+                for (const auto &[name, value] : metricsFromSharedOutput(out, shared))
+                    evaluation.metrics[name] = value;
             } catch (const Error &e) {
-                throw Error("task '" + task.name + "': " + e.what() + "; stderr: " + stderrTail);
+                throw Error(who + ": " + e.what() + "; stderr: " + stderrTail);
+            }
+        }
+        for (const CommandTask &task : s.options.tasks) {
+            if (task.shared)
+                continue;
+            const std::string who = "task '" + task.name + "'";
+            const auto [out, stderrTail] =
+                run(task.command, task.name, task.name, task.timeoutSeconds, who);
+            try {
+                evaluation.metrics[task.name] = metricFromOutput(out, task.metric);
+            } catch (const Error &e) {
+                throw Error(who + ": " + e.what() + "; stderr: " + stderrTail);
             }
         }
     } catch (const std::exception &e) {

@@ -4,6 +4,7 @@
 #include "eval/job_runner.h"
 #include "merge/merge_plan.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct CommandTask {
     std::string command;
     std::string metric; ///< key of the task's metric in that object
     double timeoutSeconds = 3600;
+    /// Served by the options' shared command (run once per merge for every shared task);
+    /// `command` and `timeoutSeconds` are then unused.
+    bool shared = false;
 };
 
 struct CommandEvaluatorOptions {
@@ -32,6 +36,12 @@ struct CommandEvaluatorOptions {
     std::string format =
         ".safetensors"; ///< extension of a merged single file (.safetensors or .pt)
     int threads = 0;    ///< merge threads per evaluation (0 = all cores)
+    /// One command for every `shared` task, run once per merge ({checkpoint}, {scratch} and
+    /// {tasks}: the shared tasks' names, comma-separated): its output's last JSON object holds
+    /// each shared task's metric, as {"TASK": {"METRIC": v}} or, when no two shared tasks read
+    /// the same metric name, {"METRIC": v} (metricsFromSharedOutput).
+    std::string sharedCommand;
+    double sharedTimeoutSeconds = 3600;
 };
 
 /// Merges once per coefficient vector into a scratch folder of the worker (one per concurrent
@@ -59,5 +69,12 @@ private:
 /// The metric `key` from a command's stdout: the last line that is a JSON object; it must
 /// hold `key` as a finite number. Throws mf::Error saying what is wrong.
 double metricFromOutput(const std::string &out, const std::string &key);
+
+/// Every task's metric from one command's stdout (the project-level command): the last line
+/// that is a JSON object; a task's metric is object[TASK][METRIC] when the object has the task's
+/// name as a key holding an object, else object[METRIC]. Throws mf::Error naming the task whose
+/// metric is missing or not a finite number (and the keys there are).
+std::map<std::string, double> metricsFromSharedOutput(const std::string &out,
+                                                      const std::vector<CommandTask> &tasks);
 
 } // namespace mf::eval

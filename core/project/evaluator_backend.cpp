@@ -30,7 +30,7 @@ const EvaluatorBackend &projectBackend(const Project &project)
     std::set<std::string> kinds;
     const EvaluatorBackend *backend = nullptr;
     for (const TaskEntry &task : project.tasks) {
-        const std::string kind = task.evaluator.value("kind", "");
+        const std::string kind = project.evaluatorKind(task);
         backend = &evaluatorBackend(kind, project.path + ": task '" + task.name + "'");
         kinds.insert(kind);
     }

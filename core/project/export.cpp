@@ -150,7 +150,11 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
     // How "measured" was measured: each task's evaluator (kind, data, format, metric, ...).
     nlohmann::ordered_json evaluators = nlohmann::ordered_json::object();
     for (const TaskEntry &task : project.tasks) {
-        nlohmann::ordered_json evaluator = task.evaluator;
+        // A task the project-level command serves: that command, marked as shared.
+        const bool shared = project.sharedEvaluator(task);
+        nlohmann::ordered_json evaluator = shared ? project.evaluator : task.evaluator;
+        if (shared)
+            evaluator["shared"] = true;
         evaluator["metric"] = task.evaluator.value("metric", task.metric);
         evaluators[task.name] = std::move(evaluator);
     }

@@ -294,7 +294,34 @@ Project Project::load(const std::string &path)
     if (d.contains("preference"))
         p.preference = d["preference"];
     p.device = d.value("device", p.device);
+    if (d.contains("evaluator") && !d["evaluator"].is_null()) {
+        const json &e = d["evaluator"];
+        if (!e.is_object())
+            fail(path, "\"evaluator\" is not an object");
+        if (e.value("kind", "") != "command")
+            fail(path, "evaluator: the project-level evaluator runs a command (\"kind\": "
+                       "\"command\"), not '" +
+                           e.value("kind", "") + "'");
+        if (!e.contains("command") || !e["command"].is_string() ||
+            e["command"].get<std::string>().find_first_not_of(" \t") == std::string::npos)
+            fail(path, "evaluator: \"command\" is missing or empty");
+        if (!(optionalNumber(e, "timeout", 3600, path, "evaluator") > 0))
+            fail(path, "evaluator: \"timeout\" must be a positive number of seconds");
+        p.evaluator = e;
+    }
     return p;
+}
+
+std::string Project::evaluatorKind(const TaskEntry &task) const
+{
+    if (!sharedEvaluator(task))
+        return task.evaluator.value("kind", "");
+    return evaluator.is_object() ? evaluator.value("kind", "") : "";
+}
+
+bool Project::sharedEvaluator(const TaskEntry &task) const
+{
+    return evaluator.is_object() && (!task.evaluator.is_object() || task.evaluator.empty());
 }
 
 void Project::save() const
@@ -313,7 +340,10 @@ void Project::save() const
         t["link"] = map::linkName(task.link);
         t["lower"] = task.lower;
         t["upper"] = task.upper;
-        t["evaluator"] = task.evaluator;
+        if (sharedEvaluator(task))
+            t.erase("evaluator"); // the project-level one serves it
+        else
+            t["evaluator"] = task.evaluator;
         tasksJson.push_back(std::move(t));
     }
     d["tasks"] = std::move(tasksJson);
@@ -356,6 +386,10 @@ void Project::save() const
     }
     d["evaluations"] = std::move(evaluationsJson);
     d["chosen"] = chosen;
+    if (evaluator.is_null())
+        d.erase("evaluator");
+    else
+        d["evaluator"] = evaluator;
     if (d.contains("runner") || runner.slurm()) {
         json r = d.contains("runner") && d["runner"].is_object() ? d["runner"] : json::object();
         r["kind"] = runner.kind;

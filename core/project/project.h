@@ -85,6 +85,10 @@ public:
     MergeOptions merge;
     MapSettings map;
     std::string device = "auto"; ///< in-process evaluation: "auto", "cpu", "cuda", "cuda:N"
+    /// The project-level evaluator ({"kind": "command", "command", "timeout"}), or null: it
+    /// serves every task without an `evaluator` of its own, with one run per merge whose
+    /// output holds all their metrics (docs/PROJECT.md).
+    nlohmann::json evaluator = nullptr;
     std::vector<EvaluationEntry> evaluations;
     nlohmann::json chosen = nlohmann::json::array(); ///< the user's chosen points, as given
     /// The GUI's last preference ({"weights", "rule", "floors"}), null when never saved.
@@ -110,6 +114,12 @@ public:
     /// old folder (base, checkpoints, a TorchScript evaluator's module and data) are rewritten
     /// relative to the new one, so they name the same files; absolute paths stay as they are.
     void moveTo(const std::string &newPath);
+
+    /// The evaluator kind task `task` is evaluated with: its own `evaluator`'s, else the
+    /// project-level one's ("" when neither says).
+    std::string evaluatorKind(const TaskEntry &task) const;
+    /// True when `task` is served by the project-level evaluator (it has none of its own).
+    bool sharedEvaluator(const TaskEntry &task) const;
 
     /// The coefficient matrix's columns (groupColumns(merge.groups): {""} without groups).
     std::vector<std::string> columns() const;

@@ -44,6 +44,8 @@ Session::Session(Project &project, SessionOptions options)
     nlohmann::json evaluation = nlohmann::json::array();
     for (const TaskEntry &task : project.tasks)
         evaluation.push_back({task.name, task.metric, task.evaluator});
+    if (!project.evaluator.is_null()) // a changed shared command must not be served old results
+        evaluation.push_back(project.evaluator);
     if (backend.inputsFingerprint)
         evaluation.push_back(backend.inputsFingerprint(project));
     m_cacheKey = project::cacheKey(project.merge, fingerprints, evaluation.dump());

@@ -59,6 +59,7 @@ private Q_SLOTS:
     void exploresBlockwiseAndReplaysItsRecipe();
     void evaluatesInProcessWithTorchScript();
     void survivesInterruptAndKill();
+    void oneProjectCommandPerMerge();
 };
 
 void TestCliProject::exploresAndResumes()
@@ -368,6 +369,72 @@ void TestCliProject::recordsFailedEvaluations()
     QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(3));
 }
 
+void TestCliProject::oneProjectCommandPerMerge()
+{
+    // A project-level command serves both tasks: `explore`, `evaluate` and `grid` start it once
+    // per merge (each run appends a line to runs.txt), and its one JSON object holds both
+    // metrics ({"a": {"accuracy": ...}, "b": {...}}).
+    TempDir dir;
+    const std::string counted = "echo run >> '" + dir.file("runs.txt") + "'; '" +
+                                MERGEFRONT_METRIC_TOOL + "' peaks-all {checkpoint} {tasks}";
+    mftest::writeSharedCommandProject(dir, counted);
+    const auto runs = [&] {
+        const std::string text =
+            std::filesystem::exists(dir.file("runs.txt")) ? mftest::readFile(dir.file("runs.txt"))
+                                                          : std::string();
+        return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+    };
+    auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "7"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    auto file = projectFile(dir);
+    QCOMPARE(file["evaluations"].size(), std::size_t(7));
+    QCOMPARE(runs(), std::size_t(7)); // one command per merge, not one per task
+    const auto &first = file["evaluations"][0]; // w = (1, 0)
+    QVERIFY(std::fabs(first["metrics"]["a"].get<double>() - peaks(1, 0, 0.8, 0.2)) < 1e-6);
+    QVERIFY(std::fabs(first["metrics"]["b"].get<double>() - peaks(1, 0, 0.2, 0.8)) < 1e-6);
+    // Saved as it was written: the evaluator at the top, none in the tasks.
+    QCOMPARE(file["evaluator"]["command"].get<std::string>(), counted);
+    QVERIFY(!file["tasks"][0].contains("evaluator"));
+    run = mftest::runCli(dir, {"evaluate", dir.file("project.json"), "--coef", "0.3,0.6"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(runs(), std::size_t(8));
+    run = mftest::runCli(dir, {"grid", dir.file("project.json"), "--levels", "3"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    // Grid points measured already are served from the project; each new one ran once.
+    const std::size_t recorded = projectFile(dir)["evaluations"].size();
+    QVERIFY(recorded > 8 && recorded <= 8 + 9);
+    QCOMPARE(runs(), recorded);
+    run = mftest::runCli(dir, {"status", dir.file("project.json")});
+    QVERIFY2(run.code == 0, run.err.c_str());
+
+    // Output without task b's metric: the evaluation fails naming the command and the task.
+    TempDir broken;
+    mftest::writeSharedCommandProject(
+        broken, "echo 'scoring' >&2; echo '{\"a\": {\"accuracy\": 0.5}, \"c\": {}}'");
+    run = mftest::runCli(broken, {"evaluate", broken.file("project.json"), "--coef", "0.5,0.5"});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("the project's command: the output's JSON object has no 'accuracy' of "
+                          "task 'b'") != std::string::npos &&
+                 run.err.find("stderr: scoring") != std::string::npos,
+             run.err.c_str());
+
+    // A project-level evaluator that is not a command, or has none, is refused on load.
+    auto project = nlohmann::json::parse(mftest::readFile(broken.file("project.json")));
+    project["evaluator"] = {{"kind", "torchscript"}, {"module", "m.pt"}};
+    mftest::writeFile(broken.file("project.json"), project.dump());
+    run = mftest::runCli(broken, {"status", broken.file("project.json")});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("evaluator: the project-level evaluator runs a command") !=
+                 std::string::npos,
+             run.err.c_str());
+    project["evaluator"] = {{"kind", "command"}, {"command", " "}};
+    mftest::writeFile(broken.file("project.json"), project.dump());
+    run = mftest::runCli(broken, {"status", broken.file("project.json")});
+    QCOMPARE(run.code, 1);
+    QVERIFY2(run.err.find("evaluator: \"command\" is missing or empty") != std::string::npos,
+             run.err.c_str());
+}
+
 void TestCliProject::exploresNested()
 {
     // Two tasks: one pair, merged by a 2-task MAP of 12 evaluations.
@@ -534,7 +601,8 @@ void TestCliProject::survivesInterruptAndKill()
 MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gridAndQualityPipeline,
              exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
              exploresBlockwiseAndReplaysItsRecipe, evaluatesInProcessWithTorchScript,
-             survivesInterruptAndKill, marksProvisionalFronts, gridPointsServeAsSamples)
+             survivesInterruptAndKill, marksProvisionalFronts, gridPointsServeAsSamples,
+             oneProjectCommandPerMerge)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif

@@ -9,8 +9,12 @@
 //                                          with w0, w1 the tensors "layers.0.w", "layers.1.w",
 //                                          p as above, q_a = (0.5, 0.1), q_b = (0.3, 0.9): each
 //                                          task wants other coefficients in each layer
+//   metric_tool peaks-all CHECKPOINT a,b  -> {"a": {"accuracy": ...}, "b": {"accuracy": ...}}: the
+//                                          peaks of every listed task in one object (a
+//                                          project-level command)
 #include "io/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -40,7 +44,8 @@ int main(int argc, char **argv)
             std::printf("loading... done\n{\"accuracy\": %.17g}\n", 1 / (1 + std::exp(-(2 - d))));
             return 0;
         }
-        const mf::TensorRef *tensor = checkpoint.find(mode == "peaks" ? "w" : argv[3]);
+        const bool peaks = mode == "peaks" || mode == "peaks-all";
+        const mf::TensorRef *tensor = checkpoint.find(peaks ? "w" : argv[3]);
         if (!tensor)
             return 3;
         std::vector<double> values(tensor->numel());
@@ -48,6 +53,25 @@ int main(int argc, char **argv)
         double sum = 0;
         for (double v : values)
             sum += v;
+        const auto peak = [&](const std::string &task) {
+            const double px = task == "a" ? 0.8 : 0.2, py = task == "a" ? 0.2 : 0.8;
+            const double d = std::pow(values[0] - px, 2) + std::pow(values[1] - py, 2);
+            return 1 / (1 + std::exp(-(2 - 4 * d)));
+        };
+        if (mode == "peaks-all") {
+            std::string tasks = argv[3], object;
+            for (std::size_t start = 0; start <= tasks.size();) {
+                const std::size_t comma = std::min(tasks.find(',', start), tasks.size());
+                const std::string task = tasks.substr(start, comma - start);
+                char entry[128];
+                std::snprintf(entry, sizeof entry, "\"%s\": {\"accuracy\": %.17g}",
+                              task.c_str(), peak(task));
+                object += (object.empty() ? "" : ", ") + std::string(entry);
+                start = comma + 1;
+            }
+            std::printf("loading... done\n{%s}\n", object.c_str());
+            return 0;
+        }
         if (mode == "peaks") {
             const std::string task = argv[3];
             const double px = task == "a" ? 0.8 : 0.2, py = task == "a" ? 0.2 : 0.8;

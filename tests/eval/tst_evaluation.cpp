@@ -103,6 +103,7 @@ private Q_SLOTS:
     void runnerCancels();
     void throwingEvaluatorsFailTheirEvaluation();
     void aTokenSetBeforeTheRunStopsIt();
+    void sharedOutputHoldsEveryTasksMetric();
 };
 
 void TestEvaluation::commandEvaluatorMeasuresTheMerge()
@@ -255,9 +256,47 @@ void TestEvaluation::aTokenSetBeforeTheRunStopsIt()
     QVERIFY(other->load());
 }
 
+void TestEvaluation::sharedOutputHoldsEveryTasksMetric()
+{
+    using mf::eval::CommandTask;
+    const std::vector<CommandTask> tasks = {{"hellaswag", "", "acc", 0, true},
+                                            {"wikitext", "", "word_perplexity", 0, true}};
+    // Nested by task (as lm-eval's results are), after the command's own log lines.
+    auto metrics = mf::eval::metricsFromSharedOutput(
+        "loading\n{\"hellaswag\": {\"acc\": 0.5}, \"wikitext\": {\"word_perplexity\": 20.5}}\n",
+        tasks);
+    QCOMPARE(metrics.at("hellaswag"), 0.5);
+    QCOMPARE(metrics.at("wikitext"), 20.5);
+    // Flat, when the metric names tell the tasks apart.
+    metrics = mf::eval::metricsFromSharedOutput("{\"acc\": 0.25, \"word_perplexity\": 9}", tasks);
+    QCOMPARE(metrics.at("hellaswag"), 0.25);
+    QCOMPARE(metrics.at("wikitext"), 9.0);
+    // Two tasks reading the same metric name: each from its own nested object.
+    const std::vector<CommandTask> same = {{"arc", "", "acc", 0, true},
+                                           {"hellaswag", "", "acc", 0, true}};
+    metrics = mf::eval::metricsFromSharedOutput(
+        "{\"arc\": {\"acc\": 0.1}, \"hellaswag\": {\"acc\": 0.2}}", same);
+    QCOMPARE(metrics.at("arc"), 0.1);
+    QCOMPARE(metrics.at("hellaswag"), 0.2);
+    // What is missing or not a number is named with its task.
+    const auto error = [&](const std::string &out) {
+        try {
+            mf::eval::metricsFromSharedOutput(out, same);
+        } catch (const std::exception &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    QVERIFY(error("{\"arc\": {\"acc\": 0.1}, \"hellaswag\": {\"f1\": 1}}")
+                .find("no 'acc' of task 'hellaswag'") != std::string::npos);
+    QVERIFY(error("{\"arc\": {\"acc\": null}}").find("metric 'acc' of task 'arc' is not a number") !=
+            std::string::npos);
+    QVERIFY(error("Traceback: boom").find("it printed: Traceback: boom") != std::string::npos);
+}
+
 MF_TEST_MAIN(TestEvaluation, commandEvaluatorMeasuresTheMerge, commandFailuresAreRecorded,
              runnerReportsEveryEvaluation, runnerCancels, throwingEvaluatorsFailTheirEvaluation,
-             aTokenSetBeforeTheRunStopsIt)
+             aTokenSetBeforeTheRunStopsIt, sharedOutputHoldsEveryTasksMetric)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_evaluation.moc"
 #endif

@@ -231,6 +231,16 @@ void writeCommandProject(const TempDir &dir, const std::string &command)
     writeFile(dir.file("project.json"), project.dump(2));
 }
 
+void writeSharedCommandProject(const TempDir &dir, const std::string &command)
+{
+    writeCommandProject(dir, command);
+    auto project = nlohmann::json::parse(readFile(dir.file("project.json")));
+    project["evaluator"] = project["tasks"][0]["evaluator"];
+    for (auto &task : project["tasks"])
+        task.erase("evaluator");
+    writeFile(dir.file("project.json"), project.dump(2));
+}
+
 void writeBlockwiseProject(const TempDir &dir, const std::string &command)
 {
     for (const auto &[file, w] : std::vector<std::pair<std::string, std::vector<double>>>{

@@ -82,6 +82,9 @@ CliRun runCli(const TempDir &dir, const std::vector<std::string> &args);
 /// a moves w to (1, 0) (safetensors), task b to (0, 1) (.pt), so a merge's w is (c_a, c_b);
 /// both tasks are evaluated by the command evaluator with `command`; plain MAP, budget 12.
 void writeCommandProject(const TempDir &dir, const std::string &command);
+/// The same project with one project-level command evaluator (top-level "evaluator") serving
+/// both tasks, which have none of their own.
+void writeSharedCommandProject(const TempDir &dir, const std::string &command);
 
 /// A block-wise two-task project in `dir` (project.json): tensors layers.0.w and layers.1.w,
 /// base (0, 0) in both, task a moves both to (1, 0), task b to (0, 1), so a merge's layers.g.w

@@ -13,7 +13,8 @@ EvaluatorBackend commandBackend()
     EvaluatorBackend backend;
     backend.kind = "command";
     backend.summary = "a command of yours run on each merged checkpoint ({checkpoint}, {task}, "
-                      "{scratch}); it prints its metrics as JSON";
+                      "{scratch}; or one project-level command for every task, {tasks}); it "
+                      "prints its metrics as JSON";
     backend.setting = "command";
     backend.fromSetting = [](const std::string &task, const std::string &setting,
                              const std::function<std::string(const std::string &)> &) {
@@ -29,13 +30,21 @@ EvaluatorBackend commandBackend()
         options.merge = project.merge;
         options.threads = input.threads;
         options.workDir = input.workDir;
+        if (project.evaluator.is_object()) {
+            options.sharedCommand = project.evaluator.value("command", "");
+            options.sharedTimeoutSeconds = project.evaluator.value("timeout", 3600.0);
+        }
         for (const TaskEntry &task : project.tasks) {
+            if (project.sharedEvaluator(task)) {
+                options.tasks.push_back({task.name, "", task.metric, 0, true});
+                continue;
+            }
             const std::string line = task.evaluator.value("command", "");
             if (line.empty())
                 throw Error(project.path + ": task '" + task.name +
                             "' has a command evaluator without \"command\"");
             options.tasks.push_back(
-                {task.name, line, task.metric, task.evaluator.value("timeout", 3600.0)});
+                {task.name, line, task.metric, task.evaluator.value("timeout", 3600.0), false});
         }
         device = "command";
         return std::unique_ptr<eval::Evaluator>(
