@@ -13,6 +13,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -60,9 +61,18 @@ QString lmEvalCommandTemplate()
         "{scratch}");
 }
 
-namespace {
-
-} // namespace
+QString lmEvalSharedCommandTemplate()
+{
+    // One lm_eval run for every task ({tasks}: their names, comma-separated, as the harness
+    // names them), its results printed as one object nested by task (docs/PROJECT.md).
+    return QStringLiteral(
+        "lm_eval --model hf --model_args pretrained={checkpoint},dtype=auto --tasks {tasks} "
+        "--batch_size auto --output_path {scratch} >&2 && python3 -c \"import glob, json, sys; "
+        "f = sorted(glob.glob(sys.argv[1] + '/*/results_*.json'))[-1]; "
+        "r = json.load(open(f))['results']; "
+        "print(json.dumps({t: {k.split(',')[0]: v for k, v in m.items() "
+        "if isinstance(v, (int, float))} for t, m in r.items()}))\" {scratch}");
+}
 
 NewProjectDialog::NewProjectDialog(QWidget *parent)
     : QDialog(parent)
@@ -137,6 +147,34 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     taskButtons->addWidget(remove);
     taskButtons->addStretch();
     layout->addLayout(taskButtons);
+    // One command for every task: run once per merge (lm-evaluation-harness loads the model
+    // once for all its tasks), instead of one per task.
+    auto *sharedRow = new QHBoxLayout;
+    m_shared = new QCheckBox(tr("One command for every task (runs once per merge):"), this);
+    m_shared->setObjectName(QStringLiteral("sharedCommand"));
+    m_shared->setToolTip(tr("A project-level command evaluator: {checkpoint}, {tasks} (every "
+                            "task's name, comma-separated) and {scratch} are substituted; it "
+                            "prints one JSON object holding every task's metric, nested by task "
+                            "name ({\"hellaswag\": {\"acc\": 0.5}, ...}) or flat. The tasks' "
+                            "own evaluator columns are then not used."));
+    m_sharedCommand = new QLineEdit(this);
+    m_sharedCommand->setObjectName(QStringLiteral("sharedCommandLine"));
+    m_sharedCommand->setPlaceholderText(tr("command printing every task's metric as JSON"));
+    m_sharedCommand->setEnabled(false);
+    sharedRow->addWidget(m_shared);
+    sharedRow->addWidget(m_sharedCommand, 1);
+    layout->addLayout(sharedRow);
+    connect(m_shared, &QCheckBox::toggled, this, [this](bool on) {
+        m_sharedCommand->setEnabled(on);
+        if (on && m_sharedCommand->text().trimmed().isEmpty())
+            m_sharedCommand->setText(lmEvalSharedCommandTemplate());
+        for (int row = 0; row < m_tasks->rowCount(); ++row) {
+            m_tasks->cellWidget(row, Evaluator)->setEnabled(!on);
+            if (QTableWidgetItem *setting = m_tasks->item(row, Setting))
+                setting->setFlags(on ? setting->flags() & ~Qt::ItemIsEnabled
+                                     : setting->flags() | Qt::ItemIsEnabled);
+        }
+    });
     connect(add, &QPushButton::clicked, this, [this, checkpoints] {
         for (const QString &path :
              QFileDialog::getOpenFileNames(this, tr("Task checkpoints"), QString(), checkpoints))
@@ -183,6 +221,25 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     merge->addWidget(m_seed);
     merge->addStretch();
     layout->addLayout(merge);
+    // Which tensors merge (regexes on tensor names, as `merge --include/--exclude`): the
+    // inspection's advice on mismatched shapes points here.
+    auto *filters = new QHBoxLayout;
+    m_include = new QLineEdit(this);
+    m_include->setObjectName(QStringLiteral("include"));
+    m_include->setPlaceholderText(tr("every tensor"));
+    m_exclude = new QLineEdit(this);
+    m_exclude->setObjectName(QStringLiteral("exclude"));
+    m_exclude->setPlaceholderText(tr("none"));
+    for (QLineEdit *edit : {m_include, m_exclude}) {
+        edit->setToolTip(tr("A regular expression on tensor names (ECMAScript), e.g. "
+                            "^model\\.layers\\. ; tensors left out keep the base's values"));
+        connect(edit, &QLineEdit::editingFinished, this, &NewProjectDialog::inspect);
+    }
+    filters->addWidget(new QLabel(tr("Merge only tensors matching"), this));
+    filters->addWidget(m_include, 1);
+    filters->addWidget(new QLabel(tr("Exclude tensors matching"), this));
+    filters->addWidget(m_exclude, 1);
+    layout->addLayout(filters);
 
     // Block-wise: coefficient groups (docs/PROJECT.md merge.groups), with presets for HF names.
     auto *groupsRow = new QHBoxLayout;
@@ -301,6 +358,11 @@ void NewProjectDialog::addTask(const QString &checkpoint)
                          new QTableWidgetItem(info.isDir() ? QStringLiteral("acc")
                                                            : QStringLiteral("accuracy")));
     }
+    if (m_shared->isChecked()) { // the project-level command serves it
+        evaluator->setEnabled(false);
+        m_tasks->item(row, Setting)->setFlags(m_tasks->item(row, Setting)->flags() &
+                                              ~Qt::ItemIsEnabled);
+    }
     inspect();
 }
 
@@ -335,13 +397,22 @@ void NewProjectDialog::inspect()
     const int generation = ++m_inspectGeneration;
     MergeOptions options;
     options.groups = groups();
+    options.include = m_include->text().toStdString();
+    options.exclude = m_exclude->text().toStdString();
     // Reading headers and planning on a worker: large checkpoints never freeze the dialog.
     m_background.run(
         [base, models, names, options] { return describeMergeHtml(base, models, names, options); },
         [this, generation, tasks = models.size(),
-         columns = groupColumns(options.groups).size()](const QString &html) {
+         columns = groupColumns(options.groups).size()](QString html) {
             if (generation != m_inspectGeneration)
                 return;
+            // The core's advice names the CLI's flags; here they are the fields above.
+            html.replace(QStringLiteral("use --exclude '"),
+                         QStringLiteral("put this in <i>Exclude tensors matching</i>: '"))
+                .replace(QStringLiteral("with --include"),
+                         QStringLiteral("with <i>Merge only tensors matching</i>"))
+                .replace(QStringLiteral("matched by --exclude"),
+                         QStringLiteral("matched by <i>Exclude tensors matching</i>"));
             // What MAP will cost in this many coefficients, before the project exists.
             const int d = static_cast<int>(tasks * columns);
             const QString coefficients = columns > 1
@@ -511,11 +582,12 @@ project::Project NewProjectDialog::project() const
         const QString kind =
             qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->currentText();
         const QString setting = m_tasks->item(row, Setting)->text();
-        task.evaluator =
-            project::evaluatorBackend(kind.toStdString(), "task '" + task.name + "'")
-                .fromSetting(task.name, setting.toStdString(), [&](const std::string &path) {
-                    return relative(QString::fromStdString(path));
-                });
+        if (!m_shared->isChecked()) // else the project-level command serves it
+            task.evaluator =
+                project::evaluatorBackend(kind.toStdString(), "task '" + task.name + "'")
+                    .fromSetting(task.name, setting.toStdString(), [&](const std::string &path) {
+                        return relative(QString::fromStdString(path));
+                    });
         task.checkpoint = relative(m_tasks->item(row, Checkpoint)->text());
         task.metric = m_tasks->item(row, Metric)->text().trimmed().toStdString();
         task.direction =
@@ -530,7 +602,17 @@ project::Project NewProjectDialog::project() const
     p.merge.dropRate = m_drop->value();
     p.merge.seed = static_cast<std::uint64_t>(m_seed->value());
     p.merge.groups = groups();
+    p.merge.include = m_include->text().toStdString();
+    p.merge.exclude = m_exclude->text().toStdString();
     validateGroups(p.merge.groups);
+    validateMergeOptions(p.merge); // a regex that does not compile is named here
+    if (m_shared->isChecked()) {
+        const std::string command = m_sharedCommand->text().trimmed().toStdString();
+        if (command.empty())
+            throw Error("give the command that evaluates every task, or untick \"One command "
+                        "for every task\"");
+        p.evaluator = {{"kind", "command"}, {"command", command}, {"timeout", 3600}};
+    }
     // Nothing to merge is no project: say why before anything is written.
     std::vector<std::string> models, names;
     for (const project::TaskEntry &task : p.tasks) {

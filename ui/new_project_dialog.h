@@ -7,6 +7,7 @@
 
 #include "background.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -19,6 +20,9 @@ namespace mf::ui {
 /// The New dialog's example command for a model-folder task: lm-evaluation-harness on the
 /// merged folder, its results JSON turned into the task's metric (docs/MODEL_FOLDERS.md).
 QString lmEvalCommandTemplate();
+/// The same for a project-level command serving every task: one lm_eval run with
+/// --tasks {tasks}, every task's metrics printed nested by task (docs/PROJECT.md).
+QString lmEvalSharedCommandTemplate();
 
 /// File ▸ New: pick the base and the task checkpoints or model folders (file and folder
 /// dialogs, or drag and drop), name
@@ -48,6 +52,12 @@ public:
     /// 0 none. Says why in the inspection line when the base has no numbered layers.
     void applyGroupPreset(int preset);
     QLabel *inspectionLabel() const { return m_inspection; }
+    /// "One command for every task" and its command line (a project-level evaluator).
+    QCheckBox *sharedCommandBox() const { return m_shared; }
+    QLineEdit *sharedCommandLine() const { return m_sharedCommand; }
+    /// The merge's tensor filters (regexes on tensor names).
+    QLineEdit *includeField() const { return m_include; }
+    QLineEdit *excludeField() const { return m_exclude; }
 
     /// The project the fields describe (paths relative to the project file), not yet saved.
     /// Throws mf::Error naming what is missing.
@@ -68,7 +78,8 @@ private:
     std::vector<CoefficientGroup> groups() const;
     void setGroups(const std::vector<CoefficientGroup> &groups);
 
-    QLineEdit *m_base, *m_projectPath;
+    QLineEdit *m_base, *m_projectPath, *m_sharedCommand, *m_include, *m_exclude;
+    QCheckBox *m_shared;
     QTableWidget *m_tasks, *m_groups;
     QComboBox *m_groupPreset;
     QComboBox *m_method;

@@ -427,11 +427,24 @@ void Project::saveNew() const
     std::error_code ec;
     if (std::filesystem::exists(path, ec))
         throw Error(path + " already exists (its evaluations would be lost): choose another name");
-    save();
+    // A folder that does not exist yet is created (and removed again if the project fails).
+    fs::path created;
+    for (fs::path folder = fs::absolute(path).parent_path();
+         !folder.empty() && !fs::exists(folder, ec); folder = folder.parent_path())
+        created = folder;
+    if (!created.empty()) {
+        fs::create_directories(fs::absolute(path).parent_path(), ec);
+        if (ec)
+            throw Error("cannot create the folder " + fs::absolute(path).parent_path().string() +
+                        " for " + path + ": " + ec.message());
+    }
     try {
+        save();
         load(path); // the same checks as opening it
     } catch (...) {
-        std::filesystem::remove(path, ec);
+        fs::remove(path, ec);
+        if (!created.empty())
+            fs::remove_all(created, ec);
         throw;
     }
 }

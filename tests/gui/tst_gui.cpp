@@ -199,6 +199,7 @@ private Q_SLOTS:
     void floorsAreDrawnAndMayHoldForThePessimisticEnd();
     void parallelCoordinatesBrushSelectAndFollowTheProject();
     void dialogsAndMenusSayWhatTheyDo();
+    void newProjectSharesOneCommandAndFiltersTensors();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -1484,6 +1485,68 @@ void TestGui::dialogsAndMenusSayWhatTheyDo()
     QTRY_VERIFY(dialog.tasksTable()->hasFocus());
     QTest::keyClick(dialog.tasksTable(), Qt::Key_Tab);
     QVERIFY(!dialog.tasksTable()->hasFocus());
+}
+
+void TestGui::newProjectSharesOneCommandAndFiltersTensors()
+{
+    TempDir dir;
+    mftest::writeCheckpoint(dir.file("base.safetensors"), {{"w", mf::DType::F32, {2}, {0, 0}},
+                                                           {"v", mf::DType::F32, {3}, {0, 0, 0}}});
+    mftest::writeCheckpoint(dir.file("a.safetensors"), {{"w", mf::DType::F32, {2}, {1, 0}},
+                                                        {"v", mf::DType::F32, {3}, {1, 1, 1}}});
+    mftest::writeCheckpoint(
+        dir.file("b.pt"), {{"w", mf::DType::F32, {2}, {0, 1}}, {"v", mf::DType::F32, {2}, {1, 1}}});
+    mf::ui::NewProjectDialog dialog;
+    // In a folder that does not exist yet: it is created.
+    dialog.setProjectPath(QString::fromStdString(dir.file("fresh/deeper/project.json")));
+    dialog.setBase(QString::fromStdString(dir.file("base.safetensors")));
+    dialog.addTask(QString::fromStdString(dir.file("a.safetensors")));
+    dialog.addTask(QString::fromStdString(dir.file("b.pt")));
+    // b's v has another shape: the advice points at the dialog's own field, not a CLI flag.
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.inspectionLabel()->text().contains(QStringLiteral("Merge")),
+                             kHang);
+    QString inspection = dialog.inspectionLabel()->text();
+    QVERIFY2(inspection.contains(QStringLiteral("<i>Exclude tensors matching</i>")) &&
+                 !inspection.contains(QStringLiteral("--exclude")),
+             qPrintable(inspection));
+    dialog.excludeField()->setText(QStringLiteral("^v$"));
+    Q_EMIT dialog.excludeField()->editingFinished();
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.inspectionLabel()->text().contains(
+                                 QStringLiteral("matched by <i>Exclude tensors matching</i>")),
+                             kHang);
+    // One command for every task: offered with lm-eval's template over {tasks}; the tasks'
+    // own evaluator cells step aside.
+    dialog.sharedCommandBox()->setChecked(true);
+    QVERIFY(dialog.sharedCommandLine()->text().contains(QStringLiteral("--tasks {tasks}")));
+    QVERIFY(!dialog.tasksTable()->cellWidget(0, 2)->isEnabled());
+    dialog.sharedCommandLine()->clear();
+    QVERIFY(mftest::errorOf([&] { dialog.writeProject(); }).find("every task") !=
+            std::string::npos);
+    QVERIFY(!std::filesystem::exists(dir.file("fresh"))); // nothing written, no folder left
+    const std::string counted = "echo run >> '" + dir.file("runs.txt") + "'; '" +
+                                MERGEFRONT_METRIC_TOOL + "' peaks-all {checkpoint} {tasks}";
+    dialog.sharedCommandLine()->setText(QString::fromStdString(counted));
+    // A regex that does not compile is refused, and leaves no folder behind.
+    dialog.includeField()->setText(QStringLiteral("("));
+    QVERIFY(!mftest::errorOf([&] { dialog.writeProject(); }).empty());
+    QVERIFY(!std::filesystem::exists(dir.file("fresh")));
+    dialog.includeField()->clear();
+    const QString written = dialog.writeProject();
+    const auto project = mf::project::Project::load(written.toStdString());
+    QCOMPARE(project.evaluator["command"].get<std::string>(), counted);
+    QVERIFY(project.sharedEvaluator(project.tasks[0]) && project.sharedEvaluator(project.tasks[1]));
+    QCOMPARE(project.merge.exclude, std::string("^v$"));
+    QCOMPARE(project.base, std::string("../../base.safetensors"));
+    // It runs in the window: one command per merge.
+    MainWindow window;
+    QVERIFY(window.openProject(written));
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    const std::size_t evaluated = window.document()->project().evaluations.size();
+    QVERIFY(evaluated >= 7);
+    const std::string runs = mftest::readFile(dir.file("runs.txt"));
+    QCOMPARE(static_cast<std::size_t>(std::count(runs.begin(), runs.end(), '\n')), evaluated);
+    for (const auto &e : window.document()->project().evaluations)
+        QVERIFY(!e.result.failed && e.result.metrics.size() == 2);
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

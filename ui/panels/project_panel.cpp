@@ -74,9 +74,13 @@ void ProjectPanel::projectOpened()
         m_tasks->setItem(t, 1,
                          new QTableWidgetItem(QString::fromStdString(task.metric) +
                                               directionArrow(task.direction)));
-        m_tasks->setItem(t, 2,
-                         new QTableWidgetItem(QString::fromStdString(
-                             task.evaluator.value("kind", std::string("?")))));
+        // A task the project-level command serves says so (one run per merge for all).
+        auto *evaluator = new QTableWidgetItem(
+            p.sharedEvaluator(task) ? tr("project command")
+                                    : QString::fromStdString(task.evaluator.value("kind", "?")));
+        if (p.sharedEvaluator(task))
+            evaluator->setToolTip(QString::fromStdString(p.evaluator.value("command", "")));
+        m_tasks->setItem(t, 2, evaluator);
         m_tasks->setItem(t, 3, new QTableWidgetItem(QString::fromStdString(task.checkpoint)));
     }
     m_tasks->resizeColumnsToContents();
