@@ -48,6 +48,7 @@ void FrontPlot::addView(FrontView *view)
     connect(view, &FrontView::frontPointClicked, this, &FrontPlot::frontPointClicked);
     connect(view, &FrontView::evaluateRequested, this, &FrontPlot::evaluateRequested);
     connect(view, &FrontView::exportRequested, this, &FrontPlot::exportRequested);
+    connect(view, &FrontView::retryRequested, this, &FrontPlot::retryRequested);
 }
 
 void FrontPlot::rebuild()

@@ -38,6 +38,7 @@ Q_SIGNALS:
     void frontPointClicked(int index);
     void evaluateRequested(); ///< a view's context menu: evaluate the selected merge
     void exportRequested();   ///< ... export it
+    void retryRequested(int evaluation); ///< ... run a failed evaluation again
 
 private:
     void addView(FrontView *view);

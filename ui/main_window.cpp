@@ -7,6 +7,7 @@
 #include "merge/folder_output.h"
 #include "merge/gguf_output.h"
 #include "new_project_dialog.h"
+#include "panels/failed_panel.h"
 #include "panels/project_panel.h"
 #include "panels/run_panel.h"
 #include "panels/selection_panel.h"
@@ -108,6 +109,10 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_plot, &FrontPlot::evaluateRequested, m_selectionPanel->evaluateButton(),
             &QPushButton::click);
     connect(m_plot, &FrontPlot::exportRequested, this, [this] { m_exportAction->trigger(); });
+    connect(m_plot, &FrontPlot::retryRequested, this, [this](int evaluation) {
+        const auto &e = m_document->project().evaluations.at(static_cast<std::size_t>(evaluation));
+        m_runner->retry({e.result.coefficients}, {e.kind});
+    });
     connect(m_projectPanel, &ProjectPanel::logLine, this, &MainWindow::log);
     connect(m_projectPanel, &ProjectPanel::tokenizersDiffer, m_selectionPanel,
             &SelectionPanel::offerTokenizers);
@@ -347,6 +352,16 @@ void MainWindow::buildDocks()
     QDockWidget *frontDock = addDock(tr("Front points"), QStringLiteral("frontDock"), m_frontTable,
                                      Qt::BottomDockWidgetArea);
     splitDockWidget(runDock, frontDock, Qt::Horizontal);
+    // Failed evaluations, behind the front points' tab; its title counts them.
+    m_failedPanel = new FailedPanel(m_document, m_runner);
+    QDockWidget *failedDock = addDock(tr("Failed evaluations"), QStringLiteral("failedDock"),
+                                      m_failedPanel, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(frontDock, failedDock);
+    frontDock->raise();
+    connect(m_failedPanel, &FailedPanel::countChanged, failedDock, [failedDock](int failures) {
+        failedDock->setWindowTitle(failures ? tr("Failed evaluations (%1)").arg(failures)
+                                            : tr("Failed evaluations"));
+    });
     resizeDocks({projectDock, preferenceDock}, {330, 300}, Qt::Horizontal);
     resizeDocks({runDock}, {230}, Qt::Vertical);
 }

@@ -18,6 +18,7 @@ class QTableView;
 
 namespace mf::ui {
 
+class FailedPanel;
 class FrontPlot;
 class FrontTableModel;
 class ProjectDocument;
@@ -43,6 +44,7 @@ public:
     ProjectPanel *projectPanel() const { return m_projectPanel; }
     SelectionPanel *selectionPanel() const { return m_selectionPanel; }
     RunPanel *runPanel() const { return m_runPanel; }
+    FailedPanel *failedPanel() const { return m_failedPanel; }
     QTableView *frontTable() const { return m_frontTable; }
     // Shortcuts into the panels (tests and scripted use).
     QSlider *weightSlider(int task) const;
@@ -123,6 +125,7 @@ private:
     ProjectPanel *m_projectPanel;
     SelectionPanel *m_selectionPanel;
     RunPanel *m_runPanel;
+    FailedPanel *m_failedPanel;
     FrontTableModel *m_frontModel;
     QTableView *m_frontTable;
     std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer, m_runCloseAnswer;

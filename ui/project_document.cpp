@@ -279,6 +279,28 @@ std::vector<double> ProjectDocument::measuredMetrics(const std::vector<double> &
     return out;
 }
 
+std::vector<int> ProjectDocument::openFailures() const
+{
+    std::vector<int> out;
+    const auto &all = m_project.evaluations;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (!all[i].result.failed)
+            continue;
+        bool fixed = false;
+        for (std::size_t j = i + 1; j < all.size() && !fixed; ++j)
+            fixed = !all[j].result.failed &&
+                    all[j].result.coefficients == all[i].result.coefficients;
+        // A failure repeated later is listed once, as its latest try.
+        bool repeated = false;
+        for (std::size_t j = i + 1; j < all.size() && !repeated; ++j)
+            repeated = all[j].result.failed &&
+                       all[j].result.coefficients == all[i].result.coefficients;
+        if (!fixed && !repeated)
+            out.push_back(static_cast<int>(i));
+    }
+    return out;
+}
+
 void ProjectDocument::addEvaluation(const project::EvaluationEntry &entry)
 {
     m_project.evaluations.push_back(entry);

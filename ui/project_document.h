@@ -78,6 +78,9 @@ public:
     const project::EvaluationEntry *measured(const std::vector<double> &coefficients) const;
     /// Its metrics in task order (NaN where a task's is missing), or empty when not measured.
     std::vector<double> measuredMetrics(const std::vector<double> &coefficients) const;
+    /// The failed evaluations no later evaluation of the same coefficients has made good, as
+    /// indices into project().evaluations, oldest first (what a retry would run again).
+    std::vector<int> openFailures() const;
 
     // --- changes made by runs (RunController) -----------------------------------------
     /// Counts open(): a run tags what it reports with the generation it started on, and what

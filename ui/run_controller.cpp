@@ -14,6 +14,7 @@
 #include <QPointer>
 
 #include <chrono>
+#include <map>
 
 namespace mf::ui {
 
@@ -206,6 +207,41 @@ void RunController::evaluatePoint(const std::vector<double> &coefficients)
                                   .arg(QString::fromStdString(task.name))
                                   .arg(it->second, 0, 'f', 4);
               return tr("measured:") + text;
+          });
+}
+
+void RunController::retry(const std::vector<std::vector<double>> &coefficients,
+                          const std::vector<std::string> &kinds)
+{
+    start(tr("Retrying %n failed evaluation(s)", nullptr, static_cast<int>(coefficients.size())),
+          [this, coefficients, kinds](project::Project &copy, const eval::CancelToken &cancel) {
+              // One queue per kind, in the order they come.
+              std::vector<std::string> order;
+              std::map<std::string, std::vector<std::vector<double>>> queues;
+              for (std::size_t i = 0; i < coefficients.size(); ++i) {
+                  const std::string kind = i < kinds.size() ? kinds[i] : "point";
+                  if (!queues.count(kind))
+                      order.push_back(kind);
+                  queues[kind].push_back(coefficients[i]);
+              }
+              std::size_t good = 0, failed = 0;
+              std::string firstError;
+              runSession(copy, cancel, [&](project::Session &session) {
+                  for (const std::string &kind : order)
+                      for (const eval::Evaluation &e :
+                           session.evaluate(queues[kind], kind, liveProgress(copy))) {
+                          (e.failed ? failed : good) += 1;
+                          if (e.failed && firstError.empty())
+                              firstError = e.error;
+                      }
+              });
+              if (good == 0)
+                  throw Error("the retried evaluations failed again: " + firstError);
+              return failed ? tr("retried: %1 worked, %2 failed again (%3)")
+                                  .arg(good)
+                                  .arg(failed)
+                                  .arg(QString::fromStdString(firstError))
+                            : tr("retried: all %1 worked").arg(good);
           });
 }
 

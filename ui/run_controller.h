@@ -48,6 +48,10 @@ public:
     void grid(int levels);
     /// Measures one merge for real (kind "point").
     void evaluatePoint(const std::vector<double> &coefficients);
+    /// Evaluates failed merges again, each recorded as the kind it failed as ("sample",
+    /// "grid", "point"); the failures stay in the project, the fits take the new results.
+    void retry(const std::vector<std::vector<double>> &coefficients,
+               const std::vector<std::string> &kinds);
     /// Writes the merge of `coefficients` to `out` with its sidecar (project::exportMerge);
     /// `shardSize` > 0: sharded safetensors of at most that many bytes per file; `out` with no
     /// checkpoint extension: a model folder, its tokenizer from task `tokenizerFrom` (or the base);

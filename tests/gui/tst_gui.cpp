@@ -15,6 +15,7 @@
 #include "project_document.h"
 #include "qcustomplot_include.h"
 #include "run_controller.h"
+#include "panels/failed_panel.h"
 #include "panels/run_panel.h"
 #include "panels/selection_panel.h"
 #include "views/parallel_view.h"
@@ -22,6 +23,7 @@
 
 #include "io/adapter.h"
 #include "io/gguf.h"
+#include "map/front.h"
 #include "map/selection.h"
 #include "project/project.h"
 #include "zoo/zoo.h"
@@ -31,6 +33,7 @@
 #include <QClipboard>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileInfo>
 #include <QLabel>
@@ -200,6 +203,7 @@ private Q_SLOTS:
     void parallelCoordinatesBrushSelectAndFollowTheProject();
     void dialogsAndMenusSayWhatTheyDo();
     void newProjectSharesOneCommandAndFiltersTensors();
+    void failedEvaluationsAreListedDrawnAndRetried();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -1547,6 +1551,67 @@ void TestGui::newProjectSharesOneCommandAndFiltersTensors()
     QCOMPARE(static_cast<std::size_t>(std::count(runs.begin(), runs.end(), '\n')), evaluated);
     for (const auto &e : window.document()->project().evaluations)
         QVERIFY(!e.result.failed && e.result.metrics.size() == 2);
+}
+
+void TestGui::failedEvaluationsAreListedDrawnAndRetried()
+{
+    // The command fails while a flag file exists (a passing fault: a full disk, a lost node).
+    TempDir dir;
+    const std::string flag = dir.file("broken");
+    MainWindow window;
+    window.resize(1340, 740);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    openCommandProject(window, dir,
+                       "if [ -e '" + flag + "' ]; then echo 'disk full' >&2; exit 3; fi; " +
+                           peaksCommand());
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    mf::ui::FailedPanel *panel = window.failedPanel();
+    QCOMPARE(panel->table()->rowCount(), 0);
+    QVERIFY(!panel->retryAllButton()->isEnabled());
+    mftest::writeFile(flag, "");
+    const std::vector<double> c = {0.3, 0.45};
+    QVERIFY(!runToEnd(window, [&] { window.runner()->evaluatePoint(c); }));
+    waitForFit(window);
+    // Listed with its error, and the dock's title counts it.
+    QCOMPARE(panel->table()->rowCount(), 1);
+    QVERIFY2(panel->table()->item(0, 4)->text().contains(
+                 QStringLiteral("exited with status 3; stderr: disk full")),
+             qPrintable(panel->table()->item(0, 4)->text()));
+    QCOMPARE(panel->table()->item(0, 1)->text(), QStringLiteral("point"));
+    QCOMPARE(window.findChild<QDockWidget *>(QStringLiteral("failedDock"))->windowTitle(),
+             QStringLiteral("Failed evaluations (1)"));
+    QVERIFY(panel->retryAllButton()->isEnabled());
+    // Drawn on the plot where the surrogates put it, with Retry in its menu.
+    QCustomPlot *plot = window.plot()->tradeOffPlot();
+    QCPGraph *failed = nullptr;
+    for (int i = 0; i < plot->graphCount(); ++i)
+        if (plot->graph(i)->name().startsWith(QStringLiteral("failed")))
+            failed = plot->graph(i);
+    QVERIFY(failed);
+    QCOMPARE(failed->dataCount(), 1);
+    Eigen::MatrixXd row(1, 2);
+    row << c[0], c[1];
+    const Eigen::MatrixXd predicted = mf::map::MetricPredictor(window.document()->surrogates())(row);
+    QVERIFY(std::fabs(failed->data()->at(0)->key - predicted(0, 0)) < 1e-12);
+    plot->replot();
+    const QPoint at(static_cast<int>(std::lround(plot->xAxis->coordToPixel(predicted(0, 0)))),
+                    static_cast<int>(std::lround(plot->yAxis->coordToPixel(predicted(0, 1)))));
+    std::unique_ptr<QMenu> menu(window.plot()->tradeOff()->contextMenu(at));
+    QVERIFY(findAction(menu->actions(), QStringLiteral("Retry this evaluation")));
+    // The fault passes; Retry runs it again as the kind it failed as.
+    std::filesystem::remove(flag);
+    QVERIFY(runToEnd(window, [&] { panel->retryAllButton()->click(); }));
+    QCOMPARE(panel->table()->rowCount(), 0);
+    const auto *good = window.document()->measured(c);
+    QVERIFY(good);
+    QCOMPARE(good->kind, std::string("point"));
+    // The failure stays on record in the file.
+    const auto saved = mf::project::Project::load(dir.file("project.json"));
+    QCOMPARE(std::count_if(saved.evaluations.begin(), saved.evaluations.end(),
+                           [](const auto &e) { return e.result.failed; }),
+             std::ptrdiff_t(1));
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

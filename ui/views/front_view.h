@@ -37,6 +37,8 @@ Q_SIGNALS:
     /// The selected merge is to be evaluated, or exported (a context menu's choice).
     void evaluateRequested();
     void exportRequested();
+    /// A failed evaluation (its index in the project's evaluations) is to be run again.
+    void retryRequested(int evaluation);
 
 protected:
     ProjectDocument *document() const { return m_document; }

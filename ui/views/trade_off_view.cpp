@@ -2,6 +2,7 @@
 #include "views/trade_off_view.h"
 
 #include "project_document.h"
+#include "map/front.h"
 #include "qcustomplot_include.h"
 #include "ui_format.h"
 
@@ -187,7 +188,8 @@ void TradeOffView::rebuild()
     m_floorItems.clear(); // clearItems deletes them
     m_plot->clearPlottables();
     m_plot->clearItems();
-    m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = nullptr;
+    m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = m_failed = nullptr;
+    m_failedAt.clear();
     m_frontLine = m_band = m_extrapolatedLine = nullptr;
     m_extrapolatedDots = nullptr;
     m_selectedBarsX = m_selectedBarsY = nullptr;
@@ -343,6 +345,41 @@ void TradeOffView::rebuild()
                 bars->setWhiskerWidth(0);
                 bars->setData(below, above);
             }
+        }
+    }
+    // Failed evaluations have no metrics: each is drawn where the surrogates put its
+    // coefficients (a red cross), once a front exists; hovering shows its error.
+    m_failedShown.clear();
+    if (document()->hasFront()) {
+        const std::vector<int> failures = document()->openFailures();
+        const std::size_t dimension = p.dimension();
+        Eigen::MatrixXd rows(static_cast<Eigen::Index>(failures.size()),
+                             static_cast<Eigen::Index>(dimension));
+        Eigen::Index count = 0;
+        for (int i : failures) {
+            const auto &c = p.evaluations[static_cast<std::size_t>(i)].result.coefficients;
+            if (c.size() != dimension)
+                continue; // made under other coefficient groups
+            for (std::size_t k = 0; k < dimension; ++k)
+                rows(count, static_cast<Eigen::Index>(k)) = c[k];
+            m_failedShown.push_back(i);
+            ++count;
+        }
+        if (count > 0) {
+            const Eigen::MatrixXd predicted =
+                map::MetricPredictor(document()->surrogates())(rows.topRows(count));
+            QVector<double> fx, fy;
+            for (Eigen::Index r = 0; r < count; ++r) {
+                fx.push_back(predicted(r, x));
+                fy.push_back(predicted(r, y));
+                m_failedAt.push_back({predicted(r, x), predicted(r, y)});
+            }
+            m_failed = m_plot->addGraph();
+            m_failed->setName(tr("failed (where the surrogates put it)"));
+            m_failed->setLineStyle(QCPGraph::lsNone);
+            m_failed->setScatterStyle(
+                QCPScatterStyle(QCPScatterStyle::ssCross, QPen(QColor(200, 0, 30), 2), Qt::NoBrush, 9));
+            m_failed->setData(fx, fy, false);
         }
     }
     if (!sx.isEmpty()) {
@@ -618,6 +655,25 @@ void TradeOffView::hover(QMouseEvent *event)
             return;
         }
     }
+    for (std::size_t k = 0; k < m_failedAt.size(); ++k) {
+        const double dx = m_plot->xAxis->coordToPixel(m_failedAt[k].first) - at.x();
+        const double dy = m_plot->yAxis->coordToPixel(m_failedAt[k].second) - at.y();
+        if (std::hypot(dx, dy) < 6) {
+            const auto &e = p.evaluations[static_cast<std::size_t>(m_failedShown[k])];
+            QStringList c;
+            for (double v : e.result.coefficients)
+                c << QString::number(v, 'f', 3);
+            QToolTip::showText(
+                event->globalPosition().toPoint(),
+                tr("<b>failed evaluation %1</b> (%2), drawn where the surrogates put it<br>"
+                   "coefficients %3<br>%4")
+                    .arg(m_failedShown[k] + 1)
+                    .arg(QString::fromStdString(e.kind), c.join(QStringLiteral(", ")),
+                         QString::fromStdString(e.result.error).toHtmlEscaped()),
+                m_plot);
+            return;
+        }
+    }
     const int index = nearestFrontPoint(at, 8);
     if (index < 0) {
         QToolTip::hideText();
@@ -693,9 +749,24 @@ QMenu *TradeOffView::contextMenu(const QPoint &at)
             QApplication::clipboard()->setText(numbers.join(QLatin1Char(',')));
         });
     };
-    const int measured = document()->isOpen() ? nearestMeasured(at, 6) : -1;
-    const int point = document()->isOpen() && measured < 0 ? nearestFrontPoint(at, 12) : -1;
-    if (measured >= 0) {
+    int failed = -1;
+    for (std::size_t k = 0; k < m_failedAt.size() && failed < 0; ++k)
+        if (std::hypot(m_plot->xAxis->coordToPixel(m_failedAt[k].first) - at.x(),
+                       m_plot->yAxis->coordToPixel(m_failedAt[k].second) - at.y()) < 6)
+            failed = m_failedShown[k];
+    const int measured = document()->isOpen() && failed < 0 ? nearestMeasured(at, 6) : -1;
+    const int point =
+        document()->isOpen() && measured < 0 && failed < 0 ? nearestFrontPoint(at, 12) : -1;
+    if (failed >= 0) {
+        const auto &e = document()->project().evaluations[static_cast<std::size_t>(failed)];
+        menu->addSection(tr("Failed evaluation %1 (%2)")
+                             .arg(failed + 1)
+                             .arg(QString::fromStdString(e.kind)));
+        menu->addAction(tr("Retry this evaluation"), this,
+                        [this, failed] { Q_EMIT retryRequested(failed); });
+        copyAction(e.result.coefficients);
+        menu->addSeparator();
+    } else if (measured >= 0) {
         const auto &e = document()->project().evaluations[static_cast<std::size_t>(measured)];
         menu->addSection(tr("Measured merge (%1)").arg(QString::fromStdString(e.kind)));
         copyAction(e.result.coefficients);

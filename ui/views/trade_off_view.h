@@ -6,6 +6,7 @@
 #include <QPoint>
 #include <QPointF>
 
+#include <utility>
 #include <vector>
 
 class QComboBox;
@@ -84,6 +85,9 @@ private:
     bool m_legendRight = false;
     QCPErrorBars *m_selectedBarsX = nullptr, *m_selectedBarsY = nullptr;
     std::vector<QCPAbstractItem *> m_floorItems; ///< the preference's floor / ceiling lines
+    QCPGraph *m_failed = nullptr;  ///< failed evaluations where the surrogates put them
+    std::vector<int> m_failedShown; ///< their indices into the project's evaluations
+    std::vector<std::pair<double, double>> m_failedAt; ///< and where they are drawn
     bool m_userView = false;    ///< the user zoomed or panned: rebuilds keep the range
     bool m_settingRange = false; ///< ranges set by rebuild(), not by the user
     Legend m_legend = Legend::Automatic;
