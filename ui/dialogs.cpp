@@ -7,6 +7,8 @@
 #include <QRegularExpression>
 #include <QTextDocumentFragment>
 
+#include <set>
+
 namespace mf::ui {
 
 bool askChoice(QWidget *parent, const QString &title, const QString &question,
@@ -28,6 +30,50 @@ QString withFilterExtension(const QString &path, const QString &selectedFilter)
     static const QRegularExpression pattern(QStringLiteral("\\*\\.([A-Za-z0-9_]+)"));
     const QRegularExpressionMatch match = pattern.match(selectedFilter);
     return match.hasMatch() ? path + QLatin1Char('.') + match.captured(1) : path;
+}
+
+QString metricDirectionWarning(const QString &task, const QString &metric, bool maximize)
+{
+    // Metrics whose sense is settled: losses and perplexities go down, accuracies go up.
+    static const std::set<QString> lower = {
+        QStringLiteral("perplexity"),     QStringLiteral("byte_perplexity"),
+        QStringLiteral("word_perplexity"), QStringLiteral("bits_per_byte"),
+        QStringLiteral("cross_entropy"),  QStringLiteral("loss"),
+        QStringLiteral("nll"),            QStringLiteral("completion_nll"),
+        QStringLiteral("completion_bits_per_byte"), QStringLiteral("wer"),
+        QStringLiteral("cer"),            QStringLiteral("error")};
+    static const std::set<QString> higher = {
+        QStringLiteral("accuracy"), QStringLiteral("acc"),         QStringLiteral("acc_norm"),
+        QStringLiteral("f1"),       QStringLiteral("exact_match"), QStringLiteral("bleu"),
+        QStringLiteral("rouge"),    QStringLiteral("pass@1"),      QStringLiteral("mcc")};
+    const QString name = metric.trimmed().toLower();
+    if (maximize && lower.count(name))
+        return QObject::tr("<b>Warning:</b> task '%1': %2 is lower-is-better, but it is "
+                           "maximized (choose minimize)<br>")
+            .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
+    if (!maximize && higher.count(name))
+        return QObject::tr("<b>Warning:</b> task '%1': %2 is higher-is-better, but it is "
+                           "minimized (choose maximize)<br>")
+            .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
+    return QString();
+}
+
+QString testOnBaseText(const eval::Evaluation &result,
+                       const std::vector<project::TaskEntry> &tasks)
+{
+    if (result.failed)
+        return QObject::tr("<span style='color:#b00020'>the base's evaluation failed: %1</span>")
+            .arg(QString::fromStdString(result.error).toHtmlEscaped());
+    QStringList metrics;
+    for (const auto &task : tasks)
+        if (const auto it = result.metrics.find(task.name); it != result.metrics.end())
+            metrics << QStringLiteral("%1 %2 %3")
+                           .arg(QString::fromStdString(task.name),
+                                QString::fromStdString(task.metric))
+                           .arg(it->second, 0, 'g', 6);
+    return QObject::tr("the base measures: %1 (%2 s)")
+        .arg(metrics.join(QStringLiteral(", ")).toHtmlEscaped())
+        .arg(result.seconds, 0, 'f', 1);
 }
 
 QString plainText(const QString &html)

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "eval/job_runner.h"
+#include "project/project.h"
+
 #include <QString>
+
+#include <vector>
 
 class QWidget;
 
@@ -17,6 +22,15 @@ bool askChoice(QWidget *parent, const QString &title, const QString &question,
 /// name has none ("merged" under "safetensors (*.safetensors)" becomes "merged.safetensors").
 /// A name with an extension, or a filter without one ("Folder (...)"), is left as it is.
 QString withFilterExtension(const QString &path, const QString &selectedFilter);
+
+/// A warning, as an HTML line, when a metric's direction contradicts its usual sense
+/// (perplexity maximized, accuracy minimized); "" otherwise.
+QString metricDirectionWarning(const QString &task, const QString &metric, bool maximize);
+
+/// A test on the base's outcome as the dialogs show it: "the base measures: a accuracy 0.52
+/// (1.2 s)", or the error in red.
+QString testOnBaseText(const eval::Evaluation &result,
+                       const std::vector<project::TaskEntry> &tasks);
 
 /// The plain text of a rich-text message (for the log, which shows text as it is).
 QString plainText(const QString &html);

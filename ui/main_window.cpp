@@ -12,6 +12,7 @@
 #include "panels/run_panel.h"
 #include "panels/selection_panel.h"
 #include "project_document.h"
+#include "project_settings_dialog.h"
 #include "run_controller.h"
 
 #include "zoo/zoo.h"
@@ -262,6 +263,10 @@ void MainWindow::buildActions()
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *projectMenu = menuBar()->addMenu(tr("&Project"));
+    m_settingsAction = projectMenu->addAction(tr("&Settings…"), this, [this] { editSettings(); });
+    m_settingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
 
     QMenu *run = menuBar()->addMenu(tr("&Run"));
     QAction *sample = run->addAction(tr("&Sample (initial design)"), m_runPanel->sampleButton(),
@@ -619,6 +624,22 @@ void MainWindow::updateRunState()
     m_saveAsAction->setEnabled(open && !busy);
     m_exportAction->setEnabled(!m_document->selectedCoefficients().empty() && !busy);
     m_exportPlotAction->setEnabled(open);
+    m_settingsAction->setEnabled(open && !busy); // a run uses the settings it started with
+}
+
+void MainWindow::editSettings()
+{
+    if (!m_document->isOpen() || m_runner->busy())
+        return;
+    ProjectSettingsDialog dialog(m_document->project(), this);
+    if (m_settingsAnswer ? !m_settingsAnswer(dialog) : dialog.exec() != QDialog::Accepted)
+        return;
+    try {
+        m_document->applySettings(dialog.edited());
+        log(tr("saved the new settings of %1").arg(m_document->path()));
+    } catch (const std::exception &e) {
+        log(tr("the settings were not saved: %1").arg(QString::fromStdString(e.what())), true);
+    }
 }
 
 void MainWindow::updateTitle()

@@ -23,6 +23,7 @@ class FrontPlot;
 class FrontTableModel;
 class ProjectDocument;
 class ProjectPanel;
+class ProjectSettingsDialog;
 class RunPanel;
 class SelectionPanel;
 
@@ -83,6 +84,15 @@ public:
         m_runCloseAnswer = std::move(answer);
     }
 
+    /// How Project ▸ Settings is answered: the function fills in the dialog and returns true
+    /// to save (false: cancel); the default shows it. For tests and scripted use.
+    void setSettingsAnswer(std::function<bool(ProjectSettingsDialog &)> answer)
+    {
+        m_settingsAnswer = std::move(answer);
+    }
+    /// Project ▸ Settings: edits the open project's settings (not during a run).
+    void editSettings();
+
     /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
     bool openProject(const QString &path);
     /// Opens an example project, building it first (in the background) when missing.
@@ -130,10 +140,12 @@ private:
     QTableView *m_frontTable;
     std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer, m_runCloseAnswer;
     std::function<UnsavedChoice(const QString &)> m_unsavedAnswer;
+    std::function<bool(ProjectSettingsDialog &)> m_settingsAnswer;
     bool m_changesSettled = false; ///< asked already for this switch (File ▸ New, then open)
     QString m_exampleToOpen;       ///< the example built by the running job, opened when it ends
     QMenu *m_recentMenu;
-    QAction *m_saveAction, *m_saveAsAction, *m_exportAction, *m_exportPlotAction;
+    QAction *m_saveAction, *m_saveAsAction, *m_exportAction, *m_exportPlotAction,
+        *m_settingsAction;
     QStringList m_recent;
     bool m_updatingTable = false;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "new_project_dialog.h"
 
+#include "dialogs.h"
+
 #include "merge_description.h"
 #include "project/evaluator_backend.h"
 #include "eval/lm/config.h"
@@ -10,6 +12,7 @@
 #include "merge/groups.h"
 #include "merge/merge_inputs.h"
 #include "project/project.h"
+#include "project/session.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -294,6 +297,20 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     m_inspection->setWordWrap(true);
     m_inspection->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_inspection);
+    // "Does the evaluator work?" before the project exists: one evaluation of the base.
+    auto *testRow = new QHBoxLayout;
+    m_testButton = new QPushButton(tr("Test on the base"), this);
+    m_testButton->setObjectName(QStringLiteral("testOnBase"));
+    m_testButton->setToolTip(tr("One evaluation of the base alone (every coefficient 0) with "
+                                "these evaluators, here; nothing is written"));
+    m_test = new QLabel(this);
+    m_test->setObjectName(QStringLiteral("testResult"));
+    m_test->setWordWrap(true);
+    m_test->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    testRow->addWidget(m_testButton);
+    testRow->addWidget(m_test, 1);
+    layout->addLayout(testRow);
+    connect(m_testButton, &QPushButton::clicked, this, &NewProjectDialog::testOnBase);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("Create project"));
     connect(buttons, &QDialogButtonBox::accepted, this, &NewProjectDialog::accept);
@@ -434,41 +451,15 @@ void NewProjectDialog::inspect()
 
 QString NewProjectDialog::directionWarnings() const
 {
-    // Metrics whose sense is settled: losses and perplexities go down, accuracies go up.
-    static const std::set<QString> lower = {QStringLiteral("perplexity"),
-                                            QStringLiteral("byte_perplexity"),
-                                            QStringLiteral("word_perplexity"),
-                                            QStringLiteral("bits_per_byte"),
-                                            QStringLiteral("cross_entropy"),
-                                            QStringLiteral("loss"),
-                                            QStringLiteral("nll"),
-                                            QStringLiteral("completion_nll"),
-                                            QStringLiteral("completion_bits_per_byte"),
-                                            QStringLiteral("wer"),
-                                            QStringLiteral("cer"),
-                                            QStringLiteral("error")};
-    static const std::set<QString> higher = {
-        QStringLiteral("accuracy"), QStringLiteral("acc"),         QStringLiteral("acc_norm"),
-        QStringLiteral("f1"),       QStringLiteral("exact_match"), QStringLiteral("bleu"),
-        QStringLiteral("rouge"),    QStringLiteral("pass@1"),      QStringLiteral("mcc")};
     QString out;
     for (int row = 0; row < m_tasks->rowCount(); ++row) {
         const QTableWidgetItem *metric = m_tasks->item(row, Metric);
         const auto *direction = qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Direction));
         if (!metric || !direction)
             continue;
-        const QString name = metric->text().trimmed().toLower();
-        const bool maximize = direction->currentText() == QStringLiteral("maximize");
-        const QString task =
-            m_tasks->item(row, Name) ? m_tasks->item(row, Name)->text() : QString();
-        if (maximize && lower.count(name))
-            out += tr("<b>Warning:</b> task '%1': %2 is lower-is-better, but it is maximized "
-                      "(choose minimize)<br>")
-                       .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
-        else if (!maximize && higher.count(name))
-            out += tr("<b>Warning:</b> task '%1': %2 is higher-is-better, but it is minimized "
-                      "(choose maximize)<br>")
-                       .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
+        out += metricDirectionWarning(
+            m_tasks->item(row, Name) ? m_tasks->item(row, Name)->text() : QString(),
+            metric->text(), direction->currentText() == QStringLiteral("maximize"));
     }
     return out;
 }
@@ -624,6 +615,30 @@ project::Project NewProjectDialog::project() const
     if (inputs.merger().plan().mergedTensors == 0)
         throw Error(nothingToMerge());
     return p;
+}
+
+NewProjectDialog::~NewProjectDialog()
+{
+    *m_testCancel = true; // a test still running stops; m_background then waits for it
+}
+
+void NewProjectDialog::testOnBase()
+{
+    project::Project p;
+    try {
+        p = project(); // its paths are relative to where the project file will be
+    } catch (const std::exception &e) {
+        m_test->setText(tr("<span style='color:#b00020'>%1</span>")
+                            .arg(QString::fromStdString(e.what()).toHtmlEscaped()));
+        return;
+    }
+    m_testButton->setEnabled(false);
+    m_test->setText(tr("evaluating the base…"));
+    m_background.run([p, cancel = m_testCancel] { return project::testOnBase(p, cancel); },
+                     [this, tasks = p.tasks](const eval::Evaluation &result) {
+                         m_testButton->setEnabled(true);
+                         m_test->setText(testOnBaseText(result, tasks));
+                     });
 }
 
 QString NewProjectDialog::writeProject() const

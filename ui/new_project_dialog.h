@@ -3,6 +3,7 @@
 
 #include <QDialog>
 
+#include "eval/job_runner.h"
 #include "project/project.h"
 
 #include "background.h"
@@ -12,6 +13,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QSpinBox;
 class QTableWidget;
 
@@ -33,6 +35,7 @@ class NewProjectDialog : public QDialog {
     Q_OBJECT
 public:
     explicit NewProjectDialog(QWidget *parent = nullptr);
+    ~NewProjectDialog() override;
 
     void setBase(const QString &path);
     /// Adds a task row (name from the file or folder name; a folder's command: lm-eval).
@@ -64,6 +67,11 @@ public:
     project::Project project() const;
     /// Writes the project (atomically); returns its path. Throws mf::Error.
     QString writeProject() const;
+    /// "Test on the base": one evaluation of the base with the dialog's evaluators (on a
+    /// worker); its metrics or its error appear in testLabel().
+    void testOnBase();
+    QLabel *testLabel() const { return m_test; }
+    QPushButton *testButton() const { return m_testButton; }
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
@@ -85,7 +93,9 @@ private:
     QComboBox *m_method;
     QDoubleSpinBox *m_density, *m_drop;
     QSpinBox *m_seed;
-    QLabel *m_inspection;
+    QLabel *m_inspection, *m_test;
+    QPushButton *m_testButton;
+    eval::CancelToken m_testCancel = eval::makeCancelToken();
     int m_inspectGeneration = 0;
     Background m_background; ///< the inspections (waited for when the dialog goes)
 };

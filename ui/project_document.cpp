@@ -108,6 +108,19 @@ void ProjectDocument::saveAs(const QString &path)
     Q_EMIT opened();
 }
 
+void ProjectDocument::applySettings(const project::Project &edited)
+{
+    project::Project next = m_project; // evaluations, jobs, chosen points: as they are
+    next.tasks = edited.tasks;
+    next.evaluator = edited.evaluator;
+    next.merge = edited.merge;
+    next.map = edited.map;
+    next.runner = edited.runner;
+    next.preference = preferenceJson();
+    next.save(); // atomically; the open project is untouched if this throws
+    open(path());
+}
+
 QString ProjectDocument::path() const
 {
     return QString::fromStdString(m_project.path);

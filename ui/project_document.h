@@ -30,6 +30,11 @@ public:
     /// Saves to the project's path, or to a new one (later saves go there). Throws mf::Error.
     void save();
     void saveAs(const QString &path);
+    /// Project ▸ Settings: takes `edited`'s settings (tasks' metrics, directions, boxes and
+    /// evaluators, the project-level evaluator, merge, MAP, runner; not its evaluations, which
+    /// stay as they are), saves the project (the preference with it) and opens it again: the
+    /// fit then leaves out what other settings measured. Throws mf::Error; nothing changes then.
+    void applySettings(const project::Project &edited);
 
     bool isOpen() const { return m_open; }
     bool isDirty() const { return m_dirty; }

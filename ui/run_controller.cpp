@@ -164,14 +164,17 @@ void RunController::exploreTo(const QString &what, bool oneMoreRound)
         // Block-wise, the surrogates live in D = tasks x group columns.
         const int n = static_cast<int>(copy.dimension());
         const int design =
-            std::max(static_cast<int>(copy.samples().count()), map::trustedSampleCount(n));
+            std::max(static_cast<int>(
+                         copy.samples("sample", project::currentCacheKeyOrEmpty(copy)).count()),
+                     map::trustedSampleCount(n));
         copy.map.mode = "bayesian";
         copy.map.budget = design + (oneMoreRound ? std::max(2, n) : 0);
         const QString budget = QString::fromStdString(project::budgetSummary(copy));
         post([this, budget] { Q_EMIT logLine(budget); });
         runSession(copy, cancel,
                    [&](project::Session &session) { session.explore(liveProgress(copy)); });
-        return tr("%1 evaluations in all").arg(copy.samples().count());
+        return tr("%1 evaluations in all")
+            .arg(copy.samples("sample", project::currentCacheKeyOrEmpty(copy)).count());
     });
 }
 

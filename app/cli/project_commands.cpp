@@ -322,14 +322,20 @@ int statusCommand(const std::vector<std::string> &tokens)
     nlohmann::ordered_json surrogates = nlohmann::ordered_json::array();
     std::string note;
     map::Trust trust;
+    // Samples recorded under other settings (merge, evaluator, checkpoints) stay out of fits.
+    const std::string key = project::currentCacheKeyOrEmpty(p);
+    const map::Samples current = p.samples("sample", key);
+    int stale = 0;
+    for (const auto &e : p.evaluations)
+        stale += e.kind == "sample" && !key.empty() && !e.cacheKey.empty() && e.cacheKey != key;
     try {
-        const auto fitted = map::fitSurrogates(p.problem(), p.samples());
+        const auto fitted = map::fitSurrogates(p.problem(), current);
         for (const auto &s : fitted)
             surrogates.push_back(surrogateJson(s));
-        trust = map::assessTrust(p.problem(), fitted, p.samples());
+        trust = map::assessTrust(p.problem(), fitted, current);
     } catch (const Error &e) {
         note = e.what(); // too few samples so far: said, not an error
-        trust = map::assessTrust(p.problem(), {}, p.samples());
+        trust = map::assessTrust(p.problem(), {}, current);
         trust.reasons.push_back(note);
     }
     if (p.runner.slurm())
@@ -338,6 +344,7 @@ int statusCommand(const std::vector<std::string> &tokens)
                                   {"evaluations", samples},
                                   {"failed", failed},
                                   {"grid_evaluations", grid},
+                                  {"other_settings", stale},
                                   {"surrogates", surrogates},
                                   {"device", device},
                                   {"evaluator", backend.kind},
@@ -375,6 +382,10 @@ int statusCommand(const std::vector<std::string> &tokens)
     } else {
         std::printf("%s: %zu tasks, %d evaluations (%d failed), %d grid evaluations\n",
                     p.path.c_str(), p.tasks.size(), samples, failed, grid);
+        if (stale > 0)
+            std::printf("  %d evaluations were made under other settings (merge, evaluator or "
+                        "checkpoints): kept, left out of the fits\n",
+                        stale);
         std::printf("  evaluator %s on %s%s\n", backend.kind.c_str(), device.c_str(),
                     out.contains("model") ? (": " + out["model"].get<std::string>()).c_str() : "");
         for (const auto &s : surrogates) {

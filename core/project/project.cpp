@@ -518,14 +518,16 @@ map::Problem Project::problem() const
     return problem;
 }
 
-map::Samples Project::samples(const std::string &kind) const
+map::Samples Project::samples(const std::string &kind, const std::string &cacheKey) const
 {
     // Evaluations of this kind under the project's coefficient groups (one made under other
-    // groups has another number of coefficients; its metrics describe another space).
+    // groups has another number of coefficients; its metrics describe another space), and
+    // under its current settings when the key is given.
     const std::size_t d = dimension();
     std::vector<const EvaluationEntry *> chosenEntries;
     for (const EvaluationEntry &entry : evaluations)
-        if (entry.kind == kind && entry.result.coefficients.size() == d)
+        if (entry.kind == kind && entry.result.coefficients.size() == d &&
+            (cacheKey.empty() || entry.cacheKey.empty() || entry.cacheKey == cacheKey))
             chosenEntries.push_back(&entry);
     const auto n = static_cast<Eigen::Index>(tasks.size());
     map::Samples samples;

@@ -128,8 +128,11 @@ public:
     /// The MAP problem: one coefficient per task and group column ("task/column" with groups),
     /// each in its task's box; one metric per task.
     map::Problem problem() const;
-    /// Evaluations of `kind` as samples: failed ones as rows of NaN (fits skip them).
-    map::Samples samples(const std::string &kind = "sample") const;
+    /// Evaluations of `kind` as samples: failed ones as rows of NaN (fits skip them). With a
+    /// `cacheKey` (the project's current one: currentCacheKey), evaluations recorded under
+    /// another key (other merge or evaluator settings, changed checkpoints) are left out:
+    /// they stay in the file, out of the fits. Evaluations without a key are kept.
+    map::Samples samples(const std::string &kind = "sample", const std::string &cacheKey = "") const;
     /// A successful evaluation of exactly these coefficients with this cache key, if any.
     const EvaluationEntry *cached(const std::vector<double> &coefficients,
                                   const std::string &cacheKey) const;

@@ -35,20 +35,10 @@ Session::Session(Project &project, SessionOptions options)
     if (!s.options.cancel)
         s.options.cancel = eval::makeCancelToken();
     s.checkpoints.push_back(project.resolve(project.base));
-    std::vector<std::string> fingerprints{Checkpoint::open(s.checkpoints.front()).fingerprint()};
-    for (const TaskEntry &task : project.tasks) {
-        s.checkpoints.push_back(project.resolve(task.checkpoint));
-        fingerprints.push_back(openStored(s.checkpoints.back()).fingerprint());
-    }
-    const EvaluatorBackend &backend = projectBackend(project); // checks the kinds
-    nlohmann::json evaluation = nlohmann::json::array();
     for (const TaskEntry &task : project.tasks)
-        evaluation.push_back({task.name, task.metric, task.evaluator});
-    if (!project.evaluator.is_null()) // a changed shared command must not be served old results
-        evaluation.push_back(project.evaluator);
-    if (backend.inputsFingerprint)
-        evaluation.push_back(backend.inputsFingerprint(project));
-    m_cacheKey = project::cacheKey(project.merge, fingerprints, evaluation.dump());
+        s.checkpoints.push_back(project.resolve(task.checkpoint));
+    const EvaluatorBackend &backend = projectBackend(project); // checks the kinds
+    m_cacheKey = currentCacheKey(project);
     if (project.runner.slurm()) {
         m_device = "slurm"; // evaluated on the nodes: nothing is loaded here
         return;
@@ -279,7 +269,7 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
         const map::NestedResult nested = map::nestedMap(problem, batch, options);
         map::MapResult result;
         result.samples = nested.samples;
-        result.surrogates = map::fitSurrogates(problem, m_project.samples());
+        result.surrogates = map::fitSurrogates(problem, m_project.samples("sample", m_cacheKey));
         result.front = map::computeFront(problem, result.surrogates);
         map::markExtrapolation(problem, result.samples, result.front);
         result.rounds = static_cast<int>(nested.steps.size());
@@ -292,7 +282,7 @@ map::MapResult Session::explore(const eval::JobRunner::ProgressCallback &progres
         options.batch = std::max(m_project.runner.maxJobs, 2);
     options.seed = m_project.map.seed;
     options.acquisition = map::parseAcquisition(m_project.map.acquisition);
-    return map::bayesianMap(problem, m_project.samples(), batch, options);
+    return map::bayesianMap(problem, m_project.samples("sample", m_cacheKey), batch, options);
 }
 
 std::string budgetSummary(const Project &project)
@@ -315,11 +305,62 @@ std::string budgetSummary(const Project &project)
     return line;
 }
 
+eval::Evaluation testOnBase(const Project &project, const eval::CancelToken &cancel,
+                            const std::function<void(const std::string &)> &log)
+{
+    const std::vector<double> base(project.dimension(), 0.0);
+    eval::Evaluation result;
+    result.coefficients = base;
+    try {
+        std::vector<std::string> checkpoints;
+        for (const TaskEntry &task : project.tasks)
+            checkpoints.push_back(project.resolve(task.checkpoint));
+        BackendInput input{project, project.resolve(project.base), checkpoints, 0, "",
+                           log ? log : [](const std::string &) {}};
+        std::string device;
+        const auto evaluator = projectBackend(project).create(input, device);
+        result = evaluator->evaluate(base, *cancel);
+    } catch (const std::exception &e) {
+        result.failed = true;
+        result.error = e.what();
+        result.metrics.clear();
+    }
+    return result;
+}
+
+std::string currentCacheKey(const Project &project)
+{
+    std::vector<std::string> fingerprints{
+        Checkpoint::open(project.resolve(project.base)).fingerprint()};
+    for (const TaskEntry &task : project.tasks)
+        fingerprints.push_back(openStored(project.resolve(task.checkpoint)).fingerprint());
+    const EvaluatorBackend &backend = projectBackend(project); // checks the kinds
+    nlohmann::json evaluation = nlohmann::json::array();
+    for (const TaskEntry &task : project.tasks)
+        evaluation.push_back({task.name, task.metric, task.evaluator});
+    if (!project.evaluator.is_null()) // a changed shared command must not be served old results
+        evaluation.push_back(project.evaluator);
+    if (backend.inputsFingerprint)
+        evaluation.push_back(backend.inputsFingerprint(project));
+    return cacheKey(project.merge, fingerprints, evaluation.dump());
+}
+
+std::string currentCacheKeyOrEmpty(const Project &project)
+{
+    try {
+        return currentCacheKey(project);
+    } catch (const std::exception &) {
+        return ""; // an unreadable checkpoint: the fits take every evaluation, as before
+    }
+}
+
 FrontResult fitFront(const Project &project)
 {
     const map::Problem problem = project.problem();
     FrontResult result;
-    const map::Samples samples = project.samples();
+    // Evaluations made under other settings (a changed merge method, evaluator or checkpoint)
+    // stay in the file and out of the fit.
+    const map::Samples samples = project.samples("sample", currentCacheKeyOrEmpty(project));
     result.surrogates = map::fitSurrogates(problem, samples);
     result.front = map::computeFront(problem, result.surrogates);
     map::markExtrapolation(problem, samples, result.front);

@@ -103,4 +103,19 @@ std::string budgetSummary(const Project &project);
 /// Fits the project's samples and computes the predicted front (no evaluation).
 FrontResult fitFront(const Project &project);
 
+/// One evaluation of the base alone (every coefficient 0) with the project's evaluator, here
+/// (never on a cluster), recorded nowhere: "does the evaluator work?" before a run (File > New
+/// and Project > Settings, "Test on the base"). A failure is returned in the Evaluation (an
+/// evaluator that cannot be built included), not thrown.
+eval::Evaluation testOnBase(const Project &project, const eval::CancelToken &cancel,
+                            const std::function<void(const std::string &)> &log = {});
+
+/// The cache key evaluations of the project are recorded under now: its merge settings, the
+/// checkpoints' fingerprints, the tasks' metrics and evaluators (the project-level one
+/// included) and what they read. Opens the checkpoints' headers; throws mf::Error when one
+/// cannot be read.
+std::string currentCacheKey(const Project &project);
+/// The same, or "" when a checkpoint cannot be read (then nothing is left out by key).
+std::string currentCacheKeyOrEmpty(const Project &project);
+
 } // namespace mf::project

@@ -60,6 +60,7 @@ private Q_SLOTS:
     void evaluatesInProcessWithTorchScript();
     void survivesInterruptAndKill();
     void oneProjectCommandPerMerge();
+    void changedSettingsLeaveOldEvaluationsOutOfTheFits();
 };
 
 void TestCliProject::exploresAndResumes()
@@ -435,6 +436,39 @@ void TestCliProject::oneProjectCommandPerMerge()
              run.err.c_str());
 }
 
+void TestCliProject::changedSettingsLeaveOldEvaluationsOutOfTheFits()
+{
+    TempDir dir;
+    makeProject(dir, peaksCommand());
+    auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "12"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    auto status = nlohmann::json::parse(run.out);
+    QCOMPARE(status["other_settings"].get<int>(), 0);
+    QCOMPARE(status["surrogates"].size(), std::size_t(2));
+    // Another merge method: the 12 evaluations describe other merges. They stay in the file,
+    // out of the fits (too few current samples to fit now), and are not served as cache hits.
+    auto project = projectFile(dir);
+    project["merge"]["method"] = "ties";
+    project["merge"]["density"] = 0.5;
+    mftest::writeFile(dir.file("project.json"), project.dump(2));
+    run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    status = nlohmann::json::parse(run.out);
+    QCOMPARE(status["other_settings"].get<int>(), 12);
+    QCOMPARE(status["evaluations"].get<int>(), 12);
+    QVERIFY(status["surrogates"].empty());
+    run = mftest::runCli(dir, {"status", dir.file("project.json")});
+    QVERIFY2(run.out.find("12 evaluations were made under other settings") != std::string::npos,
+             run.out.c_str());
+    run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "12", "--json"});
+    QVERIFY2(run.code == 0, run.err.c_str());
+    QCOMPARE(projectFile(dir)["evaluations"].size(), std::size_t(24));
+    run = mftest::runCli(dir, {"status", dir.file("project.json"), "--json"});
+    status = nlohmann::json::parse(run.out);
+    QCOMPARE(status["other_settings"].get<int>(), 12);
+    QCOMPARE(status["surrogates"].size(), std::size_t(2)); // fitted on the 12 current ones
+}
+
 void TestCliProject::exploresNested()
 {
     // Two tasks: one pair, merged by a 2-task MAP of 12 evaluations.
@@ -602,7 +636,7 @@ MF_TEST_MAIN(TestCliProject, exploresAndResumes, reportsSelectsAndEvaluates, gri
              exportsTheChosenMerge, recordsFailedEvaluations, exploresNested,
              exploresBlockwiseAndReplaysItsRecipe, evaluatesInProcessWithTorchScript,
              survivesInterruptAndKill, marksProvisionalFronts, gridPointsServeAsSamples,
-             oneProjectCommandPerMerge)
+             oneProjectCommandPerMerge, changedSettingsLeaveOldEvaluationsOutOfTheFits)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_cli_project.moc"
 #endif

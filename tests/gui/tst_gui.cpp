@@ -13,6 +13,7 @@
 #include "main_window.h"
 #include "new_project_dialog.h"
 #include "project_document.h"
+#include "project_settings_dialog.h"
 #include "qcustomplot_include.h"
 #include "run_controller.h"
 #include "panels/failed_panel.h"
@@ -204,6 +205,7 @@ private Q_SLOTS:
     void dialogsAndMenusSayWhatTheyDo();
     void newProjectSharesOneCommandAndFiltersTensors();
     void failedEvaluationsAreListedDrawnAndRetried();
+    void projectSettingsEditAndSayWhatTheyCost();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -1535,6 +1537,15 @@ void TestGui::newProjectSharesOneCommandAndFiltersTensors()
     QVERIFY(!mftest::errorOf([&] { dialog.writeProject(); }).empty());
     QVERIFY(!std::filesystem::exists(dir.file("fresh")));
     dialog.includeField()->clear();
+    // "Test on the base" runs the command once on the base, before anything is written.
+    dialog.testButton()->click();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        dialog.testLabel()->text().startsWith(QStringLiteral("the base measures")), kHang);
+    QVERIFY2(dialog.testLabel()->text().contains(
+                 QStringLiteral("b accuracy %1").arg(peaks(0, 0, 0.2, 0.8), 0, 'g', 6)),
+             qPrintable(dialog.testLabel()->text()));
+    QVERIFY(!std::filesystem::exists(dir.file("fresh")));
+    std::filesystem::remove(dir.file("runs.txt"));
     const QString written = dialog.writeProject();
     const auto project = mf::project::Project::load(written.toStdString());
     QCOMPARE(project.evaluator["command"].get<std::string>(), counted);
@@ -1612,6 +1623,85 @@ void TestGui::failedEvaluationsAreListedDrawnAndRetried()
     QCOMPARE(std::count_if(saved.evaluations.begin(), saved.evaluations.end(),
                            [](const auto &e) { return e.result.failed; }),
              std::ptrdiff_t(1));
+}
+
+void TestGui::projectSettingsEditAndSayWhatTheyCost()
+{
+    TempDir dir;
+    MainWindow window;
+    window.show();
+    openSampled(window, dir);
+    const std::size_t evaluated = window.document()->project().evaluations.size();
+    // A wider box and another budget: the evaluations so far stay in the fits. "Test on the
+    // base" measures the base with the dialog's settings, recording nothing.
+    window.setSettingsAnswer([&](mf::ui::ProjectSettingsDialog &dialog) {
+        [&] {
+            QVERIFY2(dialog.impactLabel()->text().contains(QStringLiteral("keep the")),
+                     qPrintable(dialog.impactLabel()->text()));
+            auto *upper = qobject_cast<QDoubleSpinBox *>(dialog.tasksTable()->cellWidget(0, 5));
+            upper->setValue(1.5);
+            dialog.budgetBox()->setValue(20);
+            QVERIFY(dialog.impactLabel()->text().contains(QStringLiteral("keep the")));
+            dialog.testButton()->click();
+            QTRY_VERIFY_WITH_TIMEOUT(dialog.testLabel()->text().startsWith(
+                                         QStringLiteral("the base measures")),
+                                     kHang);
+            const QString expected =
+                QStringLiteral("a accuracy %1").arg(peaks(0, 0, 0.8, 0.2), 0, 'g', 6);
+            QVERIFY2(dialog.testLabel()->text().contains(expected),
+                     qPrintable(dialog.testLabel()->text() + " / " + expected));
+        }();
+        return true;
+    });
+    window.editSettings();
+    waitForFit(window);
+    QCOMPARE(window.document()->project().tasks[0].upper, 1.5);
+    QCOMPARE(window.document()->project().map.budget, 20);
+    QCOMPARE(window.document()->project().evaluations.size(), evaluated); // none added
+    QVERIFY(window.document()->hasFront());
+    QCOMPARE(mf::project::Project::load(dir.file("project.json")).tasks[0].upper, 1.5);
+
+    // Nonsense is refused, naming the field; nothing is saved.
+    window.setSettingsAnswer([&](mf::ui::ProjectSettingsDialog &dialog) {
+        qobject_cast<QDoubleSpinBox *>(dialog.tasksTable()->cellWidget(1, 4))->setValue(2);
+        [&] {
+            QVERIFY2(dialog.impactLabel()->text().contains(
+                         QStringLiteral("task 'b': the coefficient box [lower, upper] is empty")),
+                     qPrintable(dialog.impactLabel()->text()));
+            QVERIFY(mftest::errorOf([&] { dialog.edited(); }).find("is empty") !=
+                    std::string::npos);
+            dialog.tasksTable()->item(0, 6)->setText(QStringLiteral("{\"kind\": \"magic\"}"));
+            QVERIFY(mftest::errorOf([&] { dialog.edited(); }).find("'magic'") !=
+                    std::string::npos);
+        }();
+        return false;
+    });
+    window.editSettings();
+    QCOMPARE(mf::project::Project::load(dir.file("project.json")).tasks[1].lower, 0.0);
+
+    // Another merge method: the dialog says the evaluations so far leave the fits; they stay in
+    // the file, and the front waits for new ones.
+    window.setSettingsAnswer([&](mf::ui::ProjectSettingsDialog &dialog) {
+        dialog.methodBox()->setCurrentText(QStringLiteral("ties"));
+        dialog.densityBox()->setValue(0.5);
+        [&] {
+            QVERIFY2(dialog.impactLabel()->text().contains(
+                         QStringLiteral("Changing the merge method or its parameters")) &&
+                         dialog.impactLabel()->text().contains(
+                             QStringLiteral("stay in the file, out of the fits")),
+                     qPrintable(dialog.impactLabel()->text()));
+        }();
+        return true;
+    });
+    window.editSettings();
+    waitForFit(window);
+    QCOMPARE(window.document()->project().merge.method, mf::MergeMethod::Ties);
+    QCOMPARE(window.document()->project().evaluations.size(), evaluated);
+    QVERIFY(!window.document()->hasFront()); // no evaluation of the new merges yet
+    QVERIFY(runToEnd(window, [&] { window.runner()->sample(); }));
+    waitForFit(window);
+    QVERIFY(window.document()->hasFront());
+    QVERIFY(window.document()->project().evaluations.size() >= 2 * evaluated);
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets
