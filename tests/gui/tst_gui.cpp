@@ -24,6 +24,7 @@
 
 #include "io/adapter.h"
 #include "io/gguf.h"
+#include "map/design.h"
 #include "map/front.h"
 #include "map/selection.h"
 #include "project/project.h"
@@ -206,6 +207,7 @@ private Q_SLOTS:
     void newProjectSharesOneCommandAndFiltersTensors();
     void failedEvaluationsAreListedDrawnAndRetried();
     void projectSettingsEditAndSayWhatTheyCost();
+    void threeTasksAreColouredByTheThird();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -1702,6 +1704,66 @@ void TestGui::projectSettingsEditAndSayWhatTheyCost()
     waitForFit(window);
     QVERIFY(window.document()->hasFront());
     QVERIFY(window.document()->project().evaluations.size() >= 2 * evaluated);
+}
+
+void TestGui::threeTasksAreColouredByTheThird()
+{
+    // Three tasks (the blockwise fixture's layout, one coefficient per task): the projection on
+    // a and b is coloured by c, with a colour scale over c's range on the front.
+    TempDir dir;
+    mftest::writeCommandProject(dir, peaksCommand());
+    {
+        auto project = mf::project::Project::load(dir.file("project.json"));
+        mf::project::TaskEntry c = project.tasks[0];
+        c.name = "c";
+        c.raw = nlohmann::json::object();
+        project.tasks.push_back(c);
+        // Measured as the peaks of a, b and a third peak at (0.5, 0.5): 20 merges.
+        const Eigen::MatrixXd design = mf::map::initialDesign(project.problem(), 20, 3);
+        for (Eigen::Index r = 0; r < design.rows(); ++r) {
+            mf::project::EvaluationEntry entry;
+            entry.kind = "sample";
+            entry.result.coefficients = {design(r, 0), design(r, 1), design(r, 2)};
+            const double x = design(r, 0) - 0.3 * design(r, 2), y = design(r, 1);
+            entry.result.metrics["a"] = peaks(x, y, 0.8, 0.2);
+            entry.result.metrics["b"] = peaks(x, y, 0.2, 0.8);
+            entry.result.metrics["c"] = peaks(design(r, 2), y, 0.7, 0.5);
+            project.evaluations.push_back(entry);
+        }
+        project.save();
+    }
+    MainWindow window;
+    window.show();
+    openFitted(window, dir);
+    QVERIFY(window.document()->hasFront());
+    mf::ui::TradeOffView *view = window.plot()->tradeOff();
+    QVERIFY(view->colourBox()->isVisibleTo(view));
+    QCOMPARE(view->colourMetric(), 2);
+    QCustomPlot *plot = window.plot()->tradeOffPlot();
+    const auto scale = [&]() -> QCPColorScale * {
+        for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
+            if (auto *s = qobject_cast<QCPColorScale *>(plot->plotLayout()->elementAt(i)))
+                return s;
+        return nullptr;
+    };
+    QVERIFY(scale());
+    const mf::map::Front &front = window.document()->front();
+    QCOMPARE(scale()->dataRange().lower, front.metrics.col(2).minCoeff());
+    QCOMPARE(scale()->dataRange().upper, front.metrics.col(2).maxCoeff());
+    QVERIFY(scale()->axis()->label().startsWith(QStringLiteral("c (")));
+    // Every front point is drawn once in a colour bin.
+    int coloured = 0;
+    for (int i = 0; i < plot->graphCount(); ++i)
+        if (plot->graph(i)->name() == QStringLiteral("front, colour bin"))
+            coloured += plot->graph(i)->dataCount();
+    QCOMPARE(coloured, front.size());
+    // "none" takes the colours away; so does putting c on an axis.
+    view->colourBox()->setCurrentIndex(0);
+    QVERIFY(!scale());
+    view->colourBox()->setCurrentIndex(3);
+    QVERIFY(scale());
+    view->setAxes(0, 2);
+    QVERIFY(!scale());
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

@@ -66,6 +66,14 @@ TradeOffView::TradeOffView(ProjectDocument *document, QWidget *parent)
     choice->addWidget(m_x);
     choice->addWidget(new QLabel(tr("y:"), this));
     choice->addWidget(m_y);
+    // Three or more tasks: the projection coloured by a third metric.
+    m_colourLabel = new QLabel(tr("colour:"), this);
+    m_colour = new QComboBox(this);
+    m_colour->setObjectName(QStringLiteral("colourMetric"));
+    m_colour->setToolTip(tr("Colour the projected front by another task's metric (three or more "
+                            "tasks)"));
+    choice->addWidget(m_colourLabel);
+    choice->addWidget(m_colour);
     choice->addStretch();
     auto *reset = m_reset = new QToolButton(this);
     reset->setObjectName(QStringLiteral("resetView"));
@@ -80,11 +88,14 @@ TradeOffView::TradeOffView(ProjectDocument *document, QWidget *parent)
     layout->addWidget(m_plot);
     m_plot->setMouseTracking(true);
     m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    m_margins = new QCPMarginGroup(m_plot); // the plot and a colour scale beside it line up
+    m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, m_margins);
     m_plot->setContextMenuPolicy(Qt::CustomContextMenu);
     m_plot->legend->setVisible(true);
     m_plot->legend->setFont(QFont(font().family(), 8));
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
 
+    connect(m_colour, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] { rebuild(); });
     connect(m_x, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
         m_userView = false;
         rebuild();
@@ -130,7 +141,24 @@ void TradeOffView::resetAxesChoice()
     m_y->setCurrentIndex(names.size() > 1 ? 1 : 0);
     m_x->setEnabled(names.size() > 2);
     m_y->setEnabled(names.size() > 2);
+    {
+        const QSignalBlocker block(m_colour);
+        m_colour->clear();
+        m_colour->addItem(tr("none"), -1);
+        for (int t = 0; t < names.size(); ++t)
+            m_colour->addItem(names[t], t);
+        // Three tasks or more: the third one's metric by default.
+        m_colour->setCurrentIndex(names.size() > 2 ? 3 : 0);
+    }
+    m_colour->setVisible(names.size() > 2);
+    m_colourLabel->setVisible(names.size() > 2);
     m_userView = false; // another project: its own range
+}
+
+int TradeOffView::colourMetric() const
+{
+    const int metric = m_colour->currentData().toInt();
+    return m_colour->isVisibleTo(this) && metric != xMetric() && metric != yMetric() ? metric : -1;
 }
 
 void TradeOffView::setAxes(int xMetric, int yMetric)
@@ -188,6 +216,11 @@ void TradeOffView::rebuild()
     m_floorItems.clear(); // clearItems deletes them
     m_plot->clearPlottables();
     m_plot->clearItems();
+    if (m_colourScale) { // the colour scale of the last drawing, if any
+        m_plot->plotLayout()->remove(m_colourScale);
+        m_plot->plotLayout()->simplify();
+        m_colourScale = nullptr;
+    }
     m_grid = m_samples = m_frontDots = m_selected = m_selectedMeasured = m_failed = nullptr;
     m_failedAt.clear();
     m_frontLine = m_band = m_extrapolatedLine = nullptr;
@@ -306,6 +339,54 @@ void TradeOffView::rebuild()
             m_frontDots->setScatterStyle(
                 QCPScatterStyle(QCPScatterStyle::ssDisc, QColor(230, 120, 20, 140), 4));
             m_frontDots->setData(fx, fy, true); // sorted by x above: the bars follow the order
+            const int c = colourMetric();
+            if (c >= 0) {
+                // Coloured by metric c: ten bins of its range over the front, a colour scale
+                // beside the plot (better values in warmer colours, whatever the direction).
+                const double lo = front.metrics.col(c).minCoeff();
+                const double hi = front.metrics.col(c).maxCoeff();
+                const bool maximize =
+                    p.tasks[static_cast<std::size_t>(c)].direction == map::Direction::Maximize;
+                QCPColorGradient gradient(QCPColorGradient::gpThermal);
+                if (!maximize)
+                    gradient = gradient.inverted();
+                constexpr int kBins = 10;
+                QVector<double> bx[kBins], by[kBins];
+                for (int i : index) {
+                    const double v = front.metrics(i, c);
+                    const int bin = hi > lo ? std::min(kBins - 1, static_cast<int>(
+                                                                      kBins * (v - lo) / (hi - lo)))
+                                            : 0;
+                    bx[bin].push_back(front.metrics(i, x));
+                    by[bin].push_back(front.metrics(i, y));
+                }
+                m_frontDots->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssNone));
+                m_frontDots->setName(tr("predicted front (projected), coloured by %1")
+                                         .arg(QString::fromStdString(p.tasks[c].name)));
+                for (int b = 0; b < kBins; ++b) {
+                    if (bx[b].isEmpty())
+                        continue;
+                    QCPGraph *binGraph = m_plot->addGraph();
+                    binGraph->setName(QStringLiteral("front, colour bin"));
+                    binGraph->removeFromLegend();
+                    binGraph->setLineStyle(QCPGraph::lsNone);
+                    binGraph->setScatterStyle(QCPScatterStyle(
+                        QCPScatterStyle::ssDisc, QColor(gradient.color((b + 0.5) / kBins,
+                                                                       QCPRange(0, 1))),
+                        5));
+                    binGraph->setData(bx[b], by[b], false);
+                }
+                m_colourScale = new QCPColorScale(m_plot);
+                m_colourScale->setObjectName(QStringLiteral("colourScale"));
+                m_plot->plotLayout()->addElement(0, 1, m_colourScale);
+                m_colourScale->setGradient(gradient);
+                m_colourScale->setDataRange(QCPRange(lo, hi > lo ? hi : lo + 1e-9));
+                m_colourScale->axis()->setLabel(
+                    QString::fromStdString(p.tasks[c].name) + QStringLiteral(" (") +
+                    metricWithArrow(p.tasks[c].metric, p.tasks[c].direction) +
+                    QStringLiteral(")"));
+                m_colourScale->setMarginGroup(QCP::msBottom | QCP::msTop, m_margins);
+            }
             QVector<double> ex, ey;
             for (int i : index)
                 if (front.isExtrapolated(i)) {

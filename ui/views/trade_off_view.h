@@ -10,6 +10,9 @@
 #include <vector>
 
 class QComboBox;
+class QLabel;
+class QCPColorScale;
+class QCPMarginGroup;
 class QMenu;
 class QToolButton;
 class QCPAbstractItem;
@@ -45,6 +48,9 @@ public:
     void setAxes(int xMetric, int yMetric);
     int xMetric() const;
     int yMetric() const;
+    /// The metric the projected front is coloured by (three or more tasks), or -1.
+    int colourMetric() const;
+    QComboBox *colourBox() const { return m_colour; }
     /// Where front point `index` is drawn, in the plot's pixels.
     QPoint frontPointPixel(int index) const;
 
@@ -70,7 +76,10 @@ private:
     void hover(QMouseEvent *event);
     void press(QMouseEvent *event);
 
-    QComboBox *m_x, *m_y;
+    QComboBox *m_x, *m_y, *m_colour;
+    QLabel *m_colourLabel;
+    QCPColorScale *m_colourScale = nullptr;
+    QCPMarginGroup *m_margins;
     QToolButton *m_reset;
     QCustomPlot *m_plot;
     QCPGraph *m_grid = nullptr, *m_samples = nullptr, *m_frontDots = nullptr, *m_selected = nullptr,
