@@ -2,6 +2,7 @@
 #include "main_window.h"
 
 #include "dialogs.h"
+#include "first_start_dialog.h"
 #include "front_plot.h"
 #include "front_table_model.h"
 #include "merge/folder_output.h"
@@ -15,6 +16,7 @@
 #include "project_settings_dialog.h"
 #include "run_controller.h"
 
+#include "zoo/mnist_fetch.h"
 #include "zoo/zoo.h"
 
 #include <QAction>
@@ -130,11 +132,18 @@ MainWindow::MainWindow(QWidget *parent)
         const QString example = std::exchange(m_exampleToOpen, QString());
         if (ok && !example.isEmpty())
             openProject(example);
+        if (std::exchange(m_buildAfterFetch, false) && ok)
+            openExample(RunController::Example::Images); // MNIST is here now
     });
     connect(m_runner, &RunController::exampleReady, this,
             [this](const QString &path) { m_exampleToOpen = path; });
 
     QSettings settings;
+    // An MNIST folder chosen at a first start, unless the environment names one.
+    const QString mnist = settings.value(QStringLiteral("mnistFolder")).toString();
+    if (qEnvironmentVariableIsEmpty("MERGEFRONT_MNIST") && !mnist.isEmpty() &&
+        zoo::hasMnist(mnist.toStdString()))
+        qputenv("MERGEFRONT_MNIST", mnist.toLocal8Bit());
     m_recent = settings.value(QStringLiteral("recent")).toStringList();
     rebuildRecentMenu();
     projectOpened();
@@ -521,6 +530,59 @@ void MainWindow::openExample(RunController::Example example)
     connect(m_runner, &RunController::finished, dialog, &QProgressDialog::close);
     dialog->show();
     m_runner->buildExample(folder, false, example);
+}
+
+void MainWindow::startWithoutProject()
+{
+    if (QFileInfo::exists(exampleFolder(RunController::Example::Images) +
+                          QStringLiteral("/project.json")) ||
+        zoo::hasMnist(zoo::defaultMnistFolder()))
+        openExample(RunController::Example::Images);
+    else
+        firstStart();
+}
+
+void MainWindow::firstStart()
+{
+    using Choice = FirstStartDialog::Choice;
+    QString folder;
+    Choice choice = Choice::None;
+    if (m_firstStartAnswer) {
+        choice = static_cast<Choice>(m_firstStartAnswer(folder));
+    } else {
+        FirstStartDialog dialog(QString::fromStdString(zoo::defaultMnistFolder()), this);
+        dialog.exec();
+        choice = dialog.choice();
+        if (choice == Choice::MnistFolder)
+            folder = QFileDialog::getExistingDirectory(this, tr("The folder with MNIST's IDX files"));
+    }
+    switch (choice) {
+    case Choice::TextExample:
+        openExample(RunController::Example::Text);
+        return;
+    case Choice::FetchMnist:
+        m_buildAfterFetch = true;
+        m_runner->fetchMnist();
+        return;
+    case Choice::MnistFolder:
+        if (folder.isEmpty())
+            return;
+        if (!zoo::hasMnist(folder.toStdString())) {
+            log(tr("%1 has no MNIST: it needs train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                   "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (or .gz)")
+                    .arg(folder),
+                true);
+            return;
+        }
+        QSettings().setValue(QStringLiteral("mnistFolder"), folder);
+        qputenv("MERGEFRONT_MNIST", folder.toLocal8Bit());
+        log(tr("MNIST from %1 (remembered)").arg(folder));
+        openExample(RunController::Example::Images);
+        return;
+    case Choice::None:
+        log(tr("nothing opened: File ▸ Open a project, File ▸ New, or File ▸ Open example"));
+        return;
+    }
 }
 
 void MainWindow::exportTo(const QString &path)

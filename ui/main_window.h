@@ -95,6 +95,19 @@ public:
 
     /// Opens a project; a bad file is reported in the log and a message, nothing is lost.
     bool openProject(const QString &path);
+    /// What the window opens when started without a project: the image example (built first
+    /// when MNIST is here), else the first-start dialog (firstStart()).
+    void startWithoutProject();
+    /// The first-start dialog: build the text example, fetch MNIST and build the image
+    /// example, or choose an MNIST folder.
+    void firstStart();
+    /// How the first-start dialog is answered (the choice; `folder` for MnistFolder); the
+    /// default shows it. For tests and scripted use.
+    void setFirstStartAnswer(std::function<int(QString &folder)> answer)
+    {
+        m_firstStartAnswer = std::move(answer);
+    }
+
     /// Opens an example project, building it first (in the background) when missing.
     void openExample(RunController::Example example = RunController::Example::Images);
     /// Exports the selected merge to `path` in the background (the dialog's work), as the
@@ -141,6 +154,8 @@ private:
     std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer, m_runCloseAnswer;
     std::function<UnsavedChoice(const QString &)> m_unsavedAnswer;
     std::function<bool(ProjectSettingsDialog &)> m_settingsAnswer;
+    std::function<int(QString &)> m_firstStartAnswer;
+    bool m_buildAfterFetch = false; ///< the running job fetches MNIST for the image example
     bool m_changesSettled = false; ///< asked already for this switch (File ▸ New, then open)
     QString m_exampleToOpen;       ///< the example built by the running job, opened when it ends
     QMenu *m_recentMenu;

