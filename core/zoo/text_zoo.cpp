@@ -194,6 +194,7 @@ ZooReport buildTextZoo(const ZooOptions &options)
     const std::vector<DomainText> domains = detail::readTextDomains(
         options, static_cast<std::size_t>(s.model.context) + 1, fingerprints);
     const std::string key = hexDigits(hashString(s.toJson().dump() + fingerprints, 0x7e47ULL));
+    checkCancel();
 
     const std::string manifestPath = (out / "zoo.json").string();
     json manifest = detail::readManifest(manifestPath, "text"); // before anything is written
@@ -230,8 +231,10 @@ ZooReport buildTextZoo(const ZooOptions &options)
         base = readModelFolder(baseFolder, s.model);
     } else {
         std::vector<eval::TokenStream> mix;
-        for (const DomainText &d : domains)
+        for (const DomainText &d : domains) {
+            checkCancel(); // tokenizing a domain takes seconds: Cancel is heard between them
             mix.push_back({d.name, tokenize(d.trainDocuments)});
+        }
         log("zoo: pretraining the GPT-2 base (" + std::to_string(s.model.layers) +
             " layers, width " + std::to_string(s.model.width) + ") on a mix of " +
             std::to_string(mix.size()) + " domains");
