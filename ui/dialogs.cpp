@@ -58,22 +58,15 @@ QString metricDirectionWarning(const QString &task, const QString &metric, bool 
     return QString();
 }
 
-QString testOnBaseText(const eval::Evaluation &result,
-                       const std::vector<project::TaskEntry> &tasks)
+bool succeeds(QWidget *parent, const QString &title, const std::function<void()> &action)
 {
-    if (result.failed)
-        return QObject::tr("<span style='color:#b00020'>the base's evaluation failed: %1</span>")
-            .arg(QString::fromStdString(result.error).toHtmlEscaped());
-    QStringList metrics;
-    for (const auto &task : tasks)
-        if (const auto it = result.metrics.find(task.name); it != result.metrics.end())
-            metrics << QStringLiteral("%1 %2 %3")
-                           .arg(QString::fromStdString(task.name),
-                                QString::fromStdString(task.metric))
-                           .arg(it->second, 0, 'g', 6);
-    return QObject::tr("the base measures: %1 (%2 s)")
-        .arg(metrics.join(QStringLiteral(", ")).toHtmlEscaped())
-        .arg(result.seconds, 0, 'f', 1);
+    try {
+        action();
+        return true;
+    } catch (const std::exception &e) {
+        QMessageBox::warning(parent, title, QString::fromStdString(e.what()));
+        return false;
+    }
 }
 
 QString plainText(const QString &html)

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "eval/job_runner.h"
-#include "project/project.h"
-
 #include <QString>
 
-#include <vector>
+#include <functional>
 
 class QWidget;
 
@@ -27,10 +24,9 @@ QString withFilterExtension(const QString &path, const QString &selectedFilter);
 /// (perplexity maximized, accuracy minimized); "" otherwise.
 QString metricDirectionWarning(const QString &task, const QString &metric, bool maximize);
 
-/// A test on the base's outcome as the dialogs show it: "the base measures: a accuracy 0.52
-/// (1.2 s)", or the error in red.
-QString testOnBaseText(const eval::Evaluation &result,
-                       const std::vector<project::TaskEntry> &tasks);
+/// Runs `action` (a dialog's Create / Save); true when it succeeded, else a warning box titled
+/// `title` shows its error and the dialog stays open.
+bool succeeds(QWidget *parent, const QString &title, const std::function<void()> &action);
 
 /// The plain text of a rich-text message (for the log, which shows text as it is).
 QString plainText(const QString &html);

@@ -22,7 +22,10 @@
 #include <QAction>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QCoreApplication>
+#include <QDesktopServices>
 #include <QDockWidget>
+#include <QElapsedTimer>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -30,17 +33,21 @@
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QItemSelectionModel>
+#include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
 #include <QProgressDialog>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
+#include <QUrl>
 
+#include <memory>
 #include <utility>
 
 namespace mf::ui {
@@ -306,6 +313,19 @@ void MainWindow::buildActions()
     view->addAction(tr("&Trade-off plot"), this, [this] { m_plot->showParallel(false); });
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    // The documentation shipped with the package (share/doc/mergefront beside bin/), else the
+    // source tree's (a build that is not installed).
+    help->addAction(tr("&Documentation"), this, [this] {
+        const QString installed = QCoreApplication::applicationDirPath() +
+                                  QStringLiteral("/../share/doc/mergefront");
+        const QString folder = QFileInfo::exists(installed + QStringLiteral("/docs"))
+                                   ? installed
+                                   : QStringLiteral(MERGEFRONT_SOURCE_DIR);
+        const QString readme = QDir(folder).absoluteFilePath(QStringLiteral("README.md"));
+        if (!QFileInfo::exists(readme) ||
+            !QDesktopServices::openUrl(QUrl::fromLocalFile(readme)))
+            log(tr("the documentation is in %1 (README.md, docs/)").arg(QDir(folder).absolutePath()));
+    });
     help->addAction(tr("&About Mergefront"), this, [this] {
         QMessageBox::about(this, tr("About Mergefront"),
                            tr("<b>Mergefront %1</b><br>Model merging with amortized Pareto "
@@ -524,9 +544,50 @@ void MainWindow::openExample(RunController::Example example)
     dialog->setWindowTitle(tr("Example project"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setMinimumDuration(0);
+    // A label of fixed width (the dialog does not change size with each line) and, from the
+    // training's "step N/M" or "epoch N/M" lines, the progress and time left in that stage.
+    auto *label = new QLabel(dialog->labelText(), dialog);
+    label->setObjectName(QStringLiteral("exampleProgress"));
+    label->setWordWrap(true);
+    label->setFixedWidth(560);
+    label->setMinimumHeight(label->fontMetrics().lineSpacing() * 4);
+    label->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    dialog->setLabel(label);
     connect(dialog, &QProgressDialog::canceled, m_runner, &RunController::cancel);
+    struct Stage {
+        QString name;
+        int first = 0;
+        QElapsedTimer clock;
+    };
+    auto stage = std::make_shared<Stage>();
     connect(m_runner, &RunController::logLine, dialog,
-            [dialog](const QString &line) { dialog->setLabelText(line); });
+            [dialog, label, stage](const QString &line) {
+                static const QRegularExpression pattern(
+                    QStringLiteral("^zoo: (.+?) (?:step|epoch) (\\d+)/(\\d+)"));
+                const QRegularExpressionMatch step = pattern.match(line);
+                if (!step.hasMatch()) {
+                    label->setText(line);
+                    return;
+                }
+                const int done = step.captured(2).toInt(), total = step.captured(3).toInt();
+                if (step.captured(1) != stage->name || done < stage->first) {
+                    stage->name = step.captured(1);
+                    stage->first = done;
+                    stage->clock.start();
+                }
+                dialog->setRange(0, total);
+                dialog->setValue(done);
+                const double perStep = done > stage->first
+                                           ? stage->clock.elapsed() / 1000.0 /
+                                                 (done - stage->first)
+                                           : -1;
+                label->setText(
+                    line + QStringLiteral("\n") +
+                    (perStep >= 0 ? tr("%1: about %2 s left in this stage")
+                                        .arg(stage->name)
+                                        .arg(perStep * (total - done), 0, 'f', 0)
+                                  : tr("%1: timing the first steps…").arg(stage->name)));
+            });
     connect(m_runner, &RunController::finished, dialog, &QProgressDialog::close);
     dialog->show();
     m_runner->buildExample(folder, false, example);

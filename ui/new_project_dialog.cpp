@@ -2,6 +2,7 @@
 #include "new_project_dialog.h"
 
 #include "dialogs.h"
+#include "test_on_base.h"
 
 #include "merge_description.h"
 #include "project/evaluator_backend.h"
@@ -12,7 +13,6 @@
 #include "merge/groups.h"
 #include "merge/merge_inputs.h"
 #include "project/project.h"
-#include "project/session.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
@@ -30,7 +30,6 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMessageBox>
 #include <QMimeData>
 #include <QPushButton>
 #include <QSpinBox>
@@ -54,14 +53,16 @@ QString browseButtonText()
 
 QString lmEvalCommandTemplate()
 {
-    // docs/MODEL_FOLDERS.md explains it: lm_eval writes <scratch>/<model>/results_*.json; the
-    // last line printed is the metric the task names ("acc" of hellaswag here).
+    // docs/MODEL_FOLDERS.md explains it: lm_eval runs the harness task named as the project's
+    // task ({task}) and writes <scratch>/<model>/results_*.json; the last line printed holds
+    // that task's numbers ("acc", "acc_norm", ...), of which the task's metric is taken.
     return QStringLiteral(
-        "lm_eval --model hf --model_args pretrained={checkpoint},dtype=auto --tasks hellaswag "
+        "lm_eval --model hf --model_args pretrained={checkpoint},dtype=auto --tasks {task} "
         "--batch_size auto --output_path {scratch} >&2 && python3 -c \"import glob, json, sys; "
         "f = sorted(glob.glob(sys.argv[1] + '/*/results_*.json'))[-1]; "
-        "print(json.dumps({'acc': json.load(open(f))['results']['hellaswag']['acc,none']}))\" "
-        "{scratch}");
+        "r = json.load(open(f))['results'][sys.argv[2]]; "
+        "print(json.dumps({k.split(',')[0]: v for k, v in r.items() "
+        "if isinstance(v, (int, float))}))\" {scratch} {task}");
 }
 
 QString lmEvalSharedCommandTemplate()
@@ -298,19 +299,11 @@ NewProjectDialog::NewProjectDialog(QWidget *parent)
     m_inspection->setTextInteractionFlags(Qt::TextSelectableByMouse);
     layout->addWidget(m_inspection);
     // "Does the evaluator work?" before the project exists: one evaluation of the base.
-    auto *testRow = new QHBoxLayout;
-    m_testButton = new QPushButton(tr("Test on the base"), this);
-    m_testButton->setObjectName(QStringLiteral("testOnBase"));
-    m_testButton->setToolTip(tr("One evaluation of the base alone (every coefficient 0) with "
-                                "these evaluators, here; nothing is written"));
-    m_test = new QLabel(this);
-    m_test->setObjectName(QStringLiteral("testResult"));
-    m_test->setWordWrap(true);
-    m_test->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    testRow->addWidget(m_testButton);
-    testRow->addWidget(m_test, 1);
-    layout->addLayout(testRow);
-    connect(m_testButton, &QPushButton::clicked, this, &NewProjectDialog::testOnBase);
+    m_test = new TestOnBaseRow([this] { return project(); },
+                               tr("One evaluation of the base alone (every coefficient 0) with "
+                                  "these evaluators, here; nothing is written"),
+                               this);
+    layout->addWidget(m_test);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     buttons->button(QDialogButtonBox::Ok)->setText(tr("Create project"));
     connect(buttons, &QDialogButtonBox::accepted, this, &NewProjectDialog::accept);
@@ -617,28 +610,14 @@ project::Project NewProjectDialog::project() const
     return p;
 }
 
-NewProjectDialog::~NewProjectDialog()
+QLabel *NewProjectDialog::testLabel() const
 {
-    *m_testCancel = true; // a test still running stops; m_background then waits for it
+    return m_test->label();
 }
 
-void NewProjectDialog::testOnBase()
+QPushButton *NewProjectDialog::testButton() const
 {
-    project::Project p;
-    try {
-        p = project(); // its paths are relative to where the project file will be
-    } catch (const std::exception &e) {
-        m_test->setText(tr("<span style='color:#b00020'>%1</span>")
-                            .arg(QString::fromStdString(e.what()).toHtmlEscaped()));
-        return;
-    }
-    m_testButton->setEnabled(false);
-    m_test->setText(tr("evaluating the base…"));
-    m_background.run([p, cancel = m_testCancel] { return project::testOnBase(p, cancel); },
-                     [this, tasks = p.tasks](const eval::Evaluation &result) {
-                         m_testButton->setEnabled(true);
-                         m_test->setText(testOnBaseText(result, tasks));
-                     });
+    return m_test->button();
 }
 
 QString NewProjectDialog::writeProject() const
@@ -649,14 +628,8 @@ QString NewProjectDialog::writeProject() const
 
 void NewProjectDialog::accept()
 {
-    try {
-        writeProject();
-    } catch (const std::exception &e) {
-        QMessageBox::warning(this, tr("Cannot create the project"),
-                             QString::fromStdString(e.what()));
-        return;
-    }
-    QDialog::accept();
+    if (succeeds(this, tr("Cannot create the project"), [this] { writeProject(); }))
+        QDialog::accept();
 }
 
 void NewProjectDialog::dragEnterEvent(QDragEnterEvent *event)

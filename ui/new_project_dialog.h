@@ -3,7 +3,6 @@
 
 #include <QDialog>
 
-#include "eval/job_runner.h"
 #include "project/project.h"
 
 #include "background.h"
@@ -18,6 +17,8 @@ class QSpinBox;
 class QTableWidget;
 
 namespace mf::ui {
+
+class TestOnBaseRow;
 
 /// The New dialog's example command for a model-folder task: lm-evaluation-harness on the
 /// merged folder, its results JSON turned into the task's metric (docs/MODEL_FOLDERS.md).
@@ -35,7 +36,6 @@ class NewProjectDialog : public QDialog {
     Q_OBJECT
 public:
     explicit NewProjectDialog(QWidget *parent = nullptr);
-    ~NewProjectDialog() override;
 
     void setBase(const QString &path);
     /// Adds a task row (name from the file or folder name; a folder's command: lm-eval).
@@ -69,9 +69,8 @@ public:
     QString writeProject() const;
     /// "Test on the base": one evaluation of the base with the dialog's evaluators (on a
     /// worker); its metrics or its error appear in testLabel().
-    void testOnBase();
-    QLabel *testLabel() const { return m_test; }
-    QPushButton *testButton() const { return m_testButton; }
+    QLabel *testLabel() const;
+    QPushButton *testButton() const;
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
@@ -93,9 +92,8 @@ private:
     QComboBox *m_method;
     QDoubleSpinBox *m_density, *m_drop;
     QSpinBox *m_seed;
-    QLabel *m_inspection, *m_test;
-    QPushButton *m_testButton;
-    eval::CancelToken m_testCancel = eval::makeCancelToken();
+    QLabel *m_inspection;
+    TestOnBaseRow *m_test;
     int m_inspectGeneration = 0;
     Background m_background; ///< the inspections (waited for when the dialog goes)
 };

@@ -3,11 +3,11 @@
 
 #include "dialogs.h"
 #include "new_project_dialog.h"
+#include "test_on_base.h"
 
 #include "merge/groups.h"
 #include "merge/merge_plan.h"
 #include "project/evaluator_backend.h"
-#include "project/session.h"
 #include "util/error.h"
 
 #include <QCheckBox>
@@ -21,7 +21,6 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSpinBox>
@@ -283,23 +282,15 @@ ProjectSettingsDialog::ProjectSettingsDialog(const project::Project &project, QW
     m_impact->setObjectName(QStringLiteral("settingsImpact"));
     m_impact->setWordWrap(true);
     layout->addWidget(m_impact);
-    auto *testRow = new QHBoxLayout;
-    m_testButton = new QPushButton(tr("Test on the base"), this);
-    m_testButton->setObjectName(QStringLiteral("testOnBase"));
-    m_testButton->setToolTip(tr("One evaluation of the base alone (every coefficient 0) with "
-                                "these settings, here; recorded nowhere"));
-    m_test = new QLabel(this);
-    m_test->setObjectName(QStringLiteral("testResult"));
-    m_test->setWordWrap(true);
-    m_test->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    testRow->addWidget(m_testButton);
-    testRow->addWidget(m_test, 1);
-    layout->addLayout(testRow);
+    m_test = new TestOnBaseRow([this] { return edited(); },
+                               tr("One evaluation of the base alone (every coefficient 0) with "
+                                  "these settings, here; recorded nowhere"),
+                               this);
+    layout->addWidget(m_test);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel, this);
     buttons->button(QDialogButtonBox::Save)->setText(tr("Save settings"));
     connect(buttons, &QDialogButtonBox::accepted, this, &ProjectSettingsDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    connect(m_testButton, &QPushButton::clicked, this, &ProjectSettingsDialog::testOnBase);
     layout->addWidget(buttons);
 
     // The impact follows every field that can change it.
@@ -326,11 +317,6 @@ ProjectSettingsDialog::ProjectSettingsDialog(const project::Project &project, QW
                     &ProjectSettingsDialog::updateImpact);
     }
     updateImpact();
-}
-
-ProjectSettingsDialog::~ProjectSettingsDialog()
-{
-    *m_testCancel = true; // a test still running stops; m_background then waits for it
 }
 
 project::Project ProjectSettingsDialog::edited() const
@@ -466,35 +452,20 @@ void ProjectSettingsDialog::updateImpact()
     m_impact->setText(impact());
 }
 
-void ProjectSettingsDialog::testOnBase()
+QLabel *ProjectSettingsDialog::testLabel() const
 {
-    project::Project p;
-    try {
-        p = edited();
-    } catch (const std::exception &e) {
-        m_test->setText(tr("<span style='color:#b00020'>%1</span>")
-                            .arg(QString::fromStdString(e.what()).toHtmlEscaped()));
-        return;
-    }
-    m_testButton->setEnabled(false);
-    m_test->setText(tr("evaluating the base…"));
-    m_background.run([p, cancel = m_testCancel] { return project::testOnBase(p, cancel); },
-                     [this, tasks = p.tasks](const eval::Evaluation &result) {
-                         m_testButton->setEnabled(true);
-                         m_test->setText(testOnBaseText(result, tasks));
-                     });
+    return m_test->label();
+}
+
+QPushButton *ProjectSettingsDialog::testButton() const
+{
+    return m_test->button();
 }
 
 void ProjectSettingsDialog::accept()
 {
-    try {
-        edited();
-    } catch (const std::exception &e) {
-        QMessageBox::warning(this, tr("Cannot use these settings"),
-                             QString::fromStdString(e.what()));
-        return;
-    }
-    QDialog::accept();
+    if (succeeds(this, tr("Cannot use these settings"), [this] { edited(); }))
+        QDialog::accept();
 }
 
 } // namespace mf::ui

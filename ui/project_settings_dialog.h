@@ -3,10 +3,6 @@
 
 #include "project/project.h"
 
-#include "background.h"
-
-#include "eval/job_runner.h"
-
 #include <QDialog>
 
 class QCheckBox;
@@ -21,6 +17,8 @@ class QTableWidget;
 
 namespace mf::ui {
 
+class TestOnBaseRow;
+
 /// Project ▸ Settings: everything about an existing project but its checkpoints, with the
 /// checks File ▸ New makes: each task's metric, direction, coefficient box and evaluator (its
 /// JSON object; or the project-level command serving every task), the merge method and its
@@ -32,16 +30,12 @@ class ProjectSettingsDialog : public QDialog {
     Q_OBJECT
 public:
     explicit ProjectSettingsDialog(const project::Project &project, QWidget *parent = nullptr);
-    ~ProjectSettingsDialog() override;
 
     /// The project as the fields describe it (its evaluations and everything else as they
     /// were). Throws mf::Error naming the task or field at fault.
     project::Project edited() const;
     /// What the changes do to the evaluations so far, in words ("" when nothing is lost).
     QString impact() const;
-    /// Runs one evaluation of the base with the edited settings (on a worker); its metrics or
-    /// its error appear in testLabel().
-    void testOnBase();
 
     QTableWidget *tasksTable() const { return m_tasks; }
     QComboBox *methodBox() const { return m_method; }
@@ -55,8 +49,10 @@ public:
     QComboBox *runnerBox() const { return m_runner; }
     QPlainTextEdit *sbatchField() const { return m_sbatch; }
     QLabel *impactLabel() const { return m_impact; }
-    QLabel *testLabel() const { return m_test; }
-    QPushButton *testButton() const { return m_testButton; }
+    /// "Test on the base": one evaluation of the base with the edited settings (on a worker);
+    /// its metrics or its error appear in testLabel().
+    QLabel *testLabel() const;
+    QPushButton *testButton() const;
 
 private:
     void accept() override;
@@ -71,10 +67,8 @@ private:
     QCheckBox *m_shared;
     QDoubleSpinBox *m_sharedTimeout;
     QPlainTextEdit *m_sbatch, *m_setup;
-    QLabel *m_impact, *m_test;
-    QPushButton *m_testButton;
-    eval::CancelToken m_testCancel = eval::makeCancelToken();
-    Background m_background; ///< the test on the base (last: waited for first)
+    QLabel *m_impact;
+    TestOnBaseRow *m_test;
 };
 
 } // namespace mf::ui

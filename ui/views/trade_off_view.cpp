@@ -629,9 +629,12 @@ void TradeOffView::updateFloorLines()
         const double value = preference.floors[axis];
         const bool maximize =
             tasks[static_cast<std::size_t>(axis)].direction == map::Direction::Maximize;
+        // On the pessimistic end, the bound that must meet it is named.
         const QString label =
-            (maximize ? tr("floor ≥ %1") : tr("ceiling ≤ %1")).arg(value, 0, 'g', 4) +
-            (preference.floorsOnPessimisticEnd ? tr(" (90% pessimistic end)") : QString());
+            (preference.floorsOnPessimisticEnd
+                 ? (maximize ? tr("90% lower bound ≥ %1") : tr("90% upper bound ≤ %1"))
+                 : (maximize ? tr("floor ≥ %1") : tr("ceiling ≤ %1")))
+                .arg(value, 0, 'g', 4);
         for (QCPAbstractItem *item :
              addReferenceLine(value, axis == x, label, QColor(190, 30, 120))) {
             m_floorItems.push_back(item);
