@@ -4,7 +4,8 @@
 //                                      a first-start dialog offers the text example, fetching
 //                                      MNIST or choosing its folder)
 //   mergefront PROJECT.json            a project
-//   mergefront --screenshot FILE [--view parallel] PROJECT.json   render the window to a PNG
+//   mergefront --screenshot FILE [--view parallel] [--size WxH] PROJECT.json   render the
+//                                      window to a PNG
 #include "front_plot.h"
 #include "main_window.h"
 #include "project_document.h"
@@ -37,6 +38,10 @@ int main(int argc, char **argv)
                                   QStringLiteral("The plot shown first: trade-off or parallel."),
                                   QStringLiteral("VIEW"), QStringLiteral("trade-off"));
     parser.addOption(view);
+    const QCommandLineOption size(QStringLiteral("size"),
+                                  QStringLiteral("The window's size for --screenshot, WxH."),
+                                  QStringLiteral("WxH"), QStringLiteral("1340x740"));
+    parser.addOption(size);
     parser.addPositionalArgument(QStringLiteral("PROJECT"),
                                  QStringLiteral("a project file (default: the example project)"));
     parser.process(app);
@@ -51,6 +56,12 @@ int main(int argc, char **argv)
         if (!window.openProject(positional.front()))
             return 1;
         window.plot()->showParallel(parser.value(view) == QStringLiteral("parallel"));
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        if (wh.size() != 2 || wh[0].toInt() < 200 || wh[1].toInt() < 200) {
+            std::fprintf(stderr, "mergefront: --size wants WxH (e.g. 1024x700)\n");
+            return 2;
+        }
+        window.resize(wh[0].toInt(), wh[1].toInt());
         window.show();
         // Wait for the fit (on its worker) so the picture shows the front.
         QEventLoop loop;

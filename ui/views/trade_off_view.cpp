@@ -525,8 +525,10 @@ void TradeOffView::rebuild()
         auto *hint = new QCPItemText(m_plot);
         hint->position->setType(QCPItemPosition::ptAxisRectRatio);
         hint->position->setCoords(0.5, 0.45);
-        hint->setText(tr("No merge measured yet.\nSample (Ctrl+R) evaluates MAP's first merges;\n"
-                         "the front and the single-task references appear as they come in."));
+        // Short lines: the plot is about 400 px wide in a 1024 px window.
+        hint->setText(tr("No merge measured yet.\nSample (Ctrl+R) evaluates\nMAP's first "
+                         "merges; the front\nand the single-task references\nappear as "
+                         "they come in."));
         hint->setColor(QColor(110, 110, 110));
         hint->setFont(QFont(font().family(), 10));
     } else {
