@@ -248,10 +248,26 @@ std::string modelCard(const MergeRequest &request, const OpenedMerge &opened)
         card << ", " << r.carried.size() << " carried unchanged from their task";
     card << "\n- written as " << dtypeName(dominantFloatingType(opened.outputs))
          << (request.dtype ? " (converted)" : " (the base's dtype)") << "\n";
-    card << "- tokenizer: "
-         << (request.tokenizerFrom.empty() ? std::string("the base's")
-                                           : "task '" + request.tokenizerFrom + "'")
-         << "\n";
+    // A folder says which tokenizer files it carries, or that it has none (a base folder
+    // without tokenizer files); other outputs name where the tokenizer comes from.
+    std::vector<std::string> tokenizerFiles;
+    for (const auto &[source, name] : opened.folderFiles.copies)
+        if (name != "config.json" && name != "generation_config.json")
+            tokenizerFiles.push_back(name);
+    const std::string source = request.tokenizerFrom.empty()
+                                   ? std::string("the base's")
+                                   : "task '" + request.tokenizerFrom + "'";
+    if (opened.folder && !request.adapterOutput && tokenizerFiles.empty())
+        card << "- tokenizer: none (" << source
+             << " source has no tokenizer files: add them before loading this folder)\n";
+    else if (opened.folder && !request.adapterOutput) {
+        std::string list;
+        for (const std::string &name : tokenizerFiles)
+            list += (list.empty() ? "" : ", ") + name;
+        card << "- tokenizer: " << source << " (" << markdownEscape(list) << ")\n";
+    } else {
+        card << "- tokenizer: " << source << "\n";
+    }
     for (const std::string &line : describePlan(opened.inputs->merger().plan()))
         if (line.rfind("tied: ", 0) == 0 || line.rfind("left out", 0) == 0 ||
             line.rfind("not in the output", 0) == 0 || line.rfind("carried", 0) == 0)

@@ -106,9 +106,11 @@ ExportResult exportMerge(Project &project, const ExportRequest &request,
                                               request.lower[k], request.upper[k])
                              : nlohmann::json(request.predicted[k]).dump());
             card << " | ";
-            if (measured && measured->result.metrics.count(task.name))
-                card << nlohmann::json(measured->result.metrics.at(task.name)).dump();
-            else
+            if (measured && measured->result.metrics.count(task.name)) {
+                char value[40]; // rounded as the predictions are (%.4g), not 17 digits
+                std::snprintf(value, sizeof value, "%.4g", measured->result.metrics.at(task.name));
+                card << value;
+            } else
                 card << "not measured";
             card << " |\n";
         }
