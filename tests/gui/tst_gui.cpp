@@ -138,6 +138,16 @@ void writeMismatchedCheckpoints(const TempDir &dir)
         dir.file("b.pt"), {{"w", mf::DType::F32, {2}, {0, 1}}, {"v", mf::DType::F32, {2}, {1, 1}}});
 }
 
+/// True when a text item on `plot` starts with `start` (an empty state's hint).
+bool plotSays(QCustomPlot *plot, const QString &start)
+{
+    for (int i = 0; i < plot->itemCount(); ++i)
+        if (auto *text = qobject_cast<QCPItemText *>(plot->item(i));
+            text && text->text().startsWith(start))
+            return true;
+    return false;
+}
+
 /// The log's lines containing `needle`: how many, and whether each is red (an error).
 std::vector<bool> logLines(MainWindow &window, const QString &needle)
 {
@@ -966,11 +976,7 @@ void TestGui::anEmptyProjectShowsTheMetricsScale()
         QVERIFY(axis->range().upper > 1 && axis->range().upper < 1.05);
     }
     QVERIFY(!plot->legend->visible());
-    bool hint = false;
-    for (int i = 0; i < plot->itemCount(); ++i)
-        if (auto *text = qobject_cast<QCPItemText *>(plot->item(i)))
-            hint |= text->text().startsWith(QStringLiteral("No merge measured yet"));
-    QVERIFY(hint);
+    QVERIFY(plotSays(plot, QStringLiteral("No merge measured yet")));
 }
 
 void TestGui::reportsABadProjectAndKeepsTheOpenOne()
@@ -1444,11 +1450,7 @@ void TestGui::parallelCoordinatesBrushSelectAndFollowTheProject()
     QVERIFY(view->brushes().empty());
     QVERIFY(!window.document()->hasFront());
     QVERIFY(!qSharedPointerDynamicCast<QCPAxisTickerText>(plot->xAxis->ticker()));
-    bool said = false;
-    for (int i = 0; i < plot->itemCount(); ++i)
-        if (auto *text = qobject_cast<QCPItemText *>(plot->item(i)))
-            said |= text->text().startsWith(QStringLiteral("No front yet"));
-    QVERIFY(said);
+    QVERIFY(plotSays(plot, QStringLiteral("No front yet")));
 }
 
 void TestGui::dialogsAndMenusSayWhatTheyDo()
