@@ -340,15 +340,10 @@ int statusCommand(const std::vector<std::string> &tokens)
     }
     if (p.runner.slurm())
         device = "slurm";
-    nlohmann::ordered_json out = {{"tasks", tasks},
-                                  {"evaluations", samples},
-                                  {"failed", failed},
-                                  {"grid_evaluations", grid},
-                                  {"other_settings", stale},
-                                  {"surrogates", surrogates},
-                                  {"device", device},
-                                  {"evaluator", backend.kind},
-                                  {"note", note}};
+    nlohmann::ordered_json out = {
+        {"tasks", tasks},           {"evaluations", samples},    {"failed", failed},
+        {"grid_evaluations", grid}, {"other_settings", stale},   {"surrogates", surrogates},
+        {"device", device},         {"evaluator", backend.kind}, {"note", note}};
     if (backend.describe)
         out["model"] = backend.describe(p);
     addTrust(out, trust);

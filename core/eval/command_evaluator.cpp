@@ -209,8 +209,7 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
         // Runs one command line on the merge in a fresh scratch folder; `who` names it in
         // errors ("task 'a'", "the project's command").
         const auto run = [&](std::string command, const std::string &taskName,
-                             const std::string &tasksList, double timeout,
-                             const std::string &who) {
+                             const std::string &tasksList, double timeout, const std::string &who) {
             std::error_code ec;
             fs::remove_all(scratch, ec);
             fs::create_directories(scratch);
@@ -224,8 +223,7 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
                     command.replace(at, placeholder.size(), value);
             ProcessResult result = runProcess(command, timeout, cancel);
             const std::string stderrTail =
-                result.err.size() > 2000 ? result.err.substr(result.err.size() - 2000)
-                                         : result.err;
+                result.err.size() > 2000 ? result.err.substr(result.err.size() - 2000) : result.err;
             if (result.cancelled)
                 throw Error(who + ": cancelled");
             if (result.timedOut)
@@ -246,8 +244,8 @@ Evaluation CommandEvaluator::evaluate(const std::vector<double> &coefficients,
             }
         if (!shared.empty()) {
             const std::string who = "the project's command";
-            const auto [out, stderrTail] = run(s.options.sharedCommand, "", sharedNames,
-                                               s.options.sharedTimeoutSeconds, who);
+            const auto [out, stderrTail] =
+                run(s.options.sharedCommand, "", sharedNames, s.options.sharedTimeoutSeconds, who);
             try {
                 for (const auto &[name, value] : metricsFromSharedOutput(out, shared))
                     evaluation.metrics[name] = value;

@@ -139,10 +139,9 @@ Selection selectPoint(const Problem &problem, const Front &front, const Preferen
 {
     const Scorer scorer(problem, front, preference);
     const Eigen::MatrixXd objectives = toObjectives(problem, front.metrics);
-    const bool bounds = front.lower.rows() == front.metrics.rows() &&
-                        front.lower.cols() == front.metrics.cols() &&
-                        front.upper.rows() == front.metrics.rows() &&
-                        front.upper.cols() == front.metrics.cols();
+    const bool bounds =
+        front.lower.rows() == front.metrics.rows() && front.lower.cols() == front.metrics.cols() &&
+        front.upper.rows() == front.metrics.rows() && front.upper.cols() == front.metrics.cols();
     const Eigen::MatrixXd floorObjectives =
         bounds ? toObjectives(problem, floorSide(problem, preference, front.metrics, front.lower,
                                                  front.upper))
@@ -206,12 +205,13 @@ SurrogateSelection selectOnSurrogates(const Problem &problem,
                 low.col(j) = p.lower;
                 high.col(j) = p.upper;
             }
-            floorObjectives = toObjectives(problem, floorSide(problem, preference, mean, low, high));
+            floorObjectives =
+                toObjectives(problem, floorSide(problem, preference, mean, low, high));
         }
         Eigen::VectorXd values(rows.rows());
         for (Eigen::Index t = 0; t < rows.rows(); ++t)
-            values[t] = scorer.score(o.row(t).transpose(), floorObjectives.row(t).transpose(),
-                                     feasible);
+            values[t] =
+                scorer.score(o.row(t).transpose(), floorObjectives.row(t).transpose(), feasible);
         return values;
     };
     double best = scores(x.transpose())[0];

@@ -132,7 +132,8 @@ public:
     /// `cacheKey` (the project's current one: currentCacheKey), evaluations recorded under
     /// another key (other merge or evaluator settings, changed checkpoints) are left out:
     /// they stay in the file, out of the fits. Evaluations without a key are kept.
-    map::Samples samples(const std::string &kind = "sample", const std::string &cacheKey = "") const;
+    map::Samples samples(const std::string &kind = "sample",
+                         const std::string &cacheKey = "") const;
     /// A successful evaluation of exactly these coefficients with this cache key, if any.
     const EvaluationEntry *cached(const std::vector<double> &coefficients,
                                   const std::string &cacheKey) const;

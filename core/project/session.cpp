@@ -315,8 +315,13 @@ eval::Evaluation testOnBase(const Project &project, const eval::CancelToken &can
         std::vector<std::string> checkpoints;
         for (const TaskEntry &task : project.tasks)
             checkpoints.push_back(project.resolve(task.checkpoint));
-        BackendInput input{project, project.resolve(project.base), checkpoints, 0, "",
-                           log ? log : [](const std::string &) {}};
+        BackendInput input{project,
+                           project.resolve(project.base),
+                           checkpoints,
+                           0,
+                           "",
+                           log ? log : [](const std::string &) {
+                           }};
         std::string device;
         const auto evaluator = projectBackend(project).create(input, device);
         result = evaluator->evaluate(base, *cancel);

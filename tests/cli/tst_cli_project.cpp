@@ -340,7 +340,8 @@ void TestCliProject::exportsTheChosenMerge()
     for (const std::string &word :
          {std::string("| a | accuracy | maximize | "), std::string("mergefront-cli export"),
           std::string(" ± "), std::string("(90%: "), std::string("--dtype f16"),
-          std::string(measured), std::string("- tokenizer: none (the base's source has no tokenizer files")})
+          std::string(measured),
+          std::string("- tokenizer: none (the base's source has no tokenizer files")})
         QVERIFY2(card.find(word) != std::string::npos, (word + "\n" + card).c_str());
     QVERIFY(nlohmann::json::parse(mftest::readFile(dir.file("chosen.json")))["dtype"] == "F16");
     // Never over a source checkpoint.
@@ -382,16 +383,16 @@ void TestCliProject::oneProjectCommandPerMerge()
                                 MERGEFRONT_METRIC_TOOL + "' peaks-all {checkpoint} {tasks}";
     mftest::writeSharedCommandProject(dir, counted);
     const auto runs = [&] {
-        const std::string text =
-            std::filesystem::exists(dir.file("runs.txt")) ? mftest::readFile(dir.file("runs.txt"))
-                                                          : std::string();
+        const std::string text = std::filesystem::exists(dir.file("runs.txt"))
+                                     ? mftest::readFile(dir.file("runs.txt"))
+                                     : std::string();
         return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
     };
     auto run = mftest::runCli(dir, {"explore", dir.file("project.json"), "--budget", "7"});
     QVERIFY2(run.code == 0, run.err.c_str());
     auto file = projectFile(dir);
     QCOMPARE(file["evaluations"].size(), std::size_t(7));
-    QCOMPARE(runs(), std::size_t(7)); // one command per merge, not one per task
+    QCOMPARE(runs(), std::size_t(7));           // one command per merge, not one per task
     const auto &first = file["evaluations"][0]; // w = (1, 0)
     QVERIFY(std::fabs(first["metrics"]["a"].get<double>() - peaks(1, 0, 0.8, 0.2)) < 1e-6);
     QVERIFY(std::fabs(first["metrics"]["b"].get<double>() - peaks(1, 0, 0.2, 0.8)) < 1e-6);

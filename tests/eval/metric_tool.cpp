@@ -64,8 +64,8 @@ int main(int argc, char **argv)
                 const std::size_t comma = std::min(tasks.find(',', start), tasks.size());
                 const std::string task = tasks.substr(start, comma - start);
                 char entry[128];
-                std::snprintf(entry, sizeof entry, "\"%s\": {\"accuracy\": %.17g}",
-                              task.c_str(), peak(task));
+                std::snprintf(entry, sizeof entry, "\"%s\": {\"accuracy\": %.17g}", task.c_str(),
+                              peak(task));
                 object += (object.empty() ? "" : ", ") + std::string(entry);
                 start = comma + 1;
             }

@@ -289,8 +289,9 @@ void TestEvaluation::sharedOutputHoldsEveryTasksMetric()
     };
     QVERIFY(error("{\"arc\": {\"acc\": 0.1}, \"hellaswag\": {\"f1\": 1}}")
                 .find("no 'acc' of task 'hellaswag'") != std::string::npos);
-    QVERIFY(error("{\"arc\": {\"acc\": null}}").find("metric 'acc' of task 'arc' is not a number") !=
-            std::string::npos);
+    QVERIFY(
+        error("{\"arc\": {\"acc\": null}}").find("metric 'acc' of task 'arc' is not a number") !=
+        std::string::npos);
     QVERIFY(error("Traceback: boom").find("it printed: Traceback: boom") != std::string::npos);
 }
 

