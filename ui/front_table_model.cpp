@@ -60,7 +60,12 @@ std::pair<FrontTableModel::Column, int> FrontTableModel::describe(int column) co
 
 QVariant FrontTableModel::data(const QModelIndex &index, int role) const
 {
-    if (!index.isValid() || index.row() >= m_rows)
+    // Rows are the front as of the last reset; the document may already hold another (a project
+    // opened, a fit dropped) while a view asks before the reset signal reaches this model.
+    if (!index.isValid() || index.row() >= m_rows || !m_document->isOpen() ||
+        !m_document->hasFront() || index.row() >= m_document->front().size() ||
+        m_document->taskCount() != m_tasks ||
+        m_document->front().coefficients.cols() != m_coefficients)
         return {};
     const int i = index.row();
     if (role == kFrontIndexRole)
@@ -123,7 +128,8 @@ QVariant FrontTableModel::data(const QModelIndex &index, int role) const
 
 QVariant FrontTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section >= columnCount())
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section >= columnCount() ||
+        !m_document->isOpen() || m_document->taskCount() != m_tasks)
         return QAbstractTableModel::headerData(section, orientation, role);
     const auto [column, t] = describe(section);
     if (column == Column::Index)
@@ -140,6 +146,23 @@ QVariant FrontTableModel::headerData(int section, Qt::Orientation orientation, i
     default:
         return tr("measured:%1").arg(name);
     }
+}
+
+FrontProxyModel::FrontProxyModel(FrontTableModel *source, ProjectDocument *document,
+                                 QObject *parent)
+    : QSortFilterProxyModel(parent)
+    , m_document(document)
+{
+    setSourceModel(source);
+    setSortRole(Qt::EditRole); // numbers, not their text
+    connect(document, &ProjectDocument::brushChanged, this,
+            &FrontProxyModel::invalidateRowsFilter);
+}
+
+bool FrontProxyModel::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
+{
+    return sourceParent.isValid() || m_document->brushes().empty() ||
+           m_document->inBrush(sourceRow);
 }
 
 } // namespace mf::ui
