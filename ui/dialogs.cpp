@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "dialogs.h"
 
+#include "util/error.h"
+
 #include <QFileInfo>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QTextDocumentFragment>
 
+#include <regex>
 #include <set>
 
 namespace mf::ui {
@@ -56,6 +59,25 @@ QString metricDirectionWarning(const QString &task, const QString &metric, bool 
                            "minimized (choose maximize)<br>")
             .arg(task.toHtmlEscaped(), name.toHtmlEscaped());
     return QString();
+}
+
+void checkHarnessTasks(const std::string &command, const std::vector<std::string> &tasks)
+{
+    static const std::regex harness(R"(\blm[_-]eval\b)");
+    const bool one = command.find("{task}") != std::string::npos;
+    if (!std::regex_search(command, harness) ||
+        !(one || command.find("{tasks}") != std::string::npos))
+        return;
+    // Harness task names: letters, digits, '_' and '-' (hellaswag, arc_easy, wmt16-de-en,
+    // belebele_eng_Latn); a comma would split the {tasks} list.
+    static const std::regex name("[A-Za-z0-9][A-Za-z0-9_-]*");
+    for (const std::string &task : tasks)
+        if (!std::regex_match(task, name))
+            throw Error("task '" + task + "': the lm-eval command passes the task's name to --tasks (" +
+                        (one ? "{task}" : "{tasks}") + "), and '" + task +
+                        "' is no lm-evaluation-harness task: name the task as the harness does "
+                        "(hellaswag, arc_easy, gsm8k, ...)" +
+                        (one ? " or write the harness task in place of {task}" : ""));
 }
 
 bool succeeds(QWidget *parent, const QString &title, const std::function<void()> &action)

@@ -4,6 +4,8 @@
 #include <QString>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 class QWidget;
 
@@ -23,6 +25,12 @@ QString withFilterExtension(const QString &path, const QString &selectedFilter);
 /// A warning, as an HTML line, when a metric's direction contradicts its usual sense
 /// (perplexity maximized, accuracy minimized); "" otherwise.
 QString metricDirectionWarning(const QString &task, const QString &metric, bool maximize);
+
+/// Throws mf::Error when an lm-evaluation-harness command cannot run as written: it passes the
+/// project's task names to `--tasks` ({task}, or {tasks} for every task of `tasks`) and one of
+/// them is no harness task's name (a folder's name such as "Llama-3.1-math": a dot, a space).
+/// A command that is not lm_eval's, or names its harness tasks itself, passes.
+void checkHarnessTasks(const std::string &command, const std::vector<std::string> &tasks);
 
 /// Runs `action` (a dialog's Create / Save); true when it succeeded, else a warning box titled
 /// `title` shows its error and the dialog stays open.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QSortFilterProxyModel>
 
 namespace mf::ui {
 
@@ -34,6 +35,20 @@ private:
     int m_rows = 0, m_tasks = 0, m_coefficients = 0;
     /// Measured metrics per front point (empty vector: not measured), looked up once per reset.
     std::vector<std::vector<double>> m_measured;
+};
+
+/// The front table as the window shows it: sorted by the numbers (Qt::EditRole), and only the
+/// front points inside the document's brushed ranges (all of them when nothing is brushed).
+class FrontProxyModel : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    FrontProxyModel(FrontTableModel *source, ProjectDocument *document, QObject *parent = nullptr);
+
+protected:
+    bool filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const override;
+
+private:
+    ProjectDocument *m_document;
 };
 
 } // namespace mf::ui

@@ -365,9 +365,7 @@ void MainWindow::buildDocks()
 
     // The front points: the model sorted through a proxy; a selected row selects its point.
     m_frontModel = new FrontTableModel(m_document, this);
-    auto *sorted = new QSortFilterProxyModel(this);
-    sorted->setSourceModel(m_frontModel);
-    sorted->setSortRole(Qt::EditRole); // numbers, not their text
+    auto *sorted = new FrontProxyModel(m_frontModel, m_document, this);
     m_frontTable = new QTableView(this);
     m_frontTable->setObjectName(QStringLiteral("frontTable"));
     m_frontTable->setModel(sorted);
@@ -391,6 +389,18 @@ void MainWindow::buildDocks()
     QDockWidget *frontDock = addDock(tr("Front points"), QStringLiteral("frontDock"), m_frontTable,
                                      Qt::BottomDockWidgetArea);
     splitDockWidget(runDock, frontDock, Qt::Horizontal);
+    // A brush in parallel coordinates filters the table; its title says how far.
+    const auto frontTitle = [this, frontDock] {
+        const bool brushed = m_document->hasFront() && !m_document->brushes().empty();
+        frontDock->setWindowTitle(
+            brushed ? tr("Front points (%1 of %2 in the brushed ranges)")
+                          .arg(m_document->brushedPoints().size())
+                          .arg(m_document->front().size())
+                    : tr("Front points"));
+    };
+    for (auto signal : {&ProjectDocument::brushChanged, &ProjectDocument::frontChanged,
+                        &ProjectDocument::opened})
+        connect(m_document, signal, frontDock, frontTitle);
     // Failed evaluations, behind the front points' tab; its title counts them.
     m_failedPanel = new FailedPanel(m_document, m_runner);
     QDockWidget *failedDock = addDock(tr("Failed evaluations"), QStringLiteral("failedDock"),

@@ -566,6 +566,8 @@ project::Project NewProjectDialog::project() const
         const QString kind =
             qobject_cast<QComboBox *>(m_tasks->cellWidget(row, Evaluator))->currentText();
         const QString setting = m_tasks->item(row, Setting)->text();
+        if (!m_shared->isChecked() && kind == QStringLiteral("command"))
+            checkHarnessTasks(setting.toStdString(), {task.name});
         if (!m_shared->isChecked()) // else the project-level command serves it
             task.evaluator =
                 project::evaluatorBackend(kind.toStdString(), "task '" + task.name + "'")
@@ -595,6 +597,7 @@ project::Project NewProjectDialog::project() const
         if (command.empty())
             throw Error("give the command that evaluates every task, or untick \"One command "
                         "for every task\"");
+        checkHarnessTasks(command, p.taskNames());
         p.evaluator = {{"kind", "command"}, {"command", command}, {"timeout", 3600}};
     }
     // Nothing to merge is no project: say why before anything is written.

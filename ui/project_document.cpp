@@ -26,6 +26,7 @@ void ProjectDocument::open(const QString &path)
     ++m_generation; // a fit still running is of the project before: its result is dropped
     m_front.reset();
     m_fitNote.clear();
+    m_brushes.clear(); // brushes belong to a project
     choose(-1);
     m_manualSelection = false;
     m_preference = map::Preference{};
@@ -37,6 +38,47 @@ void ProjectDocument::open(const QString &path)
     Q_EMIT opened();
     Q_EMIT selectionChanged();
     refit();
+}
+
+void ProjectDocument::setBrush(int metric, double low, double high)
+{
+    m_brushes[metric] = {std::min(low, high), std::max(low, high)};
+    Q_EMIT brushChanged();
+}
+
+void ProjectDocument::clearBrush(int metric)
+{
+    if (m_brushes.erase(metric))
+        Q_EMIT brushChanged();
+}
+
+void ProjectDocument::clearBrushes()
+{
+    if (m_brushes.empty())
+        return;
+    m_brushes.clear();
+    Q_EMIT brushChanged();
+}
+
+bool ProjectDocument::inBrush(int index) const
+{
+    if (!m_front || index < 0 || index >= m_front->front.size())
+        return false;
+    const Eigen::MatrixXd &metrics = m_front->front.metrics;
+    for (const auto &[k, range] : m_brushes)
+        if (k >= metrics.cols() || !(metrics(index, k) >= range.first) ||
+            !(metrics(index, k) <= range.second))
+            return false;
+    return true;
+}
+
+std::vector<int> ProjectDocument::brushedPoints() const
+{
+    std::vector<int> inside;
+    for (int i = 0; m_front && i < m_front->front.size(); ++i)
+        if (inBrush(i))
+            inside.push_back(i);
+    return inside;
 }
 
 void ProjectDocument::restorePreference()

@@ -11,7 +11,10 @@
 #include <QString>
 #include <QStringList>
 
+#include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace mf::ui {
 
@@ -87,6 +90,19 @@ public:
     /// indices into project().evaluations, oldest first (what a retry would run again).
     std::vector<int> openFailures() const;
 
+    // --- the brush: ranges of metrics that filter the front (parallel coordinates) ----
+    /// Brushes metric `metric` to [low, high] in its own units: the front table then lists
+    /// only the points inside every brushed range, and every view sets them apart. Kept through
+    /// refits until cleared or another project is opened.
+    void setBrush(int metric, double low, double high);
+    void clearBrush(int metric);
+    void clearBrushes();
+    const std::map<int, std::pair<double, double>> &brushes() const { return m_brushes; }
+    /// Whether front point `index` lies inside every brushed range (true when none is).
+    bool inBrush(int index) const;
+    /// The front points inside every brushed range (every point when nothing is brushed).
+    std::vector<int> brushedPoints() const;
+
     // --- changes made by runs (RunController) -----------------------------------------
     /// Counts open(): a run tags what it reports with the generation it started on, and what
     /// comes back for another one is dropped (it is saved in its own project's file).
@@ -103,6 +119,7 @@ Q_SIGNALS:
     void fittingChanged(bool running);
     void selectionChanged();
     void dirtyChanged(bool dirty);
+    void brushChanged(); ///< a brushed range was set or cleared
 
 private:
     struct FitOutcome {
@@ -131,6 +148,7 @@ private:
     map::SurrogateSelection m_choice; ///< what is selected (empty vectors: nothing)
     bool m_manualSelection = false;
     QString m_selectionNote;
+    std::map<int, std::pair<double, double>> m_brushes; ///< metric -> [low, high], its units
     Background m_background; ///< the fits (last: it waits for a fit in flight first)
 };
 

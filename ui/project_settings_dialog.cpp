@@ -362,6 +362,9 @@ project::Project ProjectSettingsDialog::edited() const
             if (!evaluator.is_object())
                 throw Error(where + ": the evaluator is not a JSON object: " + text);
             project::evaluatorBackend(evaluator.value("kind", ""), where); // a known kind
+            if (evaluator.value("kind", "") == "command" && evaluator.contains("command") &&
+                evaluator["command"].is_string())
+                checkHarnessTasks(evaluator["command"].get<std::string>(), {task.name});
             task.evaluator = evaluator;
         }
     }
@@ -371,6 +374,7 @@ project::Project ProjectSettingsDialog::edited() const
         if (command.empty())
             throw Error("give the command that evaluates every task, or untick \"One command "
                         "for every task\"");
+        checkHarnessTasks(command, p.taskNames());
         p.evaluator = {{"kind", "command"},
                        {"command", command},
                        {"timeout", m_sharedTimeout->value()}};

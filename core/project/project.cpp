@@ -489,6 +489,14 @@ void Project::moveTo(const std::string &newPath)
             *paths[i] = relativize(resolved[i]);
 }
 
+std::vector<std::string> Project::taskNames() const
+{
+    std::vector<std::string> names;
+    for (const TaskEntry &task : tasks)
+        names.push_back(task.name);
+    return names;
+}
+
 std::vector<std::string> Project::columns() const
 {
     return groupColumns(merge.groups);

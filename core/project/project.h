@@ -121,6 +121,9 @@ public:
     /// True when `task` is served by the project-level evaluator (it has none of its own).
     bool sharedEvaluator(const TaskEntry &task) const;
 
+    /// The tasks' names, in the project's order.
+    std::vector<std::string> taskNames() const;
+
     /// The coefficient matrix's columns (groupColumns(merge.groups): {""} without groups).
     std::vector<std::string> columns() const;
     /// Coefficients a merge of this project takes: tasks x columns (task by task).

@@ -219,9 +219,7 @@ void Session::cancel()
 std::vector<double> Session::similarity() const
 {
     const State &s = *m_state;
-    std::vector<std::string> names;
-    for (const TaskEntry &task : m_project.tasks)
-        names.push_back(task.name);
+    const std::vector<std::string> names = m_project.taskNames();
     MergeOptions options = m_project.merge;
     options.method = MergeMethod::TaskArithmetic; // raw task vectors
     const MergeInputs inputs(

@@ -221,9 +221,7 @@ void refuseOtherProject(const std::string &projectPath, const std::vector<std::s
     if (!fs::exists(projectPath))
         return;
     const project::Project existing = project::Project::load(projectPath);
-    std::vector<std::string> names;
-    for (const auto &task : existing.tasks)
-        names.push_back(task.name);
+    const std::vector<std::string> names = existing.taskNames();
     if (names == tasks)
         return;
     std::string listed;

@@ -64,48 +64,11 @@ ParallelView::ParallelView(ProjectDocument *document, QWidget *parent)
     connect(m_plot, &QCustomPlot::mousePress, this, &ParallelView::press);
     connect(m_plot, &QCustomPlot::mouseMove, this, &ParallelView::move);
     connect(m_plot, &QCustomPlot::mouseRelease, this, &ParallelView::release);
-    // Brushes belong to a project: another one starts without.
-    connect(document, &ProjectDocument::opened, this, [this] { m_brushes.clear(); });
 }
 
 QString ParallelView::title() const
 {
     return tr("Parallel coordinates");
-}
-
-std::vector<int> ParallelView::brushedPoints() const
-{
-    std::vector<int> inside;
-    if (!document()->isOpen() || !document()->hasFront())
-        return inside;
-    const map::Front &front = document()->front();
-    for (int i = 0; i < front.size(); ++i) {
-        bool in = true;
-        for (const auto &[k, range] : m_brushes)
-            in = in && k < front.metrics.cols() && front.metrics(i, k) >= range.first &&
-                 front.metrics(i, k) <= range.second;
-        if (in)
-            inside.push_back(i);
-    }
-    return inside;
-}
-
-void ParallelView::setBrush(int metric, double low, double high)
-{
-    m_brushes[metric] = {std::min(low, high), std::max(low, high)};
-    rebuild();
-}
-
-void ParallelView::clearBrush(int metric)
-{
-    m_brushes.erase(metric);
-    rebuild();
-}
-
-void ParallelView::clearBrushes()
-{
-    m_brushes.clear();
-    rebuild();
 }
 
 void ParallelView::rebuild()
@@ -152,8 +115,8 @@ void ParallelView::rebuild()
         axis->point1->setCoords(k, 0);
         axis->point2->setCoords(k, 1);
         axis->setPen(QPen(QColor(80, 80, 80)));
-        const auto brush = m_brushes.find(k);
-        if (brush != m_brushes.end()) {
+        const auto brush = document()->brushes().find(k);
+        if (brush != document()->brushes().end()) {
             auto *rect = new QCPItemRect(m_plot);
             rect->topLeft->setCoords(k - 0.05, scaled(front, k, brush->second.second));
             rect->bottomRight->setCoords(k + 0.05, scaled(front, k, brush->second.first));
@@ -162,7 +125,7 @@ void ParallelView::rebuild()
         }
     }
     // Inside every brushed range: coloured; outside: faded.
-    const std::vector<int> inside = brushedPoints();
+    const std::vector<int> inside = document()->brushedPoints();
     std::vector<bool> in(static_cast<std::size_t>(front.size()), false);
     for (int i : inside)
         in[static_cast<std::size_t>(i)] = true;
@@ -186,7 +149,7 @@ void ParallelView::rebuild()
     m_lines->setData(t[0], px[0], py[0]);
     m_selected = new QCPCurve(m_plot->xAxis, m_plot->yAxis);
     m_selected->setPen(QPen(QColor(200, 20, 20), 3));
-    if (!m_brushes.empty()) {
+    if (!document()->brushes().empty()) {
         auto *count = new QCPItemText(m_plot);
         count->setObjectName(QStringLiteral("brushCount"));
         count->position->setType(QCPItemPosition::ptAxisRectRatio);
@@ -264,7 +227,7 @@ int ParallelView::nearestLine(const QPointF &pixel, double maxDistance) const
     const auto m = static_cast<int>(front.metrics.cols());
     int best = -1;
     double bestDistance = maxDistance;
-    for (int i : brushedPoints()) {
+    for (int i : document()->brushedPoints()) {
         for (int k = 0; k + 1 < m; ++k) {
             const QPointF a(m_plot->xAxis->coordToPixel(k),
                             m_plot->yAxis->coordToPixel(scaledMetric(front, i, k)));
@@ -314,13 +277,12 @@ void ParallelView::release(QMouseEvent *event)
                        std::fabs(pressed.x() - event->position().x()) <= 4;
     if (axis >= 0) {
         if (click) { // a click on an axis clears its brush
-            if (m_brushes.count(axis))
-                clearBrush(axis);
+            document()->clearBrush(axis);
             return;
         }
         const map::Front &front = document()->front();
         const auto clampRatio = [](double r) { return std::clamp(r, 0.0, 1.0); };
-        setBrush(axis,
+        document()->setBrush(axis,
                  unscaled(front, axis, clampRatio(m_plot->yAxis->pixelToCoord(pressed.y()))),
                  unscaled(front, axis,
                           clampRatio(m_plot->yAxis->pixelToCoord(event->position().y()))));

@@ -20,8 +20,9 @@ namespace mf::ui {
 /// Parallel coordinates: every front point as a line across one axis per metric (each axis
 /// scaled to the front's range, its ends labelled), the selected point highlighted with its 90%
 /// interval as a bar on every axis. A vertical drag along an axis brushes a range of that
-/// metric: only the front points inside every brushed range stay coloured (the others fade)
-/// and can be clicked; a click on an axis clears its brush. A click on a line selects that
+/// metric (ProjectDocument::setBrush: the front table then lists only those points): only the
+/// front points inside every brushed range stay coloured (the others fade) and can be clicked;
+/// a click on an axis clears its brush. A click on a line selects that
 /// front point.
 class ParallelView : public FrontView {
     Q_OBJECT
@@ -33,14 +34,6 @@ public:
     void updateSelection() override;
     QCustomPlot *canvas() const override { return m_plot; }
 
-    /// Brushes metric `metric` to [low, high] in the metric's own units (kept through refits
-    /// until cleared or another project is opened).
-    void setBrush(int metric, double low, double high);
-    void clearBrush(int metric);
-    void clearBrushes();
-    const std::map<int, std::pair<double, double>> &brushes() const { return m_brushes; }
-    /// The front points inside every brushed range (all of them when nothing is brushed).
-    std::vector<int> brushedPoints() const;
     /// Where metric `metric`'s axis is drawn at scaled height `ratio` (0 bottom, 1 top), in
     /// the plot's pixels.
     QPoint axisPixel(int metric, double ratio) const;
@@ -57,7 +50,6 @@ private:
     QCustomPlot *m_plot;
     QCPCurve *m_lines = nullptr, *m_faded = nullptr, *m_selected = nullptr;
     std::vector<QCPItemLine *> m_bars; ///< the selection's intervals
-    std::map<int, std::pair<double, double>> m_brushes; ///< metric -> [low, high], its units
     QCPItemRect *m_dragRect = nullptr; ///< the brush being dragged
     int m_dragAxis = -1;
     QPointF m_pressedAt{-1e9, -1e9};

@@ -428,6 +428,22 @@ void TradeOffView::rebuild()
             }
         }
     }
+    // The points a brush in parallel coordinates keeps, ringed (the table lists only them).
+    if (document()->hasFront() && !document()->brushes().empty()) {
+        const map::Front &front = document()->front();
+        const std::vector<int> inside = document()->brushedPoints();
+        QVector<double> bx, by;
+        for (int i : inside) {
+            bx.push_back(front.metrics(i, x));
+            by.push_back(front.metrics(i, y));
+        }
+        QCPGraph *brushed = m_plot->addGraph();
+        brushed->setName(tr("in the brushed ranges (%1 of %2)").arg(inside.size()).arg(front.size()));
+        brushed->setLineStyle(QCPGraph::lsNone);
+        brushed->setScatterStyle(
+            QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(QColor(30, 90, 200), 1.5), Qt::NoBrush, 9));
+        brushed->setData(bx, by, false);
+    }
     // Failed evaluations have no metrics: each is drawn where the surrogates put its
     // coefficients (a red cross), once a front exists; hovering shows its error.
     m_failedShown.clear();
