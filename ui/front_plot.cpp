@@ -39,6 +39,7 @@ FrontPlot::FrontPlot(ProjectDocument *document, QWidget *parent)
     connect(document, &ProjectDocument::evaluationsChanged, this, &FrontPlot::rebuild);
     connect(document, &ProjectDocument::frontChanged, this, &FrontPlot::rebuild);
     connect(document, &ProjectDocument::brushChanged, this, &FrontPlot::rebuild);
+    connect(document, &ProjectDocument::bookmarksChanged, this, &FrontPlot::rebuild);
     connect(document, &ProjectDocument::selectionChanged, this, &FrontPlot::updateSelection);
 }
 

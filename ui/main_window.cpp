@@ -8,6 +8,7 @@
 #include "merge/folder_output.h"
 #include "merge/gguf_output.h"
 #include "new_project_dialog.h"
+#include "panels/bookmarks_panel.h"
 #include "panels/failed_panel.h"
 #include "panels/project_panel.h"
 #include "panels/run_panel.h"
@@ -406,6 +407,14 @@ void MainWindow::buildDocks()
     QDockWidget *failedDock = addDock(tr("Failed evaluations"), QStringLiteral("failedDock"),
                                       m_failedPanel, Qt::BottomDockWidgetArea);
     tabifyDockWidget(frontDock, failedDock);
+    // Bookmarks, a third tab there; its title counts them.
+    m_bookmarksPanel = new BookmarksPanel(m_document, m_runner);
+    QDockWidget *bookmarksDock = addDock(tr("Bookmarks"), QStringLiteral("bookmarksDock"),
+                                         m_bookmarksPanel, Qt::BottomDockWidgetArea);
+    tabifyDockWidget(failedDock, bookmarksDock);
+    connect(m_bookmarksPanel, &BookmarksPanel::countChanged, bookmarksDock, [bookmarksDock](int n) {
+        bookmarksDock->setWindowTitle(n ? tr("Bookmarks (%1)").arg(n) : tr("Bookmarks"));
+    });
     frontDock->raise();
     connect(m_failedPanel, &FailedPanel::countChanged, failedDock, [failedDock](int failures) {
         failedDock->setWindowTitle(failures ? tr("Failed evaluations (%1)").arg(failures)

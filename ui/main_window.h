@@ -18,6 +18,7 @@ class QTableView;
 
 namespace mf::ui {
 
+class BookmarksPanel;
 class FailedPanel;
 class FrontPlot;
 class FrontTableModel;
@@ -46,6 +47,7 @@ public:
     SelectionPanel *selectionPanel() const { return m_selectionPanel; }
     RunPanel *runPanel() const { return m_runPanel; }
     FailedPanel *failedPanel() const { return m_failedPanel; }
+    BookmarksPanel *bookmarksPanel() const { return m_bookmarksPanel; }
     QTableView *frontTable() const { return m_frontTable; }
     // Shortcuts into the panels (tests and scripted use).
     QSlider *weightSlider(int task) const;
@@ -149,6 +151,7 @@ private:
     SelectionPanel *m_selectionPanel;
     RunPanel *m_runPanel;
     FailedPanel *m_failedPanel;
+    BookmarksPanel *m_bookmarksPanel;
     FrontTableModel *m_frontModel;
     QTableView *m_frontTable;
     std::function<bool(const QString &)> m_runSwitchAnswer, m_clusterCloseAnswer, m_runCloseAnswer;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project_document.h"
 
+#include "map/front.h"
 #include "project/export.h"
 #include "util/error.h"
 
@@ -27,6 +28,7 @@ void ProjectDocument::open(const QString &path)
     m_front.reset();
     m_fitNote.clear();
     m_brushes.clear(); // brushes belong to a project
+    m_pinned.clear();
     choose(-1);
     m_manualSelection = false;
     m_preference = map::Preference{};
@@ -79,6 +81,50 @@ std::vector<int> ProjectDocument::brushedPoints() const
         if (inBrush(i))
             inside.push_back(i);
     return inside;
+}
+
+int ProjectDocument::addBookmark(const QString &name, const std::vector<double> &coefficients)
+{
+    project::Bookmark bookmark;
+    const QString trimmed = name.trimmed();
+    bookmark.name = trimmed.isEmpty()
+                        ? "bookmark " + std::to_string(m_project.bookmarks.size() + 1)
+                        : trimmed.toStdString();
+    bookmark.coefficients = coefficients;
+    bookmark.when = project::utcNow();
+    m_project.bookmarks.push_back(std::move(bookmark));
+    setDirty(true);
+    Q_EMIT bookmarksChanged();
+    return static_cast<int>(m_project.bookmarks.size()) - 1;
+}
+
+void ProjectDocument::removeBookmark(int index)
+{
+    if (index < 0 || index >= static_cast<int>(m_project.bookmarks.size()))
+        return;
+    m_project.bookmarks.erase(m_project.bookmarks.begin() + index);
+    setDirty(true);
+    Q_EMIT bookmarksChanged();
+}
+
+void ProjectDocument::renameBookmark(int index, const QString &name)
+{
+    const QString trimmed = name.trimmed();
+    if (index < 0 || index >= static_cast<int>(m_project.bookmarks.size()) || trimmed.isEmpty() ||
+        m_project.bookmarks[static_cast<std::size_t>(index)].name == trimmed.toStdString())
+        return;
+    m_project.bookmarks[static_cast<std::size_t>(index)].name = trimmed.toStdString();
+    setDirty(true);
+    Q_EMIT bookmarksChanged();
+}
+
+Eigen::VectorXd ProjectDocument::predictedAt(const std::vector<double> &coefficients) const
+{
+    if (!m_front || coefficients.size() != m_project.dimension() || m_front->surrogates.empty())
+        return {};
+    const Eigen::RowVectorXd row = Eigen::Map<const Eigen::RowVectorXd>(
+        coefficients.data(), static_cast<Eigen::Index>(coefficients.size()));
+    return map::MetricPredictor(m_front->surrogates)(row).row(0).transpose();
 }
 
 void ProjectDocument::restorePreference()
@@ -227,7 +273,8 @@ void ProjectDocument::fitFinished(FitOutcome outcome)
             m_front.reset();
             m_fitNote = outcome.error.isEmpty() ? tr("the fit gave an empty front") : outcome.error;
         }
-        if (m_manualSelection && m_front && m_selected >= m_front->front.size())
+        if (m_manualSelection && m_pinned.empty() && m_front &&
+            m_selected >= m_front->front.size())
             m_manualSelection = false;
         Q_EMIT frontChanged();
         reselect();
@@ -254,6 +301,7 @@ void ProjectDocument::setPreference(const map::Preference &preference)
                          !same(preference.floors, m_preference.floors);
     m_preference = preference;
     m_manualSelection = false;
+    m_pinned.clear();
     if (changed)
         setDirty(true); // saved with the project (File > Save)
     reselect();
@@ -264,9 +312,54 @@ void ProjectDocument::selectFrontPoint(int index)
     if (!m_front || index < 0 || index >= m_front->front.size())
         return;
     m_manualSelection = true;
+    m_pinned.clear();
     choose(index);
     m_selectionNote.clear();
     Q_EMIT selectionChanged();
+}
+
+bool ProjectDocument::selectCoefficients(const std::vector<double> &coefficients)
+{
+    if (!m_front || coefficients.size() != m_project.dimension())
+        return false;
+    m_manualSelection = true;
+    m_pinned = coefficients;
+    pin();
+    m_selectionNote.clear();
+    Q_EMIT selectionChanged();
+    return true;
+}
+
+int ProjectDocument::selectedBookmark() const
+{
+    for (std::size_t b = 0; !m_pinned.empty() && b < m_project.bookmarks.size(); ++b)
+        if (m_project.bookmarks[b].coefficients == m_pinned)
+            return static_cast<int>(b);
+    return -1;
+}
+
+void ProjectDocument::pin()
+{
+    m_selected = -1; // no front point: the table highlights none
+    m_choice = {};
+    if (!m_front)
+        return;
+    const auto n = static_cast<Eigen::Index>(m_pinned.size());
+    m_choice.coefficients = Eigen::Map<const Eigen::VectorXd>(m_pinned.data(), n);
+    const Eigen::MatrixXd row = m_choice.coefficients.transpose();
+    const auto m = static_cast<Eigen::Index>(m_front->surrogates.size());
+    m_choice.metrics.resize(m);
+    m_choice.stddev.resize(m);
+    m_choice.lower.resize(m);
+    m_choice.upper.resize(m);
+    for (Eigen::Index j = 0; j < m; ++j) {
+        const map::Prediction p = m_front->surrogates[static_cast<std::size_t>(j)]
+                                      .predictWithUncertainty(row, m_front->front.level);
+        m_choice.metrics[j] = p.mean[0];
+        m_choice.stddev[j] = p.std[0];
+        m_choice.lower[j] = p.lower[0];
+        m_choice.upper[j] = p.upper[0];
+    }
 }
 
 void ProjectDocument::choose(int index)
@@ -293,7 +386,10 @@ void ProjectDocument::reselect()
         return;
     }
     if (m_manualSelection) {
-        choose(m_selected); // the same front point, of the new front
+        if (!m_pinned.empty())
+            pin(); // the same coefficients, predicted by the new surrogates
+        else
+            choose(m_selected); // the same front point, of the new front
         Q_EMIT selectionChanged();
         return;
     }

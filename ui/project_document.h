@@ -103,6 +103,23 @@ public:
     /// The front points inside every brushed range (every point when nothing is brushed).
     std::vector<int> brushedPoints() const;
 
+    // --- bookmarks: merges marked to come back to (saved with the project) --------------
+    const std::vector<project::Bookmark> &bookmarks() const { return m_project.bookmarks; }
+    /// Marks `coefficients` as `name` (a blank name becomes "bookmark N"); the project is then
+    /// modified. Returns the bookmark's index.
+    int addBookmark(const QString &name, const std::vector<double> &coefficients);
+    void removeBookmark(int index);
+    void renameBookmark(int index, const QString &name);
+    /// Selects a merge by its coefficients (a bookmark): predicted by the surrogates, kept
+    /// through refits (its predictions follow them) until another selection. Needs a front and
+    /// coefficients of this project's length; else nothing changes and false is returned.
+    bool selectCoefficients(const std::vector<double> &coefficients);
+    /// The bookmark selected (by selectCoefficients with its coefficients), or -1.
+    int selectedBookmark() const;
+    /// What the surrogates predict at `coefficients`, one metric per task; empty without a
+    /// front or for coefficients of other settings (another length).
+    Eigen::VectorXd predictedAt(const std::vector<double> &coefficients) const;
+
     // --- changes made by runs (RunController) -----------------------------------------
     /// Counts open(): a run tags what it reports with the generation it started on, and what
     /// comes back for another one is dropped (it is saved in its own project's file).
@@ -119,7 +136,8 @@ Q_SIGNALS:
     void fittingChanged(bool running);
     void selectionChanged();
     void dirtyChanged(bool dirty);
-    void brushChanged(); ///< a brushed range was set or cleared
+    void brushChanged();     ///< a brushed range was set or cleared
+    void bookmarksChanged(); ///< a bookmark was added or removed
 
 private:
     struct FitOutcome {
@@ -133,6 +151,7 @@ private:
     void fitFinished(FitOutcome outcome);
     void reselect();
     void choose(int index); ///< the front point itself (a click)
+    void pin();             ///< m_pinned, as the surrogates predict it now
 
     project::Project m_project;
     bool m_open = false;
@@ -147,6 +166,7 @@ private:
     int m_selected = -1;
     map::SurrogateSelection m_choice; ///< what is selected (empty vectors: nothing)
     bool m_manualSelection = false;
+    std::vector<double> m_pinned; ///< selected by coefficients (a bookmark), or empty
     QString m_selectionNote;
     std::map<int, std::pair<double, double>> m_brushes; ///< metric -> [low, high], its units
     Background m_background; ///< the fits (last: it waits for a fit in flight first)

@@ -4,9 +4,11 @@
 #include "map/problem.h"
 
 #include <QString>
+#include <QStringList>
 #include <QTableWidgetItem>
 
 #include <cmath>
+#include <vector>
 
 namespace mf::ui {
 
@@ -28,6 +30,15 @@ inline QString plusMinus(double mean, double std, int decimals = 4)
     if (!std::isfinite(std))
         return QString::number(mean, 'f', decimals);
     return QStringLiteral("%1 ± %2").arg(mean, 0, 'f', decimals).arg(std, 0, 'f', decimals);
+}
+
+/// Coefficients as `mergefront-cli evaluate --coef` and `export --coef` take them: "0.5,0.25".
+inline QString coefficientsText(const std::vector<double> &coefficients)
+{
+    QStringList numbers;
+    for (double v : coefficients)
+        numbers << QString::number(v, 'g', 6);
+    return numbers.join(QLatin1Char(','));
 }
 
 /// "0.9450 to 0.9580" (a 90% interval), or "unknown".

@@ -293,6 +293,21 @@ Project Project::load(const std::string &path)
         p.chosen = d["chosen"];
     if (d.contains("preference"))
         p.preference = d["preference"];
+    if (d.contains("bookmarks")) {
+        if (!d["bookmarks"].is_array())
+            fail(path, "\"bookmarks\" is not an array");
+        for (std::size_t i = 0; i < d["bookmarks"].size(); ++i) {
+            const json &b = d["bookmarks"][i];
+            const std::string where = "bookmark " + std::to_string(i + 1);
+            if (!b.is_object() || !b.contains("coefficients") || !b["coefficients"].is_array())
+                fail(path, where + " needs a \"coefficients\" array");
+            Bookmark bookmark;
+            bookmark.name = requireString(b, "name", path, where);
+            bookmark.coefficients = readCoefficients(b["coefficients"], p.tasks.size(), path, where);
+            bookmark.when = b.value("when", "");
+            p.bookmarks.push_back(std::move(bookmark));
+        }
+    }
     p.device = d.value("device", p.device);
     if (d.contains("evaluator") && !d["evaluator"].is_null()) {
         const json &e = d["evaluator"];
@@ -418,6 +433,13 @@ void Project::save() const
         d["jobs"] = std::move(jobsJson);
     if (!preference.is_null())
         d["preference"] = preference;
+    json bookmarksJson = json::array();
+    for (const Bookmark &bookmark : bookmarks)
+        bookmarksJson.push_back({{"name", bookmark.name},
+                                 {"coefficients", bookmark.coefficients},
+                                 {"when", bookmark.when}});
+    if (!bookmarksJson.empty() || d.contains("bookmarks"))
+        d["bookmarks"] = std::move(bookmarksJson);
     d["device"] = device;
     writeFileAtomically(path, d.dump(1, '\t', false, json::error_handler_t::replace) + "\n");
 }

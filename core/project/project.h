@@ -67,6 +67,15 @@ struct JobRecord {
     std::vector<std::string> history; ///< earlier attempts: "JOBID STATE"
 };
 
+/// A merge the user marked to come back to (the window's plot menu; docs/PROJECT.md,
+/// "bookmarks"): a name, its coefficients, when it was marked. Neither an evaluation nor part
+/// of the cache key.
+struct Bookmark {
+    std::string name;
+    std::vector<double> coefficients;
+    std::string when; ///< UTC, ISO 8601
+};
+
 /// A versioned JSON project: what to merge, how to evaluate, every evaluation so far, the
 /// user's chosen points. Unknown keys (a newer Mergefront's) are kept through load and save.
 /// save() is atomic; callers save after every evaluation so a crash loses at most the one
@@ -94,7 +103,8 @@ public:
     /// The GUI's last preference ({"weights", "rule", "floors"}), null when never saved.
     nlohmann::json preference = nullptr;
     RunnerSettings runner;
-    std::vector<JobRecord> jobs; ///< cluster jobs in flight
+    std::vector<JobRecord> jobs;      ///< cluster jobs in flight
+    std::vector<Bookmark> bookmarks; ///< in the order they were made
 
     /// Writes the project (atomically) to `path`.
     void save() const;

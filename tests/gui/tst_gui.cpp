@@ -18,6 +18,8 @@
 #include "project_settings_dialog.h"
 #include "qcustomplot_include.h"
 #include "run_controller.h"
+#include "ui_format.h"
+#include "panels/bookmarks_panel.h"
 #include "panels/failed_panel.h"
 #include "panels/run_panel.h"
 #include "panels/selection_panel.h"
@@ -242,6 +244,7 @@ private Q_SLOTS:
     void projectSettingsEditAndSayWhatTheyCost();
     void threeTasksAreColouredByTheThird();
     void firstStartOffersTheTextExampleFetchingOrAFolder();
+    void bookmarksAreMarkedSelectedSavedAndRemoved();
 };
 
 void TestGui::samplesLiveAndFits()
@@ -1869,3 +1872,110 @@ void TestGui::firstStartOffersTheTextExampleFetchingOrAFolder()
 
 QTEST_MAIN(TestGui) // a QApplication: these are widgets
 #include "tst_gui.moc"
+
+void TestGui::bookmarksAreMarkedSelectedSavedAndRemoved()
+{
+    TempDir dir;
+    MainWindow window;
+    showSampled(window, dir);
+    mf::ui::TradeOffView *view = window.plot()->tradeOff();
+    QCustomPlot *plot = window.plot()->tradeOffPlot();
+    plot->replot();
+    mf::ui::ProjectDocument *document = window.document();
+    QVERIFY(!document->isDirty());
+    // A right click on a front point bookmarks it: named, drawn as a star with its name.
+    int target = document->front().size() / 3; // one not measured yet
+    const auto rowOf = [&](int i) -> std::vector<double> {
+        const Eigen::VectorXd r = document->front().coefficients.row(i).transpose();
+        return {r.data(), r.data() + r.size()};
+    };
+    while (document->measured(rowOf(target)))
+        ++target;
+    const Eigen::VectorXd row = document->front().coefficients.row(target).transpose();
+    std::unique_ptr<QMenu> menu(view->contextMenu(window.plot()->frontPointPixel(target)));
+    findAction(menu->actions(), QStringLiteral("Bookmark this merge"))->trigger();
+    QCOMPARE(document->bookmarks().size(), std::size_t(1));
+    const std::vector<double> marked = document->bookmarks()[0].coefficients;
+    QCOMPARE(document->bookmarks()[0].name, std::string("bookmark 1"));
+    QVERIFY(!document->bookmarks()[0].when.empty());
+    // (the front point under the cursor, or a point drawn on the same pixel)
+    QVERIFY(document->measured(marked) ||
+            (Eigen::Map<const Eigen::VectorXd>(marked.data(), 2) - row).norm() < 0.05);
+    QVERIFY(document->isDirty());
+    const auto stars = [&]() -> int {
+        for (int g = 0; g < plot->graphCount(); ++g)
+            if (plot->graph(g)->name() == QStringLiteral("bookmarks (predicted)"))
+                return plot->graph(g)->dataCount();
+        return 0;
+    };
+    QCOMPARE(stars(), 1);
+    // The Bookmarks tab lists it with its prediction; a name is edited in place.
+    mf::ui::BookmarksPanel *panel = window.bookmarksPanel();
+    QCOMPARE(panel->table()->rowCount(), 1);
+    const Eigen::VectorXd predicted = document->predictedAt(marked);
+    QCOMPARE(panel->table()->item(0, 2)->text(), QString::number(predicted[0], 'f', 4));
+    // (a measured merge drawn on the same pixel is what the menu offers then)
+    QCOMPARE(panel->table()->item(0, 4)->text().isEmpty(), !document->measured(marked));
+    panel->table()->item(0, 0)->setText(QStringLiteral("balanced"));
+    QCOMPARE(document->bookmarks()[0].name, std::string("balanced"));
+    // Select makes it the selected merge (what Export writes), and it stays through refits.
+    panel->table()->selectRow(0);
+    QVERIFY(panel->selectButton()->isEnabled());
+    panel->selectButton()->click();
+    QCOMPARE(document->selectedBookmark(), 0);
+    QCOMPARE(document->selectedIndex(), -1);
+    QCOMPARE(document->selectedCoefficients(), marked);
+    QVERIFY(document->pickedByHand());
+    QVERIFY2(window.selectionPanel()->selectedLabel()->text().contains(
+                 QStringLiteral("bookmark 'balanced'")),
+             qPrintable(window.selectionPanel()->selectedLabel()->text()));
+    document->refit();
+    waitForFit(window);
+    QCOMPARE(document->selectedCoefficients(), marked);
+    // A right click on the star evaluates it; the tab then shows what was measured.
+    plot->replot();
+    const QPoint starAt(static_cast<int>(std::lround(plot->xAxis->coordToPixel(predicted[0]))),
+                        static_cast<int>(std::lround(plot->yAxis->coordToPixel(predicted[1]))));
+    menu.reset(view->contextMenu(starAt));
+    for (const QString &text :
+         {QStringLiteral("Select it"), QStringLiteral("Copy its coefficients"),
+          QStringLiteral("Evaluate this merge"), QStringLiteral("Export this merge…"),
+          QStringLiteral("Remove the bookmark")})
+        QVERIFY2(findAction(menu->actions(), text), qPrintable(text));
+    QSignalSpy finished(window.runner(), &mf::ui::RunController::finished);
+    findAction(menu->actions(), QStringLiteral("Evaluate this merge"))->trigger();
+    QVERIFY(finished.wait(kHang));
+    QVERIFY(finished.front().at(0).toBool());
+    QVERIFY(document->measured(marked));
+    QTRY_VERIFY_WITH_TIMEOUT(!panel->table()->item(0, 4)->text().isEmpty(), kHang);
+    panel->table()->selectRow(0);
+    panel->copyButton()->click();
+    QCOMPARE(QApplication::clipboard()->text(), mf::ui::coefficientsText(marked));
+    // Saved with the project, back on open.
+    document->save();
+    const mf::project::Project saved = mf::project::Project::load(dir.file("project.json"));
+    QCOMPARE(saved.bookmarks.size(), std::size_t(1));
+    QCOMPARE(saved.bookmarks[0].name, std::string("balanced"));
+    QCOMPARE(saved.bookmarks[0].coefficients, marked);
+    {
+        MainWindow again;
+        openFitted(again, dir);
+        QCOMPARE(again.bookmarksPanel()->table()->rowCount(), 1);
+        QCOMPARE(again.bookmarksPanel()->table()->item(0, 0)->text(), QStringLiteral("balanced"));
+    }
+    // Remove: gone from the tab and the plot; the project is modified.
+    panel->table()->selectRow(0);
+    panel->removeButton()->click();
+    QVERIFY(document->bookmarks().empty());
+    QCOMPARE(panel->table()->rowCount(), 0);
+    QCOMPARE(stars(), 0);
+    QVERIFY(document->isDirty());
+    // A bookmark of the wrong length in the file is named when the project is read.
+    nlohmann::json raw = nlohmann::json::parse(mftest::readFile(dir.file("project.json")));
+    raw["bookmarks"] = {{{"name", "odd"}, {"coefficients", {0.5, 0.5, 0.5}}}};
+    mftest::writeFile(dir.file("bad.json"), raw.dump());
+    const std::string error =
+        mftest::errorOf([&] { mf::project::Project::load(dir.file("bad.json")); });
+    QVERIFY2(error.find("bookmark 1 has 3 coefficients for 2 tasks") != std::string::npos,
+             error.c_str());
+}

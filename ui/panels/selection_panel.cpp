@@ -150,6 +150,7 @@ SelectionPanel::SelectionPanel(ProjectDocument *document, QWidget *parent)
     connect(document, &ProjectDocument::selectionChanged, this, &SelectionPanel::updateSelection);
     connect(document, &ProjectDocument::evaluationsChanged, this, &SelectionPanel::updateSelection);
     connect(document, &ProjectDocument::frontChanged, this, &SelectionPanel::updateSelection);
+    connect(document, &ProjectDocument::bookmarksChanged, this, &SelectionPanel::updateSelection);
     rebuildPreference();
     updateSelection();
 }
@@ -335,10 +336,19 @@ void SelectionPanel::updateSelection()
         html += tr("<p style='color:#b35c00'><b>Provisional front</b>: about %n more "
                    "evaluation(s) would make it trustworthy (the reasons are above the plot).</p>",
                    nullptr, m_document->trust().moreEvaluations);
-    html += (m_document->pickedByHand()
-                 ? tr("<b>Selected merge</b> (front point %1)")
-                 : tr("<b>Selected merge</b> (optimized on the surrogates from front point %1)"))
-                .arg(m_document->selectedIndex());
+    const int bookmark = m_document->selectedBookmark();
+    if (bookmark >= 0)
+        html += tr("<b>Selected merge</b> (bookmark '%1', predicted by the surrogates)")
+                    .arg(QString::fromStdString(
+                             m_document->bookmarks()[static_cast<std::size_t>(bookmark)].name)
+                             .toHtmlEscaped());
+    else if (m_document->selectedIndex() < 0)
+        html += tr("<b>Selected merge</b> (chosen by its coefficients)");
+    else
+        html += (m_document->pickedByHand()
+                     ? tr("<b>Selected merge</b> (front point %1)")
+                     : tr("<b>Selected merge</b> (optimized on the surrogates from front point %1)"))
+                    .arg(m_document->selectedIndex());
     const auto &tasks = m_document->project().tasks;
     const std::vector<std::string> columns = m_document->project().columns();
     const bool blockwise = columns.size() > 1;

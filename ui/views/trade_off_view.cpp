@@ -444,6 +444,43 @@ void TradeOffView::rebuild()
             QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(QColor(30, 90, 200), 1.5), Qt::NoBrush, 9));
         brushed->setData(bx, by, false);
     }
+    // Bookmarks: a star where the surrogates put each (its measured values in the tooltip of
+    // the table), with its name.
+    m_bookmarkShown.clear();
+    m_bookmarkAt.clear();
+    if (document()->hasFront() && !document()->bookmarks().empty()) {
+        QVector<double> bx, by;
+        for (std::size_t b = 0; b < document()->bookmarks().size(); ++b) {
+            const project::Bookmark &bookmark = document()->bookmarks()[b];
+            const Eigen::VectorXd at = document()->predictedAt(bookmark.coefficients);
+            if (at.size() <= std::max(x, y))
+                continue; // made under other coefficient groups
+            bx.push_back(at[x]);
+            by.push_back(at[y]);
+            m_bookmarkShown.push_back(static_cast<int>(b));
+            m_bookmarkAt.push_back({at[x], at[y]});
+            auto *label = new QCPItemText(m_plot);
+            label->setObjectName(QStringLiteral("bookmarkLabel"));
+            label->position->setCoords(at[x], at[y]);
+            // Beside the star, on the side with room (the right half's names go left).
+            const bool left = m_plot->xAxis->coordToPixel(at[x]) >
+                              m_plot->axisRect()->left() + m_plot->axisRect()->width() / 2;
+            label->setPositionAlignment((left ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignBottom);
+            label->setPadding(left ? QMargins(0, 0, 6, 2) : QMargins(6, 0, 0, 2));
+            label->setText(QString::fromStdString(bookmark.name));
+            label->setColor(QColor(20, 110, 60));
+            label->setFont(QFont(font().family(), 8));
+            label->setClipToAxisRect(true);
+        }
+        if (!bx.isEmpty()) {
+            QCPGraph *stars = m_plot->addGraph();
+            stars->setName(tr("bookmarks (predicted)"));
+            stars->setLineStyle(QCPGraph::lsNone);
+            stars->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar,
+                                                   QPen(QColor(20, 110, 60), 2), Qt::NoBrush, 11));
+            stars->setData(bx, by, false);
+        }
+    }
     // Failed evaluations have no metrics: each is drawn where the surrogates put its
     // coefficients (a red cross), once a front exists; hovering shows its error.
     m_failedShown.clear();
@@ -843,23 +880,46 @@ QMenu *TradeOffView::contextMenu(const QPoint &at)
 {
     auto *menu = new QMenu(m_plot);
     const auto copyAction = [this, menu](const std::vector<double> &c) {
-        menu->addAction(tr("Copy its coefficients"), this, [c] {
-            QStringList numbers;
-            for (double v : c)
-                numbers << QString::number(v, 'g', 6);
-            // As `mergefront-cli evaluate --coef` and `export --coef` take them.
-            QApplication::clipboard()->setText(numbers.join(QLatin1Char(',')));
-        });
+        menu->addAction(tr("Copy its coefficients"), this,
+                        [c] { QApplication::clipboard()->setText(coefficientsText(c)); });
     };
     int failed = -1;
     for (std::size_t k = 0; k < m_failedAt.size() && failed < 0; ++k)
         if (std::hypot(m_plot->xAxis->coordToPixel(m_failedAt[k].first) - at.x(),
                        m_plot->yAxis->coordToPixel(m_failedAt[k].second) - at.y()) < 6)
             failed = m_failedShown[k];
-    const int measured = document()->isOpen() && failed < 0 ? nearestMeasured(at, 6) : -1;
+    int bookmark = -1;
+    for (std::size_t k = 0; k < m_bookmarkAt.size() && failed < 0 && bookmark < 0; ++k)
+        if (std::hypot(m_plot->xAxis->coordToPixel(m_bookmarkAt[k].first) - at.x(),
+                       m_plot->yAxis->coordToPixel(m_bookmarkAt[k].second) - at.y()) < 7)
+            bookmark = m_bookmarkShown[k];
+    const bool other = failed >= 0 || bookmark >= 0;
+    const int measured = document()->isOpen() && !other ? nearestMeasured(at, 6) : -1;
     const int point =
-        document()->isOpen() && measured < 0 && failed < 0 ? nearestFrontPoint(at, 12) : -1;
-    if (failed >= 0) {
+        document()->isOpen() && measured < 0 && !other ? nearestFrontPoint(at, 12) : -1;
+    const auto bookmarkAction = [this, menu](const std::vector<double> &c) {
+        menu->addAction(tr("Bookmark this merge"), this,
+                        [this, c] { document()->addBookmark(QString(), c); });
+    };
+    if (bookmark >= 0) {
+        const std::vector<double> c =
+            document()->bookmarks()[static_cast<std::size_t>(bookmark)].coefficients;
+        menu->addSection(tr("Bookmark '%1'").arg(QString::fromStdString(
+            document()->bookmarks()[static_cast<std::size_t>(bookmark)].name)));
+        menu->addAction(tr("Select it"), this, [this, c] { document()->selectCoefficients(c); });
+        copyAction(c);
+        menu->addAction(tr("Evaluate this merge"), this, [this, c] {
+            if (document()->selectCoefficients(c))
+                Q_EMIT evaluateRequested();
+        });
+        menu->addAction(tr("Export this merge…"), this, [this, c] {
+            if (document()->selectCoefficients(c))
+                Q_EMIT exportRequested();
+        });
+        menu->addAction(tr("Remove the bookmark"), this,
+                        [this, bookmark] { document()->removeBookmark(bookmark); });
+        menu->addSeparator();
+    } else if (failed >= 0) {
         const auto &e = document()->project().evaluations[static_cast<std::size_t>(failed)];
         menu->addSection(tr("Failed evaluation %1 (%2)")
                              .arg(failed + 1)
@@ -872,6 +932,8 @@ QMenu *TradeOffView::contextMenu(const QPoint &at)
         const auto &e = document()->project().evaluations[static_cast<std::size_t>(measured)];
         menu->addSection(tr("Measured merge (%1)").arg(QString::fromStdString(e.kind)));
         copyAction(e.result.coefficients);
+        if (e.result.coefficients.size() == document()->project().dimension())
+            bookmarkAction(e.result.coefficients);
         menu->addSeparator();
     } else if (point >= 0) {
         const map::Front &front = document()->front();
@@ -887,6 +949,7 @@ QMenu *TradeOffView::contextMenu(const QPoint &at)
             Q_EMIT frontPointClicked(point);
             Q_EMIT exportRequested();
         });
+        bookmarkAction({row.begin(), row.end()});
         menu->addSeparator();
     }
     QAction *reset = menu->addAction(tr("Reset view"), this, &TradeOffView::resetView);

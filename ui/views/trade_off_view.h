@@ -97,6 +97,8 @@ private:
     QCPGraph *m_failed = nullptr;  ///< failed evaluations where the surrogates put them
     std::vector<int> m_failedShown; ///< their indices into the project's evaluations
     std::vector<std::pair<double, double>> m_failedAt; ///< and where they are drawn
+    std::vector<int> m_bookmarkShown; ///< bookmarks drawn (indices into the project's)
+    std::vector<std::pair<double, double>> m_bookmarkAt; ///< and where (their prediction)
     bool m_userView = false;    ///< the user zoomed or panned: rebuilds keep the range
     bool m_settingRange = false; ///< ranges set by rebuild(), not by the user
     Legend m_legend = Legend::Automatic;
