@@ -73,7 +73,8 @@ void checkHarnessTasks(const std::string &command, const std::vector<std::string
     static const std::regex name("[A-Za-z0-9][A-Za-z0-9_-]*");
     for (const std::string &task : tasks)
         if (!std::regex_match(task, name))
-            throw Error("task '" + task + "': the lm-eval command passes the task's name to --tasks (" +
+            throw Error("task '" + task +
+                        "': the lm-eval command passes the task's name to --tasks (" +
                         (one ? "{task}" : "{tasks}") + "), and '" + task +
                         "' is no lm-evaluation-harness task: name the task as the harness does "
                         "(hellaswag, arc_easy, gsm8k, ...)" +

@@ -155,8 +155,7 @@ FrontProxyModel::FrontProxyModel(FrontTableModel *source, ProjectDocument *docum
 {
     setSourceModel(source);
     setSortRole(Qt::EditRole); // numbers, not their text
-    connect(document, &ProjectDocument::brushChanged, this,
-            &FrontProxyModel::invalidateRowsFilter);
+    connect(document, &ProjectDocument::brushChanged, this, &FrontProxyModel::invalidateRowsFilter);
 }
 
 bool FrontProxyModel::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const

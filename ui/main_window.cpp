@@ -393,14 +393,13 @@ void MainWindow::buildDocks()
     // A brush in parallel coordinates filters the table; its title says how far.
     const auto frontTitle = [this, frontDock] {
         const bool brushed = m_document->hasFront() && !m_document->brushes().empty();
-        frontDock->setWindowTitle(
-            brushed ? tr("Front points (%1 of %2 in the brushed ranges)")
-                          .arg(m_document->brushedPoints().size())
-                          .arg(m_document->front().size())
-                    : tr("Front points"));
+        frontDock->setWindowTitle(brushed ? tr("Front points (%1 of %2 in the brushed ranges)")
+                                                .arg(m_document->brushedPoints().size())
+                                                .arg(m_document->front().size())
+                                          : tr("Front points"));
     };
-    for (auto signal : {&ProjectDocument::brushChanged, &ProjectDocument::frontChanged,
-                        &ProjectDocument::opened})
+    for (auto signal :
+         {&ProjectDocument::brushChanged, &ProjectDocument::frontChanged, &ProjectDocument::opened})
         connect(m_document, signal, frontDock, frontTitle);
     // Failed evaluations, behind the front points' tab; its title counts them.
     m_failedPanel = new FailedPanel(m_document, m_runner);

@@ -87,9 +87,8 @@ int ProjectDocument::addBookmark(const QString &name, const std::vector<double> 
 {
     project::Bookmark bookmark;
     const QString trimmed = name.trimmed();
-    bookmark.name = trimmed.isEmpty()
-                        ? "bookmark " + std::to_string(m_project.bookmarks.size() + 1)
-                        : trimmed.toStdString();
+    bookmark.name = trimmed.isEmpty() ? "bookmark " + std::to_string(m_project.bookmarks.size() + 1)
+                                      : trimmed.toStdString();
     bookmark.coefficients = coefficients;
     bookmark.when = project::utcNow();
     m_project.bookmarks.push_back(std::move(bookmark));
@@ -273,8 +272,7 @@ void ProjectDocument::fitFinished(FitOutcome outcome)
             m_front.reset();
             m_fitNote = outcome.error.isEmpty() ? tr("the fit gave an empty front") : outcome.error;
         }
-        if (m_manualSelection && m_pinned.empty() && m_front &&
-            m_selected >= m_front->front.size())
+        if (m_manualSelection && m_pinned.empty() && m_front && m_selected >= m_front->front.size())
             m_manualSelection = false;
         Q_EMIT frontChanged();
         reselect();
@@ -353,8 +351,9 @@ void ProjectDocument::pin()
     m_choice.lower.resize(m);
     m_choice.upper.resize(m);
     for (Eigen::Index j = 0; j < m; ++j) {
-        const map::Prediction p = m_front->surrogates[static_cast<std::size_t>(j)]
-                                      .predictWithUncertainty(row, m_front->front.level);
+        const map::Prediction p =
+            m_front->surrogates[static_cast<std::size_t>(j)].predictWithUncertainty(
+                row, m_front->front.level);
         m_choice.metrics[j] = p.mean[0];
         m_choice.stddev[j] = p.std[0];
         m_choice.lower[j] = p.lower[0];

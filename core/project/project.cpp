@@ -303,7 +303,8 @@ Project Project::load(const std::string &path)
                 fail(path, where + " needs a \"coefficients\" array");
             Bookmark bookmark;
             bookmark.name = requireString(b, "name", path, where);
-            bookmark.coefficients = readCoefficients(b["coefficients"], p.tasks.size(), path, where);
+            bookmark.coefficients =
+                readCoefficients(b["coefficients"], p.tasks.size(), path, where);
             bookmark.when = b.value("when", "");
             p.bookmarks.push_back(std::move(bookmark));
         }

@@ -103,7 +103,7 @@ public:
     /// The GUI's last preference ({"weights", "rule", "floors"}), null when never saved.
     nlohmann::json preference = nullptr;
     RunnerSettings runner;
-    std::vector<JobRecord> jobs;      ///< cluster jobs in flight
+    std::vector<JobRecord> jobs;     ///< cluster jobs in flight
     std::vector<Bookmark> bookmarks; ///< in the order they were made
 
     /// Writes the project (atomically) to `path`.

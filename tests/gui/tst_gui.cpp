@@ -1447,13 +1447,15 @@ void TestGui::parallelCoordinatesBrushSelectAndFollowTheProject()
     QAbstractItemModel *table = window.frontTable()->model();
     QCOMPARE(table->rowCount(), static_cast<int>(inside.size()));
     for (int row = 0; row < table->rowCount(); ++row)
-        QVERIFY(std::find(inside.begin(), inside.end(),
-                          table->index(row, 0).data(mf::ui::FrontTableModel::kFrontIndexRole)
-                              .toInt()) != inside.end());
+        QVERIFY(std::find(
+                    inside.begin(), inside.end(),
+                    table->index(row, 0).data(mf::ui::FrontTableModel::kFrontIndexRole).toInt()) !=
+                inside.end());
     auto *frontDock = window.findChild<QDockWidget *>(QStringLiteral("frontDock"));
-    QCOMPARE(frontDock->windowTitle(), QStringLiteral("Front points (%1 of %2 in the brushed ranges)")
-                                           .arg(inside.size())
-                                           .arg(front.size()));
+    QCOMPARE(frontDock->windowTitle(),
+             QStringLiteral("Front points (%1 of %2 in the brushed ranges)")
+                 .arg(inside.size())
+                 .arg(front.size()));
     const auto ringed = [&]() -> int {
         QCustomPlot *tradeOff = window.plot()->tradeOffPlot();
         for (int g = 0; g < tradeOff->graphCount(); ++g)

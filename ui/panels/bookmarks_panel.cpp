@@ -57,16 +57,16 @@ BookmarksPanel::BookmarksPanel(ProjectDocument *document, RunController *runner,
     m_select->setToolTip(tr("Make the bookmark the selected merge (then File ▸ Export writes it)"));
     m_evaluate->setToolTip(tr("Measure the bookmarked merge with the project's evaluators"));
 
-    connect(m_add, &QPushButton::clicked, this, [this] {
-        m_document->addBookmark(QString(), m_document->selectedCoefficients());
-    });
+    connect(m_add, &QPushButton::clicked, this,
+            [this] { m_document->addBookmark(QString(), m_document->selectedCoefficients()); });
     const auto bookmarked = [this](const auto &use) {
         const int b = currentBookmark();
         if (b >= 0)
             use(m_document->bookmarks()[static_cast<std::size_t>(b)]);
     };
     connect(m_select, &QPushButton::clicked, this, [this, bookmarked] {
-        bookmarked([this](const project::Bookmark &b) { m_document->selectCoefficients(b.coefficients); });
+        bookmarked(
+            [this](const project::Bookmark &b) { m_document->selectCoefficients(b.coefficients); });
     });
     connect(m_evaluate, &QPushButton::clicked, this, [this, bookmarked] {
         bookmarked([this](const project::Bookmark &b) { m_runner->evaluatePoint(b.coefficients); });
@@ -89,6 +89,9 @@ BookmarksPanel::BookmarksPanel(ProjectDocument *document, RunController *runner,
     });
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
             &BookmarksPanel::refresh);
+    // Another project's bookmarks are not new: none of them becomes the current row.
+    connect(document, &ProjectDocument::opened, this,
+            [this] { m_shown = m_document->bookmarks().size(); });
     for (auto signal : {&ProjectDocument::opened, &ProjectDocument::bookmarksChanged,
                         &ProjectDocument::frontChanged, &ProjectDocument::evaluationsChanged,
                         &ProjectDocument::selectionChanged})
@@ -113,11 +116,14 @@ void BookmarksPanel::refresh()
     {
         m_filling = true;
         const QSignalBlocker block(m_table->selectionModel());
-        const int keep = currentBookmark();
+        // A new bookmark is the current row (its buttons ready); else the row stays.
+        const int keep =
+            bookmarks.size() > m_shown ? static_cast<int>(bookmarks.size()) - 1 : currentBookmark();
+        m_shown = bookmarks.size();
         QStringList headers = {tr("name"), tr("coefficients")};
         for (const auto &task : tasks)
-            headers << tr("%1%2 predicted").arg(QString::fromStdString(task.name),
-                                                 directionArrow(task.direction));
+            headers << tr("%1%2 predicted")
+                           .arg(QString::fromStdString(task.name), directionArrow(task.direction));
         for (const auto &task : tasks)
             headers << tr("measured:%1").arg(QString::fromStdString(task.name));
         m_table->setColumnCount(open ? static_cast<int>(headers.size()) : 0);
@@ -129,8 +135,8 @@ void BookmarksPanel::refresh()
             const Eigen::VectorXd predicted = m_document->predictedAt(b.coefficients);
             const std::vector<double> measured = m_document->measuredMetrics(b.coefficients);
             auto *name = new QTableWidgetItem(QString::fromStdString(b.name));
-            name->setToolTip(tr("marked %1 (double-click to rename)")
-                                 .arg(QString::fromStdString(b.when)));
+            name->setToolTip(
+                tr("marked %1 (double-click to rename)").arg(QString::fromStdString(b.when)));
             m_table->setItem(row, Name, name);
             auto *coefficients = new QTableWidgetItem(coefficientsText(b.coefficients));
             coefficients->setFlags(coefficients->flags() & ~Qt::ItemIsEditable);
@@ -140,7 +146,8 @@ void BookmarksPanel::refresh()
             m_table->setItem(row, Coefficients, coefficients);
             for (std::size_t t = 0; t < tasks.size(); ++t) {
                 const auto k = static_cast<Eigen::Index>(t);
-                QString p = predicted.size() > k ? QString::number(predicted[k], 'f', 4) : QString();
+                QString p =
+                    predicted.size() > k ? QString::number(predicted[k], 'f', 4) : QString();
                 QString m = !measured.empty() && std::isfinite(measured[t])
                                 ? QString::number(measured[t], 'f', 4)
                                 : QString();
@@ -170,8 +177,9 @@ void BookmarksPanel::refresh()
                  "a name to rename it.",
                  nullptr, static_cast<int>(bookmarks.size())));
     const int current = currentBookmark();
-    const bool fits = current >= 0 && bookmarks[static_cast<std::size_t>(current)].coefficients.size() ==
-                                          m_document->project().dimension();
+    const bool fits =
+        current >= 0 && bookmarks[static_cast<std::size_t>(current)].coefficients.size() ==
+                            m_document->project().dimension();
     m_add->setEnabled(open && !m_document->selectedCoefficients().empty());
     m_select->setEnabled(fits && m_document->hasFront());
     m_evaluate->setEnabled(fits && !m_runner->busy());

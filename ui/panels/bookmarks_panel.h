@@ -44,6 +44,7 @@ private:
     QTableWidget *m_table;
     QPushButton *m_add, *m_select, *m_evaluate, *m_copy, *m_remove;
     bool m_filling = false;
+    std::size_t m_shown = 0; ///< bookmarks listed by the last refresh
 };
 
 } // namespace mf::ui

@@ -345,10 +345,11 @@ void SelectionPanel::updateSelection()
     else if (m_document->selectedIndex() < 0)
         html += tr("<b>Selected merge</b> (chosen by its coefficients)");
     else
-        html += (m_document->pickedByHand()
-                     ? tr("<b>Selected merge</b> (front point %1)")
-                     : tr("<b>Selected merge</b> (optimized on the surrogates from front point %1)"))
-                    .arg(m_document->selectedIndex());
+        html +=
+            (m_document->pickedByHand()
+                 ? tr("<b>Selected merge</b> (front point %1)")
+                 : tr("<b>Selected merge</b> (optimized on the surrogates from front point %1)"))
+                .arg(m_document->selectedIndex());
     const auto &tasks = m_document->project().tasks;
     const std::vector<std::string> columns = m_document->project().columns();
     const bool blockwise = columns.size() > 1;

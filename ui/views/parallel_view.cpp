@@ -282,10 +282,9 @@ void ParallelView::release(QMouseEvent *event)
         }
         const map::Front &front = document()->front();
         const auto clampRatio = [](double r) { return std::clamp(r, 0.0, 1.0); };
-        document()->setBrush(axis,
-                 unscaled(front, axis, clampRatio(m_plot->yAxis->pixelToCoord(pressed.y()))),
-                 unscaled(front, axis,
-                          clampRatio(m_plot->yAxis->pixelToCoord(event->position().y()))));
+        document()->setBrush(
+            axis, unscaled(front, axis, clampRatio(m_plot->yAxis->pixelToCoord(pressed.y()))),
+            unscaled(front, axis, clampRatio(m_plot->yAxis->pixelToCoord(event->position().y()))));
         return;
     }
     if (!click)

@@ -438,10 +438,11 @@ void TradeOffView::rebuild()
             by.push_back(front.metrics(i, y));
         }
         QCPGraph *brushed = m_plot->addGraph();
-        brushed->setName(tr("in the brushed ranges (%1 of %2)").arg(inside.size()).arg(front.size()));
+        brushed->setName(
+            tr("in the brushed ranges (%1 of %2)").arg(inside.size()).arg(front.size()));
         brushed->setLineStyle(QCPGraph::lsNone);
-        brushed->setScatterStyle(
-            QCPScatterStyle(QCPScatterStyle::ssCircle, QPen(QColor(30, 90, 200), 1.5), Qt::NoBrush, 9));
+        brushed->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle,
+                                                 QPen(QColor(30, 90, 200), 1.5), Qt::NoBrush, 9));
         brushed->setData(bx, by, false);
     }
     // Bookmarks: a star where the surrogates put each (its measured values in the tooltip of
@@ -904,8 +905,10 @@ QMenu *TradeOffView::contextMenu(const QPoint &at)
     if (bookmark >= 0) {
         const std::vector<double> c =
             document()->bookmarks()[static_cast<std::size_t>(bookmark)].coefficients;
-        menu->addSection(tr("Bookmark '%1'").arg(QString::fromStdString(
-            document()->bookmarks()[static_cast<std::size_t>(bookmark)].name)));
+        menu->addSection(
+            tr("Bookmark '%1'")
+                .arg(QString::fromStdString(
+                    document()->bookmarks()[static_cast<std::size_t>(bookmark)].name)));
         menu->addAction(tr("Select it"), this, [this, c] { document()->selectCoefficients(c); });
         copyAction(c);
         menu->addAction(tr("Evaluate this merge"), this, [this, c] {
