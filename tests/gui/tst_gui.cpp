@@ -1872,9 +1872,6 @@ void TestGui::firstStartOffersTheTextExampleFetchingOrAFolder()
         qputenv("MERGEFRONT_MNIST", mnist);
 }
 
-QTEST_MAIN(TestGui) // a QApplication: these are widgets
-#include "tst_gui.moc"
-
 void TestGui::bookmarksAreMarkedSelectedSavedAndRemoved()
 {
     TempDir dir;
@@ -1981,3 +1978,6 @@ void TestGui::bookmarksAreMarkedSelectedSavedAndRemoved()
     QVERIFY2(error.find("bookmark 1 has 3 coefficients for 2 tasks") != std::string::npos,
              error.c_str());
 }
+
+QTEST_MAIN(TestGui) // a QApplication: these are widgets
+#include "tst_gui.moc"
