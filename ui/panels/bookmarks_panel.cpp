@@ -87,17 +87,19 @@ BookmarksPanel::BookmarksPanel(ProjectDocument *document, RunController *runner,
             m_document->selectCoefficients(
                 m_document->bookmarks()[static_cast<std::size_t>(row)].coefficients);
     });
+    // A row chosen, a selection moved (every slider step), a run started or ended: only what
+    // the buttons may do changes; the table is refilled when bookmarks, front or evaluations do.
     connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this,
-            &BookmarksPanel::refresh);
+            &BookmarksPanel::updateButtons);
+    connect(document, &ProjectDocument::selectionChanged, this, &BookmarksPanel::updateButtons);
+    connect(runner, &RunController::started, this, &BookmarksPanel::updateButtons);
+    connect(runner, &RunController::finished, this, &BookmarksPanel::updateButtons);
     // Another project's bookmarks are not new: none of them becomes the current row.
     connect(document, &ProjectDocument::opened, this,
             [this] { m_shown = m_document->bookmarks().size(); });
     for (auto signal : {&ProjectDocument::opened, &ProjectDocument::bookmarksChanged,
-                        &ProjectDocument::frontChanged, &ProjectDocument::evaluationsChanged,
-                        &ProjectDocument::selectionChanged})
+                        &ProjectDocument::frontChanged, &ProjectDocument::evaluationsChanged})
         connect(document, signal, this, &BookmarksPanel::refresh);
-    connect(runner, &RunController::started, this, &BookmarksPanel::refresh);
-    connect(runner, &RunController::finished, this, &BookmarksPanel::refresh);
     refresh();
 }
 
@@ -176,7 +178,15 @@ void BookmarksPanel::refresh()
             : tr("%n bookmark(s), saved with the project. Select one to export it; double-click "
                  "a name to rename it.",
                  nullptr, static_cast<int>(bookmarks.size())));
-    const int current = currentBookmark();
+    updateButtons();
+    Q_EMIT countChanged(static_cast<int>(bookmarks.size()));
+}
+
+void BookmarksPanel::updateButtons()
+{
+    const bool open = m_document->isOpen();
+    const int current = open ? currentBookmark() : -1;
+    const auto &bookmarks = m_document->bookmarks();
     const bool fits =
         current >= 0 && bookmarks[static_cast<std::size_t>(current)].coefficients.size() ==
                             m_document->project().dimension();
@@ -185,7 +195,6 @@ void BookmarksPanel::refresh()
     m_evaluate->setEnabled(fits && !m_runner->busy());
     m_copy->setEnabled(current >= 0);
     m_remove->setEnabled(current >= 0);
-    Q_EMIT countChanged(static_cast<int>(bookmarks.size()));
 }
 
 } // namespace mf::ui

@@ -37,6 +37,7 @@ Q_SIGNALS:
 
 private:
     int currentBookmark() const; ///< the selected row's bookmark, or -1
+    void updateButtons();        ///< enables what applies to the current row and selection
 
     ProjectDocument *m_document;
     RunController *m_runner;
